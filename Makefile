@@ -1,0 +1,35 @@
+# spintwin: `make demo` and `make test` set everything up themselves on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+OUT    ?= out
+
+.PHONY: demo test test-long bench lint clean setup
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/spintwin demo --out $(OUT)/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2
+
+test-long: $(STAMP)
+	$(PY) -m pytest -q -m long
+
+bench: $(STAMP)
+	$(PY) -m bench --out bench/results
+
+lint: $(STAMP)
+	$(PY) -m compileall -q golden quantize hdl tb boards spintwin bench tests
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,1 @@
+"""spintwin boards layer (filled in by later issues)."""

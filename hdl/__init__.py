@@ -1,0 +1,1 @@
+"""spintwin hdl layer (filled in by later issues)."""

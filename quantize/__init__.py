@@ -1,0 +1,1 @@
+"""spintwin quantize layer (filled in by later issues)."""

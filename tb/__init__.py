@@ -1,0 +1,1 @@
+"""spintwin tb layer (filled in by later issues)."""
