@@ -255,10 +255,8 @@ def equilibrium_sample(params: MacrospinParams, n: int, rng=None, sign: float = 
     rng = _rng(rng)
     e = np.asarray(params.easy_axis) * sign
     k = int(np.argmax(np.abs(e)))
-    t1 = np.zeros(3)
-    t1[(k + 1) % 3] = 1.0
-    t2 = np.zeros(3)
-    t2[(k + 2) % 3] = 1.0
+    # Transverse unit vectors in the order transverse_stiffness() reports their stiffness.
+    t1, t2 = np.eye(3)[[i for i in range(3) if i != k]]
     h1, h2 = params.transverse_stiffness()
     if params.temperature == 0:
         u = np.zeros((n, 2))

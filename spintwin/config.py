@@ -1,0 +1,91 @@
+"""Design configuration files (TOML): loading, defaults and validation.
+
+A config is a nested table; :data:`SCHEMA` gives each known key its type and default. Unknown
+keys, wrong types and out-of-range values raise :class:`SpintwinError` with one line naming
+the file, the key, the expectation and the value.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+
+from .errors import SpintwinError
+
+__all__ = ["SCHEMA", "DEFAULT_CONFIG", "load_config"]
+
+#: The embedded default design (configs/default.toml in the repository).
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.toml"
+
+
+def _pos_int(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _num_list(v):
+    return isinstance(v, list) and len(v) > 0 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+
+
+def _pos_num_list(v):
+    return _num_list(v) and all(x > 0 for x in v)
+
+
+#: key path -> (check, expectation text, default)
+SCHEMA = {
+    "demo.seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0", 2026),
+    "demo.trials": (_pos_int, "an integer > 0", 300),
+    "demo.mtj_neuron.currents_uA": (_pos_num_list, "a non-empty list of currents > 0", [40, 50, 60, 66, 71, 76, 85, 100, 120, 140]),
+    "demo.volatile_synapse.spacings_ns": (lambda v: _num_list(v) and all(x >= 1 for x in v), "a non-empty list of spacings >= 1 ns", [2, 3, 4, 5, 6, 7]),
+    "demo.step_neuron.currents_uA": (_num_list, "a non-empty list of numbers", [-20, -10, -5, -2, 0, 2, 5, 10, 20]),
+    "demo.dw.currents_uA": (_pos_num_list, "a non-empty list of currents > 0", [1, 2, 5, 10.6, 20, 50, 100, 200, 400]),
+}
+
+
+def _flatten(table, prefix=""):
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, path + ".")
+        else:
+            yield path, value
+
+
+def _set(tree, path, value):
+    *parents, leaf = path.split(".")
+    for p in parents:
+        tree = tree.setdefault(p, {})
+    tree[leaf] = value
+
+
+def load_config(path=None) -> dict:
+    """Load and validate a design config; missing keys take their defaults.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        TOML file; the embedded default when None.
+
+    Returns
+    -------
+    dict
+        Nested dict with every key of :data:`SCHEMA`.
+    """
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpintwinError(f"config {path}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpintwinError(f"config {path}: not valid TOML ({e})") from None
+    cfg = {}
+    for key, (_, _, default) in SCHEMA.items():
+        _set(cfg, key, copy.deepcopy(default))
+    for key, value in _flatten(raw):
+        if key not in SCHEMA:
+            raise SpintwinError(f"config {path}: unknown key '{key}' (known: {', '.join(sorted(SCHEMA))})")
+        check, expect, _ = SCHEMA[key]
+        if not check(value):
+            raise SpintwinError(f"config {path}: '{key}' must be {expect}, not {value!r}")
+        _set(cfg, key, value)
+    return cfg
