@@ -1,0 +1,75 @@
+"""The command line: --version, --help with examples, one-line errors, and a small demo run."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from spintwin import __version__
+from spintwin.cli import main
+from spintwin.config import SCHEMA, load_config
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "spintwin.cli", *args], capture_output=True, text=True)
+
+
+def test_version():
+    r = _run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"spintwin {__version__}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"]])
+def test_help_has_an_example(args):
+    r = _run(*args)
+    assert r.returncode == 0 and "example: spintwin" in r.stdout
+
+
+def test_default_config_loads_with_every_key():
+    cfg = load_config()
+    for key in SCHEMA:
+        node = cfg
+        for part in key.split("."):
+            node = node[part]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[demo]\ntrials = -3\n", "'demo.trials' must be an integer > 0, not -3"),
+    ("[demo]\ntrails = 3\n", "unknown key 'demo.trails'"),
+    ("[demo\n", "not valid TOML"),
+])
+def test_bad_config_is_one_clear_line(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    r = _run("demo", "--config", str(path), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_config_file(tmp_path):
+    r = _run("demo", "--config", str(tmp_path / "nope.toml"))
+    assert r.returncode == 2 and "file not found" in r.stderr
+
+
+def test_small_demo_writes_report_and_plots(tmp_path, capsys):
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(
+        "[demo]\nseed = 1\ntrials = 24\n"
+        "[demo.mtj_neuron]\ncurrents_uA = [40, 71, 140]\n"
+        "[demo.volatile_synapse]\nspacings_ns = [3, 6]\n"
+        "[demo.step_neuron]\ncurrents_uA = [-20, 20]\n"
+        "[demo.dw]\ncurrents_uA = [5, 10.6]\n"
+    )
+    out = tmp_path / "demo"
+    assert main(["demo", "--config", str(cfg), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "[1/4]" in printed and "[4/4]" in printed
+    for name in ("report.md", "demo.json", "mtj_neuron_switching.png", "volatile_synapse.png", "step_neuron.png", "dw_device.png"):
+        assert (out / name).stat().st_size > 0
+    res = json.loads((out / "demo.json").read_text())
+    assert res["dw"]["levels"] >= 15
+    assert "| stochastic MTJ neuron | P_sw at 71 uA" in (out / "report.md").read_text()
+    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries
