@@ -32,4 +32,4 @@ lint: $(STAMP)
 	$(PY) -m compileall -q golden quantize hdl tb boards spintwin bench tests
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache build

@@ -1,0 +1,127 @@
+"""RTL for the Gaussian thermal-noise source (bit-exact with ``quantize.noise.GaussianNoise``).
+
+See ``quantize/noise.py`` for the approximation, the LFSR bit allocation and the timing; this
+module only builds hardware from a ``NoiseConfig``: an ``hdl.lfsr.LfsrBank``, then per lane
+and component a pipelined adder tree with no multipliers.
+
+The mean is removed for free: with ``d_i = u_i - 2**(b-1)`` (the uniform with its MSB
+inverted, read as signed), ``(2 u_a - (2**b - 1)) + (2 u_b - (2**b - 1)) = 2 (d_a + d_b + 1)``,
+so the first level adds uniform pairs with a carry-in of 1 and yields the centred sum
+directly. An odd uniform out (k odd) enters as ``2 d + 1`` (a constant 1 appended below it),
+the pairs doubled (a 0 appended), so every later node is a plain sum and the zero-reset
+pipeline registers decode to a zero output.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from hdl.lfsr import LfsrBank
+from quantize.noise import COMPONENTS, NoiseConfig
+
+__all__ = ["GaussianNoise", "sample_layout"]
+
+
+def sample_layout(cfg: NoiseConfig) -> data.StructLayout:
+    """``StructLayout`` of one lane's samples: fields x, y, z of ``signed(out_fmt.width)``."""
+    return data.StructLayout({name: signed(cfg.out_fmt.width) for name in COMPONENTS})
+
+
+def _width(lo: int, hi: int) -> int:
+    """Signed width holding every integer of ``[lo, hi]``."""
+    return max(hi.bit_length(), (-lo - 1).bit_length()) + 1
+
+
+class GaussianNoise(wiring.Component):
+    """``cfg.lanes`` x 3 approximately Gaussian samples per enabled cycle.
+
+    Parameters
+    ----------
+    cfg : NoiseConfig
+
+    Attributes
+    ----------
+    cfg : NoiseConfig
+    latency : int
+        ``cfg.latency``: the samples of the LFSR words present in cycle ``c`` appear on
+        ``samples`` after ``latency`` enabled clock edges (zeros before that, after reset or
+        reseed). Matches ``quantize.noise.GaussianNoise.step``.
+
+    Members
+    -------
+    samples : Out(ArrayLayout(sample_layout(cfg), lanes))
+        Per lane, stored integers of ``cfg.out_fmt`` for x, y, z; driven by registers.
+    en : In(1)
+        Advance the LFSRs and the pipeline at the next edge; low stalls (state and output
+        hold).
+    reseed : In(1)
+        Synchronous: reload the LFSR seeds and clear the pipeline at the next edge, exactly
+        like a reset (takes priority over ``en``).
+    """
+
+    def __init__(self, cfg: NoiseConfig):
+        self.cfg = cfg
+        self.latency = cfg.latency
+        super().__init__({
+            "samples": Out(data.ArrayLayout(sample_layout(cfg), cfg.lanes)),
+            "en": In(1),
+            "reseed": In(1),
+        })
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        m.submodules.lfsr = lfsr = LfsrBank(cfg.lfsr_config)
+        m.d.comb += [lfsr.en.eq(self.en), lfsr.reseed.eq(self.reseed)]
+        g_count, b, k = cfg.lfsrs_per_lane, cfg.uniform_bits, cfg.n_uniforms
+        pool_bits = g_count * cfg.bits_per_lfsr
+        regs = []  # (register, next value) of every pipeline stage
+        for lane in range(cfg.lanes):
+            # LFSR 0's word is most significant: pool bit 0 (earliest) is the top bit.
+            pool = Cat(*(lfsr.bits[lane * g_count + g] for g in reversed(range(g_count))))
+            for c, name in enumerate(COMPONENTS):
+                first = c * k
+                uniforms = [pool[pool_bits - (j + 1) * b:pool_bits - j * b]
+                             for j in range(first, first + k)]
+                out = self._tree(uniforms, f"l{lane}_{name}", regs)
+                m.d.comb += self.samples[lane][name].eq(out)
+        with m.If(self.reseed):
+            m.d.sync += [r.eq(0) for r, _ in regs]
+        with m.Elif(self.en):
+            m.d.sync += [r.eq(v) for r, v in regs]
+        return m
+
+    def _tree(self, uniforms, prefix, regs):
+        """The adder tree of one sample; appends its registers to ``regs``, returns the last."""
+        cfg = self.cfg
+        b, k = cfg.uniform_bits, cfg.n_uniforms
+        stops = cfg.register_levels
+        top = (1 << b) - 1
+        # Nodes are (value, lo, hi): the exact range sizes every register.
+        d = [Cat(u[:b - 1], ~u[b - 1]).as_signed() for u in uniforms]
+        if k == 1:
+            nodes = [(Cat(Const(1, 1), d[0]).as_signed(), -top, top)]
+            level = 0
+        else:
+            dbl = k % 2  # k odd: pairs doubled, the odd one is 2 d + 1
+            nodes = [((d[i] + d[i + 1] + 1).shift_left(dbl), -top << dbl, top << dbl)
+                     for i in range(0, k - 1, 2)]
+            if dbl:
+                nodes.append((Cat(Const(1, 1), d[-1]).as_signed(), -top, top))
+            level = 1
+        while True:
+            if level in stops:
+                staged = []
+                for i, (v, lo, hi) in enumerate(nodes):
+                    r = Signal(signed(_width(lo, hi)), name=f"{prefix}_s{level}_{i}")
+                    regs.append((r, v))
+                    staged.append((r, lo, hi))
+                nodes = staged
+            if len(nodes) == 1:
+                return nodes[0][0]
+            pairs = [(a + c, alo + clo, ahi + chi)
+                     for (a, alo, ahi), (c, clo, chi) in zip(nodes[0::2], nodes[1::2])]
+            nodes = pairs + nodes[len(pairs) * 2:]
+            level += 1

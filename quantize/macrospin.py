@@ -1,0 +1,351 @@
+"""Bit-exact integer model of the pipelined macrospin integrator (the RTL's reference).
+
+One magnet-step is a stochastic Heun step of the normalised LLG equation
+(:mod:`quantize.normalise`) in fixed point, with divider-free renormalisation:
+
+1. ``h_th = sigma * g``                           (g: three Gaussian noise samples)
+2. RHS ``f(m)``: ``h = a*m + h_ext + h_th``; ``b = kb * code``; ``h1 = h - alpha b p``,
+   ``h2 = h + (1/alpha) b p``; ``x = m x h1``; ``d = m.h2``; ``y = m d - h2``;
+   ``dm = -c x - (c alpha) y``
+3. ``k1 = f(m)``; ``m~ = m + k1``; ``k2 = f(m~)`` (same noise: Stratonovich);
+   ``m' = m + (k1 + k2) / 2``
+4. renormalise: ``s = |m'|^2``, ``m'' = m' (3 - s) / 2`` (one Newton step towards 1/sqrt(s)).
+
+Every product and sum is followed by a :func:`quantize.fixed.resize` with the config's
+rounding and saturation, in exactly the order listed in :meth:`MacrospinModel.step`; the RTL
+mirrors each one with :mod:`hdl.fixed`. Saturations are counted per named node.
+
+Arrays: magnetisations (N, 3) int64 in ``cfg.m_fmt``; noise (N, 3) int64 in the noise
+format; drive codes (N,) int64 in ``cfg.drive_fmt`` (one LSB = ``cfg.current_lsb`` amperes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from golden.llg import MacrospinParams
+
+from .fixed import Fixed, add, mul, resize
+from .normalise import NormalisedMacrospin, normalise
+
+__all__ = ["MacrospinConfig", "MacrospinConstants", "MacrospinModel", "const_format", "run_fast",
+           "switching_probability_quantised"]
+
+
+def const_format(value: float, width: int) -> Fixed:
+    """Signed format of ``width`` bits with the most fractional bits that still hold ``value``."""
+    mag = abs(value)
+    if mag == 0:
+        return Fixed(width, width - 2)
+    int_bits = math.floor(math.log2(mag)) + 1  # bits left of the point (negative for |value| < 1/2)
+    frac = width - 1 - int_bits
+    f = Fixed(width, frac)
+    if round(value * 2.0**frac) > f.max_int or round(value * 2.0**frac) < f.min_int:
+        f = Fixed(width, frac - 1)
+    return f
+
+
+@dataclass(frozen=True)
+class MacrospinConfig:
+    """Formats and sizes of the hardware macrospin integrator.
+
+    Parameters
+    ----------
+    m_fmt : Fixed
+        Magnetisation components (range must cover [-1, 1] with margin).
+    h_fmt : Fixed
+        Fields in units of H_N (deterministic + thermal + drive), and the drive b.
+    dm_fmt : Fixed
+        Per-RHS increments c * (...).
+    norm_fmt : Fixed
+        |m|^2 and the renormalisation factor (3 - s) / 2.
+    const_width : int
+        Width of every constant (a_i, h_ext_i, sigma, kb, alpha, 1/alpha, c, c alpha); each gets
+        the most fractional bits its value allows (:func:`const_format`).
+    drive_fmt : Fixed
+        Drive-current code (signed integer), one LSB = ``current_lsb`` A.
+    current_lsb : float
+        Amperes per drive-code LSB.
+    rounding : str
+        Rounding of every resize ("round_half_up": unbiased except for exact ties).
+    lanes : int
+        Parallel integrator lanes K.
+    magnets : int
+        Magnets time-multiplexed per lane N (>= the pipeline latency).
+    """
+
+    m_fmt: Fixed = Fixed(24, 22)
+    h_fmt: Fixed = Fixed(26, 16)
+    dm_fmt: Fixed = Fixed(28, 30)
+    norm_fmt: Fixed = Fixed(26, 23)
+    const_width: int = 18
+    drive_fmt: Fixed = Fixed(16, 0)
+    current_lsb: float = 0.1e-6
+    rounding: str = "round_half_up"
+    lanes: int = 1
+    magnets: int = 16
+
+    def __post_init__(self):
+        if not 8 <= self.m_fmt.width <= 32 or not self.m_fmt.signed:
+            raise ValueError(f"state width must be 8..32 signed bits, not {self.m_fmt.width}")
+        if self.m_fmt.max < 1.5:
+            raise ValueError(f"m_fmt must hold +-1.5 for headroom, not max {self.m_fmt.max}")
+        if not 8 <= self.const_width <= 32:
+            raise ValueError(f"constant width must be 8..32 bits, not {self.const_width}")
+        if self.rounding not in ("trunc", "round_half_up"):
+            raise ValueError(f"rounding must be 'trunc' or 'round_half_up', not {self.rounding!r}")
+        if not 1 <= self.lanes <= 64:
+            raise ValueError(f"lanes must be 1..64, not {self.lanes}")
+        if not 1 <= self.magnets <= 65536:
+            raise ValueError(f"magnets per lane must be 1..65536, not {self.magnets}")
+        if not self.current_lsb > 0:
+            raise ValueError(f"current_lsb must be > 0 A, not {self.current_lsb}")
+
+
+@dataclass(frozen=True)
+class MacrospinConstants:
+    """The quantised constants of one device and step, with their formats.
+
+    Build with :meth:`from_params`; ``ints[name]`` and ``fmts[name]`` for name in
+    ``("a0", "a1", "a2", "hx0", "hx1", "hx2", "sigma", "kb", "alpha", "inv_alpha", "c", "c_alpha")``.
+    """
+
+    nm: NormalisedMacrospin
+    ints: dict = field(compare=False)
+    fmts: dict = field(compare=False)
+
+    @classmethod
+    def from_params(cls, cfg: MacrospinConfig, params: MacrospinParams, dt: float) -> "MacrospinConstants":
+        nm = normalise(params, dt)
+        values = {
+            "a0": nm.a[0], "a1": nm.a[1], "a2": nm.a[2],
+            "hx0": nm.h_ext[0], "hx1": nm.h_ext[1], "hx2": nm.h_ext[2],
+            "sigma": nm.sigma_h, "kb": nm.b_per_amp * cfg.current_lsb,
+            "alpha": nm.alpha, "inv_alpha": 1.0 / nm.alpha, "c": nm.c, "c_alpha": nm.c * nm.alpha,
+        }
+        fmts = {k: const_format(v, cfg.const_width) for k, v in values.items()}
+        ints = {k: int(fmts[k].to_int(v)) for k, v in values.items()}
+        return cls(nm=nm, ints=ints, fmts=fmts)
+
+    def value(self, name: str) -> float:
+        """The quantised value of a constant, as a float."""
+        return float(self.fmts[name].to_float(self.ints[name]))
+
+
+class MacrospinModel:
+    """Integer reference of the integrator datapath for one device preset.
+
+    Parameters
+    ----------
+    cfg : MacrospinConfig
+    consts : MacrospinConstants
+    noise_fmt : Fixed
+        Format of the Gaussian noise samples fed to :meth:`step`.
+    noise_variance : float
+        Exact variance of those samples in real units (the approximation's, e.g. 1 - 4^-b);
+        sigma is divided by its square root so the thermal field has the golden variance.
+    """
+
+    def __init__(self, cfg: MacrospinConfig, consts: MacrospinConstants, noise_fmt: Fixed, noise_variance: float = 1.0):
+        self.cfg = cfg
+        self.k = consts
+        self.noise_fmt = noise_fmt
+        self.ints, self.fmts = dict(consts.ints), dict(consts.fmts)
+        if noise_variance != 1.0:
+            sig = consts.nm.sigma_h / math.sqrt(noise_variance)
+            f = const_format(sig, cfg.const_width)
+            self.ints["sigma"], self.fmts["sigma"] = int(f.to_int(sig)), f
+        self.saturations: dict[str, int] = {}
+        e = np.zeros(3, dtype=np.int64)
+        e[consts.nm.easy_axis] = consts.nm.easy_sign * (1 << cfg.m_fmt.frac)
+        self.m_reset = e
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _count(self, name, n):
+        if n:
+            self.saturations[name] = self.saturations.get(name, 0) + n
+
+    def _mulc(self, x, fx, name, out, node):
+        v, n = mul(x, fx, self.ints[name], self.fmts[name], out, self.cfg.rounding)
+        self._count(node, n)
+        return v
+
+    def _mul(self, x, fx, y, fy, out, node):
+        v, n = mul(x, fx, y, fy, out, self.cfg.rounding)
+        self._count(node, n)
+        return v
+
+    def _add(self, x, fx, y, fy, out, node):
+        v, n = add(x, fx, y, fy, out, self.cfg.rounding)
+        self._count(node, n)
+        return v
+
+    def _sub(self, x, fx, y, fy, out, node):
+        return self._add(x, fx, -np.asarray(y, dtype=np.int64), fy, out, node)
+
+    # -- datapath ----------------------------------------------------------------------------
+    def drive(self, code):
+        """b = kb * code in h_fmt, and the two axis offsets alpha b and b / alpha. Shapes (N,)."""
+        c = self.cfg
+        b = self._mulc(code, c.drive_fmt, "kb", c.h_fmt, "b")
+        u1 = self._mulc(b, c.h_fmt, "alpha", c.h_fmt, "alpha_b")
+        u2 = self._mulc(b, c.h_fmt, "inv_alpha", c.h_fmt, "b_over_alpha")
+        return u1, u2
+
+    def thermal(self, g):
+        """h_th = sigma g in h_fmt, shape (N, 3)."""
+        return self._mulc(g, self.noise_fmt, "sigma", self.cfg.h_fmt, "h_th")
+
+    def rhs(self, m, h_th, u1, u2):
+        """One RHS evaluation: the increment dm (N, 3) in dm_fmt (see the module docstring)."""
+        c, k = self.cfg, self.k
+        mf, hf = c.m_fmt, c.h_fmt
+        h = np.empty_like(m)
+        for i in range(3):
+            hd = self._mulc(m[:, i], mf, f"a{i}", hf, f"h_anis{i}")
+            hd = self._add(hd, hf, self.ints[f"hx{i}"], self.fmts[f"hx{i}"], hf, f"h_det{i}")
+            h[:, i] = self._add(hd, hf, h_th[:, i], hf, hf, f"h{i}")
+        ax, sgn = k.nm.p_axis, k.nm.p_sign
+        h1 = h.copy()
+        h2 = h.copy()
+        h1[:, ax] = self._sub(h[:, ax], hf, sgn * u1, hf, hf, "h1p")
+        h2[:, ax] = self._add(h[:, ax], hf, sgn * u2, hf, hf, "h2p")
+        pf = Fixed(mf.width + hf.width, mf.frac + hf.frac)  # exact m*h products
+        x = np.empty_like(m)
+        for i in range(3):
+            j, l = (i + 1) % 3, (i + 2) % 3
+            p1 = m[:, j] * h1[:, l]
+            p2 = m[:, l] * h1[:, j]
+            x[:, i], n = resize(p1 - p2, pf, hf, c.rounding)
+            self._count(f"cross{i}", n)
+        dot = m[:, 0] * h2[:, 0] + m[:, 1] * h2[:, 1] + m[:, 2] * h2[:, 2]
+        d, n = resize(dot, pf, hf, c.rounding)
+        self._count("dot", n)
+        dm = np.empty_like(m)
+        for i in range(3):
+            md = self._mul(m[:, i], mf, d, hf, hf, f"md{i}")
+            y = self._sub(md, hf, h2[:, i], hf, hf, f"damp{i}")
+            t1 = self._mulc(x[:, i], hf, "c", c.dm_fmt, f"cx{i}")
+            t2 = self._mulc(y, hf, "c_alpha", c.dm_fmt, f"cay{i}")
+            dm[:, i] = self._add(-t1, c.dm_fmt, -t2, c.dm_fmt, c.dm_fmt, f"dm{i}")
+        return dm
+
+    def step(self, m, g, code, reset=None):
+        """Advance magnets by one Heun step.
+
+        Parameters
+        ----------
+        m : int64 (N, 3) in m_fmt
+        g : int64 (N, 3) in noise_fmt
+        code : int64 (N,) in drive_fmt
+        reset : bool (N,), optional
+            Where set, the magnet is loaded with +easy axis instead of stepping.
+
+        Returns
+        -------
+        m_new : int64 (N, 3)
+        switched : bool (N,)
+            The easy-axis component crossed from >= 0 to < 0 (towards -easy) in this step.
+        """
+        c = self.cfg
+        mf = c.m_fmt
+        m = np.asarray(m, dtype=np.int64)
+        u1, u2 = self.drive(np.asarray(code, dtype=np.int64))
+        h_th = self.thermal(np.asarray(g, dtype=np.int64))
+        k1 = self.rhs(m, h_th, u1, u2)
+        mp = np.empty_like(m)
+        for i in range(3):
+            mp[:, i] = self._add(m[:, i], mf, k1[:, i], c.dm_fmt, mf, f"pred{i}")
+        k2 = self.rhs(mp, h_th, u1, u2)
+        half = Fixed(c.dm_fmt.width + 1, c.dm_fmt.frac + 1)  # (k1 + k2) / 2: same integer, one more frac bit
+        mn = np.empty_like(m)
+        for i in range(3):
+            mn[:, i] = self._add(m[:, i], mf, k1[:, i] + k2[:, i], half, mf, f"corr{i}")
+        # Renormalisation: s = |m|^2, r = (3 - s) / 2, m'' = m' r.
+        sq = Fixed(2 * mf.width, 2 * mf.frac)
+        s, n = resize(mn[:, 0] * mn[:, 0] + mn[:, 1] * mn[:, 1] + mn[:, 2] * mn[:, 2], sq, c.norm_fmt, c.rounding)
+        self._count("norm2", n)
+        three = 3 << c.norm_fmt.frac
+        r, n = resize(three - s, Fixed(c.norm_fmt.width + 1, c.norm_fmt.frac + 1), c.norm_fmt, c.rounding)
+        self._count("renorm", n)
+        out = np.empty_like(m)
+        for i in range(3):
+            out[:, i] = self._mul(mn[:, i], mf, r, c.norm_fmt, mf, f"m{i}")
+        ax, sgn = self.k.nm.easy_axis, self.k.nm.easy_sign
+        switched = (sgn * m[:, ax] >= 0) & (sgn * out[:, ax] < 0)
+        if reset is not None:
+            reset = np.asarray(reset, dtype=bool)
+            out = np.where(reset[:, None], self.m_reset, out)
+            switched &= ~reset
+        return out, switched
+
+    def to_int_m(self, m):
+        """Quantise float unit vectors (N, 3) to m_fmt."""
+        return self.cfg.m_fmt.to_int(np.asarray(m, dtype=float))
+
+    def to_float_m(self, m):
+        return self.cfg.m_fmt.to_float(m)
+
+
+def _fast_args(model: "MacrospinModel", noise_frac: int):
+    from ._macrospin_fast import CONST_ORDER
+
+    c = model.cfg
+    ci = np.array([model.ints[k] for k in CONST_ORDER], dtype=np.int64)
+    cf = np.array([model.fmts[k].frac for k in CONST_ORDER], dtype=np.int64)
+    fmts = np.array([c.m_fmt.frac, c.m_fmt.width, c.h_fmt.frac, c.h_fmt.width, c.dm_fmt.frac, c.dm_fmt.width,
+                     c.norm_fmt.frac, c.norm_fmt.width, noise_frac, c.drive_fmt.frac], dtype=np.int64)
+    nm = model.k.nm
+    return ci, cf, fmts, nm.p_axis, nm.p_sign, nm.easy_axis, nm.easy_sign, c.rounding == "round_half_up"
+
+
+def run_fast(model: "MacrospinModel", m, noise, code):
+    """Advance ``m`` (N, 3) in place by ``noise.shape[0]`` steps with the compiled twin of
+    :meth:`MacrospinModel.step` (constant drive ``code`` (N,)). Returns (switch counts, saturations)."""
+    from ._macrospin_fast import fast_steps
+
+    return fast_steps(m, np.ascontiguousarray(noise, dtype=np.int64), np.asarray(code, dtype=np.int64),
+                      *_fast_args(model, model.noise_fmt.frac))
+
+
+def switching_probability_quantised(model: "MacrospinModel", params: MacrospinParams, current, duration: float, *,
+                                    trials: int, seed: int, settle: float, relax: float, k: int = 12,
+                                    bits: int = 5):
+    """:func:`golden.llg.switching_probability`'s protocol on the integer datapath.
+
+    Trials start from the same harmonic Boltzmann draw as the golden model (quantised to
+    m_fmt), settle without current, get ``current`` (A, scalar or (C,)) for ``duration`` s,
+    relax; switched = ends with m_easy < 0. Noise: the hardware's approximation (the centred
+    sum of ``k`` uniform ``bits``-bit integers, as quantize.noise produces from LFSRs) drawn
+    from counter-based splitmix64 hashes keyed by ``seed`` inside the compiled kernel.
+    ``model.noise_fmt`` must have ``frac == bits`` (``bits + 1`` for odd k).
+    Returns (p, stderr, saturations) with p, stderr shaped like ``current``.
+    """
+    from golden.llg import equilibrium_sample
+
+    from ._macrospin_fast import hashed_steps
+
+    want = bits + (k % 2)
+    if model.noise_fmt.frac != want:
+        raise ValueError(f"noise format must have {want} fractional bits for k={k}, bits={bits}, not {model.noise_fmt.frac}")
+    dt = model.k.nm.dt
+    cur = np.atleast_1d(np.asarray(current, dtype=float))
+    n = cur.size * trials
+    m = model.to_int_m(equilibrium_sample(params, n, np.random.default_rng(seed)))
+    codes = np.rint(np.repeat(cur, trials) / model.cfg.current_lsb).astype(np.int64)
+    args = _fast_args(model, model.noise_fmt.frac)
+    sat, step0 = 0, 0
+    for phase_code, length in ((np.zeros(n, np.int64), settle), (codes, duration), (np.zeros(n, np.int64), relax)):
+        steps = int(round(length / dt))
+        _, sn = hashed_steps(m, steps, step0, seed, phase_code, k, bits, *args)
+        sat += int(sn.sum())
+        step0 += steps
+    ax, sg = model.k.nm.easy_axis, model.k.nm.easy_sign
+    p = (sg * m[:, ax] < 0).reshape(cur.size, trials).mean(axis=1)
+    se = np.sqrt(p * (1 - p) / trials)
+    if np.ndim(current) == 0:
+        return float(p[0]), float(se[0]), sat
+    return p, se, sat
