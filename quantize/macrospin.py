@@ -32,7 +32,7 @@ from .fixed import Fixed, add, mul, resize
 from .normalise import NormalisedMacrospin, normalise
 
 __all__ = ["MacrospinConfig", "MacrospinConstants", "MacrospinModel", "const_format", "run_fast",
-           "switching_probability_quantised"]
+           "switching_probability_quantised", "reference_stream"]
 
 
 def const_format(value: float, width: int) -> Fixed:
@@ -349,3 +349,39 @@ def switching_probability_quantised(model: "MacrospinModel", params: MacrospinPa
     if np.ndim(current) == 0:
         return float(p[0]), float(se[0]), sat
     return p, se, sat
+
+
+def reference_stream(model: "MacrospinModel", noise_samples, codes, resets):
+    """What the RTL integrator emits for a stream of input beats (cycle-accurate order).
+
+    Beat n drives slot ``n mod N`` of every lane with ``codes[n]``/``resets[n]`` and noise
+    ``noise_samples[n]``; every slot starts at +easy axis. Vectorised over one sweep of N beats.
+
+    Parameters
+    ----------
+    noise_samples : int64 (T, K, 3)   (``quantize.noise.GaussianNoise(cfg).run(T)``)
+    codes : int64 (T, K)
+    resets : bool (T, K)
+
+    Returns
+    -------
+    m : int64 (T, K, 3) the new state of each beat's slot;  switched : bool (T, K);
+    slots : int64 (T,)
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    resets = np.asarray(resets, dtype=bool)
+    t_total, k = codes.shape
+    n = model.cfg.magnets
+    state = np.tile(model.m_reset, (n * k, 1))  # index slot * K + lane
+    out_m = np.empty((t_total, k, 3), dtype=np.int64)
+    out_sw = np.empty((t_total, k), dtype=bool)
+    for start in range(0, t_total, n):
+        stop = min(t_total, start + n)
+        rows = (stop - start) * k
+        sel = slice(0, rows)
+        new, sw = model.step(state[sel], np.asarray(noise_samples[start:stop]).reshape(rows, 3),
+                             codes[start:stop].reshape(rows), resets[start:stop].reshape(rows))
+        state[sel] = new
+        out_m[start:stop] = new.reshape(stop - start, k, 3)
+        out_sw[start:stop] = sw.reshape(stop - start, k)
+    return out_m, out_sw, np.arange(t_total) % n

@@ -1,0 +1,40 @@
+"""Named integrator configurations shared by the Amaranth-simulator and cocotb checks.
+
+Each case exercises something different: the default formats with N not a power of two; odd
+widths everywhere with three lanes; a perpendicular magnet (easy and polarisation axes on z)
+with two lanes.
+"""
+
+from __future__ import annotations
+
+from golden import devices
+from quantize.fixed import Fixed
+from quantize.macrospin import MacrospinConfig, MacrospinConstants, MacrospinModel
+from quantize.noise import NoiseConfig
+
+__all__ = ["CASES", "build_case"]
+
+CASES = ("default_n23", "odd_k3", "pma_k2")
+
+
+def build_case(name: str, seed: int = 1):
+    """Return (model, noise_cfg, current_range_codes) for a named case; ``seed`` seeds the LFSRs."""
+    if name == "default_n23":
+        dev = devices.mtj_neuron()
+        cfg = MacrospinConfig(lanes=1, magnets=23)
+        params, dt, span = dev.magnet, dev.dt, 1500
+    elif name == "odd_k3":
+        dev = devices.mtj_neuron()
+        cfg = MacrospinConfig(m_fmt=Fixed(21, 19), h_fmt=Fixed(25, 15), dm_fmt=Fixed(27, 27),
+                              norm_fmt=Fixed(23, 20), const_width=17, drive_fmt=Fixed(13, 0),
+                              lanes=3, magnets=25)
+        params, dt, span = dev.magnet, dev.dt, 1500
+    elif name == "pma_k2":
+        syn = devices.volatile_synapse()
+        cfg = MacrospinConfig(lanes=2, magnets=30)
+        params, dt, span = syn.magnet, syn.dt, 1500
+    else:
+        raise ValueError(f"unknown integrator case {name!r} (known: {', '.join(CASES)})")
+    noise = NoiseConfig(lanes=cfg.lanes, master_seed=seed)
+    model = MacrospinModel(cfg, MacrospinConstants.from_params(cfg, params, dt), noise.out_fmt, float(noise.variance))
+    return model, noise, span
