@@ -27,6 +27,18 @@ def _num_list(v):
     return isinstance(v, list) and len(v) > 0 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
 
 
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _fmt(v):
+    return (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+            and 2 <= v[0] <= 64 and -64 <= v[1] <= 128)
+
+
+_DEVICES = ("mtj_neuron", "volatile_synapse", "step_neuron")
+
+
 def _pos_num_list(v):
     return _num_list(v) and all(x > 0 for x in v)
 
@@ -39,6 +51,22 @@ SCHEMA = {
     "demo.volatile_synapse.spacings_ns": (lambda v: _num_list(v) and all(x >= 1 for x in v), "a non-empty list of spacings >= 1 ns", [2, 3, 4, 5, 6, 7]),
     "demo.step_neuron.currents_uA": (_num_list, "a non-empty list of numbers", [-20, -10, -5, -2, 0, 2, 5, 10, 20]),
     "demo.dw.currents_uA": (_pos_num_list, "a non-empty list of currents > 0", [1, 2, 5, 10.6, 20, 50, 100, 200, 400]),
+    # The hardware twin's macrospin integrator (quantize.macrospin / hdl.macrospin).
+    "twin.macrospin.device": (lambda v: v in _DEVICES, f"one of {', '.join(_DEVICES)}", "mtj_neuron"),
+    "twin.macrospin.dt_ps": (lambda v: _num(v) and 0 < v <= 100, "a step in (0, 100] ps", 0.1),
+    "twin.macrospin.lanes": (lambda v: _pos_int(v) and v <= 64, "an integer in 1..64", 1),
+    "twin.macrospin.magnets": (lambda v: _pos_int(v) and v <= 65536, "an integer in 1..65536", 32),
+    "twin.macrospin.seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0", 1),
+    "twin.macrospin.rounding": (lambda v: v in ("trunc", "round_half_up"), "'trunc' or 'round_half_up'", "round_half_up"),
+    "twin.macrospin.m_format": (_fmt, "[width, frac] of a signed format", [24, 22]),
+    "twin.macrospin.h_format": (_fmt, "[width, frac] of a signed format", [26, 16]),
+    "twin.macrospin.dm_format": (_fmt, "[width, frac] of a signed format", [28, 30]),
+    "twin.macrospin.norm_format": (_fmt, "[width, frac] of a signed format", [26, 23]),
+    "twin.macrospin.drive_format": (_fmt, "[width, frac] of a signed format", [16, 0]),
+    "twin.macrospin.const_width": (lambda v: _pos_int(v) and 8 <= v <= 32, "an integer in 8..32", 18),
+    "twin.macrospin.current_lsb_uA": (lambda v: _num(v) and v > 0, "a current > 0 uA", 0.1),
+    "twin.macrospin.noise_uniform_bits": (lambda v: _pos_int(v) and v <= 16, "an integer in 1..16", 5),
+    "twin.macrospin.noise_uniforms": (lambda v: _pos_int(v) and v <= 32, "an integer in 1..32", 12),
 }
 
 

@@ -406,7 +406,11 @@ def _runner(sim: str, forced_env: Mapping[str, str]):
                 # The wheel's verilated.mk runs its helper scripts with `python`, which a
                 # fresh Debian lacks; a command-line make variable (MAKEFLAGS) overrides it.
                 py = sys.executable.replace(" ", "\\ ")
-                self.env["MAKEFLAGS"] = f"{self.env.get('MAKEFLAGS', '')} PYTHON3={py}".strip()
+                # Its configure also left the precompiled-header include flag empty, so a
+                # design split into several C++ files (any sizeable one) passes the PCH as an
+                # input file and fails; `-include` is GCC's (and clang's) flag for it.
+                self.env["MAKEFLAGS"] = (f"{self.env.get('MAKEFLAGS', '')} PYTHON3={py} "
+                                         "CFG_CXXFLAGS_PCH_I=-include").strip()
 
         def _set_env_test(self):
             super()._set_env_test()

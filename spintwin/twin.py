@@ -1,0 +1,43 @@
+"""Build the hardware twin's blocks from a validated config (configs/*.toml, section [twin])."""
+
+from __future__ import annotations
+
+from golden import devices
+from quantize.fixed import Fixed
+from quantize.macrospin import MacrospinConfig, MacrospinConstants, MacrospinModel
+from quantize.noise import NoiseConfig
+
+from .errors import SpintwinError
+
+__all__ = ["macrospin_from_config", "device_params"]
+
+
+def device_params(name: str):
+    """The golden MacrospinParams of a preset named in the config."""
+    if name == "mtj_neuron":
+        return devices.mtj_neuron().magnet
+    if name == "volatile_synapse":
+        return devices.volatile_synapse().magnet
+    if name == "step_neuron":
+        return devices.step_neuron().magnet
+    raise SpintwinError(f"unknown device preset {name!r}")
+
+
+def macrospin_from_config(cfg: dict):
+    """(MacrospinModel, NoiseConfig, params) for the config's [twin.macrospin] table."""
+    t = cfg["twin"]["macrospin"]
+    try:
+        mcfg = MacrospinConfig(
+            m_fmt=Fixed(*t["m_format"]), h_fmt=Fixed(*t["h_format"]), dm_fmt=Fixed(*t["dm_format"]),
+            norm_fmt=Fixed(*t["norm_format"]), drive_fmt=Fixed(*t["drive_format"]),
+            const_width=t["const_width"], current_lsb=t["current_lsb_uA"] * 1e-6, rounding=t["rounding"],
+            lanes=t["lanes"], magnets=t["magnets"],
+        )
+        noise = NoiseConfig(lanes=t["lanes"], uniform_bits=t["noise_uniform_bits"], n_uniforms=t["noise_uniforms"],
+                            master_seed=t["seed"])
+        params = device_params(t["device"])
+        consts = MacrospinConstants.from_params(mcfg, params, t["dt_ps"] * 1e-12)
+        model = MacrospinModel(mcfg, consts, noise.out_fmt, float(noise.variance))
+    except ValueError as e:
+        raise SpintwinError(f"twin.macrospin: {e}") from None
+    return model, noise, params

@@ -1,0 +1,169 @@
+"""cocotb testbench of the pipelined macrospin integrator (hdl.macrospin), bit for bit against
+the integer model (quantize.macrospin.reference_stream).
+
+Driver: a precomputed stream of drive beats (codes, resets) with random input-valid gaps and
+random output-ready back-pressure, written at falling edges (tb.runner.run_cycles). Monitor:
+the output stream and the input handshake, sampled every cycle. Scoreboard: the accepted
+beats are replayed through the vectorised model and compared in order; a mismatch names the
+first differing beat, lane and field with both values.
+
+Parameters (environment, via run_cocotb(env=...)):
+``MS_CASE`` (a tb.macrospin_cases name) or ``MS_CONFIG`` (a design TOML), ``MS_BEATS``
+(magnet-steps per lane to check, default 2000), ``MS_LFSR_SEED`` (master seed of the LFSRs,
+default 1), ``MS_VALID_P`` / ``MS_READY_P`` (handshake probabilities, default 0.9),
+``MS_CORRUPT_BEAT`` (self-test: corrupt the reference at that beat). Stimulus seed:
+cocotb's ``COCOTB_RANDOM_SEED``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cocotb
+import numpy as np
+
+from tb.runner import first_mismatch, report_metrics, reset, run_cycles, start_clock, tb_param
+
+FIELDS = ["x", "y", "z", "switched"]
+
+
+def build_from_params():
+    """(model, noise_cfg, code span) from MS_CASE or MS_CONFIG."""
+    path = tb_param("MS_CONFIG")
+    seed = int(tb_param("MS_LFSR_SEED", 1))
+    if path:
+        from spintwin.config import load_config
+        from spintwin.twin import macrospin_from_config
+
+        cfg = load_config(path)
+        cfg["twin"]["macrospin"]["seed"] = seed
+        model, noise, _ = macrospin_from_config(cfg)
+        return model, noise, 1500
+    from tb.macrospin_cases import build_case
+
+    return build_case(str(tb_param("MS_CASE", "default_n23")), seed=seed)
+
+
+def _fields(layout, prefix=""):
+    """Flatten an Amaranth layout into [(path, offset, width, signed)]."""
+    from amaranth.lib import data
+
+    out = []
+    if isinstance(layout, data.StructLayout):
+        for name, field in layout:
+            sub = field.shape
+            if isinstance(sub, (data.StructLayout, data.ArrayLayout)):
+                out += [(f"{prefix}{name}.{p}", field.offset + o, w, s) for p, o, w, s in _fields(sub)]
+            else:
+                out.append((f"{prefix}{name}", field.offset, sub.width, sub.signed))
+    elif isinstance(layout, data.ArrayLayout):
+        for i in range(layout.length):
+            elem = layout.elem_shape
+            base = i * data.Layout.cast(elem).size if isinstance(elem, data.Layout) else i * elem.width
+            if isinstance(elem, (data.StructLayout, data.ArrayLayout)):
+                out += [(f"{prefix}{i}.{p}", base + o, w, s) for p, o, w, s in _fields(elem)]
+            else:
+                out.append((f"{prefix}{i}", base, elem.width, elem.signed))
+    return out
+
+
+def pack(layout, columns: dict) -> list:
+    """Pack {field path: int array (T,)} into one Python int per beat."""
+    fields = {p: (o, w) for p, o, w, _ in _fields(layout)}
+    total = None
+    for path, values in columns.items():
+        o, w = fields[path]
+        col = [(int(v) & ((1 << w) - 1)) << o for v in values]
+        total = col if total is None else [a | b for a, b in zip(total, col)]
+    return total
+
+
+def unpack(layout, words) -> dict:
+    """Unpack ints (T,) into {field path: int64 array (T,)} (signed fields sign-extended)."""
+    out = {}
+    words = [int(w) for w in words]
+    for path, o, w, signed in _fields(layout):
+        mask = (1 << w) - 1
+        vals = np.array([(x >> o) & mask for x in words], dtype=np.int64)
+        if signed:
+            vals = np.where(vals >= 1 << (w - 1), vals - (1 << w), vals)
+        out[path] = vals
+    return out
+
+
+@cocotb.test()
+async def integrator_matches_model(dut):
+    from hdl.macrospin import input_layout, output_layout
+    from quantize.macrospin import reference_stream
+    from quantize.noise import GaussianNoise
+
+    model, noise_cfg, span = build_from_params()
+    k = model.cfg.lanes
+    beats = int(tb_param("MS_BEATS", 2000))
+    p_valid = float(tb_param("MS_VALID_P", 0.9))
+    p_ready = float(tb_param("MS_READY_P", 0.9))
+    corrupt = tb_param("MS_CORRUPT_BEAT")
+    rng = np.random.default_rng(cocotb.RANDOM_SEED)
+
+    latency = _latency(model, noise_cfg)
+    cycles = int((beats + latency + 8) / (p_valid * p_ready)) + 4 * latency + 64
+    valid = (rng.random(cycles) < p_valid).astype(np.int64)
+    valid[:2] = 0  # the state memories' first read completes in the first cycle after reset
+    ready = (rng.random(cycles) < p_ready).astype(np.int64)
+    codes = rng.integers(-span, span, (cycles, k))
+    resets = rng.random((cycles, k)) < 0.01
+    # The beat offered at cycle i is the next one not yet accepted: precompute the sequence
+    # of offered beats, indexed by the number accepted before cycle i.
+    accepted_before = np.concatenate([[0], np.cumsum(valid & ready)[:-1]])
+    in_layout, out_layout = input_layout(model), output_layout(model)
+    cols = {}
+    for lane in range(k):
+        cols[f"lanes.{lane}.code"] = codes[accepted_before, lane]
+        cols[f"lanes.{lane}.reset"] = resets[accepted_before, lane]
+    payload = pack(in_layout, cols)
+
+    dut.i_drive__valid.value = 0
+    dut.o_state__ready.value = 0
+    start_clock(dut.clk)
+    await reset(dut, dut.clk, dut.rst)
+    t0 = time.perf_counter()
+    samples = await run_cycles(
+        dut.clk,
+        {dut.i_drive__valid: valid, dut.o_state__ready: ready, dut.i_drive__payload: np.array(payload, dtype=object)},
+        [dut.o_state__valid, dut.o_state__payload],
+    )
+    seconds = time.perf_counter() - t0
+
+    # Outputs transferred at rising edge i: o_state.valid and payload before the edge (row
+    # i - 1) with ready[i]. Inputs accepted at edge i: valid[i] (ready: primed after cycle 0).
+    o_valid = samples[:, 0].astype(np.int64)
+    took = np.nonzero(o_valid[:-1].astype(bool) & ready[1:].astype(bool))[0]
+    out = unpack(out_layout, samples[took, 1])
+    n_acc = int((valid & ready).sum())
+    got = np.stack([np.stack([out[f"lanes.{lane}.m.{c}"] for c in "xyz"] + [out[f"lanes.{lane}.switched"]], axis=1)
+                    for lane in range(k)], axis=1)
+    n_out = min(len(got), beats)
+    if n_out < beats:
+        raise AssertionError(f"only {n_out} of {beats} beats came out in {cycles} cycles")
+    ref_m, ref_sw, slots = reference_stream(model, GaussianNoise(noise_cfg).run(n_acc), codes[:n_acc], resets[:n_acc])
+    expected = np.concatenate([ref_m, ref_sw[:, :, None].astype(np.int64)], axis=2)[:n_out]
+    if corrupt is not None:
+        expected[int(corrupt), 0, 0] += 1
+    report_metrics(cycles=cycles, seconds=seconds, cycles_per_s=cycles / seconds,
+                   magnet_steps=n_out * k, latency=latency)
+    dut._log.info("%d cycles, %d beats x %d lanes in %.2f s: %.0f cycles/s", cycles, n_out, k, seconds,
+                  cycles / seconds)
+    msg = first_mismatch(expected, got[:n_out], FIELDS)
+    assert msg is None, "beat " + msg[len("cycle "):] if msg else msg
+    assert np.array_equal(out["slot"][:n_out], slots[:n_out]), "slot order differs"
+    assert not model.saturations, f"model saturated: {model.saturations}"
+
+
+def _latency(model, noise_cfg):
+    import warnings
+
+    from hdl.macrospin import MacrospinIntegrator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # built only to read its latency
+        return MacrospinIntegrator(model, noise_cfg).latency
