@@ -1,0 +1,77 @@
+"""Benchmark: the hardware twin's macrospin integrator against the CPU golden model.
+
+* Hardware throughput: lanes x fmax (ECP5-85F, nextpnr's achieved maximum) magnet-steps/s at
+  initiation interval 1, against golden.llg.simulate's magnet-steps/s measured in this run.
+* Co-simulation speed: cycles/s of the cocotb integrator testbench on Verilator and Icarus.
+Run: ``python -m bench.twin`` (prints JSON); ``make bench`` runs all benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+__all__ = ["run"]
+
+
+def _golden_rate(n=100_000, steps=100):
+    from golden.devices import mtj_neuron
+    from golden.llg import equilibrium_sample, simulate
+
+    neuron = mtj_neuron()
+    m0 = equilibrium_sample(neuron.magnet, n, rng=0)
+    simulate(neuron.magnet, m0[:10], current=71e-6, dt=neuron.dt, steps=2, rng=1)
+    best = np.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        simulate(neuron.magnet, m0, current=71e-6, dt=neuron.dt, steps=steps, rng=1)
+        best = min(best, time.perf_counter() - t)
+    return n * steps / best
+
+
+def _cosim(sim, beats):
+    from spintwin.config import load_config
+    from spintwin.flow import WAIVERS
+    from spintwin.twin import macrospin_from_config
+    from hdl.macrospin import MacrospinIntegrator
+    from tb.runner import export_verilog, run_cocotb, simulator_available
+    from spintwin.config import DEFAULT_CONFIG
+
+    ok, why = simulator_available(sim)
+    if not ok:
+        return {"skipped": why}
+    model, noise, _ = macrospin_from_config(load_config())
+    verilog = export_verilog(MacrospinIntegrator(model, noise), "macrospin")
+    r = run_cocotb(verilog, "macrospin", "tb.macrospin_tb", sim=sim, seed=1,
+                   env={"MS_CONFIG": str(DEFAULT_CONFIG), "MS_BEATS": beats, "MS_LFSR_SEED": 1},
+                   build_args=[str(WAIVERS)] if sim == "verilator" else (), case=f"bench-{sim}")
+    return {"cycles": r.metrics["cycles"], "cycles_per_s": r.metrics["cycles_per_s"], "magnet_steps": r.metrics["magnet_steps"]}
+
+
+def run(verilator_beats: int = 50_000, icarus_beats: int = 2_000) -> dict:
+    from spintwin.config import load_config
+    from spintwin.flow import synth
+
+    cfg = load_config()
+    golden = _golden_rate()
+    res = {"benchmark": "twin", "golden_magnet_steps_per_s": golden}
+    for target in ("ecp5-85f", "ice40-up5k"):
+        s = synth("macrospin", cfg, target=target)
+        keep = {k: s.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz", "lanes", "fits", "fits_reason")}
+        if s.get("fits") and s.get("fmax_mhz"):
+            hw = s["lanes"] * s["fmax_mhz"] * 1e6
+            keep.update(hardware_magnet_steps_per_s=hw, speedup_vs_golden=hw / golden)
+        res[target] = keep
+    res["target_speedup_ecp5"] = 20.0
+    res["meets_speedup_target"] = bool(res["ecp5-85f"].get("speedup_vs_golden", 0) >= 20.0)
+    res["config"] = cfg["twin"]["macrospin"]
+    res["cosim_verilator"] = _cosim("verilator", verilator_beats)
+    res["cosim_icarus"] = _cosim("icarus", icarus_beats)
+    res["target_cosim_verilator_cycles_per_s"] = 200_000
+    return res
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2, default=str))
