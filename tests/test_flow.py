@@ -19,11 +19,11 @@ def test_generate_writes_lint_clean_verilog_and_manifest(tmp_path):
     assert "module macrospin" in v
     m = json.loads((tmp_path / "macrospin.manifest.json").read_text())
     assert m["lint"]["clean"], m["lint"]["log"]
-    assert m["latency"] >= 10 and m["lanes"] == 1 and m["initiation_interval"] == 1
+    assert m["latency"] >= 10 and m["lanes"] == 2 and m["initiation_interval"] == 1
     names = {p["name"]: p for p in m["ports"]}
-    assert names["i_drive__payload"]["width"] == 17 and names["o_state__valid"]["direction"] == "out"
+    assert names["i_drive__payload"]["width"] == 2 * 13 and names["o_state__valid"]["direction"] == "out"
     assert m["tool_versions"]["amaranth"].startswith("0.5")
-    assert m["formats"]["m"] == {"width": 24, "frac": 22}
+    assert m["formats"]["m"] == {"width": 18, "frac": 16}
 
 
 @pytest.mark.parametrize("cmd", ["generate", "verify", "synth"])

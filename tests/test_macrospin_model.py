@@ -120,16 +120,25 @@ def test_hashed_kernel_equals_numpy_model_and_noise_statistics():
     assert abs(x.var() - var) < 4 * math.sqrt((mu4 - var**2) / x.size)
 
 
-def test_quantised_switching_curve_matches_golden():
-    """Issue criterion: at seven currents spanning P = 0.05..0.95 the default formats give
-    the golden switching probability within 0.03 + 3 combined standard errors."""
+@pytest.mark.parametrize("which", ["python_default", "twin_default"])
+def test_quantised_switching_curve_matches_golden(which):
+    """Issue criterion: at seven currents spanning P = 0.05..0.95 the default formats (the wide
+    Python defaults, and the 18-bit twin of configs/default.toml) give the golden switching
+    probability within 0.03 + 3 combined standard errors."""
     n = mtj_neuron()
     tr = relaxation_time(n.magnet)
     cur = np.array([45, 55, 63, 71, 80, 95, 125]) * 1e-6
     trials = 500
     pg, seg = switching_probability(n.magnet, cur, n.write_duration, trials=trials, dt=n.dt, rng=21,
                                     settle=2 * tr, relax=4 * tr)
-    pq, seq, sat = switching_probability_quantised(_model(n.magnet, n.dt), n.magnet, cur, n.write_duration,
+    if which == "twin_default":
+        from spintwin.config import load_config
+        from spintwin.twin import macrospin_from_config
+
+        model = macrospin_from_config(load_config())[0]
+    else:
+        model = _model(n.magnet, n.dt)
+    pq, seq, sat = switching_probability_quantised(model, n.magnet, cur, n.write_duration,
                                                    trials=trials, seed=22, settle=2 * tr, relax=4 * tr)
     assert pg.min() < 0.15 and pg.max() > 0.85  # the currents span the curve
     assert np.all(np.abs(pq - pg) < 0.03 + 3 * np.sqrt(seg**2 + seq**2)), (pg, pq)
