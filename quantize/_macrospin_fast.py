@@ -129,47 +129,6 @@ def _easy(m0, m1, m2, eax, esg):
     return esg * (m0 if eax == 0 else (m1 if eax == 1 else m2))
 
 
-@nb.njit(parallel=True, cache=True)
-def fast_steps(m, noise, code, ci, cf, fmts, pax, psg, eax, esg, hu):
-    """Advance each magnet by ``noise.shape[0]`` steps in place, noise given.
-
-    Parameters
-    ----------
-    m : int64 (N, 3), updated in place.
-    noise : int64 (S, N, 3) Gaussian samples per step.
-    code : int64 (N,) drive codes (constant over the S steps).
-    ci, cf : int64 (12,) constant integers and their fractional bits (:data:`CONST_ORDER`).
-    fmts : int64 (10,) (m frac, m width, h frac, h width, dm frac, dm width, norm frac, norm width,
-        noise frac, drive frac).
-    pax, psg, eax, esg : polarisation and easy axis index and sign.
-    hu : bool, round half up (else truncate).
-
-    Returns
-    -------
-    switched : int64 (N,) steps in which m_easy crossed from >= 0 to < 0.
-    sat : int64 (N,) saturation count.
-    """
-    n = m.shape[0]
-    steps = noise.shape[0]
-    switched = np.zeros(n, dtype=np.int64)
-    satn = np.zeros(n, dtype=np.int64)
-    for q in nb.prange(n):
-        m0, m1, m2 = m[q, 0], m[q, 1], m[q, 2]
-        u1, u2, sat = _drive(code[q], ci, cf, fmts, hu)
-        sat *= steps
-        sw = 0
-        for s in range(steps):
-            o0, o1, o2, sn = _step(m0, m1, m2, noise[s, q, 0], noise[s, q, 1], noise[s, q, 2], u1, u2, ci, cf, fmts, pax, psg, hu)
-            if _easy(m0, m1, m2, eax, esg) >= 0 and _easy(o0, o1, o2, eax, esg) < 0:
-                sw += 1
-            m0, m1, m2 = o0, o1, o2
-            sat += sn
-        m[q, 0], m[q, 1], m[q, 2] = m0, m1, m2
-        switched[q] = sw
-        satn[q] = sat
-    return switched, satn
-
-
 @nb.njit(cache=True)
 def _splitmix64(x):
     x = x + np.uint64(0x9E3779B97F4A7C15)
@@ -199,10 +158,8 @@ def _irwin_hall(key, k, bits):
 
 
 @nb.njit(parallel=True, cache=True)
-def hashed_steps(m, steps, step0, seed, code, k, bits, ci, cf, fmts, pax, psg, eax, esg, hu):
-    """As :func:`fast_steps` with the noise drawn in the kernel: sample (step, magnet, component)
-    is the Irwin-Hall sum of ``k`` ``bits``-bit fields of splitmix64 hashes of a counter keyed by
-    ``seed`` (reproducible whatever the thread count). Steps are numbered from ``step0``."""
+def _advance(m, steps, noise, hashed, step0, seed, code, k, bits, ci, cf, fmts, pax, psg, eax, esg, hu):
+    """The one loop behind :func:`fast_steps` and :func:`hashed_steps` (noise given or hashed)."""
     n = m.shape[0]
     switched = np.zeros(n, dtype=np.int64)
     satn = np.zeros(n, dtype=np.int64)
@@ -213,10 +170,13 @@ def hashed_steps(m, steps, step0, seed, code, k, bits, ci, cf, fmts, pax, psg, e
         sat *= steps
         sw = 0
         for s in range(steps):
-            ctr = (np.uint64(step0 + s) * np.uint64(n) + np.uint64(q)) * np.uint64(3)
-            g0 = _irwin_hall(base ^ _splitmix64(ctr), k, bits)
-            g1 = _irwin_hall(base ^ _splitmix64(ctr + np.uint64(1)), k, bits)
-            g2 = _irwin_hall(base ^ _splitmix64(ctr + np.uint64(2)), k, bits)
+            if hashed:
+                ctr = (np.uint64(step0 + s) * np.uint64(n) + np.uint64(q)) * np.uint64(3)
+                g0 = _irwin_hall(base ^ _splitmix64(ctr), k, bits)
+                g1 = _irwin_hall(base ^ _splitmix64(ctr + np.uint64(1)), k, bits)
+                g2 = _irwin_hall(base ^ _splitmix64(ctr + np.uint64(2)), k, bits)
+            else:
+                g0, g1, g2 = noise[s, q, 0], noise[s, q, 1], noise[s, q, 2]
             o0, o1, o2, sn = _step(m0, m1, m2, g0, g1, g2, u1, u2, ci, cf, fmts, pax, psg, hu)
             if _easy(m0, m1, m2, eax, esg) >= 0 and _easy(o0, o1, o2, eax, esg) < 0:
                 sw += 1
@@ -226,6 +186,38 @@ def hashed_steps(m, steps, step0, seed, code, k, bits, ci, cf, fmts, pax, psg, e
         switched[q] = sw
         satn[q] = sat
     return switched, satn
+
+
+_NO_NOISE = np.zeros((1, 1, 3), dtype=np.int64)
+
+
+def fast_steps(m, noise, code, ci, cf, fmts, pax, psg, eax, esg, hu):
+    """Advance each magnet by ``noise.shape[0]`` steps in place, noise given.
+
+    Parameters
+    ----------
+    m : int64 (N, 3), updated in place.
+    noise : int64 (S, N, 3) Gaussian samples per step.
+    code : int64 (N,) drive codes (constant over the S steps).
+    ci, cf : int64 (12,) constant integers and their fractional bits (:data:`CONST_ORDER`).
+    fmts : int64 (10,) (m frac, m width, h frac, h width, dm frac, dm width, norm frac, norm width,
+        noise frac, drive frac).
+    pax, psg, eax, esg : polarisation and easy axis index and sign.
+    hu : bool, round half up (else truncate).
+
+    Returns
+    -------
+    switched : int64 (N,) steps in which m_easy crossed from >= 0 to < 0.
+    sat : int64 (N,) saturation count.
+    """
+    return _advance(m, noise.shape[0], noise, False, 0, 0, code, 1, 1, ci, cf, fmts, pax, psg, eax, esg, hu)
+
+
+def hashed_steps(m, steps, step0, seed, code, k, bits, ci, cf, fmts, pax, psg, eax, esg, hu):
+    """As :func:`fast_steps` with the noise drawn in the kernel: sample (step, magnet, component)
+    is the Irwin-Hall sum of ``k`` ``bits``-bit fields of splitmix64 hashes of a counter keyed by
+    ``seed`` (reproducible whatever the thread count). Steps are numbered from ``step0``."""
+    return _advance(m, steps, _NO_NOISE, True, step0, seed, code, k, bits, ci, cf, fmts, pax, psg, eax, esg, hu)
 
 
 @nb.njit(cache=True)
