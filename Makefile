@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: demo test test-long bench lint clean setup
+.PHONY: demo test test-long bench baselines lint clean setup
 
 setup: $(STAMP)
 
@@ -27,6 +27,9 @@ test-long: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench --out bench/results
+
+baselines: $(STAMP)
+	$(PY) -m boards.baselines --update
 
 lint: $(STAMP)
 	$(PY) -m compileall -q golden quantize hdl tb boards spintwin bench tests
