@@ -45,7 +45,6 @@ inside the work folder with relative paths.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
 import json
 import logging
@@ -55,10 +54,11 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from tb.runner import file_lock  # the lock the co-simulation build cache uses too
 
 __all__ = ["FLOW_VERSION", "TARGETS", "SynthError", "Target", "synth_root", "synthesize",
            "tools_missing"]
@@ -162,17 +162,6 @@ def synth_root(out_dir: str | os.PathLike | None = None) -> Path:
     return Path(root).resolve() / "synth"
 
 
-@contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
@@ -216,7 +205,7 @@ def _warm(tool: str, lock_dir: Path, deadline: _Deadline) -> str:
     if tool in _warm_versions:
         return _warm_versions[tool]
     flag = "-V" if tool.endswith("yosys") else "--version"
-    with _locked(lock_dir / f"{tool}.lock"):
+    with file_lock(lock_dir / f"{tool}.lock"):
         _log.info("starting %s (its first use compiles WebAssembly, about a minute)", tool)
         proc = _run([tool, flag], lock_dir, deadline, f"starting {tool}")
     text = (proc.stdout + proc.stderr)
@@ -390,7 +379,7 @@ def synthesize(component_or_verilog, top_name: str, *, target: str,
     if missing:
         raise SynthError(missing)
     deadline = _Deadline(timeout_s)
-    with _locked(root / ".locks" / f"{digest}.lock"):
+    with file_lock(root / ".locks" / f"{digest}.lock"):
         if not force and result_file.is_file():
             return finish(json.loads(result_file.read_text()), True)
         work.mkdir(parents=True, exist_ok=True)

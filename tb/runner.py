@@ -53,6 +53,7 @@ import numpy as np
 
 __all__ = [
     "MIN_VERILATOR",
+    "file_lock",
     "SIMULATORS",
     "CocotbRun",
     "CocotbTestResult",
@@ -354,7 +355,8 @@ def _cache_key(sim, sim_version, toplevel, sources, waves, timescale, build_args
 
 
 @contextmanager
-def _locked(path: Path):
+def file_lock(path: Path):
+    """Hold an exclusive fcntl lock on ``path`` (created with its folder) for the block."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -608,7 +610,7 @@ def _save_verilator_runtime(bdir: Path, runtime: Path) -> None:
 
 def _build(runner, sim, bdir, cache_root, lock, key, toplevel, sources, waves, ts, build_args):
     stamp = bdir / _STAMP_FILE
-    with _locked(lock):
+    with file_lock(lock):
         try:
             if json.loads(stamp.read_text()).get("key") == key:
                 return True, 0.0
