@@ -2,7 +2,8 @@
 
 * Hardware throughput: lanes x fmax (ECP5-85F, nextpnr's achieved maximum) magnet-steps/s at
   initiation interval 1, against golden.llg.simulate's magnet-steps/s measured in this run.
-* Co-simulation speed: cycles/s of the cocotb integrator testbench on Verilator and Icarus.
+* Co-simulation speed: cycles/s of the cocotb integrator testbenches on Verilator and Icarus,
+  batch (on-chip self-test harness, simulator free running) and per-cycle (Python stimulus).
 Run: ``python -m bench.twin`` (prints JSON); ``make bench`` runs all benchmarks.
 """
 
@@ -31,26 +32,26 @@ def _golden_rate(n=100_000, steps=100):
     return n * steps / best
 
 
-def _cosim(sim, beats):
-    from spintwin.config import load_config
-    from spintwin.flow import WAIVERS
+def _cosim(sim, mode, magnet_steps):
+    """cycles/s of the integrator co-simulation on the default twin, batch or per-cycle mode."""
+    from spintwin.config import DEFAULT_CONFIG, load_config
     from spintwin.twin import macrospin_from_config
-    from hdl.macrospin import MacrospinIntegrator
-    from tb.runner import export_verilog, run_cocotb, simulator_available
-    from spintwin.config import DEFAULT_CONFIG
+    from tb import macrospin_launch
+    from tb.runner import simulator_available
 
     ok, why = simulator_available(sim)
     if not ok:
-        return {"skipped": why}
+        return {"sim": sim, "mode": mode, "skipped": why}
     model, noise, _ = macrospin_from_config(load_config())
-    verilog = export_verilog(MacrospinIntegrator(model, noise), "macrospin")
-    r = run_cocotb(verilog, "macrospin", "tb.macrospin_tb", sim=sim, seed=1,
-                   env={"MS_CONFIG": str(DEFAULT_CONFIG), "MS_BEATS": beats, "MS_LFSR_SEED": 1},
-                   build_args=[str(WAIVERS)] if sim == "verilator" else (), case=f"bench-{sim}")
-    return {"cycles": r.metrics["cycles"], "cycles_per_s": r.metrics["cycles_per_s"], "magnet_steps": r.metrics["magnet_steps"]}
+    launch = macrospin_launch.run_batch if mode == "batch" else macrospin_launch.run_per_cycle
+    r = launch(model, noise, sim=sim, seed=1, magnet_steps=magnet_steps, env={"MS_CONFIG": str(DEFAULT_CONFIG)},
+               case=f"bench-{mode}-{sim}")
+    m = r.metrics
+    return {"sim": sim, "mode": mode, "cycles": m["cycles"], "cycles_per_s": m["cycles_per_s"],
+            "cycles_per_cpu_s": m.get("cycles_per_cpu_s"), "magnet_steps": m["magnet_steps"]}
 
 
-def run(verilator_beats: int = 50_000, icarus_beats: int = 2_000) -> dict:
+def run() -> dict:
     from spintwin.config import load_config
     from spintwin.flow import synth
 
@@ -67,8 +68,8 @@ def run(verilator_beats: int = 50_000, icarus_beats: int = 2_000) -> dict:
     res["target_speedup_ecp5"] = 20.0
     res["meets_speedup_target"] = bool(res["ecp5-85f"].get("speedup_vs_golden", 0) >= 20.0)
     res["config"] = cfg["twin"]["macrospin"]
-    res["cosim_verilator"] = _cosim("verilator", verilator_beats)
-    res["cosim_icarus"] = _cosim("icarus", icarus_beats)
+    res["cosim"] = [_cosim("verilator", "batch", 2_000_000), _cosim("verilator", "per-cycle", 100_000),
+                    _cosim("icarus", "batch", 60_000), _cosim("icarus", "per-cycle", 4_000)]
     res["target_cosim_verilator_cycles_per_s"] = 200_000
     return res
 

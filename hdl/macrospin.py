@@ -328,3 +328,22 @@ class MacrospinIntegrator(wiring.Component):
                     m.d.sync += o.payload.slot.eq(wslot)
         return m
 
+
+
+def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 1):
+    """The integrator inside an on-chip self-test harness (``hdl.harness.StreamSelfTest``):
+    stimulus as ``quantize.macrospin.selftest_stimulus`` maps the harness's data words."""
+    from hdl.harness import StreamSelfTest
+    from quantize.macrospin import SELFTEST_RESET_BITS, selftest_code_bits, selftest_harness_config
+
+    cb, rb = selftest_code_bits(model), SELFTEST_RESET_BITS
+    dw = model.cfg.drive_fmt.width
+
+    def payload(words):
+        lanes = []
+        for w in words:
+            code = w[rb:]
+            lanes.append(Cat(code, code[-1].replicate(dw - cb), w[:rb].all()))
+        return Cat(*lanes)
+
+    return StreamSelfTest(MacrospinIntegrator(model, noise_cfg), selftest_harness_config(model, seed), payload)

@@ -231,3 +231,35 @@ def hashed_noise(seed, step0, steps, n, k, bits):
             for c in range(3):
                 out[s, q, c] = _irwin_hall(base ^ _splitmix64(ctr + np.uint64(c)), k, bits)
     return out
+
+
+@nb.njit(cache=True)
+def stream_steps(state, noise, codes, resets, reset_m, ci, cf, fmts, pax, psg, eax, esg, hu):
+    """The RTL's beat order (``quantize.macrospin.reference_stream``), compiled.
+
+    state : int64 (N * K, 3), index slot * K + lane, updated in place.
+    noise : int64 (T, K, 3); codes : int64 (T, K); resets : bool (T, K); reset_m : int64 (3,).
+    Beat t updates slot t mod N of every lane (drive recomputed per beat).
+    Returns out_m int64 (T, K, 3), switched bool (T, K), saturation count.
+    """
+    t_total, k = codes.shape
+    n = state.shape[0] // k
+    out = np.empty((t_total, k, 3), dtype=np.int64)
+    sw = np.zeros((t_total, k), dtype=np.bool_)
+    sat = 0
+    for t in range(t_total):
+        base = (t % n) * k
+        for lane in range(k):
+            q = base + lane
+            m0, m1, m2 = state[q, 0], state[q, 1], state[q, 2]
+            u1, u2, s1 = _drive(codes[t, lane], ci, cf, fmts, hu)
+            o0, o1, o2, s2 = _step(m0, m1, m2, noise[t, lane, 0], noise[t, lane, 1], noise[t, lane, 2],
+                                   u1, u2, ci, cf, fmts, pax, psg, hu)
+            sat += s1 + s2  # counted on reset beats too, as the numpy model (and the RTL) compute them
+            if resets[t, lane]:
+                o0, o1, o2 = reset_m[0], reset_m[1], reset_m[2]
+            else:
+                sw[t, lane] = _easy(m0, m1, m2, eax, esg) >= 0 and _easy(o0, o1, o2, eax, esg) < 0
+            state[q, 0], state[q, 1], state[q, 2] = o0, o1, o2
+            out[t, lane, 0], out[t, lane, 1], out[t, lane, 2] = o0, o1, o2
+    return out, sw, sat

@@ -351,11 +351,13 @@ def switching_probability_quantised(model: "MacrospinModel", params: MacrospinPa
     return p, se, sat
 
 
-def reference_stream(model: "MacrospinModel", noise_samples, codes, resets):
+def reference_stream(model: "MacrospinModel", noise_samples, codes, resets, *, fast: bool = False):
     """What the RTL integrator emits for a stream of input beats (cycle-accurate order).
 
     Beat n drives slot ``n mod N`` of every lane with ``codes[n]``/``resets[n]`` and noise
-    ``noise_samples[n]``; every slot starts at +easy axis. Vectorised over one sweep of N beats.
+    ``noise_samples[n]``; every slot starts at +easy axis. Vectorised over one sweep of N beats;
+    ``fast=True`` runs the compiled twin instead (proven equal by tests/test_macrospin_model.py;
+    it adds its saturations to ``model.saturations["total"]`` instead of per node).
 
     Parameters
     ----------
@@ -373,6 +375,15 @@ def reference_stream(model: "MacrospinModel", noise_samples, codes, resets):
     t_total, k = codes.shape
     n = model.cfg.magnets
     state = np.tile(model.m_reset, (n * k, 1))  # index slot * K + lane
+    if fast:
+        from ._macrospin_fast import stream_steps
+
+        out_m, out_sw, sat = stream_steps(state, np.ascontiguousarray(noise_samples, dtype=np.int64), codes,
+                                          resets, np.asarray(model.m_reset, dtype=np.int64),
+                                          *_fast_args(model, model.noise_fmt.frac))
+        if sat:
+            model.saturations["total"] = model.saturations.get("total", 0) + int(sat)
+        return out_m, out_sw, np.arange(t_total) % n
     out_m = np.empty((t_total, k, 3), dtype=np.int64)
     out_sw = np.empty((t_total, k), dtype=bool)
     for start in range(0, t_total, n):
@@ -385,3 +396,35 @@ def reference_stream(model: "MacrospinModel", noise_samples, codes, resets):
         out_m[start:stop] = new.reshape(stop - start, k, 3)
         out_sw[start:stop] = sw.reshape(stop - start, k)
     return out_m, out_sw, np.arange(t_total) % n
+
+
+# On-chip self-test stimulus (hdl.macrospin.selftest_harness) --------------------------------
+#: Reset bits per lane and beat: a lane's slot is reset when all are ones (P = 2**-7).
+SELFTEST_RESET_BITS = 7
+
+
+def selftest_code_bits(model: "MacrospinModel") -> int:
+    """Drive-code bits the self-test draws: the drive width, at most 11 (+-1024 codes)."""
+    return min(model.cfg.drive_fmt.width, 11)
+
+
+def selftest_harness_config(model: "MacrospinModel", seed: int = 1, **kw):
+    """The ``quantize.harness.HarnessConfig`` of the integrator self-test."""
+    from quantize.harness import HarnessConfig
+
+    return HarnessConfig(lanes=model.cfg.lanes, data_bits=selftest_code_bits(model) + SELFTEST_RESET_BITS,
+                         seed=seed, **kw)
+
+
+def selftest_stimulus(model: "MacrospinModel", words):
+    """Map harness data words (beats, K) to (codes int64 (beats, K), resets bool (beats, K)).
+
+    Word layout, MSB first: a two's-complement drive code of ``selftest_code_bits`` bits, then
+    ``SELFTEST_RESET_BITS`` reset bits (reset when all are ones).
+    """
+    words = np.asarray(words, dtype=np.int64)
+    cb, rb = selftest_code_bits(model), SELFTEST_RESET_BITS
+    raw = words >> rb
+    codes = np.where(raw >= 1 << (cb - 1), raw - (1 << cb), raw)
+    resets = (words & ((1 << rb) - 1)) == (1 << rb) - 1
+    return codes, resets

@@ -40,7 +40,7 @@ def _cmd_generate(args) -> int:
 def _cmd_verify(args) -> int:
     from .flow import verify
 
-    verify(args.block, args.config, sim=args.sim, steps=args.steps, seed=args.seed)
+    verify(args.block, args.config, sim=args.sim, steps=args.steps, seed=args.seed, trace=args.trace)
     return 0
 
 
@@ -87,13 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=_cmd_generate)
 
     ver = sub.add_parser("verify", help="bit-exact co-simulation of a block against its integer model",
-                         description="Run the block's cocotb testbench; exit non-zero on any mismatch.",
+                         description="Run the block's cocotb testbench (by default batch mode: on-chip stimulus and signature, the simulator free running; a mismatch is replayed per cycle to name the first differing beat); exit non-zero on any mismatch.",
                          epilog="example: spintwin verify macrospin --sim verilator --steps 100000 --seed 3")
     ver.add_argument("block", choices=["macrospin"])
     ver.add_argument("--sim", default="verilator", help="verilator (default) or icarus")
     ver.add_argument("--steps", type=int, default=10000, help="magnet-steps per lane (default 10000)")
     ver.add_argument("--seed", type=int, default=1, help="stimulus and LFSR seed (default 1)")
     ver.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
+    ver.add_argument("--trace", action="store_true",
+                     help="write the stimulus from Python every cycle (slower) instead of the on-chip self-test")
     ver.set_defaults(func=_cmd_verify)
 
     syn = sub.add_parser("synth", help="synthesise and place a block with YoWASP Yosys + nextpnr",

