@@ -1,0 +1,138 @@
+"""RTL of one crossbar tile of the digital twin (bit-exact with ``quantize.snn.tile_output``).
+
+A tile holds ``rows x cols`` signed weight codes (DW conductance-level differences
+``k = G+ level - G- level``, or CMOS weights) in a memory of one word per row, and one unsigned
+scale code per column (``c_j``: the eq. 12 factor ``1 / (1 + gamma_j)`` times the layer's
+scale, see ``quantize/snn.py``). It is event driven, like the spintronic array it mirrors: each
+input event names a row and a count (1 for a spike; up to 4 for network 2's folded pooling),
+and adds ``count x k[row, :]`` to every column accumulator at once (the crossbar's parallel
+read). An event with ``last`` set closes the input vector: the tile then emits, one column per
+cycle, ``y_j = rshift_round(acc_j * c_j, shift)`` (round half up) and clears the accumulators.
+An event with count 0 contributes nothing (a flush: ``last`` with no spikes).
+
+Timing: the weight memory is read synchronously, so an accepted event is accumulated one cycle
+later; ``i_event.ready`` is low while the tile emits (cols cycles, plus back-pressure) and for
+the cycle that accumulates a ``last`` event.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth.hdl import Array, Const, Module, Signal, signed, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["CrossbarTile", "tile_widths"]
+
+
+def _signed_width(lo: int, hi: int) -> int:
+    return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
+
+
+def tile_widths(k: np.ndarray, c: np.ndarray, shift: int, count_bits: int) -> tuple[int, int, int]:
+    """(weight code width, accumulator width, output width) that hold every reachable value."""
+    k = np.asarray(k, dtype=np.int64)
+    kw = _signed_width(min(int(k.min()), 0), max(int(k.max()), 0))
+    cmax = (1 << count_bits) - 1
+    pos = int(np.clip(k, 0, None).sum(axis=0).max()) * cmax
+    neg = int(np.clip(k, None, 0).sum(axis=0).min()) * cmax
+    aw = _signed_width(neg, pos)
+    top = int(np.max(c))
+    half = (1 << (shift - 1)) if shift > 0 else 0
+    yw = _signed_width((neg * top + half) >> shift, (pos * top + half) >> shift)
+    return kw, aw, yw
+
+
+class CrossbarTile(wiring.Component):
+    """One ``rows x cols`` crossbar tile.
+
+    Parameters
+    ----------
+    k : int array (rows, cols)
+        Signed weight codes.
+    c : int array (cols,)
+        Unsigned scale codes.
+    shift : int
+        Right shift (round half up) of ``acc * c``; >= 1.
+    count_bits : int
+        Width of an event's count (1: spikes).
+
+    Members
+    -------
+    i_event : In(stream.Signature({row, count, last}))
+    o_out : Out(stream.Signature({col, y, last}))
+        ``last`` marks the last column of a vector.
+    """
+
+    def __init__(self, k, c, shift: int, count_bits: int = 1):
+        k = np.asarray(k, dtype=np.int64)
+        c = np.asarray(c, dtype=np.int64)
+        problem = None
+        if k.ndim != 2 or c.shape != (k.shape[1],):
+            problem = f"k must be (rows, cols) and c (cols,), not {k.shape} and {c.shape}"
+        elif shift < 1:
+            problem = f"shift must be >= 1, not {shift}"
+        elif c.min() < 0:
+            problem = "scale codes c must be unsigned"
+        if problem:
+            self._MustUse__silence = True  # never elaborated: no "unused" warning on top of the error
+            raise ValueError(problem)
+        self.k, self.c, self.shift, self.count_bits = k, c, int(shift), int(count_bits)
+        self.rows, self.cols = k.shape
+        self.k_width, self.acc_width, self.y_width = tile_widths(k, c, shift, count_bits)
+        self.c_width = max(1, int(c.max()).bit_length())
+        row_w = max(1, (self.rows - 1).bit_length())
+        col_w = max(1, (self.cols - 1).bit_length())
+        super().__init__({
+            "i_event": In(stream.Signature(data.StructLayout(
+                {"row": unsigned(row_w), "count": unsigned(count_bits), "last": unsigned(1)}))),
+            "o_out": Out(stream.Signature(data.StructLayout(
+                {"col": unsigned(col_w), "y": signed(self.y_width), "last": unsigned(1)}))),
+        })
+
+    def _row_words(self) -> list[int]:
+        kw = self.k_width
+        mask = (1 << kw) - 1
+        return [sum((int(v) & mask) << (kw * j) for j, v in enumerate(row)) for row in self.k]
+
+    def elaborate(self, platform):
+        m = Module()
+        kw, aw = self.k_width, self.acc_width
+        m.submodules.weights = mem = memory.Memory(shape=unsigned(kw * self.cols), depth=self.rows,
+                                                    init=self._row_words())
+        rd = mem.read_port()
+        acc = Array(Signal(signed(aw), name=f"acc{j}") for j in range(self.cols))
+        scale = Array(Const(int(v), unsigned(self.c_width)) for v in self.c)
+
+        emitting = Signal()
+        pending = Signal()               # an accepted event whose row word arrives this cycle
+        p_count = Signal(self.count_bits)
+        p_last = Signal()
+        col = Signal(range(self.cols))
+
+        ev = self.i_event
+        m.d.comb += [ev.ready.eq(~emitting & ~(pending & p_last)), rd.addr.eq(ev.payload.row), rd.en.eq(1)]
+        take = ev.valid & ev.ready
+        m.d.sync += [pending.eq(take), p_count.eq(ev.payload.count), p_last.eq(ev.payload.last)]
+
+        with m.If(pending):
+            for j in range(self.cols):
+                code = rd.data[kw * j:kw * (j + 1)].as_signed()
+                m.d.sync += acc[j].eq(acc[j] + code * p_count)
+            with m.If(p_last):
+                m.d.sync += [emitting.eq(1), col.eq(0)]
+
+        # Emission: one column per cycle, y = (acc * c + 2**(shift-1)) >> shift.
+        prod = Signal(signed(aw + self.c_width + 1))
+        m.d.comb += prod.eq(acc[col] * scale[col])
+        rounded = (prod + (1 << (self.shift - 1))) >> self.shift
+        out = self.o_out
+        m.d.comb += [out.valid.eq(emitting), out.payload.col.eq(col), out.payload.y.eq(rounded),
+                     out.payload.last.eq(col == self.cols - 1)]
+        with m.If(emitting & out.ready):
+            m.d.sync += acc[col].eq(0)
+            with m.If(col == self.cols - 1):
+                m.d.sync += emitting.eq(0)
+            with m.Else():
+                m.d.sync += col.eq(col + 1)
+        return m

@@ -1,0 +1,426 @@
+"""Bit-accurate integer models of the seed's networks 1 and 2 and of the CMOS baseline.
+
+These are the references the RTL SNN core must match exactly; every quantity is an integer
+and every operation is written the way the hardware computes it. Floats appear only when a
+model is built from a golden network (weights, gamma) and for exact integer dot products
+(float64 matmuls of integers below 2**53, which BLAS runs fast; checked by the tests).
+
+Networks (``kind``):
+
+``"twin-if"`` (network 1 on DW crossbars, seed V.1)
+    conv1 -> IF, pool1 -> IF, conv2 -> IF, pool2 -> IF, fc -> IF, as ``golden.snn.dw_layers``.
+    Weights are signed conductance-level differences ``k = G+ level - G- level`` in
+    [-(L-1), L-1]. A layer's rows are cut into crossbar tiles of ``tile`` rows; tile r of
+    column j computes the integer ``acc_rj = sum_i s_i k_ij`` and scales it by its eq. 12 factor
+    in fixed point: ``y_j = sum_r rshift_round(acc_rj * c_rj, shift)`` with the unsigned
+    ``scale_bits``-bit code ``c_rj = round(2**F a_rj)``, ``a_rj = w_max / ((L-1) (1 + gamma_rj) gain)``
+    (threshold units per level; ``F`` per layer so the largest code fits, ``shift = F - V``).
+    The DW IF neuron's wall position is the membrane ``v`` in units of ``2**-V`` thresholds
+    (``V = membrane_frac``): ``v <- clamp(v + y, floor, vmax)``; it fires at ``v >= 2**V`` and
+    is reset to 0 (the reset position). ``floor = -round(r / (1 - r) 2**V)`` is the near edge
+    (``r`` the reset position), ``vmax = 2**(membrane_bits - 1) - 1``.
+``"cmos-if"`` (the CMOS baseline: SRAM weights, adder + comparator IF neurons)
+    The same layers with signed ``weight_bits``-bit weights ``k = round(w / w_max (2**(b-1)-1))``,
+    one scale code per layer (no gamma), reset by subtraction, no floor.
+``"twin-stochastic"`` (network 2, stochastic MTJ neurons as p-bits)
+    conv1, conv2 (pool1 folded in), fc (pool2 folded in), weights as for ``twin-if``; the
+    pre-activation ``z`` (units ``2**-V``) addresses a sigmoid LUT of ``2**lut_addr_bits`` entries
+    over [-zr, zr) with ``lut_bits``-bit probabilities; the neuron spikes when the LUT value
+    exceeds its LFSR word (``P = LUT / 2**lut_bits``).
+
+Input encoding (every network): the pixel code ``p = min(2**input_bits - 1, round(x 2**input_bits))``
+spikes when ``p > r`` with ``r`` an ``input_bits``-bit LFSR word (``"lfsr"``, P = p / 2**bits)
+or from an integrate-and-fire encoder ``e += p; spike if e >= 2**bits; e -= 2**bits``
+(``"deterministic"``).
+
+LFSR draw order (what the RTL reproduces; all banks reseeded at the start of every image):
+the encoder bank has 28 lanes (one per image column), word ``t * 28 + row`` of lane ``col`` is
+pixel (row, col)'s at step t; a stochastic layer's bank has one lane per output channel, word
+``t * P + p`` of lane c is for output position p (row-major) of channel c at step t.
+
+Decision: the most output spikes; ties go to the largest membrane (IF) or accumulated input
+(stochastic); remaining ties to the lowest class index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from quantize.lfsr import LfsrBank, LfsrConfig
+
+__all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode", "run", "rshift_round", "tile_output"]
+
+KINDS = ("twin-if", "cmos-if", "twin-stochastic")
+_IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
+_STOCH_LAYERS = ("conv1", "conv2", "fc")
+_OUT_SHAPE = {"conv1": (24, 24, 6), "pool1": (12, 12, 6), "conv2": (8, 8, 12), "pool2": (4, 4, 12), "fc": (10,)}
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """Formats and choices of a bit-accurate network (model and RTL are built from it).
+
+    Parameters
+    ----------
+    kind : str
+        ``"twin-if"``, ``"cmos-if"`` or ``"twin-stochastic"``.
+    levels : int
+        Conductance levels per DW device (twin), 2..256.
+    weight_bits : int
+        Signed weight width of the CMOS baseline, 2..16.
+    scale_bits : int
+        Width of the unsigned per-tile-column (twin) or per-layer (CMOS) scale codes, 2..18.
+    membrane_bits, membrane_frac : int
+        Membrane (wall position) register width (signed) and fractional bits of a threshold.
+    input_bits : int
+        Pixel code and encoder LFSR word width, 1..16.
+    steps : int
+        Time steps per image.
+    encoding : str
+        ``"lfsr"`` or ``"deterministic"``.
+    tile : int
+        Crossbar rows per tile (32: the seed's 32 x 32 arrays).
+    reset_position : float
+        DW neuron reset position as a fraction of the track (twin-if floor).
+    lut_addr_bits, lut_bits, lut_range : stochastic neuron LUT: address bits, probability bits,
+        and the z range covered (+-lut_range, ANN pre-activation units).
+    seed : int
+        Master seed of the LFSR banks.
+    """
+
+    kind: str = "twin-if"
+    levels: int = 16
+    weight_bits: int = 8
+    scale_bits: int = 10
+    membrane_bits: int = 16
+    membrane_frac: int = 8
+    input_bits: int = 8
+    steps: int = 100
+    encoding: str = "lfsr"
+    tile: int = 32
+    reset_position: float = 0.5
+    lut_addr_bits: int = 6
+    lut_bits: int = 8
+    lut_range: float = 8.0
+    seed: int = 1
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"QuantConfig.kind must be one of {KINDS}, not {self.kind!r}")
+        if self.encoding not in ("lfsr", "deterministic"):
+            raise ValueError(f"QuantConfig.encoding must be 'lfsr' or 'deterministic', not {self.encoding!r}")
+        for name, lo, hi in (("levels", 2, 256), ("weight_bits", 2, 16), ("scale_bits", 2, 18),
+                             ("membrane_bits", 4, 40), ("input_bits", 1, 16), ("steps", 1, 100000),
+                             ("tile", 1, 4096), ("lut_addr_bits", 1, 16), ("lut_bits", 1, 16)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or int(v) != v or not lo <= v <= hi:
+                raise ValueError(f"QuantConfig.{name} must be an integer in {lo}..{hi}, not {v!r}")
+        if not 0 <= self.membrane_frac <= self.membrane_bits - 2:
+            raise ValueError(f"QuantConfig.membrane_frac must be in 0..membrane_bits-2 = {self.membrane_bits - 2},"
+                             f" not {self.membrane_frac!r}")
+        if not 0 <= self.reset_position < 1:
+            raise ValueError(f"QuantConfig.reset_position must be in [0, 1), not {self.reset_position!r}")
+        if not self.lut_range > 0:
+            raise ValueError(f"QuantConfig.lut_range must be > 0, not {self.lut_range!r}")
+
+
+@dataclass
+class QuantLayer:
+    """One layer as integers.
+
+    Attributes
+    ----------
+    name : str
+    k : int64 (m, n)      signed weight codes (rows: inputs of one window / fan-in, columns: outputs)
+    c : int64 (R, n)      unsigned scale codes per row tile and column (CMOS: all equal)
+    shift : int           right shift (round half up) of acc * c into membrane units
+    tile : int            rows per tile (R = ceil(m / tile))
+    pool_input : bool     sum-pool the input spikes 2 x 2 first (network 2's folded pooling)
+    """
+
+    name: str
+    k: np.ndarray
+    c: np.ndarray
+    shift: int
+    tile: int
+    pool_input: bool = False   # network 2: the input is 2 x 2 sum-pooled first (counts 0..4)
+
+    @property
+    def row_tiles(self) -> int:
+        return self.c.shape[0]
+
+
+@dataclass
+class QuantNetwork:
+    """A bit-accurate network: its config, integer layers and neuron constants."""
+
+    cfg: QuantConfig
+    layers: list[QuantLayer]
+    threshold: int
+    floor: int | None
+    vmax: int
+    lut: np.ndarray | None = None          # int64 (2**lut_addr_bits,) for stochastic networks
+    lut_shift: int = 0                      # z >> lut_shift, then + 2**(A-1), addresses the LUT
+    info: dict = field(default_factory=dict)
+
+
+def rshift_round(x, shift: int):
+    """Arithmetic right shift with round half up: floor((x + 2**(shift-1)) / 2**shift); shift >= 0."""
+    x = np.asarray(x, dtype=np.int64)
+    if shift <= 0:
+        return x << (-shift)
+    return (x + (np.int64(1) << (shift - 1))) >> shift
+
+
+def tile_output(k, c, shift: int, counts) -> np.ndarray:
+    """One crossbar tile (``hdl.crossbar.CrossbarTile``): ``rshift_round((counts @ k) * c, shift)``.
+
+    k int (rows, cols), c int (cols,), counts int (rows,) or (B, rows) -> int64 (cols,) or (B, cols).
+    """
+    acc = np.asarray(counts, dtype=np.int64) @ np.asarray(k, dtype=np.int64)
+    return rshift_round(acc * np.asarray(c, dtype=np.int64), shift)
+
+
+# Building ------------------------------------------------------------------------------------------
+def _scale_codes(a: np.ndarray, scale_bits: int, membrane_frac: int) -> tuple[np.ndarray, int]:
+    """Codes c = round(a 2**F) < 2**scale_bits with the largest F; shift = F - membrane_frac."""
+    top = float(np.max(a))
+    if not top > 0:
+        raise ValueError("a layer has no positive scale (all-zero weights?)")
+    f = int(np.floor(np.log2((2 ** scale_bits - 1) / top)))
+    c = np.rint(a * 2.0 ** f).astype(np.int64)
+    while c.max() >= 2 ** scale_bits:  # rounding up at the top
+        f -= 1
+        c = np.rint(a * 2.0 ** f).astype(np.int64)
+    return c, f - membrane_frac
+
+
+def _layer_matrices(weights: dict, folded: bool) -> dict:
+    """(m, n) float matrices in the golden orientation (rows: one window's inputs)."""
+    from golden.snn import _matrices
+
+    mats = _matrices(weights)
+    if not folded:
+        return {k: mats[k] for k in _IF_LAYERS}
+    # network 2: pooling folded into the next layer (weights / 4 on the four pooled rows)
+    return {k: mats[k] for k in _STOCH_LAYERS}
+
+
+def build_network(weights: dict, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -> QuantNetwork:
+    """Integer network from normalised golden weights (``golden.snn.normalise``; threshold 1).
+
+    Parameters
+    ----------
+    weights : dict
+        ``conv1`` (6, 1, 5, 5), ``conv2`` (12, 6, 5, 5), ``fc`` (10, 192), threshold-1 units
+        (network 2: the sigmoid CNN's weights, ANN units).
+    cfg : QuantConfig
+    crossbar : golden.snn.DwCrossbarConfig, optional
+        Device mapping for the twin (default ``DwCrossbarConfig(levels=cfg.levels, tile=cfg.tile)``).
+    """
+    from golden.crossbar import TiledCrossbar, dw_conductance_range
+    from golden.devices import dw_neuron, dw_synapse
+    from golden.snn import DwCrossbarConfig
+
+    v_frac = cfg.membrane_frac
+    stochastic = cfg.kind == "twin-stochastic"
+    mats = _layer_matrices(weights, folded=stochastic)
+    if stochastic:
+        mats = _fold_pooling(weights)
+    layers, info = [], {}
+    if cfg.kind == "cmos-if":
+        q = 2 ** (cfg.weight_bits - 1) - 1
+        for name, w in mats.items():
+            w_max = float(np.max(np.abs(w))) or 1.0
+            k = np.clip(np.rint(w / w_max * q), -q, q).astype(np.int64)
+            rows = -(-w.shape[0] // cfg.tile)
+            c, shift = _scale_codes(np.full((rows, w.shape[1]), w_max / q), cfg.scale_bits, v_frac)
+            layers.append(QuantLayer(name, k, c, shift, cfg.tile))
+            info[name] = {"w_max": w_max}
+        return QuantNetwork(cfg, layers, 1 << v_frac, None, 2 ** (cfg.membrane_bits - 1) - 1, info=info)
+
+    xcfg = crossbar or DwCrossbarConfig(levels=cfg.levels, tile=cfg.tile)
+    syn = dw_synapse(xcfg.levels)
+    g_min, g_max = (g * xcfg.g_scale for g in dw_conductance_range(syn))
+    g_s = 1.0 / dw_neuron().r_hm
+    lv = cfg.levels - 1
+    for name, w in mats.items():
+        xb = TiledCrossbar(np.asarray(w, np.float64), cfg.tile, g_min=g_min, g_max=g_max, levels=cfg.levels,
+                           dv=xcfg.dv, g_s=g_s)
+        gain = float(np.mean(1.0 / (1.0 + xb.gamma))) if xcfg.calibrate_gamma else 1.0
+        k = (np.sign(w) * np.clip(np.rint(np.abs(w) / xb.w_max * lv), 0, lv)).astype(np.int64)
+        a = xb.w_max / (lv * (1.0 + xb.gamma) * gain)          # threshold units per level, (R, n)
+        c, shift = _scale_codes(a, cfg.scale_bits, v_frac)
+        layers.append(QuantLayer(name, k, c, shift, cfg.tile, pool_input=stochastic and name != "conv1"))
+        info[name] = {"w_max": xb.w_max, "gamma_mean": float(xb.gamma.mean()), "gain": gain}
+    vmax = 2 ** (cfg.membrane_bits - 1) - 1
+    if not stochastic:
+        r = cfg.reset_position
+        floor = -int(round(r / (1 - r) * (1 << v_frac)))
+        return QuantNetwork(cfg, layers, 1 << v_frac, max(floor, -vmax - 1), vmax, info=info)
+    lut, lut_shift = _sigmoid_lut(cfg)
+    return QuantNetwork(cfg, layers, 1 << v_frac, None, vmax, lut=lut, lut_shift=lut_shift, info=info)
+
+
+def _fold_pooling(weights: dict) -> dict:
+    """Network 2's matrices: conv2 and fc see the unpooled spikes (each weight / 4 on 2 x 2 rows)."""
+    from golden.snn import _matrices
+
+    mats = _matrices(weights)
+    return {"conv1": mats["conv1"], "conv2": mats["conv2"] / 4.0, "fc": mats["fc"] / 4.0}
+
+
+def _sigmoid_lut(cfg: QuantConfig) -> tuple[np.ndarray, int]:
+    """LUT of round(sigmoid(z) 2**lut_bits) (clipped to 2**lut_bits - 1) at the centres of
+    2**A cells over [-zr, zr); zr is rounded up to a power of two (cells are a shift of z)."""
+    a = cfg.lut_addr_bits
+    zr = 2.0 ** np.ceil(np.log2(cfg.lut_range))
+    cell = 2 * zr / 2 ** a                                # z per LUT cell, a power of two
+    lut_shift = int(round(np.log2(cell))) + cfg.membrane_frac
+    centres = (np.arange(2 ** a) - 2 ** (a - 1) + 0.5) * cell
+    lut = np.minimum(np.rint(2 ** cfg.lut_bits / (1 + np.exp(-centres))), 2 ** cfg.lut_bits - 1).astype(np.int64)
+    return lut, lut_shift
+
+
+# Running -------------------------------------------------------------------------------------------
+def _words(width: int, lanes: int, bits: int, seed: int, cycles: int) -> np.ndarray:
+    return LfsrBank(LfsrConfig(width, lanes, bits, seed)).run(cycles)
+
+
+def encode(cfg: QuantConfig, x) -> np.ndarray:
+    """Input spikes of every step: bool (steps, B, 28, 28) for images x (B, 28, 28) in [0, 1]."""
+    b = cfg.input_bits
+    x = np.asarray(x, dtype=np.float64)
+    p = np.minimum(2 ** b - 1, np.rint(x * 2 ** b)).astype(np.int64)
+    if cfg.encoding == "lfsr":
+        r = _words(31, 28, b, cfg.seed, cfg.steps * 28).reshape(cfg.steps, 28, 28)  # [t, row, col]
+        return p[None] > r[:, None]
+    out = np.empty((cfg.steps,) + p.shape, dtype=bool)
+    e = np.zeros_like(p)
+    for t in range(cfg.steps):
+        e += p
+        out[t] = e >= 2 ** b
+        e -= out[t] * 2 ** b
+    return out
+
+
+def _windows(name: str, s: np.ndarray, pool_input: bool = False) -> np.ndarray:
+    """Input spikes (B, H, W, C) -> per-output-position rows (B, P, m) as float64 integers."""
+    from golden.cnn import im2col
+
+    b = len(s)
+    s = s.astype(np.float64)
+    if pool_input:
+        s = s[:, 0::2, 0::2] + s[:, 1::2, 0::2] + s[:, 0::2, 1::2] + s[:, 1::2, 1::2]
+    if name.startswith("conv"):
+        cols = im2col(s, 5)
+        return cols.reshape(b, -1, cols.shape[-1])
+    if name.startswith("pool"):
+        h, w, c = s.shape[1:]
+        win = s.reshape(b, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4)  # (b, h/2, w/2, c, 2, 2)
+        return win.reshape(b, -1, 4)
+    return s.reshape(b, 1, -1)
+
+
+def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray) -> np.ndarray:
+    """Integer input y (B, positions, n) of a layer for input spikes s (B, *in_shape)."""
+    rows = _windows(layer.name, s, layer.pool_input)
+    if layer.name.startswith("pool"):
+        # each pooled output (one per channel) sees only its own 4 rows: acc = count x k
+        acc = rows.sum(axis=-1).astype(np.int64) * int(layer.k[0, 0])
+        return rshift_round(acc * int(layer.c[0, 0]), layer.shift)[..., None]
+    y = 0
+    t = layer.tile
+    for r in range(layer.row_tiles):
+        acc = rows[..., r * t:(r + 1) * t] @ layer.k[r * t:(r + 1) * t].astype(np.float64)  # exact integers
+        y = y + rshift_round(acc.astype(np.int64) * layer.c[r], layer.shift)
+    return y
+
+
+def _to_shape(name: str, y: np.ndarray, b: int) -> np.ndarray:
+    return y.reshape((b,) + _OUT_SHAPE[name])
+
+
+def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250) -> dict:
+    """Run images x (B, 28, 28) through the network.
+
+    Returns
+    -------
+    dict with ``counts`` int64 (B, 10) output spikes, ``membrane`` int64 (B, 10) (IF: final
+    membrane; stochastic: accumulated input), ``pred`` (B,), ``spikes`` per layer (total output
+    spikes over the batch), and ``pred_at`` {step: (B,)} for the checkpoints.
+    """
+    x = np.asarray(x)
+    cps = sorted({int(c) for c in checkpoints if 0 < int(c) <= net.cfg.steps} | {net.cfg.steps})
+    out = {"counts": [], "membrane": [], "pred_at": {c: [] for c in cps}}
+    spikes = {layer.name: 0 for layer in net.layers}
+    spikes["input"] = 0
+    stochastic = net.lut is not None
+    draws = _neuron_words(net) if stochastic else None
+    for i in range(0, len(x), batch):
+        xb = x[i:i + batch]
+        b = len(xb)
+        s_in = encode(net.cfg, xb)
+        state = {layer.name: np.zeros((b,) + _OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
+        counts = np.zeros((b, 10), np.int64)
+        for t in range(net.cfg.steps):
+            s = s_in[t][..., None]
+            spikes["input"] += int(s.sum())
+            for layer in net.layers:
+                y = _to_shape(layer.name, layer_input(net, layer, s), b)
+                if stochastic:
+                    state[layer.name] += y
+                    s = _pbit(net, y, draws[layer.name][t])
+                else:
+                    s = _if_step(net, state, layer.name, y)
+                spikes[layer.name] += int(s.sum())
+            counts += s.reshape(b, 10)
+            if t + 1 in out["pred_at"]:
+                out["pred_at"][t + 1].append(decide(counts, state[net.layers[-1].name]))
+        out["counts"].append(counts)
+        out["membrane"].append(state[net.layers[-1].name].copy())
+    res = {k: np.concatenate(out[k]) for k in ("counts", "membrane")}
+    res["pred_at"] = {c: np.concatenate(v) for c, v in out["pred_at"].items()}
+    res["pred"] = res["pred_at"][net.cfg.steps]
+    res["spikes"] = spikes
+    return res
+
+
+def _if_step(net: QuantNetwork, state: dict, name: str, y: np.ndarray) -> np.ndarray:
+    v = state[name] + y
+    lo = net.floor if net.floor is not None else -net.vmax - 1
+    v = np.clip(v, lo, net.vmax)
+    fire = v >= net.threshold
+    if net.cfg.kind == "cmos-if":
+        v = v - fire * net.threshold       # reset by subtraction
+    else:
+        v = np.where(fire, 0, v)           # DW neuron: back to the reset position
+    state[name] = v
+    return fire
+
+
+def _neuron_words(net: QuantNetwork) -> dict:
+    """LFSR words of every stochastic layer: int64 (steps, *out_shape) per layer."""
+    cfg = net.cfg
+    words = {}
+    for j, layer in enumerate(net.layers):
+        shape = _OUT_SHAPE[layer.name]
+        ch = shape[-1]
+        pos = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        w = _words(31, ch, cfg.lut_bits, (cfg.seed + 1 + j) & ((1 << 64) - 1), cfg.steps * pos)
+        words[layer.name] = w.reshape((cfg.steps,) + shape)
+    return words
+
+
+def _pbit(net: QuantNetwork, z: np.ndarray, r: np.ndarray) -> np.ndarray:
+    a = net.cfg.lut_addr_bits
+    addr = np.clip((z >> net.lut_shift) + (1 << (a - 1)), 0, (1 << a) - 1)
+    return net.lut[addr] > r
+
+
+def decide(counts: np.ndarray, membrane: np.ndarray) -> np.ndarray:
+    """Most spikes, then largest membrane, then lowest index. (B, 10) int -> (B,)."""
+    best = counts.max(axis=1, keepdims=True)
+    return np.where(counts == best, membrane, np.iinfo(np.int64).min).argmax(axis=1)
