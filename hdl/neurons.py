@@ -19,7 +19,7 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["IfNeuronBank"]
+__all__ = ["IfNeuronBank", "PbitLayer"]
 
 
 class IfNeuronBank(wiring.Component):
@@ -131,4 +131,63 @@ class IfNeuronBank(wiring.Component):
             m.d.sync += last_valid.eq(0)  # the forwarded value predates the clear
         m.d.comb += [out.valid.eq(st1_valid), out.payload.neuron.eq(st1_neuron), out.payload.spike.eq(fire),
                      out.payload.v.eq(v_new)]
+        return m
+
+
+class PbitLayer(wiring.Component):
+    """Stochastic MTJ neurons as p-bits (network 2; ``quantize.snn._pbit``), ``channels`` wide.
+
+    Each beat carries the pre-activations ``z`` of one output position for every channel; the
+    neuron of channel c spikes when ``LUT[addr(z_c)] > r_c``, ``r_c`` the current word of lane c
+    of an LFSR bank (width 31, ``lut_bits`` bits per step), which advances once per beat, so
+    word ``t * P + p`` of lane c meets position p at step t (the model's draw order). ``reseed``
+    restarts the bank (at every image). ``addr(z) = clamp((z >> lut_shift) + 2**(A-1), 0, 2**A - 1)``.
+
+    Members
+    -------
+    i_z : In(stream.Signature(ArrayLayout(signed(z_bits), channels)))
+    o_spikes : Out(stream.Signature(unsigned(channels)))   (combinational: ready passes through)
+    reseed : In(1)
+    """
+
+    def __init__(self, channels: int, z_bits: int, lut, lut_shift: int, lut_bits: int, seed: int):
+        import numpy as np
+
+        from quantize.lfsr import LfsrConfig
+
+        lut = np.asarray(lut, dtype=np.int64)
+        a = int(len(lut)).bit_length() - 1
+        if len(lut) != 1 << a or lut.min() < 0 or lut.max() >= 1 << lut_bits:
+            self._MustUse__silence = True
+            raise ValueError(f"lut must have 2**A entries in 0..2**lut_bits - 1 = {(1 << lut_bits) - 1}")
+        self.channels, self.z_bits, self.lut, self.lut_shift, self.lut_bits = channels, z_bits, lut, lut_shift, lut_bits
+        self.addr_bits = a
+        self.lfsr = LfsrConfig(31, channels, lut_bits, seed)
+        super().__init__({
+            "i_z": In(stream.Signature(data.ArrayLayout(signed(z_bits), channels))),
+            "o_spikes": Out(stream.Signature(unsigned(channels))),
+            "reseed": In(1),
+        })
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Array, Cat, Const
+
+        from hdl.lfsr import LfsrBank
+
+        m = Module()
+        m.submodules.bank = bank = LfsrBank(self.lfsr)
+        a = self.addr_bits
+        table = Array(Const(int(v), unsigned(self.lut_bits)) for v in self.lut)
+        spikes = []
+        for ch in range(self.channels):
+            z = self.i_z.payload[ch]
+            shifted = z >> self.lut_shift if self.lut_shift >= 0 else z << (-self.lut_shift)
+            biased = Signal(signed(self.z_bits + 2), name=f"biased{ch}")
+            m.d.comb += biased.eq(shifted + (1 << (a - 1)))
+            addr = Signal(unsigned(a), name=f"addr{ch}")
+            m.d.comb += addr.eq(Mux(biased < 0, 0, Mux(biased > (1 << a) - 1, (1 << a) - 1, biased)))
+            spikes.append(table[addr] > bank.bits[ch])
+        take = self.i_z.valid & self.o_spikes.ready
+        m.d.comb += [self.o_spikes.valid.eq(self.i_z.valid), self.o_spikes.payload.eq(Cat(*spikes)),
+                     self.i_z.ready.eq(self.o_spikes.ready), bank.en.eq(take), bank.reseed.eq(self.reseed)]
         return m

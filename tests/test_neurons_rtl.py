@@ -79,3 +79,52 @@ def test_bad_arguments():
         IfNeuronBank(4, 9, 8, 0)
     with pytest.raises(ValueError, match="reset must be"):
         IfNeuronBank(4, 9, 8, 10, reset="leak")
+
+
+def test_pbit_layer_equals_model():
+    """The p-bit layer against quantize.snn._pbit with the model's LFSR draw order, over two
+    'images' (a reseed in between) of 3 steps x 5 positions, with back-pressure."""
+    from types import SimpleNamespace
+
+    from hdl.neurons import PbitLayer
+    from quantize import snn as q
+    from quantize.lfsr import LfsrBank
+
+    rng = np.random.default_rng(9)
+    cfg = q.QuantConfig(kind="twin-stochastic", lut_addr_bits=5, lut_bits=6, membrane_frac=6)
+    lut, lut_shift = q._sigmoid_lut(cfg)
+    channels, steps, positions = 4, 3, 5
+    dut = PbitLayer(channels, 14, lut, lut_shift, 6, seed=77)
+    z = rng.integers(-2000, 2000, (2, steps, positions, channels))
+    net = SimpleNamespace(cfg=cfg, lut=lut, lut_shift=lut_shift)
+    words = LfsrBank(dut.lfsr).run(steps * positions).reshape(steps, positions, channels)
+    want = np.stack([q._pbit(net, z[i], words) for i in range(2)])
+    got = np.zeros_like(want)
+
+    async def bench(ctx):
+        for img in range(2):
+            ctx.set(dut.reseed, 1)
+            await ctx.tick()
+            ctx.set(dut.reseed, 0)
+            for t in range(steps):
+                for p in range(positions):
+                    for ch in range(channels):
+                        ctx.set(dut.i_z.payload[ch], int(z[img, t, p, ch]))
+                    ctx.set(dut.i_z.valid, 1)
+                    while True:
+                        ready = rng.random() < 0.6
+                        ctx.set(dut.o_spikes.ready, ready)
+                        if ready:
+                            bits = ctx.get(dut.o_spikes.payload)
+                            got[img, t, p] = [(bits >> ch) & 1 for ch in range(channels)]
+                            await ctx.tick()
+                            break
+                        await ctx.tick()
+            ctx.set(dut.i_z.valid, 0)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    np.testing.assert_array_equal(got, want)
+    assert 0.1 < want.mean() < 0.9
