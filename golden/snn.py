@@ -1,0 +1,644 @@
+"""Networks 1 and 2 of the seed: the CNN of :mod:`golden.cnn` run as spiking networks.
+
+Network 1 (seed section V.1, Ref. 108; REFERENCES.md 5): the ReLU CNN converted to an
+integrate-and-fire (IF) SNN by data-based weight normalisation (Diehl et al., IJCNN 2015, seed
+Ref. 75), first with float weights and ideal IF neurons, then mapped onto domain-wall (DW)
+crossbars: weights as 16-level DW-synapse conductance pairs, column currents by eq. 12 with the
+gamma non-ideality of every 32 x 32 tile, and DW IF neurons (the wall position is the membrane,
+the far edge of the track the threshold).
+
+Network 2 (Ref. 110): the sigmoid CNN with stochastic MTJ neurons that spike with probability
+sigmoid((I - I50)/w) in each step; the ANN's pre-activation z is the current I = I50 + w z.
+
+Time step t for a batch of images (all layers in the same step, input to output):
+
+* input: a spike per pixel, deterministic (an IF encoder fed the pixel value, threshold 1) or
+  Poisson (Bernoulli with p = pixel);
+* network 1: conv1 -> IF, pool1 -> IF, conv2 -> IF, pool2 -> IF, fc -> IF. Average pooling
+  is a layer of fixed weights 1/4 with IF neurons of threshold 1 (Diehl 2015), so a pooling
+  neuron's rate is the mean rate of its four inputs;
+* network 2: conv1 -> MTJ, conv2 -> MTJ, fc -> MTJ; each pooling stage is linear and is
+  folded into the next layer's synapses (weights w/4 on the four pooled rows), so every
+  neuron is a device neuron and the expected input equals the ANN's;
+* output: the class with the most output spikes; a tie goes to the larger membrane (network
+  1: IF potential or wall position; network 2: input summed over the steps).
+
+Event counts per image (for the energy model), per layer: ``input_spikes`` (spikes arriving
+at the layer), ``synaptic_events`` (each arriving spike times its fan-out, i.e. the synapses it
+drives), ``neuron_updates`` (neurons x time steps), ``output_spikes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import cnn
+from .crossbar import TiledCrossbar, dw_conductance_range
+from .neurons import DwIfNeuron, StochasticMtjNeuron
+
+__all__ = [
+    "normalise",
+    "layer_fanouts",
+    "decide",
+    "DwCrossbarConfig",
+    "DW_CONFIG",
+    "dw_layers",
+    "simulate_if",
+    "simulate_stochastic",
+    "run_if",
+    "run_dw",
+    "run_stochastic",
+    "main",
+]
+
+_IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
+_STOCH_LAYERS = ("conv1", "conv2", "fc")
+_IN_SHAPE = {"conv1": (28, 28, 1), "pool1": (24, 24, 6), "conv2": (12, 12, 6), "pool2": (8, 8, 12), "fc": (192,)}
+_OUT_SHAPE = {"conv1": (24, 24, 6), "pool1": (12, 12, 6), "conv2": (8, 8, 12), "pool2": (4, 4, 12), "fc": (10,)}
+
+
+# Conversion ---------------------------------------------------------------------------------------
+def normalise(params: dict, x: np.ndarray, percentile: float = 99.9) -> tuple[dict, dict]:
+    """Data-based weight normalisation (Diehl et al. 2015) of the ReLU CNN for IF neurons of threshold 1.
+
+    lambda_l is the ``percentile`` of the positive ReLU activations of layer l over the images
+    ``x`` (100 = the maximum; the output layer uses its positive logits); the weights become
+    ``W_l lambda_{l-1} / lambda_l`` with lambda_0 = 1 (pixels are in [0, 1]). Pooling layers
+    average, so their activations keep the scale of the layer before.
+
+    Parameters
+    ----------
+    params : dict
+        ReLU CNN weights (:data:`golden.cnn.PARAM_SHAPES`).
+    x : ndarray, shape (N, 28, 28)
+        Images (training images, so the test set stays unseen).
+    percentile : float
+        In (0, 100].
+
+    Returns
+    -------
+    (weights, scales)
+        ``weights``: the same keys, float32; ``scales``: lambda of conv1, conv2, fc.
+    """
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], not {percentile!r}")
+    acts = {"conv1": [], "conv2": [], "fc": []}
+    with cnn.blas_single_thread():
+        for i in range(0, len(x), 2000):
+            logits, c = cnn.forward(params, x[i:i + 2000], "relu", keep=True)
+            for name, a in (("conv1", c["a1"]), ("conv2", c["a2"]), ("fc", logits)):
+                a = a[a > 0]
+                # a subsample keeps memory flat; 2e5 values per chunk fix the 99.9th percentile well
+                acts[name].append(a if a.size <= 200_000 else a[:: a.size // 200_000 + 1])
+    scales = {k: float(np.percentile(np.concatenate(v), percentile)) for k, v in acts.items()}
+    prev = 1.0
+    out = {}
+    for k in ("conv1", "conv2", "fc"):
+        out[k] = (params[k] * (prev / scales[k])).astype(np.float32)
+        prev = scales[k]
+    return out, scales
+
+
+def _conv_fanout_1d(n_in: int, k: int) -> np.ndarray:
+    n_out = n_in - k + 1
+    i = np.arange(n_in)
+    return np.minimum(i, n_out - 1) - np.maximum(i - k + 1, 0) + 1
+
+
+def layer_fanouts(folded_pooling: bool = False) -> dict[str, np.ndarray]:
+    """Synapses each input of a layer drives (the fan-out), per input position.
+
+    Parameters
+    ----------
+    folded_pooling : bool
+        False: network 1's layers conv1, pool1, conv2, pool2, fc. True: network 2's conv1,
+        conv2, fc with the pooling folded in (conv2's inputs are conv1's 24 x 24 x 6 spikes, each
+        driving the synapses of its pooling cell; fc's inputs are conv2's 8 x 8 x 12 spikes).
+
+    Returns
+    -------
+    dict
+        Layer -> integer array shaped like that layer's input (e.g. conv1: (28, 28, 1) with
+        values 6 x (1..5) x (1..5)).
+    """
+    def conv(h, c, k_out):
+        f = _conv_fanout_1d(h, 5)
+        return np.broadcast_to((f[:, None] * f[None, :])[..., None] * k_out, (h, h, c)).astype(np.int64)
+
+    fo = {"conv1": conv(28, 1, 6), "pool1": np.ones((24, 24, 6), np.int64), "conv2": conv(12, 6, 12),
+          "pool2": np.ones((8, 8, 12), np.int64), "fc": np.full((192,), 10, np.int64)}
+    if not folded_pooling:
+        return fo
+    up = lambda a: np.repeat(np.repeat(a, 2, axis=0), 2, axis=1)  # noqa: E731
+    return {"conv1": fo["conv1"], "conv2": up(fo["conv2"]), "fc": np.full((8, 8, 12), 10, np.int64)}
+
+
+def decide(counts: np.ndarray, membrane: np.ndarray) -> np.ndarray:
+    """Class with the most output spikes; ties go to the largest membrane. (B, 10) -> (B,)."""
+    best = counts.max(axis=1, keepdims=True)
+    return np.where(counts == best, membrane, -np.inf).argmax(axis=1)
+
+
+# Layer operators ----------------------------------------------------------------------------------
+def _matrices(weights: dict) -> dict:
+    """Each weighted layer as a crossbar matrix (inputs x outputs); pooling as (4, 1) of 1/4."""
+    return {"conv1": weights["conv1"].reshape(6, -1).T.astype(np.float32),
+            "conv2": weights["conv2"].reshape(12, -1).T.astype(np.float32),
+            "fc": weights["fc"].T.astype(np.float32),
+            "pool1": np.full((4, 1), 0.25, np.float32), "pool2": np.full((4, 1), 0.25, np.float32)}
+
+
+def _apply(name: str, mat: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Input current of layer ``name`` for input spikes s (B, *in_shape) through matrix ``mat``."""
+    b = len(s)
+    if name.startswith("conv"):
+        cols = cnn.im2col(s, 5)
+        return (cols.reshape(-1, cols.shape[-1]) @ mat).reshape(cols.shape[:3] + (mat.shape[1],))
+    if name.startswith("pool"):
+        # the four devices of a pooling column are equal: the column sums its 2 x 2 inputs
+        return (s[:, 0::2, 0::2] + s[:, 1::2, 0::2] + s[:, 0::2, 1::2] + s[:, 1::2, 1::2]) * float(mat[0, 0])
+    return s.reshape(b, -1) @ mat
+
+
+class _IfLayer:
+    """IF neurons of threshold 1 with reset by subtraction, float32, updated in place.
+
+    The same update as :class:`golden.neurons.IFNeuron` with its defaults (tests/test_snn.py
+    checks the spike trains are identical), without its refractory and homeostasis
+    bookkeeping, which the converted network does not use (3x faster).
+    """
+
+    def __init__(self, shape):
+        self.v = np.zeros(shape, np.float32)
+
+    def step(self, current):
+        self.v += current
+        spikes = self.v >= 1.0
+        self.v -= spikes
+        return spikes
+
+
+def _encode(x, steps, encoding, rng):
+    """Yield input spikes (B, 28, 28, 1) float32 for ``steps`` steps."""
+    x = np.asarray(x, np.float32)[..., None]
+    if encoding == "poisson":
+        for _ in range(steps):
+            yield (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+    elif encoding == "deterministic":
+        enc = _IfLayer(x.shape)
+        for _ in range(steps):
+            yield enc.step(x).astype(np.float32)
+    else:
+        raise ValueError(f"encoding must be 'deterministic' or 'poisson', not {encoding!r}")
+
+
+def _checkpoints(steps, checkpoints):
+    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, not {steps!r}")
+    cps = sorted({int(t) for t in (checkpoints or ())} | {int(steps)})
+    if cps[0] < 1 or cps[-1] > steps:
+        raise ValueError(f"checkpoints must lie in 1..{steps}, not {checkpoints!r}")
+    return cps
+
+
+def _images(x, y):
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"x must have shape (N, 28, 28), not {x.shape}")
+    y = np.asarray(y)
+    if y.shape != (len(x),):
+        raise ValueError(f"y must have shape ({len(x)},), not {y.shape}")
+    return x, y
+
+
+def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps):
+    ev = {}
+    for k in names:
+        n_neurons = int(np.prod(_OUT_SHAPE[k])) if k in _OUT_SHAPE else 0
+        ev[k] = {"input_spikes": float(in_counts[k].sum() / n_images),
+                 "synaptic_events": float((in_counts[k] * fanouts[k]).sum() / n_images),
+                 "neuron_updates": float(n_neurons * steps),
+                 "output_spikes": float(out_counts[k] / n_images)}
+    ev["total"] = {key: float(sum(ev[k][key] for k in names)) for key in ev[names[0]]}
+    return ev
+
+
+# Network 1: IF (float or DW crossbar) --------------------------------------------------------------
+def simulate_if(weights: dict, x, y, *, steps: int = 100, checkpoints=(), encoding: str = "deterministic",
+                input_rate: float = 1.0, rng=None, batch: int = 500, layers: dict | None = None,
+                progress=None) -> dict:
+    """Run the converted IF network on images and score it at each checkpoint.
+
+    Parameters
+    ----------
+    weights : dict
+        Normalised weights from :func:`normalise` (threshold 1).
+    x : ndarray, shape (N, 28, 28); y : ndarray, shape (N,)
+    steps : int
+        Time steps per image.
+    checkpoints : iterable of int
+        Extra step counts at which to score (``steps`` is always one).
+    encoding : {"deterministic", "poisson"}
+    input_rate : float
+        Spikes per step of a white pixel (0 < r <= 1): pixels are scaled by r, so every
+        layer's rates scale by r (the network is positively homogeneous). Below 1 it trades
+        time steps for smaller per-step inputs, i.e. less charge lost when a wall pinned at
+        the far edge resets.
+    rng : seed or Generator (Poisson input)
+    batch : int
+        Images simulated together.
+    layers : dict, optional
+        From :func:`dw_layers`: crossbar matrices and DW neuron factories replacing the
+        float matrices and IF neurons (any ``{"matrices": ..., "neuron": factory}`` works, the
+        factory ``(layer name, shape)`` returning an object with ``step(current) -> spikes``
+        and a membrane ``v`` in threshold units, used to break output ties).
+    progress : callable, optional
+        ``progress(done, total)`` after each batch of images.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` {T: fraction}, ``predictions`` {T: (N,) int}, ``events`` per layer per image
+        (see the module docstring), ``steps``, ``images``, ``seconds``.
+    """
+    x, y = _images(x, y)
+    cps = _checkpoints(steps, checkpoints)
+    if not 0 < input_rate <= 1:
+        raise ValueError(f"input_rate must be in (0, 1], not {input_rate!r}")
+    rng = np.random.default_rng(rng)
+    mats = _matrices(weights) if layers is None else layers["matrices"]
+    make_neuron = (lambda name, shape: _IfLayer(shape)) if layers is None else layers["neuron"]
+    fanouts = layer_fanouts(False)
+    in_counts = {k: np.zeros(_IN_SHAPE[k]) for k in _IF_LAYERS}
+    out_counts = dict.fromkeys(_IF_LAYERS, 0.0)
+    preds = {t: [] for t in cps}
+    t0 = time.perf_counter()
+    with cnn.blas_single_thread():
+        for i in range(0, len(x), batch):
+            xb = x[i:i + batch]
+            nb = len(xb)
+            neurons = {k: make_neuron(k, (nb,) + _OUT_SHAPE[k]) for k in _IF_LAYERS}
+            counts = np.zeros((nb, 10))
+            for t, s in enumerate(_encode(xb * np.float32(input_rate), steps, encoding, rng), start=1):
+                for k in _IF_LAYERS:
+                    in_counts[k] += s.sum(axis=0).reshape(_IN_SHAPE[k])
+                    s = neurons[k].step(_apply(k, mats[k], s.reshape((nb,) + _IN_SHAPE[k])))
+                    s = s.astype(np.float32)
+                    out_counts[k] += float(s.sum())
+                counts += s
+                if t in preds:
+                    preds[t].append(decide(counts, neurons["fc"].v))
+            if progress is not None:
+                progress(i + nb, len(x))
+    preds = {t: np.concatenate(p) for t, p in preds.items()}
+    return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
+            "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
+            "predictions": preds,
+            "events": _event_summary(_IF_LAYERS, in_counts, out_counts, fanouts, len(x), steps),
+            "seconds": time.perf_counter() - t0}
+
+
+@dataclass(frozen=True)
+class DwCrossbarConfig:
+    """How network 1 is mapped onto DW crossbars (seed section V.1).
+
+    Parameters
+    ----------
+    levels : int
+        Conductance levels per DW synapse (seed: 15-20 distinguishable; default 16).
+    tile : int
+        Crossbar array size (32 x 32, Ref. 129).
+    dv : float
+        Read voltage, V (< 0.1 V in the seed).
+    g_scale : float
+        Factor on the preset DW synapse's conductances (1: RA = 10 ohm um^2; smaller is a
+        thicker MgO barrier, lowering gamma and needing longer writes).
+    calibrate_gamma : bool
+        Choose each layer's write duration so that one weight unit through the layer's mean
+        1/(1 + gamma) moves the wall from its reset position to the far edge (the seed's
+        tuning of the write cycle); False ignores gamma when choosing it.
+    reset_position : float
+        Where the reset pulse leaves the wall, as a fraction of the track (0 <= r < 1). The
+        pinned near edge is a floor on the membrane at ``-r / (1 - r)`` thresholds: with r = 0
+        every negative input is lost (a rectifying IF neuron). 0.5 gives one threshold of
+        headroom below the reset potential.
+    variation : float
+        Device-to-device conductance variation, sigma of ln G (:func:`golden.crossbar.map_weights`).
+    w_max_percentile : float
+        Percentile of a layer's |weights| mapped to the top level (100: the largest; lower
+        clips the few largest weights for finer levels below).
+    compensate_gamma : bool
+        Pre-distort the programmed weights so that every tile column's 1/(1 + gamma) is
+        cancelled: ``w_prog = w (1 + gamma_tj) c`` with c the layer's mean 1/(1 + gamma),
+        iterated because gamma depends on w_prog (the designer knows both when programming).
+    seed : int
+        Seed of the variation.
+    """
+
+    levels: int = 16
+    tile: int = 32
+    dv: float = 0.05
+    g_scale: float = 1.0
+    calibrate_gamma: bool = True
+    variation: float = 0.0
+    reset_position: float = 0.5
+    w_max_percentile: float = 100.0
+    compensate_gamma: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 0 <= self.reset_position < 1:
+            raise ValueError(f"DwCrossbarConfig.reset_position must be in [0, 1), not {self.reset_position!r}")
+        if not 0 < self.dv <= 0.1:
+            raise ValueError(f"DwCrossbarConfig.dv must be in (0, 0.1] V, not {self.dv!r}")
+        if not 0 < self.w_max_percentile <= 100:
+            raise ValueError(f"DwCrossbarConfig.w_max_percentile must be in (0, 100], not {self.w_max_percentile!r}")
+        if not self.g_scale > 0:
+            raise ValueError(f"DwCrossbarConfig.g_scale must be > 0, not {self.g_scale!r}")
+
+
+#: The mapping behind the network-1 figures (:func:`run_dw`): the raw defaults plus the two
+#: programming-time corrections a designer has, gamma pre-distortion and clipping the 0.1 % largest
+#: weights so that the 16 levels resolve the rest.
+DW_CONFIG = DwCrossbarConfig(w_max_percentile=99.9, compensate_gamma=True)
+
+
+def dw_layers(weights: dict, config: DwCrossbarConfig = DwCrossbarConfig(), *, synapse=None, neuron=None) -> dict:
+    """Map the normalised IF network onto DW crossbars and size each layer's DW neurons.
+
+    Every layer (pooling too: four equal devices of weight 1/4) becomes a
+    :class:`golden.crossbar.TiledCrossbar` with one w_max per layer (the ``w_max_percentile``
+    of its |weights|), ``levels`` conductance levels and eq. 12's per-tile gamma. Because gamma depends only on
+    the programmed conductances, the crossbar is a fixed linear map; its effective matrix
+    (weight units, each tile's rows divided by that tile's 1 + gamma_j) is read once through
+    ``TiledCrossbar.currents`` on unit spike vectors. A layer's current in amperes is that
+    map's output times dv G_o (G_o: conductance per weight unit). Each DW neuron's write
+    duration is the time in which the current of one weight unit (times the layer's mean
+    1/(1 + gamma) with ``calibrate_gamma``) carries the wall from its reset position to the far
+    edge; the partial currents of a column's row tiles are summed into one write pulse.
+
+    Returns
+    -------
+    dict
+        ``matrices`` (effective, weight units), ``neuron`` (factory ``(name, shape) -> DwIfNeuron``
+        taking weight-unit input), ``layers`` (per layer: w_max, g_unit S, gamma mean / max,
+        write duration s, unit current A, arrays, rows, columns, and weight_error_rms, the rms
+        of realised minus target weights relative to the rms weight), ``g_min_S``, ``g_max_S``,
+        ``g_s_S``, ``config``.
+    """
+    from .devices import dw_neuron, dw_synapse
+
+    synapse = dw_synapse(config.levels) if synapse is None else synapse
+    device = dw_neuron() if neuron is None else neuron
+    g_min, g_max = (g * config.g_scale for g in dw_conductance_range(synapse))
+    g_s = 1.0 / device.r_hm
+    rng = np.random.default_rng(config.seed)
+    mats, info = {}, {}
+    for name, w in _matrices(weights).items():
+        w = w.astype(np.float64)
+        target = w
+
+        def program(w_prog, variation):
+            w_max = float(np.percentile(np.abs(w_prog), config.w_max_percentile))
+            return TiledCrossbar(w_prog, config.tile, g_min=g_min, g_max=g_max, levels=config.levels,
+                                 dv=config.dv, g_s=g_s, w_max=w_max, variation=variation, rng=rng)
+
+        if config.compensate_gamma:
+            # gamma depends (weakly) on the programmed values: a few fixed-point passes settle it
+            for _ in range(4):
+                xb = program(w, 0.0)
+                c = float(np.mean(1.0 / (1.0 + xb.gamma)))
+                w = target * np.repeat((1.0 + xb.gamma) * c, config.tile, axis=0)[:len(target)]
+        xb = program(w, config.variation)
+        eff = xb.currents(np.eye(w.shape[0]))                     # (m, n) weight units
+        gain = float(np.mean(1.0 / (1.0 + xb.gamma))) if config.calibrate_gamma else 1.0
+        unit_current = config.dv * xb.g_unit * gain               # A for one weight unit
+        write = (1.0 - config.reset_position) * device.length / float(device.velocity(unit_current))
+        mats[name] = (eff / gain).astype(np.float32)
+        info[name] = {"w_max": xb.w_max, "g_unit_S": xb.g_unit, "gamma_mean": float(xb.gamma.mean()),
+                      "gamma_max": float(xb.gamma.max()), "write_duration_s": write,
+                      "unit_current_A": unit_current, "arrays": xb.n_arrays, "rows": int(w.shape[0]),
+                      "columns": int(w.shape[1]),
+                      "weight_error_rms": float(np.sqrt(np.mean((eff / gain - target) ** 2))
+                                                / max(np.sqrt(np.mean(target ** 2)), 1e-30))}
+
+    x0 = config.reset_position * device.length
+
+    class _Neuron(DwIfNeuron):
+        """DW IF neuron fed in weight units (scaled to amperes for its layer), reset to x0."""
+
+        def __init__(self, name, shape):
+            super().__init__(shape, device=device, dt=info[name]["write_duration_s"])
+            self._amps = info[name]["unit_current_A"]
+            self.x = np.full(self.shape, x0)
+            self.v = np.zeros(self.shape)
+
+        def step(self, current):
+            spikes = super().step(np.asarray(current, np.float64) * self._amps)
+            self.x = np.where(spikes, x0, self.x)
+            self.v = (self.x - x0) / (self.device.length - x0)   # threshold units, for the tie-break
+            return spikes
+
+    return {"matrices": mats, "neuron": _Neuron, "layers": info, "config": asdict(config),
+            "g_min_S": g_min, "g_max_S": g_max, "g_s_S": g_s}
+
+
+# Network 2: stochastic MTJ neurons -------------------------------------------------------------------
+def simulate_stochastic(params: dict, x, y, *, steps: int = 50, checkpoints=(), encoding: str = "poisson",
+                        rng=None, batch: int = 500, neuron_kw: dict | None = None, progress=None) -> dict:
+    """Run the sigmoid CNN with stochastic MTJ neurons (seed Ref. 110).
+
+    Each step: input spikes -> conv1 -> MTJ neurons -> (pool folded) conv2 -> MTJ neurons ->
+    (pool folded) fc -> MTJ neurons. A neuron receiving the ANN pre-activation z gets the
+    heavy-metal current ``I = I50 + w z`` (the bias I50 is a constant current source) and
+    spikes with :class:`golden.neurons.StochasticMtjNeuron` probability sigmoid((I - I50)/w)
+    = sigmoid(z). Neurons keep no state between steps.
+
+    Parameters
+    ----------
+    params : dict
+        Sigmoid CNN weights.
+    neuron_kw : dict, optional
+        ``i50``/``width`` for :class:`StochasticMtjNeuron` (default: the golden fit).
+    Other parameters as :func:`simulate_if` (default Poisson input).
+
+    Returns
+    -------
+    dict
+        As :func:`simulate_if`, plus ``i50_A`` and ``width_A``.
+    """
+    x, y = _images(x, y)
+    cps = _checkpoints(steps, checkpoints)
+    rng = np.random.default_rng(rng)
+    fanouts = layer_fanouts(True)
+    in_shape = {"conv1": (28, 28, 1), "conv2": (24, 24, 6), "fc": (8, 8, 12)}
+    out_shape = {"conv1": (24, 24, 6), "conv2": (8, 8, 12), "fc": (10,)}
+    in_counts = {k: np.zeros(in_shape[k]) for k in _STOCH_LAYERS}
+    out_counts = dict.fromkeys(_STOCH_LAYERS, 0.0)
+    kw = dict(neuron_kw or {})
+    probe = StochasticMtjNeuron(1, **kw)
+    w1, w2, wf = params["conv1"], params["conv2"], params["fc"]
+    ops = {"conv1": lambda s: cnn.conv2d(s, w1),
+           "conv2": lambda s: cnn.conv2d(cnn.avg_pool2(s), w2),
+           "fc": lambda s: cnn.avg_pool2(s).reshape(len(s), -1) @ wf.T}
+    preds = {t: [] for t in cps}
+    t0 = time.perf_counter()
+    with cnn.blas_single_thread():
+        for i in range(0, len(x), batch):
+            xb = x[i:i + batch]
+            nb = len(xb)
+            neurons = {k: StochasticMtjNeuron((nb,) + out_shape[k], rng=rng, **kw) for k in _STOCH_LAYERS}
+            counts = np.zeros((nb, 10))
+            z_sum = np.zeros((nb, 10))
+            for t, s in enumerate(_encode(xb, steps, encoding, rng), start=1):
+                for k in _STOCH_LAYERS:
+                    in_counts[k] += s.sum(axis=0).reshape(in_shape[k])
+                    z = ops[k](s)
+                    s = neurons[k].step(probe.i50 + probe.width * z.astype(np.float64)).astype(np.float32)
+                    out_counts[k] += float(s.sum())
+                counts += s
+                z_sum += z
+                if t in preds:
+                    preds[t].append(decide(counts, z_sum))
+            if progress is not None:
+                progress(i + nb, len(x))
+    preds = {t: np.concatenate(p) for t, p in preds.items()}
+    return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
+            "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
+            "predictions": preds,
+            "events": _event_summary(_STOCH_LAYERS, in_counts, out_counts, fanouts, len(x), steps),
+            "seconds": time.perf_counter() - t0, "i50_A": probe.i50, "width_A": probe.width}
+
+
+# Figures ------------------------------------------------------------------------------------------
+def _mnist():
+    from spintwin.data import load_mnist  # the data loader sits above golden in the flow
+
+    return load_mnist()
+
+
+def _subset(images, data):
+    (xt, yt), (xs, ys) = _mnist() if data is None else data
+    if isinstance(images, bool) or int(images) != images or not 1 <= images <= len(xs):
+        raise ValueError(f"images must be an integer in 1..{len(xs)}, not {images!r}")
+    return xt, (xs[:images], ys[:images])
+
+
+def _figures(res: dict, ann_pred, y, extra: dict) -> dict:
+    out = {k: v for k, v in res.items() if k != "predictions"}
+    n = len(y)
+    out["accuracy"] = {str(t): a for t, a in res["accuracy"].items()}
+    out["accuracy_se"] = {str(t): math.sqrt(a * (1 - a) / n) for t, a in res["accuracy"].items()}
+    out["agreement_with_ann"] = {str(t): float(np.mean(p == ann_pred)) for t, p in res["predictions"].items()}
+    out["ann_accuracy"] = float(np.mean(ann_pred == y))
+    out.update(extra)
+    return out
+
+
+def run_if(images: int = 10000, *, steps: int = 200, checkpoints=(25, 50, 100, 150), encoding: str = "deterministic",
+           input_rate: float = 1.0, percentile: float = 99.9, norm_images: int = 10000, seed: int = 0, data=None,
+           dw: DwCrossbarConfig | None = None, progress=None) -> dict:
+    """Network 1 with float weights and IF neurons on the first ``images`` MNIST test images.
+
+    The ReLU CNN comes from :func:`golden.cnn.train_cnn` (cached weights); normalisation uses
+    the first ``norm_images`` training images. ``dw`` maps the network onto DW crossbars
+    (:func:`dw_layers`). Returns a JSON-ready dict: ``accuracy`` and its binomial standard
+    error per time-step count, ``agreement_with_ann``, ``ann_accuracy``, ``events`` per layer
+    per image, ``scales`` (lambda per layer), ``seconds``, and with ``dw`` the ``crossbar``
+    sizing (gamma, write durations, arrays per layer).
+    """
+    xt, (x, y) = _subset(images, data)
+    params, record = cnn.train_cnn(cnn.RELU_CONFIG, data=data)
+    weights, scales = normalise(params, xt[:norm_images], percentile)
+    ann_pred = cnn.predict_logits(params, x).argmax(axis=1)
+    layers = None if dw is None else dw_layers(weights, dw)
+    res = simulate_if(weights, x, y, steps=steps, checkpoints=checkpoints, encoding=encoding, rng=seed,
+                      input_rate=input_rate, layers=layers, progress=progress)
+    extra = {"network": "cnn-if" if dw is None else "cnn-dw", "percentile": percentile, "input_rate": input_rate,
+             "scales": scales, "weights": record["config_hash"]}
+    if layers is not None:
+        extra["crossbar"] = {k: layers[k] for k in ("layers", "config", "g_min_S", "g_max_S", "g_s_S")}
+    return _figures(res, ann_pred, y, extra)
+
+
+def run_dw(images: int = 10000, *, steps: int = 200, checkpoints=(25, 50, 100, 150),
+           config: DwCrossbarConfig = DW_CONFIG, input_rate: float = 0.5, percentile: float = 100.0,
+           **kw) -> dict:
+    """Network 1 on DW crossbars; otherwise as :func:`run_if`.
+
+    Defaults differ from the float network where the DW neuron asks for it: the wall is
+    pinned at the far edge, so the charge beyond the threshold is lost at each spike (reset
+    to a position, not by subtraction); max normalisation (percentile 100) and half-rate input
+    keep per-step inputs small, at the price of more steps.
+    """
+    return run_if(images, steps=steps, checkpoints=checkpoints, input_rate=input_rate, percentile=percentile,
+                  dw=config, **kw)
+
+
+def run_stochastic(images: int = 10000, *, steps: int = 50, checkpoints=(10, 20, 30, 40), encoding: str = "poisson",
+                   seed: int = 0, data=None, config: cnn.CnnConfig = cnn.SIGMOID_CONFIG, progress=None) -> dict:
+    """Network 2: the sigmoid CNN with stochastic MTJ neurons; figures as :func:`run_if`.
+
+    ``ann_accuracy`` is the noise-free sigmoid ANN's, ``moment_accuracy`` that of the
+    spike-noise model the weights were trained on (:func:`golden.cnn.moment_forward`).
+    """
+    _, (x, y) = _subset(images, data)
+    params, record = cnn.train_cnn(config, data=data)
+    ann_pred = cnn.predict_logits(params, x, "sigmoid").argmax(axis=1)
+    mom = cnn.moment_logits(params, x)
+    res = simulate_stochastic(params, x, y, steps=steps, checkpoints=checkpoints, encoding=encoding, rng=seed,
+                              progress=progress)
+    return _figures(res, ann_pred, y, {"network": "cnn-stochastic", "weights": record["config_hash"],
+                                       "moment_accuracy": float(np.mean(mom.argmax(axis=1) == y))})
+
+
+def main(argv=None) -> int:
+    """``python -m golden.snn --network cnn-if|cnn-dw|cnn-stochastic --images N``: print figures as JSON."""
+    ap = argparse.ArgumentParser(prog="python -m golden.snn", description=__doc__.split("\n")[0])
+    ap.add_argument("--network", choices=("cnn-if", "cnn-dw", "cnn-stochastic"), default="cnn-if")
+    ap.add_argument("--images", type=int, default=10000, help="first N MNIST test images")
+    ap.add_argument("--steps", type=int, default=None, help="time steps (default 200; 50 stochastic)")
+    ap.add_argument("--encoding", choices=("deterministic", "poisson"), default=None)
+    ap.add_argument("--input-rate", type=float, default=None,
+                    help="spikes per step of a white pixel (default 1; 0.5 for cnn-dw)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    args = ap.parse_args(argv)
+
+    def progress(done, total):
+        if not args.quiet:
+            print(f"{args.network}: {done}/{total} images", file=sys.stderr, flush=True)
+
+    try:
+        if args.network == "cnn-stochastic":
+            res = run_stochastic(args.images, steps=args.steps or 50, encoding=args.encoding or "poisson",
+                                 seed=args.seed, checkpoints=[t for t in (10, 20, 30, 40) if t < (args.steps or 50)],
+                                 progress=progress)
+        else:
+            steps = args.steps or 200
+            cps = [t for t in (25, 50, 100, 150) if t < steps]
+            fn = run_if if args.network == "cnn-if" else run_dw
+            kw = {} if args.input_rate is None else {"input_rate": args.input_rate}
+            res = fn(args.images, steps=steps, checkpoints=cps, encoding=args.encoding or "deterministic",
+                     seed=args.seed, progress=progress, **kw)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # SpintwinError from the data loader: one line, no traceback
+        if type(e).__name__ == "SpintwinError":
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        raise
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
