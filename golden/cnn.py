@@ -356,7 +356,7 @@ def moment_loss_and_grads(params: dict, x: np.ndarray, y: np.ndarray):
     def through_kappa(dk, mu, s):       # kappa = mu s, s = (1 + a nu)^(-1/2)
         return dk * s, -0.5 * _PROBIT * dk * mu * s ** 3
 
-    def linear(name, w, cols_m, cols_v, g_mu, g_nu):
+    def linear(w, cols_m, cols_v, g_mu, g_nu):   # mu = W m, nu = W^2 v
         k = w.shape[0]
         gm, gv = g_mu.reshape(-1, k), g_nu.reshape(-1, k)
         cm, cv = cols_m.reshape(-1, cols_m.shape[-1]), cols_v.reshape(-1, cols_v.shape[-1])
@@ -372,12 +372,12 @@ def moment_loss_and_grads(params: dict, x: np.ndarray, y: np.ndarray):
     dv2 = (g_nu3 @ (wf * wf)).reshape(len(kappa), 4, 4, 12)
     g_mu2, g_nu2 = through_kappa(back_pool(dm2, dv2, c["q2"]), c["mu2"], c["s2"])
     cm1, cv1 = im2col(c["m1"], 5), im2col(c["v1"], 5)
-    g2 = linear("conv2", w2, cm1, cv1, g_mu2, g_nu2)
+    g2 = linear(w2, cm1, cv1, g_mu2, g_nu2)
     w2m = w2.reshape(12, -1)
     dm1 = _col2im((g_mu2.reshape(-1, 12) @ w2m).reshape(cm1.shape), 6, 5)
     dv1 = _col2im((g_nu2.reshape(-1, 12) @ (w2m * w2m)).reshape(cv1.shape), 6, 5)
     g_mu1, g_nu1 = through_kappa(back_pool(dm1, dv1, c["q1"]), c["mu1"], c["s1"])
-    g1 = linear("conv1", w1, im2col(c["m0"], 5), im2col(c["v0"], 5), g_mu1, g_nu1)
+    g1 = linear(w1, im2col(c["m0"], 5), im2col(c["v0"], 5), g_mu1, g_nu1)
     return loss, {"conv1": g1, "conv2": g2, "fc": g_fc}
 
 

@@ -7,8 +7,15 @@ crossbars: weights as 16-level DW-synapse conductance pairs, column currents by 
 gamma non-ideality of every 32 x 32 tile, and DW IF neurons (the wall position is the membrane,
 the far edge of the track the threshold).
 
+DW neuron (:class:`golden.neurons.DwIfNeuron`): the wall integrates the column current and
+fires on reaching the far edge, where it is pinned, so charge beyond the threshold is lost
+(reset to a position, not by subtraction) and the near edge floors the membrane. The reset
+position is mid-track (one threshold of headroom below it); max normalisation and half-rate
+input keep per-step inputs small (:func:`run_dw`).
+
 Network 2 (Ref. 110): the sigmoid CNN with stochastic MTJ neurons that spike with probability
 sigmoid((I - I50)/w) in each step; the ANN's pre-activation z is the current I = I50 + w z.
+Its weights are trained on the network's spike-noise model (:func:`golden.cnn.moment_forward`).
 
 Time step t for a batch of images (all layers in the same step, input to output):
 
