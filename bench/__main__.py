@@ -94,8 +94,12 @@ def _networks_table(r: dict) -> str:
     ]
     for name in ("cnn-if", "cnn-dw", "cnn-stochastic"):
         x = g[name]
-        acc = ", ".join(f"{t}: {a * 100:.2f} +- {x['accuracy_se'][t] * 100:.2f}" for t, a in x["accuracy"].items())
+        acc = ", ".join(f"{t}: {a * 100:.2f} +- {x['accuracy_se'][t] * 100:.2f}"
+                        for t, a in sorted(x["accuracy"].items(), key=lambda kv: int(kv[0])))
         rows.append(f"| {name} | {x['ann_accuracy'] * 100:.2f} % | {acc} |")
+    rows += ["", "The full 10,000-image test set (golden.snn, measured once, `make test-long` checks it): ANN 99.18 %; "
+             "IF SNN 99.11 % at 100 steps, 99.18 % at 150; DW crossbars 98.85 % at 100 steps (within 0.5 % of the "
+             "ANN), 99.08 % at 200; stochastic MTJ network 98.49 % at 50 steps (sigmoid ANN 98.63 %)."]
     rows += ["", "Bit-accurate models (quantize.snn, what the RTL core computes), one parameter swept from "
              "the defaults (16 levels, 10-bit scale codes, 16-bit membrane with 8 fraction bits, 8-bit LFSR "
              "input encoding, 100 steps; stochastic: 50 steps, 6-bit LUT address, 8-bit LUT):", "",
@@ -126,11 +130,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description="Run spintwin benchmarks.",
                                  epilog="example: python -m bench --out bench/results --only networks")
     ap.add_argument("--out", default="bench/results")
-    ap.add_argument("--only", nargs="+", choices=("llg", "twin", "networks"),
+    ap.add_argument("--only", nargs="+", choices=("llg", "twin", "networks", "none"),
                     help="run only these; the others are read from their JSON in --out")
     ap.add_argument("--images", type=int, default=1000, help="MNIST test images for the networks benchmark")
     ap.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
+    ap.add_argument("--markdown-only", action="store_true",
+                    help="run nothing: rewrite BENCHMARKS.md (and the plot) from the JSON in --out")
     args = ap.parse_args(argv)
+    if args.markdown_only:
+        args.only = ["none"]
     out = Path(args.out)
     info = machine()
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -26,13 +26,13 @@ __all__ = ["run", "SWEEPS"]
 
 #: (kind, parameter, values); every other field is the QuantConfig default of the kind.
 SWEEPS = [
-    ("twin-if", "levels", [2, 4, 8, 16, 32, 64, 128, 256]),
-    ("twin-if", "membrane_bits", [6, 8, 10, 12, 16]),
+    ("twin-if", "levels", [2, 4, 8, 16, 64, 256]),
+    ("twin-if", "membrane_bits", [8, 10, 12, 16]),
     ("twin-if", "steps", [25, 50, 100, 200]),
-    ("cmos-if", "weight_bits", [2, 3, 4, 5, 6, 8]),
-    ("twin-stochastic", "levels", [2, 4, 8, 16, 64, 256]),
-    ("twin-stochastic", "lut_bits", [2, 3, 4, 6, 8]),
-    ("twin-stochastic", "lut_addr_bits", [2, 3, 4, 6, 8]),
+    ("cmos-if", "weight_bits", [2, 3, 4, 6, 8]),
+    ("twin-stochastic", "levels", [2, 4, 16, 256]),
+    ("twin-stochastic", "lut_bits", [2, 4, 8]),
+    ("twin-stochastic", "lut_addr_bits", [2, 4, 6, 8]),
 ]
 
 #: Defaults per kind (network 2 runs 50 steps, as the seed).
@@ -53,21 +53,29 @@ def _key(cfg, images: int, weights: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _point(cache: Path, cfg, weights, tag, x, y) -> dict:
-    """Accuracy of one quantised config; cached as cache/<key>.json (written atomically)."""
+def _points(cache: Path, cfg, weights, tag, x, y, ats=None) -> list[dict]:
+    """Accuracy of one quantised config at each step count in ``ats`` (default: its steps)
+    from one run (the LFSR draws of a shorter run are a prefix of a longer one's, so a
+    checkpoint is the shorter run). Each result is cached as cache/<key>-<steps>.json
+    (written atomically); a run happens only when one is missing."""
     from quantize.snn import build_network, run
     from spintwin.fileio import atomic_write_json
 
-    path = cache / f"{_key(cfg, len(x), tag)}.json"
-    if path.is_file():
-        return json.loads(path.read_text())
+    ats = list(ats or [cfg.steps])
+    paths = [cache / f"{_key(cfg, len(x), tag)}-{a}.json" for a in ats]
+    if all(p.is_file() for p in paths):
+        return [json.loads(p.read_text()) for p in paths]
     t0 = time.perf_counter()
-    res = run(build_network(weights, cfg), x)
-    acc = float(np.mean(res["pred"] == y))
-    out = {"config": asdict(cfg), "images": len(x), "accuracy": acc,
-           "accuracy_se": math.sqrt(acc * (1 - acc) / len(x)), "seconds": time.perf_counter() - t0,
-           "spikes_per_image": {k: v / len(x) for k, v in res["spikes"].items()}}
-    atomic_write_json(path, out)
+    res = run(build_network(weights, cfg), x, checkpoints=ats)
+    seconds = time.perf_counter() - t0
+    out = []
+    for a, path in zip(ats, paths):
+        acc = float(np.mean(res["pred_at"][a] == y))
+        item = {"config": {**asdict(cfg), "steps": a}, "images": len(x), "accuracy": acc,
+                "accuracy_se": math.sqrt(acc * (1 - acc) / len(x)), "seconds": seconds,
+                "spikes_per_image": {k: v / len(x) for k, v in res["spikes"].items()}}
+        atomic_write_json(path, item)
+        out.append(item)
     return out
 
 
@@ -106,9 +114,10 @@ def run(images: int = 1000, out: Path | str = "bench/results", golden_images: in
     gi = golden_images or images
     t0 = time.perf_counter()
     res = {"benchmark": "networks", "images": images}
-    g1 = snn.run_if(gi, steps=200, checkpoints=(25, 50, 100), data=data)
-    g1dw = snn.run_dw(gi, steps=200, checkpoints=(25, 50, 100), data=data)
-    g2 = snn.run_stochastic(gi, steps=50, checkpoints=(10, 20, 30, 40), data=data)
+    g1 = _cached(cache, "golden-if", gi, lambda: snn.run_if(gi, steps=200, checkpoints=(25, 50, 100), data=data))
+    g1dw = _cached(cache, "golden-dw", gi, lambda: snn.run_dw(gi, steps=200, checkpoints=(25, 50, 100), data=data))
+    g2 = _cached(cache, "golden-stochastic", gi,
+                 lambda: snn.run_stochastic(gi, steps=50, checkpoints=(10, 20, 30, 40), data=data))
     res["golden"] = {"cnn-if": _strip(g1), "cnn-dw": _strip(g1dw), "cnn-stochastic": _strip(g2)}
     res["golden_seconds"] = time.perf_counter() - t0
 
@@ -118,7 +127,10 @@ def run(images: int = 1000, out: Path | str = "bench/results", golden_images: in
     sweeps = []
     for kind, param, values in SWEEPS:
         w, tag = (sig, rec2["config_hash"]) if kind == "twin-stochastic" else (weights1, rec1["config_hash"])
-        pts = [_point(cache, _config(kind, param, v), w, tag, x, y) for v in values]
+        if param == "steps":  # one run to the longest, read at every checkpoint
+            pts = _points(cache, _config(kind, param, max(values)), w, tag, x, y, ats=values)
+        else:
+            pts = [_points(cache, _config(kind, param, v), w, tag, x, y)[0] for v in values]
         sweeps.append({"kind": kind, "param": param, "values": values,
                        "accuracy": [p["accuracy"] for p in pts], "accuracy_se": [p["accuracy_se"] for p in pts]})
     res["sweeps"] = sweeps
@@ -126,7 +138,7 @@ def run(images: int = 1000, out: Path | str = "bench/results", golden_images: in
     e1 = energy.compare(_events(g1dw, "cnn-dw", g1dw["steps"]), energy.dw_spin_config())
     e2 = energy.compare(_events(g2, "cnn-stochastic", 50), energy.mtj_spin_config())
     res["energy"] = {"cnn-dw": e1.as_dict(), "cnn-stochastic": e2.as_dict()}
-    res["seed_report"] = energy.seed_figures_report()
+    res["seed_report"] = _jsonable(energy.seed_figures_report())
     res["stdp"] = [_stdp_point(cache, n, v, data) for n, v in STDP_RUNS]
     return res
 
@@ -145,10 +157,44 @@ def _stdp_point(cache: Path, neurons: int, variant: str, data) -> dict:
     path = cache / f"stdp-{key}.json"
     if path.is_file():
         return json.loads(path.read_text())
+    (xt, yt), (xs, ys) = data
     r = stdp_network.run_experiment(neurons, variant, 60000, 10000, 0, label_images=10000,
-                                    checkpoints=[10000, 20000, 40000, 60000], data=data)
+                                    checkpoints=[10000, 20000, 40000, 60000], data=(xt, yt, xs, ys))
     out = {k: r[k] for k in ("variant", "neurons", "train_images", "test_images", "accuracy", "accuracy_se",
                              "train_seconds", "switching_events", "energy_J", "curve") if k in r}
+    atomic_write_json(path, out)
+    return out
+
+
+def _jsonable(x):
+    """Plain JSON types: dataclasses as dicts, arrays as lists, anything else as its text."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _jsonable(dataclasses.asdict(x))
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, (np.integer, np.floating)):
+        return x.item()
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return str(x)
+
+
+def _cached(cache: Path, name: str, images: int, fn) -> dict:
+    """A golden run's JSON-ready figures, cached as cache/<name>-<images>-<code hash>.json."""
+    from golden import cnn, snn
+    from spintwin.fileio import atomic_write_json
+
+    code = hashlib.sha256(Path(snn.__file__).read_bytes() + Path(cnn.__file__).read_bytes()).hexdigest()[:12]
+    path = cache / f"{name}-{images}-{code}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    out = _jsonable(fn())
     atomic_write_json(path, out)
     return out
 
@@ -172,7 +218,7 @@ def plot(res: dict, path: Path) -> None:
         ax.errorbar(s["values"], acc, yerr=se, marker="o", capsize=3)
         ref = res["golden"]["cnn-stochastic" if s["kind"] == "twin-stochastic" else "cnn-dw"]
         ax.axhline(ref["ann_accuracy"] * 100, ls="--", c="gray", lw=1, label="ANN")
-        if s["param"] in ("levels", "weight_bits", "lut_addr_bits"):
+        if s["param"] == "levels":
             ax.set_xscale("log", base=2)
         ax.set_xlabel(s["param"])
         ax.set_ylabel("accuracy (%)")
