@@ -102,7 +102,8 @@ def _networks_table(r: dict) -> str:
              "ANN), 99.08 % at 200; stochastic MTJ network 98.49 % at 50 steps (sigmoid ANN 98.63 %)."]
     rows += ["", "Bit-accurate models (quantize.snn, what the RTL core computes), one parameter swept from "
              "the defaults (16 levels, 10-bit scale codes, 16-bit membrane with 8 fraction bits, 8-bit LFSR "
-             "input encoding, 100 steps; stochastic: 50 steps, 6-bit LUT address, 8-bit LUT):", "",
+             "input encoding, 100 steps; twin-if: the golden DW mapping with gamma pre-compensation and "
+             "half-rate input; stochastic: 50 steps, 6-bit LUT address, 8-bit LUT):", "",
              "| model | parameter | accuracy (%) per value |", "|---|---|---|"]
     for sw in r["sweeps"]:
         cells = ", ".join(f"{v}: {a * 100:.1f}" for v, a in zip(sw["values"], sw["accuracy"]))

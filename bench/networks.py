@@ -35,8 +35,9 @@ SWEEPS = [
     ("twin-stochastic", "lut_addr_bits", [2, 4, 6, 8]),
 ]
 
-#: Defaults per kind (network 2 runs 50 steps, as the seed).
-BASE = {"twin-if": {}, "cmos-if": {}, "twin-stochastic": {"steps": 50}}
+#: Defaults per kind: the twin mirrors golden.snn.run_dw (half-rate input, max normalisation),
+#: network 2 runs 50 steps as the seed.
+BASE = {"twin-if": {"input_rate": 0.5}, "cmos-if": {}, "twin-stochastic": {"steps": 50}}
 
 
 def _config(kind: str, param: str, value):
@@ -122,11 +123,13 @@ def run(images: int = 1000, out: Path | str = "bench/results", golden_images: in
     res["golden_seconds"] = time.perf_counter() - t0
 
     relu, rec1 = cnn.train_cnn(cnn.RELU_CONFIG, data=data)
-    weights1, _ = snn.normalise(relu, xt[:10000])
+    weights1, _ = snn.normalise(relu, xt[:10000])          # run_if's 99.9th percentile (CMOS)
+    weights_dw, _ = snn.normalise(relu, xt[:10000], 100.0)  # run_dw's maximum (twin)
     sig, rec2 = cnn.train_cnn(cnn.SIGMOID_CONFIG, data=data)
     sweeps = []
     for kind, param, values in SWEEPS:
-        w, tag = (sig, rec2["config_hash"]) if kind == "twin-stochastic" else (weights1, rec1["config_hash"])
+        w, tag = {"twin-stochastic": (sig, rec2["config_hash"]), "cmos-if": (weights1, rec1["config_hash"]),
+                  "twin-if": (weights_dw, rec1["config_hash"] + "-max")}[kind]
         if param == "steps":  # one run to the longest, read at every checkpoint
             pts = _points(cache, _config(kind, param, max(values)), w, tag, x, y, ats=values)
         else:

@@ -377,6 +377,33 @@ class DwCrossbarConfig:
 DW_CONFIG = DwCrossbarConfig(w_max_percentile=99.9, compensate_gamma=True)
 
 
+def program_layer(target: np.ndarray, config: DwCrossbarConfig, g_min: float, g_max: float, g_s: float, rng=None):
+    """Program one layer's (m, n) weights onto a :class:`TiledCrossbar` as ``config`` says.
+
+    The top level is the ``w_max_percentile`` of |w|; with ``compensate_gamma`` the programmed
+    weights are pre-scaled by each tile's ``(1 + gamma_tj) c`` (c the layer's mean
+    1/(1 + gamma)) so the tile factors cancel (four fixed-point passes: gamma depends weakly
+    on what is programmed). Returns (crossbar, gain) with gain the layer's mean 1/(1 + gamma)
+    (1 without ``calibrate_gamma``). Shared by :func:`dw_layers` and ``quantize.snn``.
+    """
+    w = target
+
+    def program(w_prog, variation):
+        w_max = float(np.percentile(np.abs(w_prog), config.w_max_percentile))
+        return TiledCrossbar(w_prog, config.tile, g_min=g_min, g_max=g_max, levels=config.levels,
+                             dv=config.dv, g_s=g_s, w_max=w_max, variation=variation, rng=rng)
+
+    if config.compensate_gamma:
+        for _ in range(4):
+            xb = program(w, 0.0)
+            c = float(np.mean(1.0 / (1.0 + xb.gamma)))
+            w = target * np.repeat((1.0 + xb.gamma) * c, config.tile, axis=0)[:len(target)]
+    xb = program(w, config.variation)
+    xb.programmed = w
+    gain = float(np.mean(1.0 / (1.0 + xb.gamma))) if config.calibrate_gamma else 1.0
+    return xb, gain
+
+
 def dw_layers(weights: dict, config: DwCrossbarConfig = DwCrossbarConfig(), *, synapse=None, neuron=None) -> dict:
     """Map the normalised IF network onto DW crossbars and size each layer's DW neurons.
 
@@ -409,23 +436,10 @@ def dw_layers(weights: dict, config: DwCrossbarConfig = DwCrossbarConfig(), *, s
     rng = np.random.default_rng(config.seed)
     mats, info = {}, {}
     for name, w in _matrices(weights).items():
-        w = w.astype(np.float64)
-        target = w
-
-        def program(w_prog, variation):
-            w_max = float(np.percentile(np.abs(w_prog), config.w_max_percentile))
-            return TiledCrossbar(w_prog, config.tile, g_min=g_min, g_max=g_max, levels=config.levels,
-                                 dv=config.dv, g_s=g_s, w_max=w_max, variation=variation, rng=rng)
-
-        if config.compensate_gamma:
-            # gamma depends (weakly) on the programmed values: a few fixed-point passes settle it
-            for _ in range(4):
-                xb = program(w, 0.0)
-                c = float(np.mean(1.0 / (1.0 + xb.gamma)))
-                w = target * np.repeat((1.0 + xb.gamma) * c, config.tile, axis=0)[:len(target)]
-        xb = program(w, config.variation)
+        target = w.astype(np.float64)
+        xb, gain = program_layer(target, config, g_min, g_max, g_s, rng)
+        w = xb.weights
         eff = xb.currents(np.eye(w.shape[0]))                     # (m, n) weight units
-        gain = float(np.mean(1.0 / (1.0 + xb.gamma))) if config.calibrate_gamma else 1.0
         unit_current = config.dv * xb.g_unit * gain               # A for one weight unit
         write = (1.0 - config.reset_position) * device.length / float(device.velocity(unit_current))
         mats[name] = (eff / gain).astype(np.float32)

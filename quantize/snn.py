@@ -28,7 +28,7 @@ Networks (``kind``):
     over [-zr, zr) with ``lut_bits``-bit probabilities; the neuron spikes when the LUT value
     exceeds its LFSR word (``P = LUT / 2**lut_bits``).
 
-Input encoding (every network): the pixel code ``p = min(2**input_bits - 1, round(x 2**input_bits))``
+Input encoding (every network): the pixel code ``p = min(2**input_bits - 1, round(x rate 2**input_bits))``
 spikes when ``p > r`` with ``r`` an ``input_bits``-bit LFSR word (``"lfsr"``, P = p / 2**bits)
 or from an integrate-and-fire encoder ``e += p; spike if e >= 2**bits; e -= 2**bits``
 (``"deterministic"``).
@@ -76,6 +76,8 @@ class QuantConfig:
         Membrane (wall position) register width (signed) and fractional bits of a threshold.
     input_bits : int
         Pixel code and encoder LFSR word width, 1..16.
+    input_rate : float
+        Spike probability per step of a white pixel, (0, 1] (golden.snn.run_dw uses 0.5).
     steps : int
         Time steps per image.
     encoding : str
@@ -97,6 +99,7 @@ class QuantConfig:
     membrane_bits: int = 16
     membrane_frac: int = 8
     input_bits: int = 8
+    input_rate: float = 1.0
     steps: int = 100
     encoding: str = "lfsr"
     tile: int = 32
@@ -122,6 +125,8 @@ class QuantConfig:
                              f" not {self.membrane_frac!r}")
         if not 0 <= self.reset_position < 1:
             raise ValueError(f"QuantConfig.reset_position must be in [0, 1), not {self.reset_position!r}")
+        if not 0 < self.input_rate <= 1:
+            raise ValueError(f"QuantConfig.input_rate must be in (0, 1], not {self.input_rate!r}")
         if not self.lut_range > 0:
             raise ValueError(f"QuantConfig.lut_range must be > 0, not {self.lut_range!r}")
 
@@ -218,11 +223,15 @@ def build_network(weights: dict, cfg: QuantConfig = QuantConfig(), *, crossbar=N
         (network 2: the sigmoid CNN's weights, ANN units).
     cfg : QuantConfig
     crossbar : golden.snn.DwCrossbarConfig, optional
-        Device mapping for the twin (default ``DwCrossbarConfig(levels=cfg.levels, tile=cfg.tile)``).
+        Device mapping for the twin (default ``golden.snn.DW_CONFIG`` with ``cfg.levels`` and
+        ``cfg.tile``: top level at the 99.9th-percentile weight, per-tile gamma pre-compensated),
+        programmed by ``golden.snn.program_layer`` exactly as the golden DW network.
     """
-    from golden.crossbar import TiledCrossbar, dw_conductance_range
+    from dataclasses import replace
+
+    from golden.crossbar import dw_conductance_range
     from golden.devices import dw_neuron, dw_synapse
-    from golden.snn import DwCrossbarConfig
+    from golden.snn import DW_CONFIG, program_layer
 
     v_frac = cfg.membrane_frac
     stochastic = cfg.kind == "twin-stochastic"
@@ -241,16 +250,17 @@ def build_network(weights: dict, cfg: QuantConfig = QuantConfig(), *, crossbar=N
             info[name] = {"w_max": w_max}
         return QuantNetwork(cfg, layers, 1 << v_frac, None, 2 ** (cfg.membrane_bits - 1) - 1, info=info)
 
-    xcfg = crossbar or DwCrossbarConfig(levels=cfg.levels, tile=cfg.tile)
+    xcfg = crossbar or replace(DW_CONFIG, levels=cfg.levels, tile=cfg.tile)
+    if xcfg.variation:
+        raise ValueError("quantize.snn models ideal devices: DwCrossbarConfig.variation must be 0")
     syn = dw_synapse(xcfg.levels)
     g_min, g_max = (g * xcfg.g_scale for g in dw_conductance_range(syn))
     g_s = 1.0 / dw_neuron().r_hm
     lv = cfg.levels - 1
     for name, w in mats.items():
-        xb = TiledCrossbar(np.asarray(w, np.float64), cfg.tile, g_min=g_min, g_max=g_max, levels=cfg.levels,
-                           dv=xcfg.dv, g_s=g_s)
-        gain = float(np.mean(1.0 / (1.0 + xb.gamma))) if xcfg.calibrate_gamma else 1.0
-        k = (np.sign(w) * np.clip(np.rint(np.abs(w) / xb.w_max * lv), 0, lv)).astype(np.int64)
+        xb, gain = program_layer(np.asarray(w, np.float64), xcfg, g_min, g_max, g_s)
+        wp = xb.programmed                                   # gamma-compensated when configured
+        k = (np.sign(wp) * np.clip(np.rint(np.abs(wp) / xb.w_max * lv), 0, lv)).astype(np.int64)
         a = xb.w_max / (lv * (1.0 + xb.gamma) * gain)          # threshold units per level, (R, n)
         c, shift = _scale_codes(a, cfg.scale_bits, v_frac)
         layers.append(QuantLayer(name, k, c, shift, cfg.tile, pool_input=stochastic and name != "conv1"))
@@ -293,7 +303,7 @@ def encode(cfg: QuantConfig, x) -> np.ndarray:
     """Input spikes of every step: bool (steps, B, 28, 28) for images x (B, 28, 28) in [0, 1]."""
     b = cfg.input_bits
     x = np.asarray(x, dtype=np.float64)
-    p = np.minimum(2 ** b - 1, np.rint(x * 2 ** b)).astype(np.int64)
+    p = np.minimum(2 ** b - 1, np.rint(x * cfg.input_rate * 2 ** b)).astype(np.int64)
     if cfg.encoding == "lfsr":
         r = _words(31, 28, b, cfg.seed, cfg.steps * 28).reshape(cfg.steps, 28, 28)  # [t, row, col]
         return p[None] > r[:, None]

@@ -72,10 +72,10 @@ def test_lfsr_encoder_draw_order():
 
 
 def test_deterministic_encoder_counts_are_exact():
-    cfg = q.QuantConfig(steps=37, input_bits=8, encoding="deterministic")
+    cfg = q.QuantConfig(steps=37, input_bits=8, encoding="deterministic", input_rate=0.5)
     x = np.random.default_rng(4).random((3, 28, 28))
     counts = q.encode(cfg, x).sum(axis=0)
-    p = np.minimum(255, np.rint(x * 256)).astype(np.int64)
+    p = np.minimum(255, np.rint(x * 0.5 * 256)).astype(np.int64)
     np.testing.assert_array_equal(counts, (37 * p) // 256)
 
 
@@ -111,14 +111,14 @@ def test_pbit_probability_follows_the_sigmoid_lut():
 
 
 def test_twin_codes_reproduce_the_golden_crossbar_map():
-    """k c 2**-F equals golden.snn.dw_layers' effective matrix (weight units / gain, per tile)
+    """k c 2**-F equals golden.snn.dw_layers' effective matrix (DW_CONFIG) (weight units / gain, per tile)
     within the scale code's rounding: |k| x 2**-(F+1) per tile, summed over no tiles (one row)."""
-    from golden.snn import DwCrossbarConfig, dw_layers
+    from golden.snn import DW_CONFIG, dw_layers
 
     w = _weights()
     cfg = q.QuantConfig(kind="twin-if", levels=16, scale_bits=14)
     net = q.build_network(w, cfg)
-    gold = dw_layers(w, DwCrossbarConfig(levels=16))["matrices"]
+    gold = dw_layers(w, DW_CONFIG)["matrices"]  # the same programming (gamma pre-compensated)
     for layer in net.layers:
         if layer.name.startswith("pool"):
             continue
