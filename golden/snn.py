@@ -38,7 +38,6 @@ drives), ``neuron_updates`` (neurons x time steps), ``output_spikes``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -637,28 +636,20 @@ def main(argv=None) -> int:
         if not args.quiet:
             print(f"{args.network}: {done}/{total} images", file=sys.stderr, flush=True)
 
-    try:
+    from spintwin.errors import json_cli  # the flow's one-line error convention
+
+    def compute():
         if args.network == "cnn-stochastic":
-            res = run_stochastic(args.images, steps=args.steps or 50, encoding=args.encoding or "poisson",
-                                 seed=args.seed, checkpoints=[t for t in (10, 20, 30, 40) if t < (args.steps or 50)],
-                                 progress=progress)
-        else:
-            steps = args.steps or 200
-            cps = [t for t in (25, 50, 100, 150) if t < steps]
-            fn = run_if if args.network == "cnn-if" else run_dw
-            kw = {} if args.input_rate is None else {"input_rate": args.input_rate}
-            res = fn(args.images, steps=steps, checkpoints=cps, encoding=args.encoding or "deterministic",
-                     seed=args.seed, progress=progress, **kw)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # SpintwinError from the data loader: one line, no traceback
-        if type(e).__name__ == "SpintwinError":
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
-    print(json.dumps(res, indent=1))
-    return 0
+            steps = args.steps or 50
+            return run_stochastic(args.images, steps=steps, encoding=args.encoding or "poisson", seed=args.seed,
+                                  checkpoints=[t for t in (10, 20, 30, 40) if t < steps], progress=progress)
+        steps = args.steps or 200
+        fn = run_if if args.network == "cnn-if" else run_dw
+        kw = {} if args.input_rate is None else {"input_rate": args.input_rate}
+        return fn(args.images, steps=steps, checkpoints=[t for t in (25, 50, 100, 150) if t < steps],
+                  encoding=args.encoding or "deterministic", seed=args.seed, progress=progress, **kw)
+
+    return json_cli(compute, (ValueError, FileNotFoundError))
 
 
 if __name__ == "__main__":  # pragma: no cover

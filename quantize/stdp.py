@@ -728,20 +728,11 @@ def main(argv=None) -> int:
         if not args.quiet:
             print(f"{phase}: {done}/{total}", file=sys.stderr, flush=True)
 
-    try:
-        res = run_experiment(args.neurons, args.variant, args.train, args.test, args.seed,
-                             label_images=args.label, progress=progress,
-                             checkpoints=[int(c) for c in args.checkpoints.split(",") if c], **overrides)
-    except (ValueError, TypeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # SpintwinError from the data loader: one line, no traceback
-        if type(e).__name__ == "SpintwinError":
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
-    print(json.dumps(res, indent=1))
-    return 0
+    from spintwin.errors import json_cli
+
+    return json_cli(lambda: run_experiment(
+        args.neurons, args.variant, args.train, args.test, args.seed, label_images=args.label, progress=progress,
+        checkpoints=[int(c) for c in args.checkpoints.split(",") if c], **overrides))
 
 
 if __name__ == "__main__":
