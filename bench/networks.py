@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from golden.energy import NETWORK_SHAPES as SHAPES  # (inputs, neurons, fan_in, stored weights) per layer
+
 __all__ = ["run", "SWEEPS"]
 
 #: (kind, parameter, values); every other field is the QuantConfig default of the kind.
@@ -80,13 +82,6 @@ def _points(cache: Path, cfg, weights, tag, x, y, ats=None) -> list[dict]:
     return out
 
 
-#: (inputs, neurons, fan_in, stored weights) per layer. Network 2 folds each pooling stage into
-#: the next layer: its inputs are the unpooled spikes, each driving four devices per weight.
-SHAPES = {
-    "cnn-dw": {"conv1": (784, 3456, 25, 150), "pool1": (3456, 864, 4, 0), "conv2": (864, 768, 150, 1800),
-               "pool2": (768, 192, 4, 0), "fc": (192, 10, 192, 1920)},
-    "cnn-stochastic": {"conv1": (784, 3456, 25, 150), "conv2": (3456, 768, 600, 1800), "fc": (768, 10, 768, 1920)},
-}
 
 
 def _events(golden_res: dict, network: str, timesteps: int):

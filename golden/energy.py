@@ -36,7 +36,7 @@ __all__ = [
     "HOROWITZ_ADD", "HOROWITZ_MULT", "HOROWITZ_SRAM64", "SEED_CNN", "MNIST_MEAN_INTENSITY",
     "LEAKAGE_PER_KB_CYCLE", "REGISTER_ENERGY",
     "add_energy", "mult_energy", "sram_read_energy",
-    "LayerEvents", "NetworkEvents", "parse_architecture", "cnn_events",
+    "LayerEvents", "NETWORK_SHAPES", "NetworkEvents", "parse_architecture", "cnn_events",
     "SpinConfig", "dw_spin_config", "mtj_spin_config", "CmosConfig",
     "Breakdown", "Comparison", "spin_energy", "cmos_energy", "cmos_ann_energy", "compare",
     "calibrate_register_energy", "seed_figures_report",
@@ -170,6 +170,15 @@ class LayerEvents:
     @property
     def fan_out(self) -> float:
         return self.synapses / self.inputs
+
+
+#: (inputs, neurons, fan_in, stored weights) per layer. Network 2 folds each pooling stage into
+#: the next layer: its inputs are the unpooled spikes, each driving four devices per weight.
+NETWORK_SHAPES = {
+    "cnn-dw": {"conv1": (784, 3456, 25, 150), "pool1": (3456, 864, 4, 0), "conv2": (864, 768, 150, 1800),
+               "pool2": (768, 192, 4, 0), "fc": (192, 10, 192, 1920)},
+    "cnn-stochastic": {"conv1": (784, 3456, 25, 150), "conv2": (3456, 768, 600, 1800), "fc": (768, 10, 768, 1920)},
+}
 
 
 @dataclass(frozen=True)

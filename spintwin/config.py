@@ -51,6 +51,14 @@ SCHEMA = {
     "demo.volatile_synapse.spacings_ns": (lambda v: _num_list(v) and all(x >= 1 for x in v), "a non-empty list of spacings >= 1 ns", [2, 3, 4, 5, 6, 7]),
     "demo.step_neuron.currents_uA": (_num_list, "a non-empty list of numbers", [-20, -10, -5, -2, 0, 2, 5, 10, 20]),
     "demo.dw.currents_uA": (_pos_num_list, "a non-empty list of currents > 0", [1, 2, 5, 10.6, 20, 50, 100, 200, 400]),
+    # The system stages of the demo: twin against CMOS on MNIST, the core's Verilog, co-simulation, synthesis.
+    "demo.system.images": (lambda v: _pos_int(v) and v <= 10000, "an integer in 1..10000", 200),
+    "demo.system.steps": (lambda v: _pos_int(v) and v <= 1000, "an integer in 1..1000", 100),
+    "demo.system.cosim_images": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100,
+                                 "an integer in 0..100 (0 skips the co-simulation)", 3),
+    "demo.system.synth_target": (lambda v: v in ("ecp5-85f", "ice40-up5k", "none"),
+                                 "'ecp5-85f', 'ice40-up5k' or 'none'", "ecp5-85f"),
+    "demo.system.synth_timeout_s": (lambda v: _num(v) and 10 <= v <= 7200, "seconds in 10..7200", 420),
     # The hardware twin's macrospin integrator (quantize.macrospin / hdl.macrospin).
     "twin.macrospin.device": (lambda v: v in _DEVICES, f"one of {', '.join(_DEVICES)}", "mtj_neuron"),
     "twin.macrospin.dt_ps": (lambda v: _num(v) and 0 < v <= 100, "a step in (0, 100] ps", 0.1),

@@ -1,7 +1,9 @@
-"""`spintwin demo`: the device-level main job on a config (the embedded default by default).
+"""`spintwin demo`: the main job on a config (the embedded default by default).
 
-Runs the golden device presets at the seed's operating points and writes PNG plots and a
-Markdown report (``report.md``) into the output folder, each file written atomically.
+Runs the golden device presets at the seed's operating points, the twin's integer datapath
+against them, the twin against the CMOS baseline on MNIST, the core's Verilog with a bit-exact
+co-simulation, and a synthesis estimate (``spintwin.demo_system``); writes PNG plots,
+``demo.json``, ``report.md`` and a self-contained ``report.html`` into the output folder.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ def _report(res, cfg_path, elapsed) -> str:
     i3, i6 = at(3.0), at(6.0)
     fmt = lambda i: f"{v['ltp_probability'][i]:.3f} +- {v['stderr'][i]:.3f}" if i is not None else "n/a"
     lines = [
-        "# spintwin demo: the seed's devices on the golden model",
+        "# spintwin demo: from the seed's devices to verified hardware",
         "",
         f"spintwin {__version__}, config `{cfg_path}`, {platform.machine()} / Python {platform.python_version()}, "
         f"{elapsed:.0f} s.",
@@ -201,13 +203,22 @@ def _report(res, cfg_path, elapsed) -> str:
 
 
 def run_demo(cfg: dict, out: Path, cfg_path, echo=print) -> dict:
-    """Run the device-level demo; returns the results dict also written to ``out/demo.json``."""
+    """Run the demo; returns the results dict also written to ``out/demo.json``.
+
+    Stages: four golden device studies, the twin's switching curve against the golden one, the
+    twin against the CMOS baseline on MNIST, the core's Verilog and its bit-exact Verilator
+    co-simulation, and a synthesis estimate; then ``report.md`` and the self-contained
+    ``report.html``. Every file is written atomically.
+    """
+    from . import demo_system as ds
+    from .report import markdown_to_html
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plt = _plt()
     rng = np.random.default_rng(cfg["demo"]["seed"])
     t0 = time.perf_counter()
-    prog = _Progress(4, echo)
+    prog = _Progress(8, echo)
     res = {}
     prog.step("stochastic MTJ neuron: switching curve (golden LLG, 300 K)")
     res["mtj_neuron"] = _mtj_neuron(cfg, rng, out, plt)
@@ -221,9 +232,34 @@ def run_demo(cfg: dict, out: Path, cfg_path, echo=print) -> dict:
     prog.step("domain-wall device: velocity and traverse")
     res["dw"] = _dw(cfg, out, plt)
     prog.done(f"traverse {res['dw']['traverse_ns_1d']:.3f} ns at 10.6 uA")
+    sections = []
+    prog.step("MTJ neuron on the twin's integer datapath against the golden model")
+    res["device_fidelity"], md = ds.device_fidelity(cfg, res["mtj_neuron"], out, plt)
+    sections.append(md)
+    prog.done(f"largest difference {res['device_fidelity']['max_abs_difference']:.3f}")
+    prog.step(f"network 1 on the twin and on the CMOS baseline ({cfg['demo']['system']['images']} MNIST images)")
+    res["twin_vs_cmos"], md = ds.twin_against_cmos(cfg, out, plt, echo)
+    sections.append(md)
+    prog.done(f"agreement {res['twin_vs_cmos']['agreement'] * 100:.1f} %, "
+              f"energy CMOS / twin {res['twin_vs_cmos']['energy_ratio']:.0f}x")
+    prog.step("Verilog of the twin and bit-exact co-simulation on Verilator")
+    res["rtl"], md = ds.core_rtl(cfg, out, echo)
+    sections.append(md)
+    prog.done(f"{res['rtl']['design']}: " + ("bit-exact" if res["rtl"].get("cosim") else "co-simulation skipped"))
+    prog.step(f"synthesis estimate ({cfg['demo']['system']['synth_target']})")
+    res["synthesis"], md = ds.synthesis(cfg, out, echo)
+    sections.append(md)
+    syn = res["synthesis"]
+    prog.done(f"{syn.get('lut')} LUT, {syn.get('fmax_mhz')} MHz ({syn.get('source', 'skipped')})" if syn.get("target")
+              else "skipped")
     elapsed = time.perf_counter() - t0
     res["elapsed_s"] = elapsed
     atomic_write_json(out / "demo.json", res)
-    atomic_write_text(out / "report.md", _report(res, cfg_path, elapsed))
-    echo(f"wrote {out / 'report.md'} and 4 plots in {elapsed:.0f} s")
+    report = _report(res, cfg_path, elapsed) + "\n" + "\n".join(sections)
+    atomic_write_text(out / "report.md", report)
+    page, missing = markdown_to_html(report, out, title="spintwin demo report")
+    atomic_write_text(out / "report.html", page)
+    if missing:
+        echo(f"warning: report images not found: {', '.join(missing)}")
+    echo(f"wrote {out / 'report.md'}, {out / 'report.html'} and the plots in {elapsed:.0f} s")
     return res

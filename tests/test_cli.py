@@ -62,14 +62,21 @@ def test_small_demo_writes_report_and_plots(tmp_path, capsys):
         "[demo.volatile_synapse]\nspacings_ns = [3, 6]\n"
         "[demo.step_neuron]\ncurrents_uA = [-20, 20]\n"
         "[demo.dw]\ncurrents_uA = [5, 10.6]\n"
+        "[demo.system]\nimages = 20\nsteps = 30\ncosim_images = 0\nsynth_target = \"none\"\n"
     )
     out = tmp_path / "demo"
     assert main(["demo", "--config", str(cfg), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "[1/4]" in printed and "[4/4]" in printed
-    for name in ("report.md", "demo.json", "mtj_neuron_switching.png", "volatile_synapse.png", "step_neuron.png", "dw_device.png"):
+    assert "[1/8]" in printed and "[8/8]" in printed
+    for name in ("report.md", "report.html", "demo.json", "mtj_neuron_switching.png", "volatile_synapse.png",
+                 "step_neuron.png", "dw_device.png", "twin_switching_curve.png", "twin_vs_cmos.png"):
         assert (out / name).stat().st_size > 0
     res = json.loads((out / "demo.json").read_text())
     assert res["dw"]["levels"] >= 15
     assert "| stochastic MTJ neuron | P_sw at 71 uA" in (out / "report.md").read_text()
+    assert 0 <= res["twin_vs_cmos"]["agreement"] <= 1 and res["twin_vs_cmos"]["twin"]["energy_J"] > 0
+    page = (out / "report.html").read_text()
+    # self-contained: every plot is embedded, none is linked
+    assert page.count('src="data:image/png;base64,') == 6 and 'src="twin_vs_cmos.png"' not in page
+    assert "<table>" in page
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries
