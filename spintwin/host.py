@@ -1,0 +1,204 @@
+"""Host-side driver of the board's UART link (``hdl.link``): what a user runs against a real board.
+
+The driver talks to any object with ``read(n) -> bytes`` and ``write(data)`` (a
+``serial.Serial`` opened by :meth:`BoardLink.open`, or a simulated port in the tests); ``read``
+may return fewer bytes than asked when its timeout expires, which ends in a :class:`HostError`.
+
+Example (an iCEBreaker programmed by ``spintwin build --board icebreaker``)::
+
+    from spintwin.host import FcBoard
+    with FcBoard.open("/dev/ttyUSB1") as board:
+        print(board.info())
+        board.clear()
+        out = board.run(spike_trains)          # bool (steps, 192) -> output spikes (steps, 10)
+        counts, membranes = board.read()
+
+The frame format, the commands and the status flags are documented in ``hdl/link.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hdl.link import REQ_SYNC, RESP_SYNC, STEP_END, Cmd, EngineStatus, LinkStatus, crc8
+from spintwin.errors import SpintwinError
+
+__all__ = ["BoardLink", "FcBoard", "HostError", "MAX_ARGS", "encode_request", "pack_steps"]
+
+MAX_ARGS = 254          #: argument bytes per request (LEN = 1 + args <= 255)
+_MAX_SKIP = 4096        #: bytes skipped while looking for a response's sync byte
+
+
+class HostError(SpintwinError):
+    """The board did not answer, answered a damaged frame, or reported an error (one line)."""
+
+
+def encode_request(cmd: int, args: bytes = b"") -> bytes:
+    """One request frame: ``0xA5 | LEN | CMD | ARGS | CRC8(LEN, CMD, ARGS)``."""
+    args = bytes(args)
+    if len(args) > MAX_ARGS:
+        raise ValueError(f"args must be at most {MAX_ARGS} bytes, not {len(args)}")
+    if not 0 <= int(cmd) <= 255:
+        raise ValueError(f"cmd must be a byte 0..255, not {cmd!r}")
+    body = bytes([1 + len(args), int(cmd)]) + args
+    return bytes([REQ_SYNC]) + body + bytes([crc8(body)])
+
+
+def pack_steps(spikes, rows: int) -> list[bytes]:
+    """SPIKES argument blocks for input spike counts ``spikes`` (steps, rows).
+
+    Every step becomes its active row indices (a row repeated ``count`` times) and an 0xFF;
+    the byte string is cut into blocks of at most :data:`MAX_ARGS` bytes (a step may straddle
+    two blocks: the board keeps its events accumulated until the 0xFF).
+    """
+    s = np.asarray(spikes)
+    if s.ndim != 2 or s.shape[1] != rows:
+        raise ValueError(f"spikes must be (steps, rows={rows}), not shape {s.shape}")
+    if s.size and (s.min() < 0 or s.dtype.kind not in "biu"):
+        raise ValueError("spikes must be non-negative integer (or bool) counts")
+    stream = bytearray()
+    for step in s.astype(np.int64):
+        stream += bytes(np.repeat(np.arange(rows), step).tolist())
+        stream.append(STEP_END)
+    return [bytes(stream[i:i + MAX_ARGS]) for i in range(0, len(stream), MAX_ARGS)]
+
+
+def _flags(kind, value: int) -> str:
+    names = [f.name for f in kind if f.value and value & f.value]
+    return "|".join(names) or "OK"
+
+
+class BoardLink:
+    """Request/response over a byte port.
+
+    Parameters
+    ----------
+    port : object
+        With ``read(n) -> bytes`` and ``write(data)``; closed by :meth:`close` when it has
+        ``close()``.
+    """
+
+    def __init__(self, port):
+        if not (hasattr(port, "read") and hasattr(port, "write")):
+            raise ValueError(f"port must have read(n) and write(data), not {type(port).__name__}")
+        self.port = port
+
+    @classmethod
+    def open(cls, device: str, baud: int = 115200, timeout_s: float = 2.0):
+        """Open a serial device (pyserial) at ``baud`` 8N1 with a read timeout of ``timeout_s``."""
+        try:
+            import serial
+        except ImportError:
+            raise HostError("pyserial is not installed (pip install pyserial)") from None
+        try:
+            return cls(serial.Serial(device, baud, timeout=timeout_s))
+        except (serial.SerialException, OSError) as e:
+            raise HostError(f"cannot open {device}: {e}") from None
+
+    def close(self):
+        close = getattr(self.port, "close", None)
+        if close:
+            close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _read(self, n: int, what: str) -> bytes:
+        got = b""
+        while len(got) < n:
+            chunk = self.port.read(n - len(got))
+            if not chunk:
+                raise HostError(f"no answer from the board while reading {what} ({len(got)} of {n} bytes)")
+            got += chunk
+        return got
+
+    def request(self, cmd: int, args: bytes = b"", *, check: bool = True) -> tuple[int, bytes]:
+        """Send one request and return ``(link_status, engine_bytes)``.
+
+        With ``check`` a link status other than OK raises :class:`HostError` naming the flags.
+        A damaged response (bad CRC) always raises.
+        """
+        self.port.write(encode_request(cmd, args))
+        status, body = self.read_response()
+        if check and status:
+            raise HostError(f"the board reported link status 0x{status:02X} ({_flags(LinkStatus, status)})")
+        return status, body
+
+    def read_response(self) -> tuple[int, bytes]:
+        """Read one response frame; return ``(link_status, engine_bytes)`` (HostError if damaged
+        or missing). For a request written to the port by hand."""
+        for _ in range(_MAX_SKIP):
+            if self._read(1, "the response sync byte")[0] == RESP_SYNC:
+                break
+        else:
+            raise HostError(f"no response sync byte 0x{RESP_SYNC:02X} in {_MAX_SKIP} bytes")
+        head = self._read(3, "the response header")
+        n = head[0] | head[1] << 8
+        if n < 1:
+            raise HostError("response frame with length 0")
+        rest = self._read(n - 1 + 1, "the response body")
+        body, crc = rest[:-1], rest[-1]
+        if crc8(head + body) != crc:
+            raise HostError(f"response CRC mismatch (got 0x{crc:02X}, computed 0x{crc8(head + body):02X})")
+        return head[2], body
+
+
+class FcBoard(BoardLink):
+    """Driver of the fc-layer engine (``hdl.link.FcEngine``): INFO, CLEAR, SPIKES, READ."""
+
+    _info = None
+
+    def command(self, cmd: Cmd, args: bytes = b"") -> bytes:
+        """One engine command: its response bytes without the status byte (HostError on any
+        link or engine status other than OK)."""
+        _, body = self.request(cmd, args)
+        if not body:
+            raise HostError(f"empty engine response to {cmd.name}")
+        if body[-1]:
+            raise HostError(f"the engine reported status 0x{body[-1]:02X} ({_flags(EngineStatus, body[-1])}) "
+                            f"for {cmd.name}")
+        return body[:-1]
+
+    def info(self) -> dict:
+        """``{"version", "rows", "cols", "tile", "membrane_bits", "threshold"}`` of the engine."""
+        b = self.command(Cmd.INFO)
+        if len(b) != 10 or b[:2] != b"ST":
+            raise HostError(f"unexpected INFO answer {b.hex()} (not a spintwin fc engine?)")
+        self._info = {"version": b[2], "rows": b[3] | b[4] << 8, "cols": b[5], "tile": b[6],
+                      "membrane_bits": b[7], "threshold": b[8] | b[9] << 8}
+        return dict(self._info)
+
+    def _shape(self) -> dict:
+        return self._info or self.info()
+
+    def clear(self) -> None:
+        """Zero the accumulators, membranes and spike counters."""
+        self.command(Cmd.CLEAR)
+
+    def run(self, spikes) -> np.ndarray:
+        """Run input spike counts (steps, rows) through the layer; return output spikes bool (steps, cols)."""
+        shape = self._shape()
+        cols, nbytes = shape["cols"], -(-shape["cols"] // 8)
+        out = []
+        for block in pack_steps(spikes, shape["rows"]):
+            b = self.command(Cmd.SPIKES, block)
+            steps = block.count(STEP_END)
+            if len(b) != steps * nbytes:
+                raise HostError(f"SPIKES answered {len(b)} bytes for {steps} steps (expected {steps * nbytes})")
+            bits = np.unpackbits(np.frombuffer(b, np.uint8).reshape(steps, nbytes), axis=1, bitorder="little")
+            out.append(bits[:, :cols].astype(bool))
+        return np.concatenate(out) if out else np.zeros((0, cols), bool)
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        """Spike counts int64 (cols,) and membranes int64 (cols,) (membrane units)."""
+        shape = self._shape()
+        cols, vb = shape["cols"], -(-shape["membrane_bits"] // 8)
+        b = self.command(Cmd.READ)
+        if len(b) != cols * (2 + vb):
+            raise HostError(f"READ answered {len(b)} bytes (expected {cols * (2 + vb)})")
+        counts = np.frombuffer(b[:2 * cols], "<u2").astype(np.int64)
+        v = [int.from_bytes(b[2 * cols + vb * j: 2 * cols + vb * (j + 1)], "little", signed=True) for j in range(cols)]
+        return counts, np.array(v, dtype=np.int64)

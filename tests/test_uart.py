@@ -1,0 +1,452 @@
+"""UART, framing link and host driver in the Amaranth simulator (hdl.uart, hdl.link, spintwin.host).
+
+The UART runs at a few clock cycles per bit so that every byte costs tens of cycles; the host
+driver talks to the simulated design through :class:`SimPort`, which bit-bangs the RX line and
+decodes the TX line as a USB-serial adapter would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module
+from amaranth.sim import Simulator
+
+from hdl.link import REQ_SYNC, Cmd, EngineStatus, FcEngine, HostLink, LinkStatus, crc8
+from hdl.uart import UartRx, UartTx, baud_divisor
+from quantize.snn import tile_output
+from spintwin.host import FcBoard, HostError, encode_request, pack_steps
+
+CLK = 1e-6  # simulated clock period (s); only ratios matter
+
+
+# A simulated serial port ---------------------------------------------------------------------------
+class SimPort:
+    """A serial port wired to a simulated design's ``rx``/``tx`` lines.
+
+    ``write`` queues bytes for the RX line; ``read(n)`` runs the simulation until n bytes have
+    come out of the TX line or ``timeout_cycles`` pass (then it returns what it has, like a
+    pyserial read timeout). ``corrupt`` maps a byte index of the outgoing stream to a stop bit
+    of 0 (a framing error) for the error tests.
+    """
+
+    def __init__(self, dut, divisor: int, *, timeout_cycles: int = 200_000):
+        self.dut, self.d, self.timeout_cycles = dut, divisor, timeout_cycles
+        self.to_board: list[int] = []
+        self.from_board = bytearray()
+        self.bad_stop: set[int] = set()
+        self.sent = 0
+        self.cycles = 0
+        self.sim = Simulator(dut)
+        self.sim.add_clock(CLK)
+        self.sim.add_testbench(self._drive, background=True)
+        self.sim.add_testbench(self._listen, background=True)
+
+    async def _drive(self, ctx):
+        ctx.set(self.dut.rx, 1)
+        while True:
+            if not self.to_board:
+                await ctx.delay(self.d * CLK)
+                continue
+            byte = self.to_board.pop(0)
+            stop = 0 if self.sent in self.bad_stop else 1
+            self.sent += 1
+            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [stop]:
+                ctx.set(self.dut.rx, bit)
+                await ctx.delay(self.d * CLK)
+            if not stop:
+                ctx.set(self.dut.rx, 1)
+                await ctx.delay(self.d * CLK)
+
+    async def _listen(self, ctx):
+        d = self.d
+        while True:
+            await ctx.negedge(self.dut.tx)
+            await ctx.delay((d + d // 2) * CLK)           # the middle of data bit 0
+            byte = 0
+            for i in range(8):
+                byte |= ctx.get(self.dut.tx) << i
+                await ctx.delay(d * CLK)
+            assert ctx.get(self.dut.tx) == 1, "stop bit low on the board's TX line"
+            self.from_board.append(byte)
+
+    def write(self, data: bytes) -> int:
+        self.to_board += list(bytes(data))
+        return len(data)
+
+    def read(self, n: int) -> bytes:
+        start = self.cycles
+        while len(self.from_board) < n and self.cycles - start < self.timeout_cycles:
+            self.cycles += 10 * self.d
+            self.sim.run_until(self.cycles * CLK)
+        out = bytes(self.from_board[:n])
+        del self.from_board[:n]
+        return out
+
+
+# UART ----------------------------------------------------------------------------------------------
+def _loopback(divisor, data):
+    """Bytes through UartTx -> line -> UartRx with random gaps and a receiver that takes each
+    byte late (within a byte time); returns the bytes received and the error pulses counted."""
+    rng = np.random.default_rng(divisor)
+    tx, rx = UartTx(divisor), UartRx(divisor)
+    m = Module()
+    m.submodules.tx, m.submodules.rx = tx, rx
+    m.d.comb += rx.rx.eq(tx.tx)
+    received, errors = [], {"framing": 0, "overrun": 0}
+
+    async def bench(ctx):
+        for byte in data:
+            for _ in range(int(rng.integers(0, 3 * divisor))):    # idle line between bytes
+                await ctx.tick()
+            ctx.set(tx.i_data.valid, 1)
+            ctx.set(tx.i_data.payload, byte)
+            await ctx.tick().until(tx.i_data.ready)
+            ctx.set(tx.i_data.valid, 0)
+        for _ in range(16 * divisor):                             # the last byte's bits and its take
+            await ctx.tick()
+
+    async def monitor(ctx):
+        waited = 0
+        # values sampled at each clock edge: a transfer is valid & ready there
+        async for _, _, valid, ready, payload, ferr, ovr in ctx.tick().sample(
+                rx.o_data.valid, rx.o_data.ready, rx.o_data.payload, rx.framing_error, rx.overrun):
+            errors["framing"] += ferr
+            errors["overrun"] += ovr
+            if valid and ready:
+                received.append(payload)
+            # take a waiting byte after a random delay of at most 4 bit times (a byte lasts 10)
+            waited = waited + 1 if valid and not ready else 0
+            ctx.set(rx.o_data.ready, bool(waited >= 4 * divisor or rng.random() < 1 / (2 * divisor)))
+
+    sim = Simulator(m)
+    sim.add_clock(CLK)
+    sim.add_testbench(bench)
+    sim.add_testbench(monitor, background=True)
+    sim.run()
+    return received, errors
+
+
+def _rx_bits(divisor, frames):
+    """Drive UartRx's line with raw 10-bit frames (start, 8 data, stop as given), each followed by
+    two idle bit times; return (bytes, framing error pulses)."""
+    rx = UartRx(divisor)
+    got, ferr = [], []
+
+    async def bench(ctx):
+        ctx.set(rx.o_data.ready, 1)
+        for bits in frames:
+            for bit in bits + [1, 1]:
+                ctx.set(rx.rx, bit)
+                for _ in range(divisor):
+                    await ctx.tick()
+                    if ctx.get(rx.o_data.valid):
+                        got.append(ctx.get(rx.o_data.payload))
+                    if ctx.get(rx.framing_error):
+                        ferr.append(len(got))
+
+    sim = Simulator(rx)
+    sim.add_clock(CLK)
+    sim.add_testbench(bench)
+    sim.run()
+    return got, ferr
+
+
+def _frame(byte, stop=1):
+    return [0] + [(byte >> i) & 1 for i in range(8)] + [stop]
+
+
+@pytest.mark.parametrize("divisor", [4, 7])
+def test_uart_loopback_random_bytes(divisor):
+    rng = np.random.default_rng(divisor)
+    data = [0x00, 0xFF, 0x55, 0xAA] + rng.integers(0, 256, 40).tolist()
+    received, errors = _loopback(divisor, data)
+    assert received == data
+    assert errors == {"framing": 0, "overrun": 0}
+
+
+def test_uart_framing_error_drops_the_byte():
+    # a low stop bit: the byte is dropped and one error pulses; the next byte still arrives
+    got, ferr = _rx_bits(5, [_frame(0x3C), _frame(0x81, stop=0), _frame(0x7E)])
+    assert got == [0x3C, 0x7E]
+    assert ferr == [1]
+    # a held-low line (a break) is one framing error, then the receiver waits for the line to rise
+    got, ferr = _rx_bits(5, [[0] * 25, _frame(0x42)])
+    assert got == [0x42] and ferr == [0]
+    # a low pulse shorter than half a bit is a glitch, not a start bit
+    got, ferr = _rx_bits(8, [[1] * 3, _frame(0x99)])
+    assert got == [0x99] and ferr == []
+
+
+@pytest.mark.parametrize("rate_error", [-0.03, 0.03])
+def test_uart_rx_tolerates_a_sender_clock_error(rate_error):
+    """A sender 3 % slow or fast: the stop bit is sampled 9.5 bit times after the start edge, so
+    the sampling point drifts by 0.29 bit (plus up to 2 cycles of synchroniser and edge-detect
+    delay = 0.125 bit at 16 cycles per bit), still inside the bit."""
+    divisor = 16
+    rng = np.random.default_rng(17)
+    data = rng.integers(0, 256, 20).tolist()
+    rx = UartRx(divisor)
+    got, ferr = [], []
+    bit_time = divisor * CLK * (1 + rate_error)
+
+    async def sender(ctx):
+        for byte in data:
+            for bit in _frame(byte):
+                ctx.set(rx.rx, bit)
+                await ctx.delay(bit_time)
+        await ctx.delay(2 * bit_time)
+
+    async def monitor(ctx):
+        ctx.set(rx.o_data.ready, 1)
+        async for _, _, valid, payload, fe in ctx.tick().sample(rx.o_data.valid, rx.o_data.payload,
+                                                                rx.framing_error):
+            if valid:
+                got.append(payload)
+            if fe:
+                ferr.append(len(got))
+
+    sim = Simulator(rx)
+    sim.add_clock(CLK)
+    sim.add_testbench(sender)
+    sim.add_testbench(monitor, background=True)
+    sim.run()
+    assert got == data and ferr == []
+
+
+def test_baud_divisor():
+    assert baud_divisor(12e6, 115200) == 104           # 0.16 % fast
+    assert baud_divisor(25e6, 115200) == 217
+    with pytest.raises(ValueError, match="baud error"):
+        baud_divisor(1e6, 115200 * 1.5 / 1.0 * 1.0, max_error=0.01)   # 5.79 cycles -> 6: 3.5 % off
+    with pytest.raises(ValueError, match=">= 4"):
+        baud_divisor(1e6, 400e3)
+    with pytest.raises(ValueError, match="divisor"):
+        UartRx(3)
+
+
+# Link and host driver --------------------------------------------------------------------------------
+DIV = 4   # clock cycles per bit in the simulated link
+
+
+@pytest.fixture(scope="module")
+def fc_net():
+    """Network 1's fc layer on the shipped ReLU-CNN weights, as the board's default design but
+    normalised over 2,000 training images instead of 10,000 (a few seconds less; the scale
+    codes differ slightly, the structure and the equivalence being tested do not)."""
+    from boards.build import fc_network
+
+    return fc_network(norm_images=2000)
+
+
+@pytest.fixture(scope="module")
+def fc_net_full():
+    """Exactly the board's default design (``boards.build.make_design("default")``)."""
+    from boards.build import fc_network
+
+    return fc_network()
+
+
+def _fc_model(net, spikes):
+    """quantize.snn's fc layer: per step y = sum_r tile_output(k_r, c_r, shift, s_r) and the IF
+    rule of ``quantize.snn._if_step`` (clamp to [floor, vmax], fire at >= threshold, reset)."""
+    fc = net.layers[-1]
+    t = fc.tile
+    v = np.zeros(fc.k.shape[1], np.int64)
+    lo = net.floor if net.floor is not None else -net.vmax - 1
+    out = []
+    for s in np.asarray(spikes, np.int64):
+        y = sum(tile_output(fc.k[r * t:(r + 1) * t], fc.c[r], fc.shift, s[r * t:(r + 1) * t])
+                for r in range(fc.row_tiles))
+        v = np.clip(v + y, lo, net.vmax)
+        fire = v >= net.threshold
+        v = np.where(fire, v - net.threshold if net.cfg.kind == "cmos-if" else 0, v)
+        out.append(fire)
+    return np.array(out), v
+
+
+def _engine_for(net):
+    fc = net.layers[-1]
+    return FcEngine(fc.k, fc.c, fc.shift, fc.tile, threshold=net.threshold, floor=net.floor,
+                    membrane_bits=net.cfg.membrane_bits, reset="subtract" if net.cfg.kind == "cmos-if" else "zero")
+
+
+def test_host_driver_runs_the_fc_layer_like_the_model(fc_net):
+    rng = np.random.default_rng(6)
+    board = FcBoard(SimPort(HostLink(_engine_for(fc_net), DIV), DIV))
+    info = board.info()
+    assert (info["rows"], info["cols"], info["threshold"]) == (192, 10, fc_net.threshold)
+    board.clear()
+    # 16 steps at ~9 % input activity (~17 events + one 0xFF a step, ~290 bytes): two SPIKES
+    # frames, with a step straddling the frame boundary; some rows spike twice in a step.
+    spikes = (rng.random((16, 192)) < 0.08).astype(np.int64)
+    spikes[rng.random((16, 192)) < 0.01] = 2
+    blocks = pack_steps(spikes, 192)
+    assert len(blocks) >= 2 and blocks[0][-1] != 0xFF
+    want, v = _fc_model(fc_net, spikes)
+    assert want.sum() >= 5                       # the comparison sees spikes, not only silence
+    got = board.run(spikes)
+    np.testing.assert_array_equal(got, want)
+    counts, membranes = board.read()
+    np.testing.assert_array_equal(counts, want.sum(axis=0))
+    np.testing.assert_array_equal(membranes, v)
+    # CLEAR zeroes the state; the same input then gives the same output again
+    board.clear()
+    counts, membranes = board.read()
+    assert not counts.any() and not membranes.any()
+    np.testing.assert_array_equal(board.run(spikes[:5]), want[:5])
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A 40-row, 3-column engine (two tiles) behind a link with a short timeout, for error cases."""
+    rng = np.random.default_rng(3)
+    eng = FcEngine(rng.integers(-15, 16, (40, 3)), rng.integers(1, 600, (2, 3)), 6, 32,
+                   threshold=256, floor=-256, membrane_bits=12)
+    port = SimPort(HostLink(eng, DIV, timeout_cycles=40 * DIV), DIV, timeout_cycles=4000)
+    return FcBoard(port), port
+
+
+def test_crc8_check_value_and_hardware_update():
+    assert crc8(b"123456789") == 0xF4          # the CRC-8/SMBUS catalogue check value
+    assert crc8(b"") == 0
+    # the link's combinational update (XOR trees) against the bitwise definition: every byte
+    # with 16 register values (the update is linear, so the 8 + 8 unit inputs would already prove it)
+    from amaranth.hdl import Signal
+
+    from hdl.link import _crc8_next
+
+    crc, byte = Signal(8), Signal(8)
+    out = Signal(8)
+    m = Module()
+    m.d.comb += out.eq(_crc8_next(crc, byte))
+    bad = []
+
+    async def bench(ctx):
+        for c in [0, 0xFF] + [1 << i for i in range(8)] + [0x5A, 0xA5, 0x3C, 0x81, 0x17, 0xE2]:
+            ctx.set(crc, c)
+            for b in range(256):
+                ctx.set(byte, b)
+                if ctx.get(out) != crc8(bytes([b]), c):
+                    bad.append((c, b))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert bad == []
+
+
+def test_link_rejects_damaged_frames(small):
+    board, port = small
+    board.clear()
+    good = encode_request(Cmd.SPIKES, bytes([1, 2, 3, 0xFF]))
+    bad = bytearray(good)
+    bad[-1] ^= 0x01
+    port.write(bad)
+    status, body = board.read_response()
+    assert status == LinkStatus.CRC and body == b""
+    # not executed: the membranes did not move (a step of three spikes would have)
+    assert not board.read()[1].any()
+    # LEN = 0 (the link answers at once; nothing follows LEN)
+    port.write(bytes([REQ_SYNC, 0]))
+    assert board.read_response() == (LinkStatus.BAD_LENGTH, b"")
+    # a frame cut short: the link gives up after timeout_cycles and says so
+    port.write(good[:4])
+    assert board.read_response() == (LinkStatus.TIMEOUT, b"")
+    # a UART framing error in a request: flagged (the byte is lost, so the frame times out)
+    port.bad_stop.add(port.sent + 2)
+    port.write(good)
+    status, _ = board.read_response()
+    assert status & LinkStatus.FRAMING
+    # bytes before a sync byte are skipped, and the link works normally afterwards
+    port.write(b"\x00\x13")
+    assert board.info()["rows"] == 40
+
+
+def test_engine_reports_bad_commands_and_rows(small):
+    board, _ = small
+    assert board.request(0x7E) == (0, bytes([EngineStatus.BAD_CMD]))
+    assert board.request(Cmd.INFO, b"\x01")[1][-1] == EngineStatus.BAD_ARG
+    board.clear()
+    status, body = board.request(Cmd.SPIKES, bytes([0, 40, 200, 0xFF]))   # rows 40 and 200 do not exist
+    assert status == 0 and body[-1] == EngineStatus.BAD_ROW and len(body) == 2
+    with pytest.raises(HostError, match="BAD_ROW"):
+        board.command(Cmd.SPIKES, bytes([41, 0xFF]))
+
+
+def test_host_errors_are_one_line():
+    class Silent:
+        def write(self, data):
+            return len(data)
+
+        def read(self, n):
+            return b""
+
+    with pytest.raises(HostError, match="no answer from the board"):
+        FcBoard(Silent()).info()
+
+    class Garbled(Silent):
+        def __init__(self):
+            self.buf = bytearray([0x5A, 2, 0, 0, 0x00, 0x00])    # CRC byte wrong
+
+        def read(self, n):
+            out, self.buf[:] = bytes(self.buf[:n]), self.buf[n:]
+            return out
+
+    with pytest.raises(HostError, match="CRC mismatch"):
+        FcBoard(Garbled()).info()
+    with pytest.raises(ValueError, match="spikes must be"):
+        pack_steps(np.zeros((3, 5)), 6)
+    with pytest.raises(ValueError, match="args must be at most 254"):
+        encode_request(Cmd.SPIKES, bytes(255))
+
+
+@pytest.mark.long
+def test_one_mnist_image_through_the_simulated_board(fc_net_full):
+    """An MNIST test image: conv1 .. pool2 in quantize.snn give the fc layer's input spikes for
+    100 steps; the simulated board's output counts and membranes equal quantize.snn.run's."""
+    import quantize.snn as q
+    from spintwin.data import load_mnist
+
+    _, (xs, _) = load_mnist()
+    x = xs[:1]
+    net = fc_net_full
+    s_in = q.encode(net.cfg, x)
+    state = {layer.name: np.zeros((1,) + q._OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
+    fc_in = []
+    for t in range(net.cfg.steps):
+        s = s_in[t][..., None]
+        for layer in net.layers[:-1]:
+            s = q._if_step(net, state, layer.name, q._to_shape(layer.name, q.layer_input(net, layer, s), 1))
+        fc_in.append(s.reshape(-1))                     # the fc rows in (h, w, c) order, as _windows
+    ref = q.run(net, x)
+    assert ref["counts"][0].sum() >= 5              # the image drives the output layer
+    board = FcBoard(SimPort(HostLink(_engine_for(net), DIV), DIV))
+    board.clear()
+    out = board.run(np.array(fc_in))
+    counts, membranes = board.read()
+    np.testing.assert_array_equal(out.sum(axis=0), ref["counts"][0])
+    np.testing.assert_array_equal(counts, ref["counts"][0])
+    np.testing.assert_array_equal(membranes, ref["membrane"][0])
+
+
+def test_bad_engine_and_link_arguments():
+    k, c = np.ones((40, 3), np.int64), np.ones((2, 3), np.int64)
+    with pytest.raises(ValueError, match=r"c must be \(ceil\(rows / tile\), cols\) = \(2, 3\)"):
+        FcEngine(k, c[:1], 6, 32, threshold=256, floor=None, membrane_bits=12)
+    with pytest.raises(ValueError, match="threshold must be in 1..2047, not 4096"):
+        FcEngine(k, c, 6, 32, threshold=4096, floor=None, membrane_bits=12)
+    with pytest.raises(ValueError, match="engine must be a wiring.Component"):
+        HostLink(object(), 4)
+    from amaranth.lib import wiring
+
+    from hdl.link import ENGINE_MEMBERS
+
+    class Stub(wiring.Component):        # any component with the engine members is accepted
+        def elaborate(self, platform):
+            return Module()
+
+    eng = Stub(ENGINE_MEMBERS)
+    eng._MustUse__silence = True         # never elaborated here
+    with pytest.raises(ValueError, match="timeout_cycles must be >= 12 bit times = 48, not 10"):
+        HostLink(eng, 4, timeout_cycles=10)
