@@ -1,6 +1,7 @@
 """The command line: --version, --help with examples, one-line errors, and a small demo run."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -20,10 +21,22 @@ def test_version():
     assert r.returncode == 0 and r.stdout.strip() == f"spintwin {__version__}"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"], ["generate", "--help"], ["verify", "--help"],
+                                  ["synth", "--help"], ["explore", "--help"], ["build", "--help"]])
 def test_help_has_an_example(args):
+    """Every command's --help ends with at least one example command line."""
     r = _run(*args)
-    assert r.returncode == 0 and "example: spintwin" in r.stdout
+    assert r.returncode == 0 and re.search(r"examples?:\s+spintwin ", r.stdout), r.stdout[-300:]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["verify", "core", "--network", "cnn-if", "--images", "0"], "--images must be >= 1"),
+    (["verify", "core", "--network", "stdp", "--sim", "modelsim"], "--sim must be verilator or icarus"),
+    (["build", "--board", "icebreaker", "--baud", "0"], "baud"),
+])
+def test_bad_arguments_are_one_clear_line(args, message):
+    r = _run(*args)
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_default_config_loads_with_every_key():

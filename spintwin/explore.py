@@ -1,0 +1,496 @@
+"""``spintwin explore``: accuracy x bit width x resources x energy design-space sweeps.
+
+A space file (TOML) names the points; each point is evaluated by
+:func:`spintwin.explore_eval.evaluate_point` (bit-accurate accuracy, energy from the run's
+events, numerical profile, device fidelity, and with ``synth`` the FPGA resources, fmax and
+throughput), cached, and summarised in ``out_dir``::
+
+    [base]                  # every network point (scalars)
+    kind = "twin-if"        # network: twin-if | cmos-if | twin-stochastic
+    images = 200            # MNIST test images per point
+    seed = 1                # master seed of the LFSRs (QuantConfig.seed)
+    profile_images = 5      # images of the numerical profile (0: none)
+    synth = false           # synthesise each point's RTL (minutes; cached by boards.synth)
+    target = "ecp5-85f"     # or "ice40-up5k"
+    rtl = "blocks"          # what synth costs: "blocks" (one crossbar tile + the neurons of the
+                            # largest layer, minutes) or "core" (hdl.core.SnnCore, the full core)
+
+    [axes]                  # network points: the cartesian product of these lists
+    kind = ["twin-if", "cmos-if"]
+    levels = [4, 16]        # any quantize.snn.QuantConfig field: levels, weight_bits,
+    membrane_bits = [10, 16]  # membrane_bits, input_bits, lut_bits, scale_bits, steps, ...
+
+    [[points]]              # explicit extra network points (scalars over [base])
+    kind = "cmos-if"
+    weight_bits = 3
+
+    [macrospin]             # device points: fidelity + integrator resources
+    trials = 200            # Monte-Carlo trials per current
+    currents_uA = [45, 55, 63, 71, 80, 95, 125]
+    [macrospin.axes]        # any [twin.macrospin] key of the design config, as lists
+    noise_uniform_bits = [3, 5]
+    lanes = [1, 2]
+
+Network point defaults: ``QuantConfig``'s, then ``bench.networks.BASE`` per kind (the twin at
+half input rate, network 2 at 50 steps), then [base], then the axes. ``membrane_frac``
+defaults to ``min(8, membrane_bits - 4)`` (three integer bits of headroom, as bench.networks).
+Fields a kind does not use (e.g. ``levels`` for the CMOS baseline) are dropped, so the product
+never evaluates the same design twice. Macrospin points start from the design config's
+[twin.macrospin] table.
+
+Caching and resumption: a point's key is the SHA-256 of its canonical JSON (every field that
+changes its result, ``synth`` and ``target`` included, the weights' hash and
+:data:`EXPLORE_VERSION`); its record is written
+atomically to ``out_dir/points/<key>.json`` as soon as it completes, so an interrupted sweep
+resumes where it stopped. A point that raises is recorded as ``failed`` with its error line
+(and ``<key>.traceback.txt``) and the sweep goes on; failed points are retried by the next run.
+
+Parallelism: local processes (``concurrent.futures`` with spawned workers, so a script that
+calls :func:`run_explore` needs the usual ``if __name__ == "__main__":`` guard; ``workers=1``
+runs in this process), or an existing Dask cluster (``scheduler="tcp://host:8786"``,
+``dask.distributed.Client``; its workers need this project importable). Records are written
+by this process only, so workers need no shared file system.
+
+Outputs: ``results.json`` and ``results.csv`` (one row per point: config, metrics, status),
+``pareto_luts.png`` and ``pareto_energy.png`` (accuracy against LUTs and against energy per
+inference, the Pareto front highlighted), ``profile.csv``, ``profile.md`` and
+``profile/<key>.png`` (the numerical profile, :mod:`spintwin.explore_profile`); see
+:mod:`spintwin.explore_report`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import os
+import time
+import tomllib
+import traceback
+from pathlib import Path
+
+from .errors import SpintwinError
+from .explore_report import pareto_front, results_row, write_reports
+from .fileio import atomic_write_json, atomic_write_text
+
+__all__ = ["EXPLORE_VERSION", "load_space", "point_key", "pareto_front", "run_explore", "add_explore_arguments",
+           "EXPLORE_EPILOG"]
+
+#: Part of every point's key: bump when a metric's definition changes.
+EXPLORE_VERSION = 2
+_KINDS = ("twin-if", "cmos-if", "twin-stochastic")
+#: QuantConfig fields each kind ignores (dropped from its points).
+_UNUSED = {"twin-if": ("weight_bits", "lut_addr_bits", "lut_bits", "lut_range"),
+           "cmos-if": ("levels", "reset_position", "lut_addr_bits", "lut_bits", "lut_range"),
+           "twin-stochastic": ("weight_bits", "reset_position")}
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+#: network key -> (check, expectation)
+_NET_KEYS = {
+    "kind": (lambda v: v in _KINDS, f"one of {', '.join(_KINDS)}"),
+    "encoding": (lambda v: v in ("lfsr", "deterministic"), "'lfsr' or 'deterministic'"),
+    **{k: (_is_int, "an integer") for k in ("levels", "weight_bits", "scale_bits", "membrane_bits", "membrane_frac",
+                                            "input_bits", "steps", "tile", "lut_addr_bits", "lut_bits", "seed")},
+    **{k: (_is_num, "a number") for k in ("input_rate", "reset_position", "lut_range")},
+}
+_BASE_KEYS = {
+    "images": (lambda v: _is_int(v) and 1 <= v <= 10000, "an integer in 1..10000"),
+    "profile_images": (lambda v: _is_int(v) and 0 <= v <= 10000, "an integer in 0..10000"),
+    "synth": (lambda v: isinstance(v, bool), "true or false"),
+    "target": (lambda v: v in ("ecp5-85f", "ice40-up5k"), "'ecp5-85f' or 'ice40-up5k'"),
+    "rtl": (lambda v: v in ("blocks", "core"), "'blocks' or 'core'"),
+}
+_MACRO_KEYS = {
+    "trials": (lambda v: _is_int(v) and 1 <= v <= 100000, "an integer in 1..100000"),
+    "currents_uA": (lambda v: isinstance(v, list) and len(v) > 0 and all(_is_num(x) and x > 0 for x in v),
+                    "a non-empty list of currents > 0 uA"),
+    "fidelity_seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "synth": _BASE_KEYS["synth"],
+}
+#: How long to try to reach a Dask scheduler.
+DASK_TIMEOUT = "10s"
+_BASE_DEFAULTS = {"images": 100, "profile_images": 5, "synth": False, "target": "ecp5-85f", "rtl": "blocks"}
+_MACRO_DEFAULTS = {"trials": 200, "currents_uA": [45, 55, 63, 71, 80, 95, 125], "fidelity_seed": 21}
+
+
+def _macro_schema():
+    from .config import SCHEMA
+
+    pre = "twin.macrospin."
+    return {k[len(pre):]: (check, expect) for k, (check, expect, _) in SCHEMA.items() if k.startswith(pre)}
+
+
+def _check(path, where: str, key: str, value, schema: dict):
+    if key not in schema:
+        raise SpintwinError(f"space {path}: unknown key '{where}{key}' (known: {', '.join(sorted(schema))})")
+    check, expect = schema[key]
+    if not check(value):
+        raise SpintwinError(f"space {path}: '{where}{key}' must be {expect}, not {value!r}")
+
+
+def _axes(path, where: str, table, schema: dict) -> dict:
+    if not isinstance(table, dict):
+        raise SpintwinError(f"space {path}: '{where.rstrip('.')}' must be a table, not {table!r}")
+    out = {}
+    for key, values in table.items():
+        if not isinstance(values, list) or not values:
+            raise SpintwinError(f"space {path}: '{where}{key}' must be a non-empty list of values, not {values!r}")
+        for v in values:
+            _check(path, where, key, v, schema)
+        out[key] = values
+    return out
+
+
+def point_key(point: dict) -> str:
+    """The cache key of a canonical point: 16 hex digits of SHA-256 over its sorted JSON."""
+    return hashlib.sha256(json.dumps(point, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _network_point(path, values: dict, base: dict, label: str) -> dict:
+    from dataclasses import asdict
+
+    from bench.networks import BASE
+
+    from .explore_eval import quant_config, weights_tag
+
+    kind = values.get("kind", "twin-if")
+    q = {**BASE[kind], **values}
+    q.setdefault("membrane_frac", min(8, q.get("membrane_bits", 16) - 4))
+    q = {k: v for k, v in q.items() if k in _NET_KEYS}
+    try:
+        cfg = quant_config(q)
+    except (ValueError, TypeError) as e:
+        raise SpintwinError(f"space {path}: {label}: {e}") from None
+    p = {k: v for k, v in asdict(cfg).items() if k not in _UNUSED[kind]}
+    p.update(type="network", images=base["images"], profile_images=min(base["profile_images"], base["images"]),
+             synth=base["synth"], target=base["target"], weights=weights_tag(kind), version=EXPLORE_VERSION)
+    if base["rtl"] != "blocks":  # the default stays out of the key: caches of earlier sweeps stay valid
+        p["rtl"] = base["rtl"]
+    return p
+
+
+def load_space(space_path, design: dict, *, images: int | None = None) -> list[dict]:
+    """Canonical points of a space file (see the module docstring), duplicates removed.
+
+    Each point is a flat JSON-ready dict with ``type`` ("network" or "macrospin") and an
+    ``axes`` list naming the swept keys (for labels; not part of its key). Raises
+    :class:`SpintwinError` (one line naming the file, key and value) on any problem.
+    """
+    path = Path(space_path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpintwinError(f"space {path}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpintwinError(f"space {path}: not valid TOML ({e})") from None
+    for key in raw:
+        if key not in ("base", "axes", "points", "macrospin"):
+            raise SpintwinError(f"space {path}: unknown table '{key}' (known: axes, base, macrospin, points)")
+    base_raw = raw.get("base", {})
+    if not isinstance(base_raw, dict):
+        raise SpintwinError(f"space {path}: 'base' must be a table, not {base_raw!r}")
+    base, fixed = dict(_BASE_DEFAULTS), {}
+    for key, value in base_raw.items():
+        _check(path, "base.", key, value, {**_BASE_KEYS, **_NET_KEYS})
+        (base if key in _BASE_KEYS else fixed)[key] = value
+    if images is not None:
+        if not (_is_int(images) and 1 <= images <= 10000):
+            raise SpintwinError(f"images must be an integer in 1..10000, not {images!r}")
+        base["images"] = images
+
+    points = []
+    if "axes" in raw or not ("points" in raw or "macrospin" in raw):
+        axes = _axes(path, "axes.", raw.get("axes", {}), _NET_KEYS)
+        names = list(axes)
+        for combo in itertools.product(*axes.values()):
+            values = {**fixed, **dict(zip(names, combo))}
+            label = "point " + ", ".join(f"{k}={v!r}" for k, v in zip(names, combo)) if names else "base point"
+            p = _network_point(path, values, base, label)
+            p["axes"] = [k for k in names if k in p]
+            points.append(p)
+    explicit = raw.get("points", [])
+    if not isinstance(explicit, list) or not all(isinstance(t, dict) for t in explicit):
+        raise SpintwinError(f"space {path}: 'points' must be an array of tables ([[points]]), not {explicit!r}")
+    for i, table in enumerate(explicit):
+        for key, value in table.items():
+            _check(path, f"points[{i}].", key, value, _NET_KEYS)
+        p = _network_point(path, {**fixed, **table}, base, f"points[{i}]")
+        p["axes"] = [k for k in table if k in p]
+        points.append(p)
+    if "macrospin" in raw:
+        points += _macrospin_points(path, raw["macrospin"], design, base)
+    seen, out = set(), []
+    for p in points:
+        k = point_key(_keyed(p))
+        if k not in seen:
+            seen.add(k)
+            out.append(p)
+    return out
+
+
+def _macrospin_points(path, table, design: dict, base: dict) -> list[dict]:
+    from .explore_eval import macrospin_model
+
+    if not isinstance(table, dict):
+        raise SpintwinError(f"space {path}: 'macrospin' must be a table, not {table!r}")
+    schema = _macro_schema()
+    fixed = {**_MACRO_DEFAULTS, "synth": base["synth"]}
+    dev = copy.deepcopy(design["twin"]["macrospin"])
+    for key, value in table.items():
+        if key == "axes":
+            continue
+        _check(path, "macrospin.", key, value, {**_MACRO_KEYS, **schema})
+        (fixed if key in _MACRO_KEYS else dev)[key] = value
+    axes = _axes(path, "macrospin.axes.", table.get("axes", {}), schema)
+    out = []
+    for combo in itertools.product(*axes.values()):
+        p = {**dev, **dict(zip(axes, combo)), **fixed, "type": "macrospin", "target": base["target"],
+             "version": EXPLORE_VERSION}
+        try:
+            macrospin_model(p, design)
+        except SpintwinError as e:
+            label = ", ".join(f"{k}={v!r}" for k, v in zip(axes, combo)) or "base"
+            raise SpintwinError(f"space {path}: macrospin point {label}: {e}") from None
+        p["axes"] = list(axes)
+        out.append(p)
+    return out
+
+
+def _keyed(point: dict) -> dict:
+    """The part of a point its key covers (labels excluded)."""
+    return {k: v for k, v in point.items() if k != "axes"}
+
+
+def _label(point: dict) -> str:
+    head = point.get("kind", "macrospin") if point["type"] == "network" else "macrospin"
+    rest = " ".join(f"{k}={_fmt(point[k])}" for k in point.get("axes", []) if k != "kind")
+    return f"{head} {rest}".strip()
+
+
+def _fmt(v) -> str:
+    return "/".join(str(x) for x in v) if isinstance(v, list) else str(v)
+
+
+# Running -------------------------------------------------------------------------------------------
+def _task(point: dict, design: dict, golden: dict | None) -> dict:
+    """Evaluate one point; any exception becomes a ``failed`` record (the sweep goes on)."""
+    from . import explore_eval
+
+    t0 = time.perf_counter()
+    try:
+        metrics = explore_eval.evaluate_point(_keyed(point), design=design, golden=golden)
+        return {"status": "ok", "metrics": _jsonable(metrics), "seconds": time.perf_counter() - t0}
+    except Exception as e:  # recorded with its traceback; KeyboardInterrupt still stops the sweep
+        line = (str(e).splitlines() or [""])[0]
+        return {"status": "failed", "error": f"{type(e).__name__}: {line}", "traceback": traceback.format_exc(),
+                "seconds": time.perf_counter() - t0}
+
+
+def _jsonable(x):
+    from bench.networks import _jsonable as plain
+
+    return plain(x)
+
+
+def _golden_for(points, out: Path, echo) -> dict:
+    """Golden switching curves the macrospin points need, cached in out/golden/<key>.json."""
+    from .explore_eval import golden_switching_curve
+
+    curves = {}
+    for p in points:
+        if p["type"] != "macrospin":
+            continue
+        spec = {"currents_uA": p["currents_uA"], "trials": p["trials"], "seed": p["fidelity_seed"]}
+        k = point_key(spec)
+        if k in curves:
+            continue
+        f = out / "golden" / f"{k}.json"
+        if f.is_file():
+            curves[k] = json.loads(f.read_text())["curve"]
+            continue
+        echo(f"explore: golden switching curve ({len(p['currents_uA'])} currents x {p['trials']} trials)")
+        curves[k] = golden_switching_curve(p["currents_uA"], p["trials"], p["fidelity_seed"])
+        atomic_write_json(f, {"spec": spec, "curve": curves[k]})
+    return curves
+
+
+def _golden_key(p: dict) -> str:
+    return point_key({"currents_uA": p["currents_uA"], "trials": p["trials"], "seed": p["fidelity_seed"]})
+
+
+def _cached(path: Path, point: dict):
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # missing or damaged: recomputed
+    if rec.get("status") == "ok" and rec.get("point") == _keyed(point):
+        return rec
+    return None
+
+
+def _local_runner(todo, design, curves, workers: int):
+    """Yield (point, record) as points complete, on ``workers`` local processes (1: here)."""
+    if workers <= 1:
+        for p in todo:
+            yield p, _task(p, design, curves.get(_golden_key(p)) if p["type"] == "macrospin" else None)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, not fork: the driver may already run numba's OpenMP threads (golden curves)
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futs = {ex.submit(_task, p, design, curves.get(_golden_key(p)) if p["type"] == "macrospin" else None): p
+                for p in todo}
+        for f in as_completed(futs):
+            yield futs[f], f.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_runner(todo, design, curves, address: str):
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - dask is a dependency
+        raise SpintwinError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
+    try:
+        client = Client(address, timeout=DASK_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise SpintwinError(f"cannot reach the Dask scheduler at {address}: {str(e).splitlines()[0]}") from None
+    try:
+        futs = {}
+        for p in todo:
+            g = curves.get(_golden_key(p)) if p["type"] == "macrospin" else None
+            futs[client.submit(_task, p, design, g, pure=False, key=f"explore-{point_key(_keyed(p))}")] = p
+        for f in as_completed(futs):
+            yield futs[f], f.result()
+    finally:
+        client.close()
+
+
+def run_explore(config_path, space_path, out_dir, *, scheduler=None, workers=None, images=None, echo=print) -> dict:
+    """Run (or resume) the sweep of ``space_path`` and write its reports to ``out_dir``.
+
+    Parameters
+    ----------
+    config_path : path or None
+        Design config (``spintwin.config.load_config``; None: the embedded default); gives
+        macrospin points their base [twin.macrospin] table.
+    space_path : path
+        Space TOML (module docstring).
+    out_dir : path
+        Output folder: points/, results.json, results.csv, pareto_*.png, profile.csv, profile/.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://host:8786``); local processes if None.
+    workers : int, optional
+        Local processes (default: CPU count, at most the points to run; 1 runs in this process).
+    images : int, optional
+        Overrides the space's ``base.images``.
+    echo : callable
+        Receives one progress line per event.
+
+    Returns
+    -------
+    dict with ``points`` (total), ``computed``, ``cached``, ``failed`` (counts), ``out``, ``rows``
+    (the results table as dicts) and ``files`` (written paths).
+    """
+    from .config import load_config
+
+    design = load_config(config_path)
+    points = load_space(space_path, design, images=images)
+    if not points:
+        raise SpintwinError(f"space {space_path}: defines no points")
+    if workers is not None and not (_is_int(workers) and workers >= 1):
+        raise SpintwinError(f"workers must be an integer >= 1, not {workers!r}")
+    out = Path(out_dir)
+    pdir = out / "points"
+    pdir.mkdir(parents=True, exist_ok=True)
+    records, todo = {}, []
+    for p in points:
+        k = point_key(_keyed(p))
+        rec = _cached(pdir / f"{k}.json", p)
+        if rec is None:
+            todo.append(p)
+        else:
+            records[k] = rec
+    n_cached = len(records)
+    where = f"Dask scheduler {scheduler}" if scheduler else None
+    if where is None:
+        workers = workers or max(1, min(os.cpu_count() or 1, len(todo)))
+        where = "this process" if workers == 1 else f"{workers} local processes"
+    echo(f"explore: {len(points)} points, {n_cached} cached, {len(todo)} to run on {where}")
+    curves = _golden_for(todo, out, echo) if todo else {}
+    runner = _dask_runner(todo, design, curves, scheduler) if scheduler else _local_runner(todo, design, curves,
+                                                                                          workers)
+    done = failed = 0
+    try:
+        for p, res in runner:
+            k = point_key(_keyed(p))
+            rec = {"id": k, "label": _label(p), "point": _keyed(p), "axes": p.get("axes", []), **res}
+            tb = rec.pop("traceback", None)
+            if tb:
+                atomic_write_text(pdir / f"{k}.traceback.txt", tb)
+                rec["traceback_file"] = f"points/{k}.traceback.txt"
+                failed += 1
+            atomic_write_json(pdir / f"{k}.json", rec)
+            records[k] = rec
+            done += 1
+            echo(f"[{n_cached + done}/{len(points)}] {rec['label']}: {_summary(rec)}")
+    except KeyboardInterrupt:
+        echo(f"explore: interrupted after {done} new point(s); their results are saved in {pdir} (rerun to resume)")
+        raise
+    rows = [results_row(records[point_key(_keyed(p))], p) for p in points]
+    files = write_reports(out, records, rows)
+    echo(f"explore: {len(points)} points ({done} computed, {n_cached} cached, {failed} failed); results in {out}")
+    return {"points": len(points), "computed": done, "cached": n_cached, "failed": failed, "out": str(out),
+            "rows": rows, "files": [str(f) for f in files]}
+
+
+def _summary(rec: dict) -> str:
+    if rec["status"] != "ok":
+        return f"FAILED ({rec['error']})"
+    m = rec["metrics"]
+    parts = []
+    if m.get("accuracy") is not None:
+        parts.append(f"accuracy {100 * m['accuracy']:.1f} %")
+    if m.get("fidelity_max_dev") is not None:
+        parts.append(f"max |dP| {m['fidelity_max_dev']:.3f}")
+    if m.get("energy_J") is not None:
+        parts.append(f"{m['energy_J']:.3g} J")
+    if m.get("lut") is not None:
+        fm = m.get("fmax_mhz")
+        parts.append(f"{m['lut']} LUT {m.get('dsp')} DSP " + (f"{fm:.0f} MHz" if fm else "no fmax"))
+    return ", ".join(parts) + f" ({rec['seconds']:.1f} s)"
+
+
+# Command line --------------------------------------------------------------------------------------
+EXPLORE_EPILOG = """examples:
+  spintwin explore --space configs/space.toml --out out/explore
+  spintwin explore --space configs/space.toml --images 500 --workers 2
+  spintwin explore --space configs/space.toml --scheduler tcp://10.0.0.5:8786
+
+Rerunning resumes: points already in OUT/points/ are not recomputed."""
+
+
+def add_explore_arguments(parser) -> None:
+    """Add the ``explore`` options (--config, --space, --out, --scheduler, --workers, --images)."""
+    parser.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
+    parser.add_argument("--space", default="configs/space.toml",
+                        help="space TOML: base, axes, points, macrospin (default: configs/space.toml)")
+    parser.add_argument("--out", default="out/explore", help="output folder (default: out/explore)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (default: local processes)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local worker processes (default: the CPU count; 1 runs in this process)")
+    parser.add_argument("--images", type=int, default=None, help="MNIST test images per point (overrides the space)")
+    if parser.epilog is None:
+        parser.epilog = EXPLORE_EPILOG
