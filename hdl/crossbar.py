@@ -18,7 +18,7 @@ the cycle that accumulates a ``last`` event.
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Array, Const, Module, Signal, signed, unsigned
+from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -118,7 +118,9 @@ class CrossbarTile(wiring.Component):
         with m.If(pending):
             for j in range(self.cols):
                 code = rd.data[kw * j:kw * (j + 1)].as_signed()
-                m.d.sync += acc[j].eq(acc[j] + code * p_count)
+                # A 1-bit count is a select, not a product (a multiplier here costs a DSP per column).
+                term = Mux(p_count, code, 0) if self.count_bits == 1 else code * p_count
+                m.d.sync += acc[j].eq(acc[j] + term)
             with m.If(p_last):
                 m.d.sync += [emitting.eq(1), col.eq(0)]
 
