@@ -33,10 +33,25 @@ spikes when ``p > r`` with ``r`` an ``input_bits``-bit LFSR word (``"lfsr"``, P 
 or from an integrate-and-fire encoder ``e += p; spike if e >= 2**bits; e -= 2**bits``
 (``"deterministic"``).
 
-LFSR draw order (what the RTL reproduces; all banks reseeded at the start of every image):
-the encoder bank has 28 lanes (one per image column), word ``t * 28 + row`` of lane ``col`` is
-pixel (row, col)'s at step t; a stochastic layer's bank has one lane per output channel, word
-``t * P + p`` of lane c is for output position p (row-major) of channel c at step t.
+LFSR draw order (what the RTL reproduces)
+-----------------------------------------
+Encoder: the RTL scans the pixels in raster order (i = 28 row + col) once per step and draws
+one ``input_bits``-bit word per pixel: word ``t * 784 + i`` of image ``n`` is pixel i's at
+step t. The word is the XOR of the words of two one-lane banks of widths ``ENCODER_WIDTHS``
+= (31, 29) (coprime periods ``2**31 - 1`` and ``2**29 - 1``), clocked together, as
+``quantize/stdp.py`` does. The former order (one 31-bit bank of 28 lanes, lane = column, word
+``t * 28 + row``, reseeded per image) tied pixels 112 apart (4 words apart in a lane): with
+taps 31, 28 a zero word c forces the top 4 bits of word c + 4 to zero, so the dimmest pixels
+(code 1) 4 rows apart spiked together 16x as often as chance, and every image saw the same
+noise; the XOR of two sequences of different polynomials has no such short relation
+(tests/test_core_model.py measures the pair statistics at lags 1, 28 and 112). The banks are loaded per image with the states
+``encoder_seeds(seed, n)`` (n = the image's index in the run, ``first_image`` + its position
+in ``x``), which the host writes to the core with the image: every image sees its own noise,
+an image's spikes do not depend on the others or on ``steps`` (a shorter run is a prefix of
+a longer one), and one image can be replayed alone.
+Stochastic layers: one 31-bit bank per layer with one lane per output channel, reseeded at
+the start of every image (``LfsrConfig(31, channels, lut_bits, seed + 1 + layer index)``);
+word ``t * P + p`` of lane c is for output position p (row-major) of channel c at step t.
 
 Decision: the most output spikes; ties go to the largest membrane (IF) or accumulated input
 (stochastic); remaining ties to the lowest class index.
@@ -48,13 +63,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from quantize.lfsr import LfsrBank, LfsrConfig
+from quantize.lfsr import LfsrBank, LfsrConfig, derive_seeds, splitmix64
 
-__all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode", "run", "rshift_round", "tile_output"]
+__all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode", "encoder_seeds", "encoder_words",
+           "run", "rshift_round", "tile_output", "ENCODER_WIDTHS"]
 
 KINDS = ("twin-if", "cmos-if", "twin-stochastic")
 _IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
 _STOCH_LAYERS = ("conv1", "conv2", "fc")
+#: Widths of the encoder's two LFSR banks (coprime periods; see "LFSR draw order").
+ENCODER_WIDTHS = (31, 29)
+_PIXELS = 784
+_M64 = (1 << 64) - 1
 _OUT_SHAPE = {"conv1": (24, 24, 6), "pool1": (12, 12, 6), "conv2": (8, 8, 12), "pool2": (4, 4, 12), "fc": (10,)}
 
 
@@ -299,14 +319,56 @@ def _words(width: int, lanes: int, bits: int, seed: int, cycles: int) -> np.ndar
     return LfsrBank(LfsrConfig(width, lanes, bits, seed)).run(cycles)
 
 
-def encode(cfg: QuantConfig, x) -> np.ndarray:
-    """Input spikes of every step: bool (steps, B, 28, 28) for images x (B, 28, 28) in [0, 1]."""
+def encoder_seeds(master_seed: int, image: int) -> tuple[int, ...]:
+    """States of the encoder banks for image number ``image`` of a run (what the host writes).
+
+    Bank b (width ``ENCODER_WIDTHS[b]``) starts from ``derive_seeds(key, width, 1)[0]`` with
+    ``key = splitmix64(master_seed XOR splitmix64(2 image + b))`` (64-bit arithmetic): nonzero,
+    a different pseudo-random point of the sequence for every image and bank.
+    """
+    if image < 0:
+        raise ValueError(f"image index must be >= 0, not {image}")
+    return tuple(derive_seeds(splitmix64((int(master_seed) ^ splitmix64((2 * image + b) & _M64)) & _M64), w, 1)[0]
+                 for b, w in enumerate(ENCODER_WIDTHS))
+
+
+def encoder_words(cfg: QuantConfig, images, first_image: int = 0) -> np.ndarray:
+    """Encoder words int64 (images, steps, 784): word ``t * 784 + i`` of each image's banks.
+
+    ``images`` is a count; image j of the result has run index ``first_image + j``.
+    """
+    n = int(images)
+    out = np.empty((n, cfg.steps * _PIXELS), dtype=np.int64)
+    chunk = 16  # images per bank run: bounds the int64 temporaries to ~10 MB per 100 steps
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        seeds = [encoder_seeds(cfg.seed, first_image + j) for j in range(lo, hi)]
+        r = 0
+        for b, w in enumerate(ENCODER_WIDTHS):
+            bank = LfsrBank(LfsrConfig(w, hi - lo, cfg.input_bits, 1))
+            bank.state = [s[b] for s in seeds]
+            r = r ^ bank.run(cfg.steps * _PIXELS)       # (cycles, lanes): lane = image
+        out[lo:hi] = r.T
+    return out.reshape(n, cfg.steps, _PIXELS)
+
+
+def pixel_codes(cfg: QuantConfig, x) -> np.ndarray:
+    """Pixel codes int64 ``min(2**input_bits - 1, round(x input_rate 2**input_bits))``, x's shape."""
     b = cfg.input_bits
     x = np.asarray(x, dtype=np.float64)
-    p = np.minimum(2 ** b - 1, np.rint(x * cfg.input_rate * 2 ** b)).astype(np.int64)
+    return np.minimum(2 ** b - 1, np.rint(x * cfg.input_rate * 2 ** b)).astype(np.int64)
+
+
+def encode(cfg: QuantConfig, x, first_image: int = 0) -> np.ndarray:
+    """Input spikes of every step: bool (steps, B, 28, 28) for images x (B, 28, 28) in [0, 1].
+
+    ``first_image``: run index of x[0] (the LFSR encoder's per-image seeds, ``encoder_seeds``).
+    """
+    b = cfg.input_bits
+    p = pixel_codes(cfg, x)
     if cfg.encoding == "lfsr":
-        r = _words(31, 28, b, cfg.seed, cfg.steps * 28).reshape(cfg.steps, 28, 28)  # [t, row, col]
-        return p[None] > r[:, None]
+        r = encoder_words(cfg, len(p), first_image).reshape(len(p), cfg.steps, 28, 28)
+        return p[None] > r.transpose(1, 0, 2, 3)                     # (steps, B, 28, 28)
     out = np.empty((cfg.steps,) + p.shape, dtype=bool)
     e = np.zeros_like(p)
     for t in range(cfg.steps):
@@ -349,36 +411,55 @@ def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray) -> np.ndarr
     return y
 
 
+def _fanout_map(layer: QuantLayer, hw: tuple) -> np.ndarray:
+    """Accumulator words (output positions) each input position (H, W) of a layer reaches."""
+    h, w = hw
+    if not layer.name.startswith("conv"):
+        return np.ones((h, w), np.int64)
+    y, x = np.arange(h), np.arange(w)
+    if layer.pool_input:
+        y, x, h, w = y // 2, x // 2, h // 2, w // 2
+    ny = np.minimum(h - 5, y) - np.maximum(0, y - 4) + 1
+    nx = np.minimum(w - 5, x) - np.maximum(0, x - 4) + 1
+    return ny[:, None] * nx[None, :]
+
+
 def _to_shape(name: str, y: np.ndarray, b: int) -> np.ndarray:
     return y.reshape((b,) + _OUT_SHAPE[name])
 
 
-def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250) -> dict:
-    """Run images x (B, 28, 28) through the network.
+def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: int = 0) -> dict:
+    """Run images x (B, 28, 28) through the network (x[j] is image ``first_image + j`` of the
+    run: it selects the encoder's per-image seeds).
 
     Returns
     -------
     dict with ``counts`` int64 (B, 10) output spikes, ``membrane`` int64 (B, 10) (IF: final
     membrane; stochastic: accumulated input), ``pred`` (B,), ``spikes`` per layer (total output
-    spikes over the batch), and ``pred_at`` {step: (B,)} for the checkpoints.
+    spikes over the batch; ``"input"`` the encoder's) and, as ``"words.<layer>"``, the
+    accumulator words the RTL core's scatter touches for the layer's input spikes (a spike's
+    fan-out: 25 positions of a 5 x 5 window, fewer at the border, 1 for pooling and fc; see
+    quantize/core.py), and ``pred_at`` {step: (B,)} for the checkpoints.
     """
     x = np.asarray(x)
     cps = sorted({int(c) for c in checkpoints if 0 < int(c) <= net.cfg.steps} | {net.cfg.steps})
     out = {"counts": [], "membrane": [], "pred_at": {c: [] for c in cps}}
     spikes = {layer.name: 0 for layer in net.layers}
     spikes["input"] = 0
+    spikes.update({"words." + layer.name: 0 for layer in net.layers})
     stochastic = net.lut is not None
     draws = _neuron_words(net) if stochastic else None
     for i in range(0, len(x), batch):
         xb = x[i:i + batch]
         b = len(xb)
-        s_in = encode(net.cfg, xb)
+        s_in = encode(net.cfg, xb, first_image + i)
         state = {layer.name: np.zeros((b,) + _OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
         counts = np.zeros((b, 10), np.int64)
         for t in range(net.cfg.steps):
             s = s_in[t][..., None]
             spikes["input"] += int(s.sum())
             for layer in net.layers:
+                spikes["words." + layer.name] += int((s * _fanout_map(layer, s.shape[1:3])[..., None]).sum())
                 y = _to_shape(layer.name, layer_input(net, layer, s), b)
                 if stochastic:
                     state[layer.name] += y

@@ -59,16 +59,25 @@ def test_layer_input_equals_a_direct_loop(kind):
 
 
 def test_lfsr_encoder_draw_order():
-    """Pixel (row, col) at step t compares with word t*28 + row of lane col; P(spike) = p/2**bits."""
+    """Pixel i = 28 row + col of run image n at step t compares with word t*784 + i of the XOR of
+    two one-lane banks (widths 31, 29) loaded with encoder_seeds(seed, n); P(spike) = p/2**bits.
+    The words come from LfsrBank.step (the leap matrix) here, from LfsrBank.run in the model."""
     cfg = q.QuantConfig(steps=3, input_bits=6, seed=9)
     x = np.random.default_rng(3).random((2, 28, 28))
-    spikes = q.encode(cfg, x)
-    bank = LfsrBank(LfsrConfig(31, 28, 6, 9))
-    p = np.minimum(63, np.rint(x * 64)).astype(np.int64)
-    for t in range(3):
-        for row in range(28):
-            word = bank.step()                         # lanes = columns
-            np.testing.assert_array_equal(spikes[t, :, row, :], p[:, row, :] > word[None, :])
+    spikes = q.encode(cfg, x, first_image=5)
+    p = np.minimum(63, np.rint(x * 64)).astype(np.int64).reshape(2, 784)
+    for j in range(2):
+        banks = []
+        for width, seed in zip(q.ENCODER_WIDTHS, q.encoder_seeds(9, 5 + j)):
+            bank = LfsrBank(LfsrConfig(width, 1, 6, 1))
+            bank.state = [seed]
+            banks.append(bank)
+        for t in range(3):
+            words = np.array([banks[0].step()[0] ^ banks[1].step()[0] for _ in range(784)])
+            np.testing.assert_array_equal(spikes[t, j].reshape(784), p[j] > words)
+    # images differ in noise and an image's spikes do not depend on its neighbours in x
+    np.testing.assert_array_equal(q.encode(cfg, x[1:], first_image=6)[:, 0], spikes[:, 1])
+    assert q.encoder_seeds(9, 5) != q.encoder_seeds(9, 6)
 
 
 def test_deterministic_encoder_counts_are_exact():

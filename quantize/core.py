@@ -1,0 +1,330 @@
+"""The RTL SNN inference core as integers: memory images, constants, spike trace, signatures
+and the cycle count (networks 1 and 2 and the CMOS baseline; ``quantize.snn`` kinds).
+
+``hdl.core.SnnCore`` is built from the :class:`CoreLayer` list of :func:`core_layers`, and
+``tb/core_tb.py`` checks it against :func:`trace` (spike for spike, through the per-layer
+signatures) and :func:`cycles_exact` (cycle for cycle).
+
+Architecture (event driven, time multiplexed; seed section V.1, REFERENCES.md sections 4-6)
+-------------------------------------------------------------------------------------------
+Per image the host writes the encoder seeds (``quantize.snn.encoder_seeds``) and streams the
+784 pixel codes; per time step the core runs phases in layer order, as the model (layer l at
+step t sees layer l-1's spikes of step t):
+
+* ENC: pixels in raster order, one per cycle; pixel i spikes when ``p_i > r`` (``r`` the XOR
+  of the two encoder banks' words). A spike is *scattered* into the first layer.
+* Scatter of an input spike (y, x, c) into a layer: for every output position it touches, the
+  weight row ``k[i, :]`` (all output columns at once: the crossbar's parallel column read) is
+  added to the accumulator word ``(position, row tile i >> tile_log2)``, one word per cycle.
+  conv: 5 x 5 windows (25 positions, fewer at the border), row ``i = c 25 + dy 5 + dx`` (the
+  im2col order of golden.cnn); pool: the 2 x 2 window's one position, rows ``(c, dy, dx)`` of a
+  channel-diagonal ``k``; fc: one word, row ``(y W + x) C + c``. Network 2's folded pooling:
+  the spike first moves to ``(y // 2, x // 2)`` (count x k = the sum of the spikes' k: exact).
+* READ(l): per output position, the row tiles' words are read (one per cycle) and cleared,
+  ``y_j = sum_r rshift_round(acc_rj c_rj, shift)`` (columns in parallel), then the position's
+  neurons update (membrane word = all columns): DW IF, CMOS IF or p-bit, as quantize.snn.
+  Each spike of the position is then handled in channel order: one cycle (signature, counter)
+  plus its scatter into layer l+1 (the readout stalls meanwhile); fc spikes count the classes.
+* After the last step: the decision (10 cycles, quantize.snn.decide's order).
+
+Cycles (exact; ``cycles_exact``): per step ``785 + sum_{input spikes} (F_1 - 1) + sum_l
+[1 + P_l R_l + sum_{spikes of l} F_{l+1}] + 1`` and per image ``+ 11`` (start, decision), with
+``F`` a spike's fan-out (words touched; 1 for an output spike), ``P`` positions, ``R`` row
+tiles. Where the terms come from: a pixel takes one cycle, a spiking one also waits for all but
+the last of its scatter words (the next pixel is tested in the scatter's last issue cycle), and
+the encoder closes in one more cycle; a layer's readout starts with one addressing cycle, a
+position takes one cycle per row tile (the read ports are addressed a cycle ahead, so each
+cycle consumes a word), the last also updating the neurons and handing out the first spike
+(or moving on), the spikes' scatters running back to back (each next spike, or the move, is
+handed out in the previous scatter's last issue cycle); one cycle closes the step.
+
+Signatures: for each layer (``input`` first) a 32-bit rotate-XOR over its spike events in the
+core's order (step, position, channel): ``sig = rotl32(sig, 1) XOR ((t P + p) n + c mod 2**32)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from quantize import snn as q
+
+__all__ = ["CoreLayer", "core_layers", "trace", "signature", "signatures", "cycles_exact", "cycles_per_image",
+           "fanouts", "trained_network", "NETWORKS", "SIG_BITS"]
+
+#: Flow network names -> quantize.snn kinds.
+NETWORKS = {"cnn-if": "twin-if", "cnn-stochastic": "twin-stochastic", "cmos-if": "cmos-if"}
+SIG_BITS = 32
+#: Per-image overhead cycles outside the steps (start, 10 decision cycles).
+IMAGE_OVERHEAD = 11
+#: Per-step overhead cycles (the step's closing cycle).
+STEP_OVERHEAD = 1
+#: Encoder cycles per step without spikes: 784 pixels and the phase's closing cycle.
+ENC_CYCLES = 785
+
+
+@dataclass
+class CoreLayer:
+    """One layer of the core.
+
+    Attributes
+    ----------
+    name : str
+    kind : str            "conv" (5 x 5, stride 1), "pool" (2 x 2, stride 2) or "fc"
+    in_shape : (H, W, C)  shape of the arriving spikes (before any input pooling)
+    pool_input : bool     network 2: (y, x) -> (y // 2, x // 2) before the scatter
+    out_hw : (Ho, Wo)     output positions (fc: (1, 1))
+    k : int64 (rows, n)   weight codes (pool: channel diagonal)
+    c : int64 (R, n)      scale codes per row tile and column
+    shift : int           rshift_round of acc * c
+    tile_log2 : int       rows per tile = 2**tile_log2 (R = ceil(rows / 2**tile_log2))
+    """
+
+    name: str
+    kind: str
+    in_shape: tuple
+    pool_input: bool
+    out_hw: tuple
+    k: np.ndarray
+    c: np.ndarray
+    shift: int
+    tile_log2: int
+
+    @property
+    def n(self) -> int:
+        return self.k.shape[1]
+
+    @property
+    def rows(self) -> int:
+        return self.k.shape[0]
+
+    @property
+    def tiles(self) -> int:
+        return self.c.shape[0]
+
+    @property
+    def positions(self) -> int:
+        return self.out_hw[0] * self.out_hw[1]
+
+    @property
+    def geo_shape(self) -> tuple:
+        """(H, W, C) of the input after the optional input pooling."""
+        h, w, c = self.in_shape
+        return (h // 2, w // 2, c) if self.pool_input else (h, w, c)
+
+    def max_count(self) -> int:
+        """Most events one (position, row) receives per step: 4 with folded pooling, else 1."""
+        return 4 if self.pool_input else 1
+
+    def fanout(self, y, x) -> np.ndarray:
+        """Words a spike at input (y, x) (arrays) touches (``cycles_exact``'s F)."""
+        y, x = np.asarray(y), np.asarray(x)
+        if self.pool_input:
+            y, x = y // 2, x // 2
+        if self.kind != "conv":
+            return np.ones(np.broadcast(y, x).shape, dtype=np.int64)
+        ho, wo = self.out_hw
+        ny = np.minimum(ho - 1, y) - np.maximum(0, y - 4) + 1
+        nx = np.minimum(wo - 1, x) - np.maximum(0, x - 4) + 1
+        return (ny * nx).astype(np.int64)
+
+    def words(self, y: int, x: int, c: int) -> list[tuple[int, int]]:
+        """The (accumulator address, weight row) pairs of a spike, in the core's order
+        (output row, then column, ascending)."""
+        h, w, ch = self.geo_shape
+        if self.pool_input:
+            y, x = y // 2, x // 2
+        if self.kind == "conv":
+            ho, wo = self.out_hw
+            out = []
+            for oy in range(max(0, y - 4), min(ho - 1, y) + 1):
+                for ox in range(max(0, x - 4), min(wo - 1, x) + 1):
+                    row = c * 25 + (y - oy) * 5 + (x - ox)
+                    out.append(((oy * wo + ox) * self.tiles + (row >> self.tile_log2), row))
+            return out
+        if self.kind == "pool":
+            return [((y // 2) * self.out_hw[1] + x // 2, c * 4 + (y % 2) * 2 + (x % 2))]
+        row = (y * w + x) * ch + c
+        return [(row >> self.tile_log2, row)]
+
+
+_GEOMETRY = {  # name -> (kind, in_shape, out_hw) for the IF networks
+    "conv1": ("conv", (28, 28, 1), (24, 24)), "pool1": ("pool", (24, 24, 6), (12, 12)),
+    "conv2": ("conv", (12, 12, 6), (8, 8)), "pool2": ("pool", (8, 8, 12), (4, 4)), "fc": ("fc", (4, 4, 12), (1, 1)),
+}
+_GEOMETRY_FOLDED = {
+    "conv1": ("conv", (28, 28, 1), (24, 24)), "conv2": ("conv", (24, 24, 6), (8, 8)), "fc": ("fc", (8, 8, 12), (1, 1)),
+}
+
+
+def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
+    """The core's layers from a bit-accurate network (``net.cfg.tile`` must be a power of two)."""
+    tile = net.cfg.tile
+    if tile & (tile - 1):
+        raise ValueError(f"the core needs QuantConfig.tile to be a power of two, not {tile}")
+    geo = _GEOMETRY_FOLDED if net.lut is not None else _GEOMETRY
+    out = []
+    for layer in net.layers:
+        kind, in_shape, out_hw = geo[layer.name]
+        k, c = np.asarray(layer.k, np.int64), np.asarray(layer.c, np.int64)
+        tl = tile.bit_length() - 1
+        if kind == "pool":
+            ch = in_shape[2]
+            kd = np.zeros((4 * ch, ch), np.int64)
+            for j in range(ch):
+                kd[4 * j:4 * j + 4, j] = k[0, 0]
+            k, c = kd, np.full((1, ch), int(c[0, 0]), np.int64)
+            tl = (4 * ch).bit_length()            # one tile
+        out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl))
+    return out
+
+
+# Trace ---------------------------------------------------------------------------------------------
+def trace(net: q.QuantNetwork, x, first_image: int = 0) -> list[dict]:
+    """Run images x (B, 28, 28) through the model keeping every spike.
+
+    Returns one dict per image: ``spikes`` {layer ("input" first): bool (steps, P, n)} in the
+    core's (position, channel) order, ``counts`` int (10,), ``membrane`` int (10,), ``pred``.
+    The same arithmetic as ``quantize.snn.run`` (tests/test_core_model.py checks they agree).
+    """
+    x = np.asarray(x)
+    s_in = q.encode(net.cfg, x, first_image)                       # (steps, B, 28, 28)
+    res = q.run(net, x, first_image=first_image)                    # counts, membrane, pred
+    stochastic = net.lut is not None
+    draws = q._neuron_words(net) if stochastic else None
+    steps, b = net.cfg.steps, len(x)
+    spk = {"input": s_in.reshape(steps, b, 784, 1)}
+    names = [layer.name for layer in net.layers]
+    for name in names:
+        spk[name] = np.zeros((steps, b) + (int(np.prod(q._OUT_SHAPE[name][:-1])) if name != "fc" else 1,
+                                           q._OUT_SHAPE[name][-1]), bool)
+    state = {layer.name: np.zeros((b,) + q._OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
+    for t in range(steps):
+        s = s_in[t][..., None]
+        for layer in net.layers:
+            y = q._to_shape(layer.name, q.layer_input(net, layer, s), b)
+            if stochastic:
+                state[layer.name] += y
+                s = q._pbit(net, y, draws[layer.name][t])
+            else:
+                s = q._if_step(net, state, layer.name, y)
+            spk[layer.name][t] = s.reshape(b, spk[layer.name].shape[2], -1)
+    return [{"spikes": {k: v[:, j] for k, v in spk.items()}, "counts": res["counts"][j],
+             "membrane": res["membrane"][j], "pred": int(res["pred"][j])} for j in range(b)]
+
+
+def signature(spikes: np.ndarray, bits: int = SIG_BITS) -> int:
+    """Rotate-XOR signature of a layer's spikes bool (steps, P, n) in (step, position, channel)
+    order: ``sig = rotl(sig, 1) XOR (event index mod 2**bits)``, event index ``(t P + p) n + c``."""
+    idx = np.flatnonzero(np.asarray(spikes).reshape(-1)).astype(np.uint64)
+    mask = np.uint64((1 << bits) - 1)
+    ev = idx & mask
+    rot = ((len(idx) - 1 - np.arange(len(idx))) % bits).astype(np.uint64)
+    r = ((ev << rot) | (ev >> ((np.uint64(bits) - rot) % np.uint64(bits)))) & mask
+    return int(np.bitwise_xor.reduce(r)) if len(r) else 0
+
+
+def signatures(item: dict) -> dict:
+    """{layer: signature} of one traced image."""
+    return {k: signature(v) for k, v in item["spikes"].items()}
+
+
+# Cycles --------------------------------------------------------------------------------------------
+def fanouts(layers: list[CoreLayer], item: dict) -> dict:
+    """Total scatter words per step of every layer's input spikes: {layer: int (steps,)}."""
+    names = ["input"] + [L.name for L in layers]
+    out = {}
+    for prev, layer in zip(names, layers):
+        s = item["spikes"][prev]                                    # (steps, P_prev, n_prev)
+        h, w, _ = layer.in_shape
+        pos = np.arange(s.shape[1])
+        f = layer.fanout(pos // w, pos % w)                        # positions in raster order
+        out[layer.name] = (s.sum(axis=2) * f[None, :]).sum(axis=1)
+    return out
+
+
+def cycles_exact(layers: list[CoreLayer], item: dict) -> int:
+    """Cycles the core takes for one traced image (see the module docstring)."""
+    f = fanouts(layers, item)
+    steps = item["spikes"]["input"].shape[0]
+    n_in = int(item["spikes"]["input"].sum())
+    total = steps * (ENC_CYCLES + STEP_OVERHEAD) + int(f[layers[0].name].sum()) - n_in + IMAGE_OVERHEAD
+    for j, layer in enumerate(layers):
+        total += steps * (1 + layer.positions * layer.tiles)
+        if j + 1 < len(layers):
+            total += int(f[layers[j + 1].name].sum())
+        else:
+            total += int(item["spikes"][layer.name].sum())      # an output spike: one cycle
+    return total
+
+
+def mean_fanout(layer: CoreLayer) -> float:
+    """Fan-out of a spike averaged over the input positions with a full window (the digit's
+    interior) and the rest: the mean over input positions inside the central (H - 8) x (W - 8)
+    region, where MNIST's strokes lie."""
+    h, w, _ = layer.in_shape
+    yy, xx = np.mgrid[4:h - 4, 4:w - 4] if h > 8 else np.mgrid[0:h, 0:w]
+    return float(layer.fanout(yy.ravel(), xx.ravel()).mean())
+
+
+def cycles_per_image(net: q.QuantNetwork, spikes: dict, fanout: dict | None = None) -> float:
+    """Analytical cycles per image from the model's mean event counts per image:
+    ``spikes`` as ``quantize.snn.run``'s ``spikes`` divided by the images ({"input": ...,
+    layer: ..., "words.<layer>": ...}).
+
+    The scatter words of a layer's input spikes are ``spikes["words.<layer>"]`` when given (then
+    the result is the mean of ``cycles_exact`` over the images, exactly), else the spikes times
+    ``fanout[layer]`` (default ``mean_fanout``: an estimate).
+    """
+    layers = core_layers(net)
+    fanout = fanout or {L.name: mean_fanout(L) for L in layers}
+
+    def words(j):
+        name = layers[j].name
+        if "words." + name in spikes:
+            return spikes["words." + name]
+        return spikes["input" if j == 0 else layers[j - 1].name] * fanout[name]
+
+    steps = net.cfg.steps
+    total = steps * (ENC_CYCLES + STEP_OVERHEAD) + IMAGE_OVERHEAD + words(0) - spikes["input"]
+    for j, layer in enumerate(layers):
+        total += steps * (1 + layer.positions * layer.tiles)
+        total += words(j + 1) if j + 1 < len(layers) else spikes[layer.name]
+    return float(total)
+
+
+# Trained networks ----------------------------------------------------------------------------------
+def trained_network(network: str, steps: int | None = None, seed: int = 1, data=None) -> q.QuantNetwork:
+    """The bit-accurate network of a flow name with the shipped trained weights.
+
+    ``cnn-if``: the twin of network 1 (max normalisation, half-rate input, 100 steps);
+    ``cmos-if``: the CMOS baseline (99.9th percentile, 100 steps); ``cnn-stochastic``: network 2
+    (50 steps). Normalisation uses the first 10,000 training images (as bench/networks.py).
+    """
+    from golden import cnn
+
+    if network not in NETWORKS:
+        raise ValueError(f"network must be one of {sorted(NETWORKS)}, not {network!r}")
+    kind = NETWORKS[network]
+    if kind == "twin-stochastic":
+        params, _ = cnn.load_cnn(cnn.SIGMOID_CONFIG)
+        return q.build_network(params, q.QuantConfig(kind=kind, steps=steps or 50, seed=seed))
+    extra = {"input_rate": 0.5} if kind == "twin-if" else {}
+    return q.build_network(_normalised(kind, data), q.QuantConfig(kind=kind, steps=steps or 100, seed=seed, **extra))
+
+
+_NORMALISED: dict = {}
+
+
+def _normalised(kind: str, data=None) -> dict:
+    """The ReLU CNN normalised for ``kind`` (max for the twin, 99.9th percentile for CMOS),
+    computed once per process (the first 10,000 training images)."""
+    from golden import cnn, snn
+    from spintwin.data import load_mnist
+
+    if kind not in _NORMALISED:
+        (xt, _), _ = data or load_mnist()
+        params, _ = cnn.load_cnn(cnn.RELU_CONFIG)
+        _NORMALISED[kind] = snn.normalise(params, xt[:10000], 100.0 if kind == "twin-if" else 99.9)[0]
+    return _NORMALISED[kind]

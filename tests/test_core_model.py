@@ -1,0 +1,138 @@
+"""The SNN core's integer model (quantize.core) and the encoder's draw order (quantize.snn):
+pair statistics of the two-bank encoder, the trace against quantize.snn.run, the scatter
+address map against quantize.snn.layer_input, signatures and the cycle count."""
+
+import numpy as np
+import pytest
+
+from quantize import core as qc
+from quantize import snn as q
+from quantize.lfsr import LfsrBank, LfsrConfig
+
+
+def _weights(seed=0):
+    rng = np.random.default_rng(seed)
+    return {"conv1": (rng.normal(0, 0.3, (6, 1, 5, 5)) + 0.05).astype(np.float32),
+            "conv2": (rng.normal(0, 0.15, (12, 6, 5, 5)) + 0.03).astype(np.float32),
+            "fc": (rng.normal(0, 0.2, (10, 192)) + 0.01).astype(np.float32)}
+
+
+def _images(n=2, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 28, 28))
+    x[:, 6:22, 6:22] = rng.random((n, 16, 16))
+    return x
+
+
+def _pair_excess(spikes: np.ndarray, lag: int, p: float) -> tuple[float, float]:
+    """Joint spike rate of pixels ``lag`` apart (raster order) minus p**2, and its standard
+    error under independence. Pairs sharing a pixel are correlated (p**3 - p**4 each, two
+    neighbours per pair), which the variance includes: Var = N (q (1-q) + 2 (p**3 - p**4))."""
+    s = spikes.reshape(-1, 784)
+    joint = s[:, :-lag] & s[:, lag:]
+    n = joint.size
+    q2 = p * p
+    se = np.sqrt((q2 * (1 - q2) + 2 * (p ** 3 - p ** 4)) / n)
+    return float(joint.mean() - q2), float(se)
+
+
+@pytest.mark.parametrize("code", [1, 16])
+@pytest.mark.parametrize("lag", [1, 28, 112])
+def test_encoder_pairs_are_independent_within_monte_carlo_bounds(lag, code):
+    """Dim pixels (code 1: spike iff the 8-bit word is 0, P = 1/256; code 16: P = 1/16) at the
+    former encoder's bad distances: the joint spike rate of pixels ``lag`` apart is p**2 within
+    5 standard errors (normal approximation; at code 1 about 40 joint events are expected).
+    The former encoder (one 31-bit bank, 28 lanes = columns, reseeded per image) fails the
+    same check at lag 112 (4 words apart in a lane: taps 31, 28 force the top 4 bits of word
+    c + 4 to zero when word c is 0, so the joint rate is 16x chance)."""
+    steps = 2000 if code == 1 else 300
+    cfg = q.QuantConfig(steps=steps, input_bits=8, seed=3)
+    p = code / 256
+    s = q.encode(cfg, np.full((2, 28, 28), p))                     # (steps, B, 28, 28)
+    assert abs(s.mean() - p) < 5 * np.sqrt(p * (1 - p) / s.size)
+    ex, se = _pair_excess(s.transpose(1, 0, 2, 3), lag, p)
+    assert abs(ex) < 5 * se, (lag, ex / se)
+    if lag == 112 and code == 1:
+        old = LfsrBank(LfsrConfig(31, 28, 8, 3)).run(steps * 28).reshape(steps, 28, 28)
+        ex_old, se_old = _pair_excess((code > old)[:, None], lag, p)
+        assert ex_old > 10 * se_old                                # the flaw the two banks fix
+
+
+def test_trace_agrees_with_run_and_counts_words():
+    """trace() keeps every spike of the same computation as quantize.snn.run."""
+    for kind in ("twin-if", "cmos-if", "twin-stochastic"):
+        net = q.build_network(_weights(), q.QuantConfig(kind=kind, steps=4))
+        x = _images()
+        tr = qc.trace(net, x, first_image=3)
+        res = q.run(net, x, first_image=3)
+        for j, item in enumerate(tr):
+            np.testing.assert_array_equal(item["counts"], res["counts"][j])
+            np.testing.assert_array_equal(item["spikes"][net.layers[-1].name].sum(axis=(0, 1)), res["counts"][j])
+            assert item["pred"] == res["pred"][j]
+        for name in ["input"] + [L.name for L in net.layers]:
+            assert sum(int(it["spikes"][name].sum()) for it in tr) == res["spikes"][name], (kind, name)
+        layers = qc.core_layers(net)
+        for layer in layers:
+            assert sum(int(f.sum()) for f in (qc.fanouts(layers, it)[layer.name] for it in tr)) == \
+                res["spikes"]["words." + layer.name], (kind, layer.name)
+
+
+@pytest.mark.parametrize("kind", ["twin-if", "twin-stochastic"])
+def test_scatter_addresses_reproduce_layer_input(kind):
+    """Scattering spikes with CoreLayer.words (acc[addr] += k[row]) and reading out
+    sum_r rshift_round(acc c_r) gives quantize.snn.layer_input for every layer, and a spike's
+    fan-out is its number of words."""
+    net = q.build_network(_weights(), q.QuantConfig(kind=kind, steps=1))
+    rng = np.random.default_rng(5)
+    for qlayer, layer in zip(net.layers, qc.core_layers(net)):
+        h, w, c = layer.in_shape
+        s = rng.random((1, h, w, c)) < 0.2
+        acc = np.zeros((layer.positions * layer.tiles, layer.n), np.int64)
+        for y, x, ch in zip(*np.nonzero(s[0])):
+            words = layer.words(int(y), int(x), int(ch))
+            assert len(words) == int(layer.fanout(y, x))
+            assert len({a for a, _ in words}) == len(words)        # one spike: distinct words
+            for addr, row in words:
+                acc[addr] += layer.k[row]
+        acc = acc.reshape(layer.positions, layer.tiles, layer.n)
+        y = sum(q.rshift_round(acc[:, r] * layer.c[r], layer.shift) for r in range(layer.tiles))
+        want = q.layer_input(net, qlayer, s)[0]
+        np.testing.assert_array_equal(y, want.reshape(y.shape), err_msg=layer.name)
+
+
+def test_signature_is_the_rotate_xor_of_the_events():
+    rng = np.random.default_rng(7)
+    s = rng.random((3, 20, 6)) < 0.3
+    sig = 0
+    for t in range(3):
+        for p in range(20):
+            for c in range(6):
+                if s[t, p, c]:
+                    sig = (((sig << 1) | (sig >> 31)) & 0xFFFFFFFF) ^ (((t * 20 + p) * 6 + c) & 0xFFFFFFFF)
+    assert qc.signature(s) == sig
+    s2 = s.copy()
+    s2[1, 3, 2] ^= True
+    assert qc.signature(s2) != sig
+
+
+def test_cycles_per_image_from_counts_is_the_mean_of_the_exact_count():
+    """With run()'s scatter-word counts the analytical estimate is linear in the events, so it
+    equals the mean of cycles_exact (up to float rounding); with the default mean fan-outs it is
+    an estimate."""
+    net = q.build_network(_weights(), q.QuantConfig(kind="twin-if", steps=3))
+    x = _images(3)
+    layers = qc.core_layers(net)
+    exact = [qc.cycles_exact(layers, it) for it in qc.trace(net, x)]
+    res = q.run(net, x)
+    est = qc.cycles_per_image(net, {k: v / 3 for k, v in res["spikes"].items()})
+    assert est == pytest.approx(np.mean(exact), rel=1e-12)
+    counts_only = {k: v / 3 for k, v in res["spikes"].items() if not k.startswith("words.")}
+    assert qc.cycles_per_image(net, counts_only) > 0
+
+
+def test_encoder_seeds_and_tile_are_checked():
+    with pytest.raises(ValueError, match="image index must be >= 0, not -1"):
+        q.encoder_seeds(1, -1)
+    net = q.build_network(_weights(), q.QuantConfig(tile=24, steps=1))
+    with pytest.raises(ValueError, match="tile to be a power of two, not 24"):
+        qc.core_layers(net)

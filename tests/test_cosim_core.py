@@ -1,0 +1,79 @@
+"""cocotb co-simulation of the SNN inference core (tb.core_tb, batch mode) against the model,
+spike for spike, on MNIST test images with the shipped trained weights.
+
+Ordinary suite: network 1's twin (cnn-if) on Verilator, 3 images at 5 steps (one Verilator
+build, about 100 s on a loaded 2-core machine; cached afterwards), the checker's self-test
+(a corrupted model spike must be named with its step, layer, position and channel), and
+Icarus on 1 image at 1 step. `make test-long`: the CMOS baseline and network 2 on a few
+images, and 100 images of each network at its default steps (100; 50 for network 2).
+WAVES=1 writes a waveform (path printed by the runner).
+"""
+
+import pytest
+
+from tb import core_launch
+from tb.runner import skip_unless_simulator
+
+
+def _run(network, sim, images, steps, first=0, **env):
+    skip_unless_simulator(sim)
+    return core_launch.run(network, sim=sim, images=images, steps=steps, first=first, env=env)
+
+
+def test_verilator_cnn_if_three_images():
+    r = _run("cnn-if", "verilator", 3, 5, first=10)
+    assert r.metrics["images"] == 3
+    print(f"cnn-if: {r.metrics['cycles_per_s']:.0f} cycles/s on Verilator, {r.metrics['cycles_per_image']:.0f} "
+          "cycles per image at 5 steps")
+
+
+def test_mismatch_names_first_step_layer_position_and_channel():
+    """Toggle the model's 3rd conv1 spike of image 10: the batch signature differs and the replay
+    names where (the step and position of that spike, channel too, RTL 1 and model 0)."""
+    with pytest.raises(AssertionError, match=r"^image 10: step \d+, layer conv1, position \d+, channel \d: "
+                                             r"model 0, RTL 1 \[batch: image 10: conv1 spikes model"):
+        _run("cnn-if", "verilator", 1, 5, first=10, CORE_CORRUPT="conv1:2")
+
+
+def test_generate_core_writes_lint_clean_verilog_and_a_manifest(tmp_path):
+    from spintwin.core_flow import generate_core
+
+    skip_unless_simulator("verilator")
+    m = generate_core("cnn-if", tmp_path)
+    assert m["lint"]["clean"] and (tmp_path / "snn_core.v").is_file()
+    assert [L["name"] for L in m["layers"]] == ["conv1", "pool1", "conv2", "pool2", "fc"]
+    assert m["layers"][2]["row_tiles"] == 5 and m["neuron"]["threshold"] == 2 ** m["config"]["membrane_frac"]
+
+
+def test_flow_arguments_are_one_clear_error():
+    from spintwin.core_flow import synth_core, verify_core
+    from spintwin.errors import SpintwinError
+
+    with pytest.raises(SpintwinError, match="--network must be one of cnn-if, cnn-stochastic, cmos-if, not 'stdp'"):
+        verify_core("stdp")
+    with pytest.raises(SpintwinError, match="--sim must be verilator or icarus, not 'xsim'"):
+        verify_core("cnn-if", "xsim")
+    with pytest.raises(SpintwinError, match="--images must be >= 1, not 0"):
+        verify_core("cnn-if", images=0)
+    with pytest.raises(SpintwinError, match="--target must be one of ecp5-85f, ice40-up5k, not 'xc7'"):
+        synth_core("cnn-if", "xc7")
+
+
+def test_icarus_cnn_if_one_image():
+    r = _run("cnn-if", "icarus", 1, 1, first=3)
+    print(f"cnn-if: {r.metrics['cycles_per_s']:.0f} cycles/s on Icarus")
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("network", ["cmos-if", "cnn-stochastic"])
+def test_verilator_few_images(network):
+    _run(network, "verilator", 3, 5, first=10)
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("network,steps", [("cnn-if", 100), ("cmos-if", 100), ("cnn-stochastic", 50)])
+def test_verilator_100_images(network, steps):
+    r = _run(network, "verilator", 100, steps)
+    m = r.metrics
+    print(f"{network}: 100 images x {steps} steps bit-exact, {m['cycles_per_image']:.0f} cycles/image, "
+          f"{m['cycles_per_s']:.0f} cycles/s, {m['seconds_per_image']:.2f} s/image, run {r.run_s:.0f} s")
