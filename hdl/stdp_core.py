@@ -1,0 +1,535 @@
+"""RTL of network 3's on-chip STDP learning core (bit-exact with ``quantize.stdp``).
+
+One image presentation (with its retries) runs on chip: the host writes the image's pixel
+codes and pulses ``start``; the core rate-codes the pixels with the input generator, runs the
+time-multiplexed excitatory layer (leak, input spikes, refractory counters, hard WTA), and, in
+learning mode, the STDP engine on the winner's column, the column-sum / reciprocal-ROM scale
+refresh and homeostasis; ``done`` rises with the attempt count and the cycle count. Every
+operation and every LFSR draw follows the order of ``quantize/stdp.py``'s module notes (seed
+eqs. 8, 9 and 12; REFERENCES.md section 5); :mod:`quantize.stdp_core` gives the memory layout.
+
+Per step (``t``):
+
+1. ``IN_ROW``/``IN_POP``: the input generator's ``Q = ceil(n_in / L)`` cycles; lane ``l`` of
+   cycle ``q`` is pixel ``q L + l``, which spikes when its word is below ``p q_r`` (one
+   product per lane); the spiking pixels' last-spike step is written (lane-masked) and their
+   indices are serialised into a spike list (one cycle per spike, the generator waiting).
+2. ``ACC_LOAD``/``ACC_ADD``/``ACC_END``: for each group of ``NL`` neurons: leak of the stored
+   membranes (shift-add terms; 0 after a layer spike or at the start), one cycle per listed
+   spike adding ``code * scale_j`` to each lane (a synchronous read of the spike's device
+   row), then the saturation at ``vmax`` (adds are >= 0, so clamping once equals clamping
+   each add), the refractory counters and the group's winner candidate (largest ``v -
+   (v_th + theta) >= 0``, lowest index on ties).
+3. ``STEP_END``: the layer's winner is logged; on a spike: count, refractory counter, (learning)
+   ``theta += theta_plus`` saturating, then ``ST_RD``/``ST_WR``: two cycles per input row of
+   the winner's column: age ``min(t - last, sat)`` (``sat`` if the input has not spiked),
+   LUT lookup, comparison with the STDP generator's word of that lane (binary: ``pot`` for
+   an AP device, ``dep`` for a P device) or the DW notch table, write-back and column-sum
+   update; ``ST_SCALE`` refreshes the winner's scale from its column sum through the
+   reciprocal ROM.
+
+Per attempt the last-spike memory and the counts are cleared; an image is shown again with the
+next rate code while the layer fired fewer than ``min_spikes`` times (at most ``max_retries``
+more). After a learning image the theta-decay counter advances and wraps every
+``theta_interval`` images with ``theta -= rshift_round(theta, theta_shift)`` (``DECAY``).
+
+Cycles: exactly ``quantize.stdp_core.CoreLayout.image_cycles`` (per step ``Q + S + G (S + 2) +
+2``, ``S`` input spikes of the step, ``G`` neuron groups; per learning post spike ``2 n_in +
+1``). Neuron lanes trade cycles for adders: each lane has a ``KB x SB`` product (an AND gate
+for binary devices), a membrane adder, the leak's shift-adds and a margin comparator. The
+default network (225 neurons in 15 lanes, 28 generator lanes) takes ~76,000 cycles per MNIST
+training image (20 images: 350 steps, ~6.5 input spikes and ~14 post spikes per image); the
+16-neuron core in 4 lanes ~47,000 (28 generator lanes) or ~70,500 (8 lanes).
+
+ECP5-85F (default network, Yosys + nextpnr through ``boards.synth``, before the winner
+search became a tree): 18,177 LUT4 + 1,082 LUT-RAM (TRELLIS_COMB 31,119 / 83,640, 37 %), 7,986
+FF, 15 DP16KD (the state memory), 30 MULT18X18D (28 are the input lanes' ``p q_r``
+products); the post-placement estimate was 7.3 MHz (the comb-read memories feed long
+combinational paths: leak, margin, winner search; the STDP row: synchronous read, age, LUT,
+LFSR lane mux). Routing did not finish within 40 minutes on a loaded 2-core machine, so no
+routed fmax. Pipelining the group pass and the STDP row is the next step.
+
+Host port (flat, for ``tb.harness_top.clocked_top``): ``wr_en/wr_sel/wr_addr/wr_data`` write
+a pixel code, a device-state word, a theta, a column sum or a scale (``quantize.stdp_core``
+``WR_*``; only while idle); ``rd_sel/rd_addr`` select a word that appears on ``rd_data`` two
+clock edges later (pipelined: one read per cycle) (``RD_*``: state words, theta, the last attempt's counts, the winner log
+``winner + 1`` per step of every attempt in order (0: none), column sums, scales).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from hdl.lfsr import LfsrBank
+from quantize.stdp_core import (RD_COLSUM, RD_COUNT, RD_SCALE, RD_THETA, RD_WEIGHT, RD_WINNER,
+                                WR_COLSUM, WR_PIX, WR_SCALE, WR_THETA, WR_WEIGHT, CoreLayout, _bits)
+
+__all__ = ["StdpCore"]
+
+
+def _rshift_round(x, e: int):
+    """``(x + 2**(e-1)) >> e`` for a constant e >= 1."""
+    return (x + (1 << (e - 1))) >> e
+
+
+class StdpCore(wiring.Component):
+    """The STDP learning core for one :class:`quantize.stdp_core.CoreLayout`.
+
+    Parameters
+    ----------
+    layout : CoreLayout
+
+    Members
+    -------
+    start : In(1)      pulse (while idle): present the loaded image
+    learn : In(1)      sampled with ``start``: STDP and homeostasis on
+    busy, done : Out(1)  ``done`` is high from the end of a presentation to the next start
+    attempts : Out     attempts used by the last image (1..max_retries + 1)
+    spikes : Out       layer spikes of the last attempt
+    cycles : Out(32)   clock cycles of the last image (start to done)
+    wr_en, wr_sel, wr_addr, wr_data : In       host writes (idle only)
+    rd_sel, rd_addr : In, rd_data : Out         host readback (two edges of latency)
+    """
+
+    def __init__(self, layout: CoreLayout):
+        self.layout = lo = layout
+        c, g = lo.config, lo.config.golden
+        self.n_in = lo.n_inputs
+        nl, kb = lo.neuron_lanes, lo.state_bits
+        self.nbits = lo.group_bits + lo.lane_bits         # neuron address width
+        self.vbits = c.membrane_bits - 1                   # v >= 0: unsigned storage
+        self.tbits = c.theta_bits
+        self.sbits = _bits(lo.scale_max)
+        self.kwbits = _bits(lo.colsum_max)
+        self.stepbits = _bits(lo.steps)
+        self.logbits = _bits(lo.neurons)
+        self.log_depth = lo.attempts_max * lo.steps
+        addr_w = max(self.n_in.bit_length() + lo.group_bits, self.nbits, (self.log_depth - 1).bit_length(),
+                     (lo.rows - 1).bit_length() + lo.pix_lane_bits, 1)
+        data_w = max(nl * kb, self.tbits, self.kwbits, self.sbits, c.input_bits, self.logbits, _bits(lo.steps))
+        self.addr_w, self.data_w = addr_w, data_w
+        super().__init__({
+            "start": In(1), "learn": In(1), "busy": Out(1), "done": Out(1),
+            "attempts": Out(_bits(lo.attempts_max)), "spikes": Out(_bits(lo.steps)), "cycles": Out(32),
+            "wr_en": In(1), "wr_sel": In(3), "wr_addr": In(addr_w), "wr_data": In(data_w),
+            "rd_sel": In(3), "rd_addr": In(addr_w), "rd_data": Out(data_w),
+        })
+
+    def elaborate(self, platform):  # noqa: C901 - one FSM, kept in one place on purpose
+        lo = self.layout
+        c, gcfg = lo.config, lo.config.golden
+        n_in, N, nl, G, L, Q = self.n_in, lo.neurons, lo.neuron_lanes, lo.groups, lo.lanes, lo.rows
+        kb, GB, LB = lo.state_bits, lo.group_bits, lo.lane_bits
+        vb, tb, sb, kwb, stb = self.vbits, self.tbits, self.sbits, self.kwbits, self.stepbits
+        tabs = c.tables()
+        stoch = bool(gcfg.stochastic)
+        sat = c.age_sat
+        vmax = 2 ** (c.membrane_bits - 1) - 1
+        tmax = 2 ** c.theta_bits - 1
+        sig = int(c.sig_codes[0])
+        top = gcfg.levels - 1
+        ref_steps = int(round(gcfg.t_ref / gcfg.dt))
+        rb = _bits(ref_steps)
+        cb = _bits(lo.steps)
+        inc_max = top * sig * lo.scale_max
+        accb = _bits(vmax + n_in * inc_max)
+        mb = max(accb, tb + 1, _bits(c.vth_code)) + 2          # margin (signed)
+        shift_sh, interval = c.theta_decay
+        m = Module()
+
+        # -------------------------------------------------------------------- memories
+        def mem(name, width, depth, init=()):
+            mm = memory.Memory(shape=unsigned(width), depth=depth, init=list(init))
+            m.submodules[name] = mm
+            return mm
+
+        pix_m = mem("pix", L * c.input_bits, Q)
+        last_m = mem("last", L * (stb + 1), Q)              # per lane: step | valid << stb
+        spk_m = mem("spikes", _bits(n_in - 1), n_in)
+        w_m = mem("weights", nl * kb, n_in << GB)
+        v_m = mem("membrane", nl * vb, G)
+        r_m = mem("refractory", nl * rb, G)
+        th_m = mem("theta", nl * tb, G)
+        sc_m = mem("scale", nl * sb, G)
+        ct_m = mem("counts", nl * cb, G)
+        cs_m = mem("colsum", kwb, 1 << (GB + LB))
+        log_m = mem("winners", self.logbits, self.log_depth)
+        pot_m = mem("pot", _bits(int(tabs["pot"].max())), sat + 1, tabs["pot"][0].tolist())
+        dep_m = mem("dep", _bits(int(tabs["dep"].max())), sat + 1, tabs["dep"][0].tolist())
+        dwd = tabs["dwd"][0]
+        dwb = _bits(int(abs(dwd).max())) + 1
+        dwd_m = mem("dwd", dwb, sat + 1, [int(x) & ((1 << dwb) - 1) for x in dwd])
+        recip = tabs["recip"]
+        rc_m = mem("recip", _bits(int(recip.max())), len(recip), recip.tolist())
+
+        pix_w, pix_r = pix_m.write_port(granularity=c.input_bits), pix_m.read_port(domain="comb")
+        last_w, last_r = last_m.write_port(granularity=stb + 1), last_m.read_port(domain="comb")
+        spk_w, spk_r = spk_m.write_port(), spk_m.read_port(domain="comb")
+        w_w, w_r = w_m.write_port(granularity=kb), w_m.read_port(transparent_for=())
+        v_w, v_r = v_m.write_port(), v_m.read_port(domain="comb")
+        r_w, r_r = r_m.write_port(granularity=rb), r_m.read_port(domain="comb")
+        th_w, th_r = th_m.write_port(granularity=tb), th_m.read_port(domain="comb")
+        sc_w, sc_r = sc_m.write_port(granularity=sb), sc_m.read_port(domain="comb")
+        ct_w, ct_r = ct_m.write_port(granularity=cb), ct_m.read_port(domain="comb")
+        cs_w, cs_r = cs_m.write_port(), cs_m.read_port(domain="comb")
+        log_w, log_r = log_m.write_port(), log_m.read_port(domain="comb")
+        pot_r, dep_r = pot_m.read_port(domain="comb"), dep_m.read_port(domain="comb")
+        dwd_r = dwd_m.read_port(domain="comb")
+        rc_r = rc_m.read_port(domain="comb")
+
+        def lane(sigl, i, w):
+            return sigl.word_select(i, w)
+
+        # -------------------------------------------------------------------- generators
+        in_banks = [LfsrBank(cfg) for cfg in c.lfsr("input")]
+        st_banks = [LfsrBank(cfg) for cfg in c.lfsr("stdp")] if stoch else []
+        for b, bank in enumerate(in_banks):
+            m.submodules[f"in_lfsr{b}"] = bank
+        for b, bank in enumerate(st_banks):
+            m.submodules[f"stdp_lfsr{b}"] = bank
+        in_en, st_en = Signal(), Signal()
+        for bank in in_banks:
+            m.d.comb += bank.en.eq(in_en)
+        for bank in st_banks:
+            m.d.comb += bank.en.eq(st_en)
+
+        def word(banks, l):
+            w = banks[0].bits[l]
+            for bank in banks[1:]:
+                w = w ^ bank.bits[l]
+            return w
+
+        in_words = [word(in_banks, l) for l in range(L)]
+        st_words = Array([word(st_banks, l) for l in range(L)]) if stoch else None
+
+        # -------------------------------------------------------------------- registers
+        learn = Signal()
+        r = Signal(range(lo.attempts_max + 1))
+        t = Signal(range(lo.steps + 1))
+        q = Signal(range(Q + 1))
+        ql = Signal(range(L + 1))                  # lane within the STDP row
+        i_row = Signal(range(n_in + 1))            # input row of the STDP engine
+        g = Signal(range(G + 1))
+        k = Signal(range(n_in + 1))
+        nsp = Signal(range(n_in + 1))
+        pend = Signal(L)
+        fresh = Signal()                           # first step of an attempt: refr treated as 0
+        zero = Signal()                            # membranes reset (layer spike or attempt start)
+        spk = Signal(range(lo.steps + 1))
+        best_ok = Signal()
+        best_m = Signal(signed(mb))
+        best_g = Signal(range(max(G, 2)))
+        best_l = Signal(range(max(nl, 2)))
+        best_j = Signal(range(N + 1))
+        ptr = Signal(range(self.log_depth + 1))
+        clr = Signal(range(max(Q, G) + 1))
+        colreg = Signal(signed(kwb + 2))
+        img_ctr = Signal(range(interval + 1))
+        cycles = Signal(32)
+        acc = [Signal(accb, name=f"acc{l}") for l in range(nl)]
+        done = Signal()
+        rate = Array([Const(int(x)) for x in c.rate_codes])
+        m.d.comb += [self.done.eq(done), self.cycles.eq(cycles), self.spikes.eq(spk)]
+
+        busy = Signal()
+        m.d.comb += self.busy.eq(busy)
+        with m.If(busy):
+            m.d.sync += cycles.eq(cycles + 1)
+
+        # -------------------------------------------------------------------- host port
+        hw = self.wr_en & ~busy
+        hsel, ha, hd = self.wr_sel, self.wr_addr, self.wr_data
+        h_lane = ha[:LB] if LB else Const(0, 1)
+        h_group = ha[LB:LB + GB] if GB else Const(0, 1)
+        with m.If(hw):
+            with m.Switch(hsel):
+                with m.Case(WR_PIX):
+                    pl = ha[:lo.pix_lane_bits] if lo.pix_lane_bits else Const(0, 1)
+                    m.d.comb += [pix_w.addr.eq(ha >> lo.pix_lane_bits), pix_w.en.eq(1 << pl),
+                                 pix_w.data.eq(hd[:c.input_bits].replicate(L))]
+                with m.Case(WR_WEIGHT):
+                    m.d.comb += [w_w.addr.eq(ha), w_w.en.eq((1 << nl) - 1), w_w.data.eq(hd)]
+                with m.Case(WR_THETA):
+                    m.d.comb += [th_w.addr.eq(h_group), th_w.en.eq(1 << h_lane), th_w.data.eq(hd[:tb].replicate(nl))]
+                with m.Case(WR_COLSUM):
+                    m.d.comb += [cs_w.addr.eq(ha), cs_w.en.eq(1), cs_w.data.eq(hd)]
+                with m.Case(WR_SCALE):
+                    m.d.comb += [sc_w.addr.eq(h_group), sc_w.en.eq(1 << h_lane), sc_w.data.eq(hd[:sb].replicate(nl))]
+        # readback: comb ports take the host address while idle; one register stage
+        rsel, ra = self.rd_sel, self.rd_addr
+        r_lane = ra[:LB] if LB else Const(0, 1)
+        r_group = ra[LB:LB + GB] if GB else Const(0, 1)
+        rsel_q = Signal(3)
+        rd_now = Signal(self.data_w)
+        m.d.sync += rsel_q.eq(rsel)
+        with m.If(~busy):
+            m.d.comb += [w_r.addr.eq(ra), th_r.addr.eq(r_group), ct_r.addr.eq(r_group), log_r.addr.eq(ra),
+                         cs_r.addr.eq(ra), sc_r.addr.eq(r_group)]
+            with m.Switch(rsel):
+                with m.Case(RD_THETA):
+                    m.d.comb += rd_now.eq(lane(th_r.data, r_lane, tb))
+                with m.Case(RD_COUNT):
+                    m.d.comb += rd_now.eq(lane(ct_r.data, r_lane, cb))
+                with m.Case(RD_WINNER):
+                    m.d.comb += rd_now.eq(log_r.data)
+                with m.Case(RD_COLSUM):
+                    m.d.comb += rd_now.eq(cs_r.data)
+                with m.Case(RD_SCALE):
+                    m.d.comb += rd_now.eq(lane(sc_r.data, r_lane, sb))
+        rd_reg = Signal(self.data_w)
+        m.d.sync += rd_reg.eq(rd_now)
+        wq = Signal(self.data_w)     # weight word (synchronous read) registered alike
+        m.d.sync += wq.eq(w_r.data)
+        rsel_q2, rd_reg2 = Signal(3), Signal(self.data_w)
+        m.d.sync += [rsel_q2.eq(rsel_q), rd_reg2.eq(rd_reg)]
+        m.d.comb += self.rd_data.eq(Mux(rsel_q2 == RD_WEIGHT, wq, rd_reg2))
+
+        # -------------------------------------------------------------------- datapath
+        # input row q: spike mask
+        qr = Signal(_bits(int(c.rate_codes.max())))
+        m.d.comb += qr.eq(rate[Mux(r < lo.attempts_max, r, 0)])
+        row_spike = Signal(L)
+        for l in range(L):
+            valid_row = Const(1) if (Q - 1) * L + l < n_in else (q != Q - 1)
+            pcode = lane(pix_r.data, l, c.input_bits)
+            m.d.comb += row_spike[l].eq(valid_row & (in_words[l] < pcode * qr))
+        low = Signal(range(max(L, 2)))             # lowest set lane of pend
+        for l in reversed(range(L)):
+            with m.If(pend[l]):
+                m.d.comb += low.eq(l)
+
+        # group pass: leak, accumulate, end-of-group per lane
+        vth = c.vth_code
+        lane_ok = [Const(1) if (G - 1) * nl + l < N else (g != G - 1) for l in range(nl)]
+        leaked = []
+        for l in range(nl):
+            v = Signal(signed(vb + 2), name=f"vold{l}")
+            m.d.comb += v.eq(Mux(zero, 0, lane(v_r.data, l, vb)))
+            d = 0
+            for e, s in c.leak:
+                d = d + s * _rshift_round(v, e)
+            lv = Signal(signed(vb + 2), name=f"vleak{l}")
+            m.d.comb += lv.eq(v - d)
+            leaked.append(lv)
+        w_lane = [lane(w_r.data, l, kb) for l in range(nl)]
+        sc_lane = [lane(sc_r.data, l, sb) for l in range(nl)]
+        code = [w_lane[l] * sig if sig != 1 else w_lane[l] for l in range(nl)]
+        vnew, rnew, cand, marg = [], [], [], []
+        for l in range(nl):
+            vs = Signal(vb, name=f"vsat{l}")
+            m.d.comb += vs.eq(Mux(acc[l] > vmax, vmax, acc[l]))
+            ro = Signal(rb, name=f"rold{l}")
+            m.d.comb += ro.eq(Mux(fresh, 0, lane(r_r.data, l, rb)))
+            refr = ro != 0
+            vo = Signal(vb, name=f"vout{l}")
+            m.d.comb += vo.eq(Mux(refr, 0, vs))
+            rn = Signal(rb, name=f"rnew{l}")
+            m.d.comb += rn.eq(Mux(refr, ro - 1, 0))
+            mg = Signal(signed(mb), name=f"marg{l}")
+            m.d.comb += mg.eq(vs - (vth + lane(th_r.data, l, tb)))
+            cd = Signal(name=f"cand{l}")
+            m.d.comb += cd.eq(lane_ok[l] & ~refr & (mg >= 0))
+            vnew.append(vo), rnew.append(rn), cand.append(cd), marg.append(mg)
+        # group winner: a balanced tree (depth ceil(log2 NL)) of pairwise picks; the right
+        # (higher-lane) entry wins only when strictly larger, so ties keep the lowest lane
+        lw = range(max(nl, 2))
+        level = [(cand[l], marg[l], Const(l, lw)) for l in range(nl)]
+        depth = 0
+        while len(level) > 1:
+            nxt = []
+            for p in range(0, len(level) - 1, 2):
+                (ok_a, m_a, l_a), (ok_b, m_b, l_b) = level[p], level[p + 1]
+                take = ok_b & (~ok_a | (m_b > m_a))
+                ok2, m2 = Signal(name=f"gok{depth}_{p}"), Signal(signed(mb), name=f"gm{depth}_{p}")
+                l2 = Signal(lw, name=f"gl{depth}_{p}")
+                m.d.comb += [ok2.eq(ok_a | ok_b), m2.eq(Mux(take, m_b, m_a)), l2.eq(Mux(take, l_b, l_a))]
+                nxt.append((ok2, m2, l2))
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level, depth = nxt, depth + 1
+        gb_ok, gb_m, gb_l = level[0]
+
+        # STDP engine datapath (row i_row of column best)
+        w_cur = Signal(kb)
+        m.d.comb += w_cur.eq(lane(w_r.data, best_l, kb))
+        lst = Signal(stb + 1)
+        m.d.comb += lst.eq(lane(last_r.data, ql, stb + 1))
+        age = Signal(range(sat + 1))
+        dt_age = Signal(stb + 1)
+        m.d.comb += dt_age.eq(t - lst[:stb])
+        m.d.comb += age.eq(Mux(~lst[stb] | (dt_age >= sat), sat, dt_age))
+        m.d.comb += [pot_r.addr.eq(age), dep_r.addr.eq(age), dwd_r.addr.eq(age)]
+        w_new = Signal(kb)
+        if stoch:
+            thr = Mux(w_cur == 0, pot_r.data, dep_r.data)
+            flip = Signal()
+            m.d.comb += flip.eq(st_words[ql] < thr)
+            m.d.comb += w_new.eq(Mux(flip, 1 - w_cur, w_cur)[:kb])
+        else:
+            sn = Signal(signed(kb + dwb + 2))
+            m.d.comb += sn.eq(w_cur + dwd_r.data.as_signed())
+            m.d.comb += w_new.eq(Mux(sn < 0, 0, Mux(sn > top, top, sn)))
+        # scale of a column sum (reciprocal ROM, module notes of quantize.stdp)
+        A = c.recip_bits
+        scale_new = Signal(sb)
+        K = Signal(kwb)
+        m.d.comb += K.eq(colreg[:kwb])
+        if gcfg.normalise:
+            emax = max(0, kwb - A)
+            with m.If(K == 0):
+                m.d.comb += scale_new.eq(0)
+            with m.Elif(K < (1 << A)):
+                m.d.comb += [rc_r.addr.eq(K), scale_new.eq(rc_r.data)]
+            for e in range(1, emax + 1):
+                # bitlen(K) == A + e
+                with m.Elif((K >> (A + e - 1)) == 1):
+                    m.d.comb += [rc_r.addr.eq(_rshift_round(K, e)), scale_new.eq(_rshift_round(rc_r.data, e))]
+        else:
+            m.d.comb += scale_new.eq(c.fixed_scale)
+
+        # -------------------------------------------------------------------- control
+        g_lo = g[:GB] if GB else Const(0, 0)           # group bits of a state-memory address
+        bg_lo = best_g[:GB] if GB else Const(0, 0)
+        bl_lo = best_l[:LB] if LB else Const(0, 0)
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [busy.eq(1), done.eq(0), learn.eq(self.learn), r.eq(0), cycles.eq(0), ptr.eq(0)]
+                    m.d.sync += clr.eq(0)
+                    m.next = "A_CLEAR"
+            with m.State("A_CLEAR"):
+                m.d.comb += [last_w.addr.eq(clr), last_w.en.eq(Mux(clr < Q, (1 << L) - 1, 0)), last_w.data.eq(0),
+                             ct_w.addr.eq(clr), ct_w.en.eq(Mux(clr < G, (1 << nl) - 1, 0)), ct_w.data.eq(0)]
+                m.d.sync += clr.eq(clr + 1)
+                with m.If(clr == max(Q, G) - 1):
+                    m.d.sync += [t.eq(0), q.eq(0), nsp.eq(0), fresh.eq(1), zero.eq(1), spk.eq(0)]
+                    m.next = "IN_ROW"
+            with m.State("IN_ROW"):
+                m.d.comb += [pix_r.addr.eq(q), last_w.addr.eq(q), last_w.en.eq(row_spike),
+                             last_w.data.eq(Cat(t[:stb], Const(1, 1)).replicate(L)), in_en.eq(1)]
+                m.d.sync += pend.eq(row_spike)
+                with m.If(row_spike != 0):
+                    m.next = "IN_POP"
+                with m.Elif(q == Q - 1):
+                    m.d.sync += [g.eq(0), best_ok.eq(0)]
+                    m.next = "ACC_LOAD"
+                with m.Else():
+                    m.d.sync += q.eq(q + 1)
+            with m.State("IN_POP"):
+                m.d.comb += [spk_w.addr.eq(nsp), spk_w.en.eq(1), spk_w.data.eq(q * L + low)]
+                m.d.sync += [nsp.eq(nsp + 1), pend.eq(pend & ~(1 << low))]
+                with m.If((pend & (pend - 1)) == 0):         # the last pending spike of the row
+                    with m.If(q == Q - 1):
+                        m.d.sync += [g.eq(0), best_ok.eq(0)]
+                        m.next = "ACC_LOAD"
+                    with m.Else():
+                        m.d.sync += q.eq(q + 1)
+                        m.next = "IN_ROW"
+            with m.State("ACC_LOAD"):
+                m.d.comb += [v_r.addr.eq(g), spk_r.addr.eq(0), w_r.addr.eq(Cat(g_lo, spk_r.data))]
+                m.d.sync += [acc[l].eq(leaked[l]) for l in range(nl)]
+                m.d.sync += k.eq(0)
+                with m.If(nsp == 0):
+                    m.next = "ACC_END"
+                with m.Else():
+                    m.next = "ACC_ADD"
+            with m.State("ACC_ADD"):
+                m.d.comb += [sc_r.addr.eq(g), spk_r.addr.eq(k + 1),
+                             w_r.addr.eq(Cat(g_lo, spk_r.data))]
+                m.d.sync += [acc[l].eq(acc[l] + code[l] * sc_lane[l]) for l in range(nl)]
+                m.d.sync += k.eq(k + 1)
+                with m.If(k + 1 == nsp):
+                    m.next = "ACC_END"
+            with m.State("ACC_END"):
+                m.d.comb += [r_r.addr.eq(g), th_r.addr.eq(g),
+                             v_w.addr.eq(g), v_w.en.eq(1), v_w.data.eq(Cat(*vnew)),
+                             r_w.addr.eq(g), r_w.en.eq((1 << nl) - 1), r_w.data.eq(Cat(*rnew))]
+                with m.If(gb_ok & (~best_ok | (gb_m > best_m))):
+                    m.d.sync += [best_ok.eq(1), best_m.eq(gb_m), best_g.eq(g), best_l.eq(gb_l),
+                                 best_j.eq(g * nl + gb_l)]
+                with m.If(g == G - 1):
+                    m.next = "STEP_END"
+                with m.Else():
+                    m.d.sync += g.eq(g + 1)
+                    m.next = "ACC_LOAD"
+            with m.State("STEP_END"):
+                m.d.comb += [log_w.addr.eq(ptr), log_w.en.eq(1), log_w.data.eq(Mux(best_ok, best_j + 1, 0))]
+                m.d.sync += [ptr.eq(ptr + 1), zero.eq(best_ok), fresh.eq(0)]
+                nb_addr = Cat(bl_lo, bg_lo)
+                m.d.comb += [ct_r.addr.eq(best_g), th_r.addr.eq(best_g), cs_r.addr.eq(nb_addr)]
+                th_old = lane(th_r.data, best_l, tb)
+                th_sum = th_old + c.theta_plus_code
+                with m.If(best_ok):
+                    m.d.sync += spk.eq(spk + 1)
+                    m.d.comb += [ct_w.addr.eq(best_g), ct_w.en.eq(1 << best_l),
+                                 ct_w.data.eq((lane(ct_r.data, best_l, cb) + 1)[:cb].replicate(nl)),
+                                 r_w.addr.eq(best_g), r_w.en.eq(1 << best_l),
+                                 r_w.data.eq(Const(ref_steps, rb).replicate(nl))]
+                    with m.If(learn):
+                        m.d.comb += [th_w.addr.eq(best_g), th_w.en.eq(1 << best_l),
+                                     th_w.data.eq(Mux(th_sum > tmax, tmax, th_sum)[:tb].replicate(nl))]
+                        m.d.sync += [colreg.eq(cs_r.data), i_row.eq(0), q.eq(0), ql.eq(0)]
+                        m.next = "ST_RD"
+                    with m.Else():
+                        m.next = "NEXT_STEP"
+                with m.Else():
+                    m.next = "NEXT_STEP"
+            with m.State("ST_RD"):
+                m.d.comb += w_r.addr.eq(Cat(bg_lo, i_row))
+                m.next = "ST_WR"
+            with m.State("ST_WR"):
+                m.d.comb += last_r.addr.eq(q)
+                m.d.comb += [w_w.addr.eq(Cat(bg_lo, i_row)), w_w.en.eq(1 << best_l),
+                             w_w.data.eq(w_new.replicate(nl))]
+                m.d.sync += colreg.eq(colreg + (w_new - w_cur) * sig)
+                last_row = i_row == n_in - 1
+                with m.If((ql == L - 1) | last_row):
+                    m.d.comb += st_en.eq(1)
+                    m.d.sync += [ql.eq(0), q.eq(q + 1)]
+                with m.Else():
+                    m.d.sync += ql.eq(ql + 1)
+                m.d.sync += i_row.eq(i_row + 1)
+                with m.If(last_row):
+                    m.next = "ST_SCALE"
+                with m.Else():
+                    m.next = "ST_RD"
+            with m.State("ST_SCALE"):
+                nb_addr = Cat(bl_lo, bg_lo)
+                m.d.comb += [cs_w.addr.eq(nb_addr), cs_w.en.eq(1), cs_w.data.eq(K),
+                             sc_w.addr.eq(best_g), sc_w.en.eq(1 << best_l), sc_w.data.eq(scale_new.replicate(nl))]
+                m.next = "NEXT_STEP"
+            with m.State("NEXT_STEP"):
+                m.d.sync += [t.eq(t + 1), q.eq(0), nsp.eq(0)]
+                with m.If(t == lo.steps - 1):
+                    m.next = "ATT_END"
+                with m.Else():
+                    m.next = "IN_ROW"
+            with m.State("ATT_END"):
+                m.d.sync += r.eq(r + 1)
+                with m.If((spk >= gcfg.min_spikes) | (r == lo.attempts_max - 1)):
+                    m.d.sync += self.attempts.eq(r + 1)
+                    with m.If(learn):
+                        with m.If(img_ctr == interval - 1):
+                            m.d.sync += [img_ctr.eq(0), g.eq(0)]
+                            m.next = "DECAY"
+                        with m.Else():
+                            m.d.sync += img_ctr.eq(img_ctr + 1)
+                            m.next = "FINISH"
+                    with m.Else():
+                        m.next = "FINISH"
+                with m.Else():
+                    m.d.sync += clr.eq(0)
+                    m.next = "A_CLEAR"
+            with m.State("DECAY"):
+                m.d.comb += [th_r.addr.eq(g), th_w.addr.eq(g), th_w.en.eq((1 << nl) - 1)]
+                dec = [lane(th_r.data, l, tb) - _rshift_round(lane(th_r.data, l, tb), shift_sh) for l in range(nl)]
+                m.d.comb += th_w.data.eq(Cat(*[x[:tb] for x in dec]))
+                m.d.sync += g.eq(g + 1)
+                with m.If(g == G - 1):
+                    m.next = "FINISH"
+            with m.State("FINISH"):
+                m.d.sync += [busy.eq(0), done.eq(1)]
+                m.next = "IDLE"
+        return m
