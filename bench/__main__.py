@@ -11,7 +11,7 @@ from pathlib import Path
 
 from spintwin.fileio import atomic_write_json, atomic_write_text
 
-from . import llg, networks, twin
+from . import core, llg, networks, twin
 
 
 def machine() -> dict:
@@ -145,7 +145,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description="Run spintwin benchmarks.",
                                  epilog="example: python -m bench --out bench/results --only networks")
     ap.add_argument("--out", default="bench/results")
-    ap.add_argument("--only", nargs="+", choices=("llg", "twin", "networks", "none"),
+    ap.add_argument("--only", nargs="+", choices=("llg", "twin", "networks", "core", "none"),
                     help="run only these; the others are read from their JSON in --out")
     ap.add_argument("--images", type=int, default=1000, help="MNIST test images for the networks benchmark")
     ap.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
@@ -158,7 +158,8 @@ def main(argv=None) -> int:
     info = machine()
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     runners = {"llg": llg.run, "twin": twin.run,
-               "networks": lambda: networks.run(args.images, out)}
+               "networks": lambda: networks.run(args.images, out),
+               "core": lambda: core.run(min(args.images, 500))}
     results = {}
     for name, fn in runners.items():
         if args.only and name not in args.only:
@@ -182,6 +183,8 @@ def main(argv=None) -> int:
             parts.append(_twin_table(results["twin"], results.get("llg")))
         if "networks" in results:
             parts.append(_networks_table(results["networks"]))
+        if "core" in results:
+            parts.append(core.markdown(results["core"]))
         atomic_write_text("BENCHMARKS.md", "\n".join(parts))
     return 0
 

@@ -99,7 +99,9 @@ def twin_vs_cmos(images: int = 200, *, steps: int = 100, data=None, echo=None) -
         out[name] = {
             "kind": cfg.kind, "normalisation_percentile": percentile, "accuracy": acc,
             "accuracy_se": math.sqrt(acc * (1 - acc) / images),
-            "spikes_per_image": {k: v / images for k, v in res["spikes"].items()},
+            "spikes_per_image": {k: res["spikes"][k] / images for k in ("input",) + _IF_LAYERS},
+            "scatter_words_per_image": {k.split(".", 1)[1]: v / images for k, v in res["spikes"].items()
+                                        if k.startswith("words.")},
             "cycles_per_image": _cycles(net, res, images),
             "energy_J": bd.total, "energy_breakdown_J": {k: float(v) for k, v in bd.components.items()},
             "latency_s": float(bd.latency),
@@ -119,7 +121,7 @@ def markdown_table(res: dict) -> str:
     for name, label in (("twin", "spintronic twin (DW crossbars)"), ("cmos", "CMOS baseline (8-bit SRAM)")):
         r = res[name]
         cyc = f"{r['cycles_per_image']:,.0f}" if r.get("cycles_per_image") else "n/a"
-        spikes = sum(v for k, v in r["spikes_per_image"].items() if k != "input")
+        spikes = sum(r["spikes_per_image"][k] for k in _IF_LAYERS)
         rows.append(f"| {label} | {r['accuracy']:.3f} +- {r['accuracy_se']:.3f} | {cyc} | "
                     f"{r['energy_J'] * 1e9:.3g} nJ | {spikes:,.0f} |")
     rows.append("")

@@ -73,7 +73,7 @@ def twin_against_cmos(cfg: dict, out: Path, plt, echo) -> tuple[dict, str]:
 
     s = cfg["demo"]["system"]
     res = twin_vs_cmos(s["images"], steps=s["steps"], echo=echo)
-    layers = [k for k in res["twin"]["spikes_per_image"] if k != "input"]
+    layers = [k for k in res["twin"]["spikes_per_image"] if k != "input" and "." not in k]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     x = np.arange(len(layers))
     for off, name in ((-0.2, "twin"), (0.2, "cmos")):
@@ -174,7 +174,7 @@ def synthesis(cfg: dict, out: Path, echo) -> tuple[dict, str]:
     if target == "none":
         return {"target": None}, "## Synthesis\n\nSkipped (synth_target = none).\n"
     cf = _core_flow()
-    block = "core" if cf else "macrospin"
+    block = "snn_core" if cf else "macrospin"
     res: dict = {"target": target, "block": block, "source": "run"}
     missing = tools_missing(target)
     try:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BASELINE_DIR", "CASES", "METRICS", "baseline_path", "check_regression",
+__all__ = ["BASELINE_DIR", "CASES", "SLOW_CASES", "METRICS", "baseline_path", "check_regression",
            "load_baseline", "save_baseline", "update_baselines"]
 
 BASELINE_DIR = Path(__file__).resolve().parent
@@ -47,10 +47,26 @@ def _gaussian_noise():
     return GaussianNoise(NoiseConfig(lanes=2))
 
 
+def _snn_core(network: str):
+    def build():
+        from hdl.core import SnnCore
+        from quantize.core import trained_network
+
+        return SnnCore(trained_network(network))
+    return build
+
+
 #: (block, config) -> a function building the component; the block name is the top name.
 CASES: dict[tuple[str, str], Callable[[], Any]] = {
     ("lfsr_bank", "w31-l4-k8"): _lfsr_bank,
     ("gaussian_noise", "lanes2"): _gaussian_noise,
+}
+
+#: Slow cases (minutes of place-and-route each): stored like the others, checked by the long
+#: test of tests/test_synth_core.py (`make test-long`), not by the ordinary suite.
+SLOW_CASES: dict[tuple[str, str], Callable[[], Any]] = {
+    ("snn_core", "cnn-if"): _snn_core("cnn-if"),
+    ("snn_core", "cmos-if"): _snn_core("cmos-if"),
 }
 
 
@@ -123,13 +139,15 @@ def check_regression(result: dict[str, Any], baseline: dict[str, Any],
 def update_baselines(targets: Iterable[str] | None = None,
                      cases: Iterable[tuple[str, str]] | None = None, *,
                      out_dir=None) -> list[Path]:
-    """Synthesise every case in :data:`CASES` for every target and store the baselines."""
+    """Synthesise every case in :data:`CASES` (and :data:`SLOW_CASES`) for every target and
+    store the baselines."""
     from boards.synth import TARGETS, synthesize
 
+    every = {**CASES, **SLOW_CASES}
     paths = []
-    for block, config in (cases or CASES):
+    for block, config in (cases or every):
         for target in (targets or TARGETS):
-            result = synthesize(CASES[block, config](), block, target=target, out_dir=out_dir)
+            result = synthesize(every[block, config](), block, target=target, out_dir=out_dir)
             paths.append(save_baseline(result, block, config, target))
     return paths
 

@@ -1,0 +1,112 @@
+"""Benchmark: the RTL SNN cores (issue 5): twin against CMOS baseline, hardware and co-simulation.
+
+* Twin against baseline (``spintwin.compare.twin_vs_cmos``): the same trained CNN on the twin
+  core and the CMOS baseline core (bit-accurate models = what the RTL computes), accuracy,
+  agreement, cycles per image (``quantize.core``'s analytical model) and energy per inference
+  from each core's own event counts.
+* Hardware: resources and fmax of each core on the ECP5-85F (YoWASP Yosys + nextpnr) and
+  images/s at fmax; whether it fits the iCE40-UP5K.
+* Co-simulation: cycles/s and seconds per image of the bit-exact core co-simulation on Verilator
+  and Icarus, and the projected time to verify 100 images on Verilator (target < 10 minutes).
+* The STDP learning core (network 3): co-simulation speed over 20 training images.
+Run: ``python -m bench.core`` (prints JSON); ``make bench`` runs all benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["run"]
+
+NETWORKS = ("cnn-if", "cmos-if", "cnn-stochastic")
+
+
+def _synth(network: str, target: str) -> dict:
+    from spintwin.core_flow import synth_core
+    from spintwin.errors import SpintwinError
+
+    try:
+        return synth_core(network, target=target)
+    except SpintwinError as e:
+        return {"network": network, "target": target, "error": str(e)}
+
+
+def _cosim(network: str, sim: str, images: int, steps: int | None = None) -> dict:
+    from spintwin.core_flow import verify_core
+    from spintwin.errors import SpintwinError
+
+    try:
+        return verify_core(network, sim=sim, images=images, seed=1, steps=steps, echo=None)
+    except SpintwinError as e:
+        return {"network": network, "sim": sim, "error": str(e)}
+
+
+def _stdp_cosim(images: int = 20) -> dict:
+    from tb.runner import simulator_available
+    from tb.stdp_core_launch import verify_stdp_core
+
+    ok, why = simulator_available("verilator")
+    if not ok:
+        return {"skipped": why}
+    m = verify_stdp_core("verilator", images, 0, neurons=16)
+    return {"images": images, "neurons": 16, **{k: v for k, v in m.items() if isinstance(v, (int, float))}}
+
+
+def run(images: int = 500, cosim_images: int = 5) -> dict:
+    from spintwin.compare import twin_vs_cmos
+
+    res = {"benchmark": "core", "twin_vs_cmos": twin_vs_cmos(images)}
+    res["synth"] = {n: {t: _synth(n, t) for t in ("ecp5-85f", "ice40-up5k")} for n in NETWORKS}
+    res["cosim"] = [_cosim(n, "verilator", cosim_images) for n in NETWORKS]
+    res["cosim"].append(_cosim("cnn-if", "icarus", 1, steps=5))
+    v = next((c for c in res["cosim"] if c.get("network") == "cnn-if" and c.get("sim") == "verilator"), {})
+    if v.get("seconds"):
+        res["verilator_100_images_s"] = v["seconds"] / v["images"] * 100
+    res["target_100_images_s"] = 600
+    res["stdp_cosim"] = _stdp_cosim()
+    return res
+
+
+def markdown(r: dict) -> str:
+    """The BENCHMARKS.md section of a :func:`run` result."""
+    from spintwin.compare import markdown_table
+
+    rows = ["## The SNN cores: twin against the CMOS baseline", "",
+            "Same trained CNN on both (bit-accurate models, equal to the RTL spike for spike); energy from each "
+            "core's own event counts (golden.energy); cycles from quantize.core's analytical model.", "",
+            markdown_table(r["twin_vs_cmos"]), "",
+            "| core | target | LUT | FF | DSP | BRAM | fmax (MHz) | fits | cycles / image | images/s at fmax |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for net, per in r["synth"].items():
+        for target, s in per.items():
+            if s.get("error"):
+                rows.append(f"| {net} | {target} | {s['error'][:90]} | | | | | | | |")
+                continue
+            ips = s.get("images_per_s_at_fmax")
+            rows.append(f"| {net} | {target} | {s.get('lut')} | {s.get('ff')} | {s.get('dsp')} | {s.get('bram')} | "
+                        f"{s.get('fmax_mhz')} | {s.get('fits')} | {s.get('cycles_per_image') or 0:,.0f} | "
+                        f"{ips:,.1f} |" if ips else
+                        f"| {net} | {target} | {s.get('lut')} | {s.get('ff')} | {s.get('dsp')} | {s.get('bram')} | "
+                        f"{s.get('fmax_mhz')} | {s.get('fits')} | {s.get('cycles_per_image') or 0:,.0f} | - |")
+    rows += ["", "Bit-exact co-simulation of the cores (MNIST test images, batch testbench):", "",
+             "| core | simulator | images x steps | cycles/s | s / image |", "|---|---|---|---|---|"]
+    for c in r["cosim"]:
+        if c.get("error"):
+            rows.append(f"| {c['network']} | {c['sim']} | {c['error'][:80]} | | |")
+            continue
+        rows.append(f"| {c['network']} | {c['sim']} | {c['images']} x {c['steps']} | {c.get('cycles_per_s') or 0:,.0f} | "
+                    f"{c['seconds'] / c['images']:.1f} |")
+    if r.get("verilator_100_images_s"):
+        rows += ["", f"Verifying 100 images of network 1 on Verilator: {r['verilator_100_images_s'] / 60:.1f} minutes "
+                     f"projected from this run (target < {r['target_100_images_s'] / 60:.0f})."]
+    s = r.get("stdp_cosim") or {}
+    if s.get("cycles_per_s"):
+        rows += ["", f"STDP learning core (network 3, {s['neurons']} neurons, {s['images']} training images, weights "
+                     f"compared bit for bit): {s['cycles_per_s']:,.0f} cycles/s on Verilator"
+                     + (f", {s['cycles_per_image']:,.0f} cycles per image." if s.get("cycles_per_image") else ".")]
+    rows.append("")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2, default=str))
