@@ -58,7 +58,7 @@ SCHEMA = {
                                  "an integer in 0..100 (0 skips the co-simulation)", 3),
     "demo.system.synth_target": (lambda v: v in ("ecp5-85f", "ice40-up5k", "none"),
                                  "'ecp5-85f', 'ice40-up5k' or 'none'", "ecp5-85f"),
-    "demo.system.synth_timeout_s": (lambda v: _num(v) and 10 <= v <= 7200, "seconds in 10..7200", 420),
+    "demo.system.synth_timeout_s": (lambda v: _num(v) and 10 <= v <= 7200, "seconds in 10..7200", 180),
     # The hardware twin's macrospin integrator (quantize.macrospin / hdl.macrospin).
     "twin.macrospin.device": (lambda v: v in _DEVICES, f"one of {', '.join(_DEVICES)}", "mtj_neuron"),
     "twin.macrospin.dt_ps": (lambda v: _num(v) and 0 < v <= 100, "a step in (0, 100] ps", 0.1),

@@ -134,7 +134,7 @@ def synth_core(network: str = "cnn-if", target: str = "ecp5-85f", *, out_dir=Non
     except SynthError as e:
         raise SpintwinError(f"synth core {network} on {target}: {e}") from None
     keep = ("target", "device", "lut", "ff", "dsp", "bram", "fmax_mhz", "fits", "fits_reason", "capacity", "io",
-            "timing_met", "runtime_s")
+            "timing_met", "runtime_s", "cached")
     out = {"network": network, **{k: res.get(k) for k in keep}}
     cyc = _cycles_per_image(net)
     out["cycles_per_image"] = cyc

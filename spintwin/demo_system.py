@@ -193,13 +193,19 @@ def synthesis(cfg: dict, out: Path, echo) -> tuple[dict, str]:
         res["source"] = f"committed baseline ({str(e).splitlines()[0][:120]})" if r else "unavailable"
         echo(f"      synthesis not run here: {str(e).splitlines()[0][:120]}")
     if r:
-        res.update({k: r.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz", "fits", "lanes", "device")})
+        res.update({k: r.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz", "fits", "lanes", "device",
+                                          "images_per_s_at_fmax", "cycles_per_image")})
+        if res["source"] == "run" and r.get("cached"):
+            res["source"] = "run, from the build cache"
     lines = ["## Synthesis", ""]
     if r:
         lines += [f"{block} on {target} ({res['source']}):", "",
                   "| LUT | FF | DSP | BRAM | fmax (MHz) | fits |", "|---|---|---|---|---|---|",
                   f"| {res.get('lut')} | {res.get('ff')} | {res.get('dsp')} | {res.get('bram')} | "
                   f"{res.get('fmax_mhz')} | {res.get('fits')} |", ""]
+        if res.get("images_per_s_at_fmax"):
+            lines += [f"At fmax the core classifies {res['images_per_s_at_fmax']:.0f} images/s "
+                      f"({res['cycles_per_image']:,.0f} cycles per image).", ""]
     else:
         lines += [f"No synthesis result for {block} on {target}.", ""]
     atomic_write_json(out / "synthesis.json", res)
