@@ -1,6 +1,7 @@
 """The block flow from the command line: generate (Verilog, manifest, lint), verify, errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -28,8 +29,10 @@ def test_generate_writes_lint_clean_verilog_and_manifest(tmp_path):
 
 @pytest.mark.parametrize("cmd", ["generate", "verify", "synth"])
 def test_help_has_an_example(cmd):
+    """An example for each block: the macrospin integrator and the SNN core."""
     r = _run(cmd, "--help")
-    assert r.returncode == 0 and f"example: spintwin {cmd} macrospin" in r.stdout
+    assert r.returncode == 0 and re.search(rf"examples?:\s+spintwin {cmd} macrospin", r.stdout), r.stdout[-300:]
+    assert f"spintwin {cmd} core --network" in r.stdout
 
 
 def test_bad_twin_config_is_one_line(tmp_path):
