@@ -337,6 +337,33 @@ def _design_sources(design) -> list[tuple[str, str | None, Path | None]]:
     return out
 
 
+# Yosys's write_verilog (Amaranth's backend) emits combinational processes as ``always @*``
+# and, so that each runs once at time zero, declares ``reg \$auto$verilog_backend...$1 = 0;``
+# and names it in every such block. Under -g2012 (the cocotb Icarus runner's mode) Icarus
+# treats that declaration initialiser as SystemVerilog variable initialisation: no event, so
+# a block whose inputs never change (a constant table indexed by a register that keeps its
+# reset value, e.g. hdl.core's per-tile scale codes) keeps its variable at X. Verilator
+# evaluates all combinational logic at start-up. For Icarus the trigger is toggled at #0,
+# after every ``always @*`` has reached its event control.
+_YOSYS_COMB_TRIGGER = re.compile(
+    r"^(?P<indent>[ \t]*)reg (?P<name>\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;[ \t]*$", re.M)
+
+
+def _icarus_comb_kick(text: str) -> str:
+    """``text`` with Yosys's time-zero trigger of ``always @*`` blocks made to fire in Icarus."""
+    return _YOSYS_COMB_TRIGGER.sub(
+        lambda mt: f"{mt.group(0)}\n{mt.group('indent')}initial #0 {mt.group('name')}= 1'h1;", text)
+
+
+def _icarus_sources(sources):
+    """``_design_sources`` entries with ``_icarus_comb_kick`` applied (changed files become text)."""
+    out = []
+    for hash_text, text, path in sources:
+        kicked = _icarus_comb_kick(hash_text)
+        out.append((hash_text, text, path) if kicked == hash_text else (kicked, kicked, None))
+    return out
+
+
 def _cache_key(sim, sim_version, toplevel, sources, waves, timescale, build_args) -> str:
     import cocotb
 
@@ -544,6 +571,8 @@ def run_cocotb(
     ts = _timescale(timescale)
     build_args = list(build_args)
     sources = _design_sources(design)
+    if sim == "icarus":
+        sources = _icarus_sources(sources)
     key = _cache_key(sim, sim_version, toplevel, sources, waves, ts, build_args)
 
     if build_dir is None:

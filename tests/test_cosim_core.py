@@ -60,7 +60,17 @@ def test_flow_arguments_are_one_clear_error():
 
 
 def test_icarus_cnn_if_one_image():
-    r = _run("cnn-if", "icarus", 1, 1, first=3)
+    """Three steps, so conv1 spikes in the model (asserted: a run without conv1 spikes
+    compares nothing; at one step conv1 is silent, which hid an Icarus start-up bug, see
+    tb.runner._icarus_comb_kick)."""
+    from quantize import snn as q
+    from quantize.core import trained_network
+    from spintwin.data import load_mnist
+
+    skip_unless_simulator("icarus")
+    model = q.run(trained_network("cnn-if", steps=3), load_mnist()[1][0][:1])
+    assert model["spikes"]["conv1"] > 0
+    r = _run("cnn-if", "icarus", 1, 3, first=0)
     print(f"cnn-if: {r.metrics['cycles_per_s']:.0f} cycles/s on Icarus")
 
 
