@@ -146,6 +146,10 @@ def wrap(value, fmt: Fixed) -> Value:
 def saturate(value, fmt: Fixed) -> tuple[Value, Value]:
     """Clamp ``value`` to ``fmt``'s range; mirrors ``quantize.fixed.saturate``.
 
+    The range test looks at the bits above the format only (all equal to the sign for a
+    signed format, all zero for an unsigned one): plain LUT logic, where a magnitude compare
+    against the limits would build carry chains.
+
     Returns
     -------
     result : Value of shape ``shape_of(fmt)``
@@ -153,10 +157,33 @@ def saturate(value, fmt: Fixed) -> tuple[Value, Value]:
         1 when the input was clamped (sum these to get the model's count).
     """
     value = Value.cast(value)
-    hi = value > fmt.max_int
-    lo = value < fmt.min_int
+    hi, lo = _out_of_range_split(value, fmt)
     result = Mux(hi, const(fmt.max_int, fmt), Mux(lo, const(fmt.min_int, fmt), wrap(value, fmt)))
     return result, hi | lo
+
+
+def _out_of_range_split(value: Value, fmt: Fixed) -> tuple[Value, Value]:
+    """(above max, below min) of ``value`` against ``fmt``, from its top bits alone."""
+    n, w = len(value), fmt.width
+    vs = value.shape().signed
+    zero = Const(0, 1)
+    if vs and n == 0:
+        return zero, zero
+    sign = value[-1] if vs else zero
+    if fmt.signed:
+        # in range iff bits [w-1, n) all equal the sign (bits >= n are sign copies)
+        if n <= w - 1 or (vs and n <= w):
+            return zero, zero
+        top = value[w - 1:]
+        if vs:
+            off = ~(top.all() | ~top.any())
+            return off & ~sign, off & sign
+        return top.any(), zero
+    # unsigned target: below 0 iff negative; above iff any bit >= w is set (non-negative)
+    lo = sign if vs else zero
+    stop = n - 1 if vs else n
+    hi = (value[w:stop].any() & ~sign) if stop > w else zero
+    return hi, lo
 
 
 def resize(

@@ -75,6 +75,11 @@ class MacrospinConfig:
         Parallel integrator lanes K.
     magnets : int
         Magnets time-multiplexed per lane N (>= the pipeline latency).
+    dsp_per_lane : int
+        RTL mapping only (the arithmetic is the same): at most this many of a lane's 30
+        variable-by-variable products become DSP multipliers (one ECP5 MULT18X18D each at
+        18-bit formats); the rest are pipelined LUT multipliers (``hdl.lutmul``), in datapath
+        order (the renormalisation's last). The default puts every product on a DSP block.
     """
 
     m_fmt: Fixed = Fixed(24, 22)
@@ -87,6 +92,7 @@ class MacrospinConfig:
     rounding: str = "round_half_up"
     lanes: int = 1
     magnets: int = 16
+    dsp_per_lane: int = 64
 
     def __post_init__(self):
         if not 8 <= self.m_fmt.width <= 32 or not self.m_fmt.signed:
@@ -101,6 +107,8 @@ class MacrospinConfig:
             raise ValueError(f"lanes must be 1..64, not {self.lanes}")
         if not 1 <= self.magnets <= 65536:
             raise ValueError(f"magnets per lane must be 1..65536, not {self.magnets}")
+        if not 0 <= self.dsp_per_lane <= 1024:
+            raise ValueError(f"DSP products per lane must be 0..1024, not {self.dsp_per_lane}")
         if not self.current_lsb > 0:
             raise ValueError(f"current_lsb must be > 0 A, not {self.current_lsb}")
 

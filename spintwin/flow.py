@@ -155,13 +155,20 @@ def verify(block: str, cfg_path, *, sim: str, steps: int, seed: int, trace: bool
     return result
 
 
+#: Limit of one synthesis run (Yosys + nextpnr), seconds.
+SYNTH_TIMEOUT_S = 5400.0
+
+
 def synth(block: str, cfg: dict, *, target: str) -> dict:
     """YoWASP Yosys + nextpnr: {'lut', 'ff', 'dsp', 'bram', 'fmax_mhz', 'lanes', ...}."""
     from boards.synth import SynthError, synthesize
 
     dut, _, _, _ = _block(block, cfg)
     try:
-        res = synthesize(dut, block, target=target)
+        # The multi-lane integrator fills most of an ECP5-85F: Yosys alone takes minutes, and
+        # nextpnr's router2 finishes it where router1 takes hours.
+        res = synthesize(dut, block, target=target, timeout_s=SYNTH_TIMEOUT_S,
+                         router="router2" if target.startswith("ecp5") else None)
     except SynthError as e:
         raise SpintwinError(str(e).splitlines()[0]) from None
     res["lanes"] = dut.lanes

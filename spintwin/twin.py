@@ -31,7 +31,7 @@ def macrospin_from_config(cfg: dict):
             m_fmt=Fixed(*t["m_format"]), h_fmt=Fixed(*t["h_format"]), dm_fmt=Fixed(*t["dm_format"]),
             norm_fmt=Fixed(*t["norm_format"]), drive_fmt=Fixed(*t["drive_format"]),
             const_width=t["const_width"], current_lsb=t["current_lsb_uA"] * 1e-6, rounding=t["rounding"],
-            lanes=t["lanes"], magnets=t["magnets"],
+            lanes=t["lanes"], magnets=t["magnets"], dsp_per_lane=t["dsp_per_lane"],
         )
         noise = NoiseConfig(lanes=t["lanes"], uniform_bits=t["noise_uniform_bits"], n_uniforms=t["noise_uniforms"],
                             master_seed=t["seed"])

@@ -1,8 +1,9 @@
 """Named integrator configurations shared by the Amaranth-simulator and cocotb checks.
 
-Each case exercises something different: the default formats with N not a power of two; odd
-widths everywhere with three lanes; a perpendicular magnet (easy and polarisation axes on z)
-with two lanes.
+Each case exercises something different: the default formats with N not a power of two, every
+product on a DSP block; odd widths everywhere with three lanes and 10 of the 30 products per lane
+on LUT multipliers; a perpendicular magnet (easy and polarisation axes on z) with two lanes and
+the default twin's mapping (26 DSP products per lane, the renormalisation's last 4 on LUTs).
 """
 
 from __future__ import annotations
@@ -14,24 +15,24 @@ from quantize.noise import NoiseConfig
 
 __all__ = ["CASES", "build_case"]
 
-CASES = ("default_n23", "odd_k3", "pma_k2")
+CASES = ("default_n83", "odd_k3", "pma_k2")
 
 
 def build_case(name: str, seed: int = 1):
     """Return (model, noise_cfg, current_range_codes) for a named case; ``seed`` seeds the LFSRs."""
-    if name == "default_n23":
+    if name == "default_n83":
         dev = devices.mtj_neuron()
-        cfg = MacrospinConfig(lanes=1, magnets=23)
+        cfg = MacrospinConfig(lanes=1, magnets=83)
         params, dt, span = dev.magnet, dev.dt, 1500
     elif name == "odd_k3":
         dev = devices.mtj_neuron()
         cfg = MacrospinConfig(m_fmt=Fixed(21, 19), h_fmt=Fixed(25, 15), dm_fmt=Fixed(27, 27),
                               norm_fmt=Fixed(23, 20), const_width=17, drive_fmt=Fixed(13, 0),
-                              lanes=3, magnets=25)
+                              lanes=3, magnets=93, dsp_per_lane=20)
         params, dt, span = dev.magnet, dev.dt, 1500
     elif name == "pma_k2":
         syn = devices.volatile_synapse()
-        cfg = MacrospinConfig(lanes=2, magnets=30)
+        cfg = MacrospinConfig(lanes=2, magnets=86, dsp_per_lane=26)
         params, dt, span = syn.magnet, syn.dt, 1500
     else:
         raise ValueError(f"unknown integrator case {name!r} (known: {', '.join(CASES)})")

@@ -44,7 +44,7 @@ def test_batch_100k_magnet_steps(case, sim):
 
 def test_batch_mismatch_names_first_beat_lane_and_field():
     with pytest.raises(AssertionError, match=r"^beat 57, lane 0, field x: expected .* \[batch: signature over"):
-        run_batch("default_n23", "verilator", 2000, MS_CORRUPT_BEAT=57)
+        run_batch("default_n83", "verilator", 2000, MS_CORRUPT_BEAT=57)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -69,4 +69,4 @@ def test_icarus_100k_magnet_steps(case):
 
 def test_mismatch_names_first_beat_lane_and_field():
     with pytest.raises(AssertionError, match=r"beat 57, lane 0, field x: expected"):
-        _run("default_n23", "verilator", 500, MS_CORRUPT_BEAT=57)
+        _run("default_n83", "verilator", 500, MS_CORRUPT_BEAT=57)

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from spintwin.cli import main
+from spintwin.config import load_config
 
 
 def _run(*args):
@@ -20,9 +21,10 @@ def test_generate_writes_lint_clean_verilog_and_manifest(tmp_path):
     assert "module macrospin" in v
     m = json.loads((tmp_path / "macrospin.manifest.json").read_text())
     assert m["lint"]["clean"], m["lint"]["log"]
-    assert m["latency"] >= 10 and m["lanes"] == 2 and m["initiation_interval"] == 1
+    lanes = load_config()["twin"]["macrospin"]["lanes"]
+    assert m["latency"] >= 10 and m["lanes"] == lanes and m["initiation_interval"] == 1
     names = {p["name"]: p for p in m["ports"]}
-    assert names["i_drive__payload"]["width"] == 2 * 13 and names["o_state__valid"]["direction"] == "out"
+    assert names["i_drive__payload"]["width"] == lanes * 13 and names["o_state__valid"]["direction"] == "out"
     assert m["tool_versions"]["amaranth"].startswith("0.5")
     assert m["formats"]["m"] == {"width": 18, "frac": 16}
 
@@ -56,5 +58,6 @@ def test_verify_passes_and_reports_json(capsys):
         assert main(["verify", "macrospin", "--sim", "verilator", "--steps", "400", "--seed", "2", *extra]) == 0
         out = capsys.readouterr().out
         res = json.loads(out.strip().splitlines()[-1])
-        assert res["bit_exact"] and res["magnet_steps"] >= 400 * 2  # two lanes in the default twin
+        lanes = load_config()["twin"]["macrospin"]["lanes"]
+        assert res["bit_exact"] and res["magnet_steps"] >= 400 * lanes
         assert res["mode"] == ("trace" if extra else "batch")

@@ -17,15 +17,18 @@ from tb.macrospin_cases import CASES, build_case
 from tb.runner import first_mismatch
 
 
-def _simulate(dut, codes, resets, stall_rng, beats):
+def _simulate(dut, codes, resets, stall_rng, beats, ready_off=None):
+    """Drive the integrator; ``ready_off(cycle)`` True holds output-ready low (bursty stalls)."""
     k = dut.lanes
     got_m, got_sw, got_slot = [], [], []
+    overflow = []
 
     async def bench(ctx):
-        n = 0
+        n = cycle = 0
         while len(got_m) < beats:
             valid = n < len(codes) and stall_rng.random() < 0.8
-            ready = stall_rng.random() < 0.85
+            ready = stall_rng.random() < 0.85 and not (ready_off is not None and ready_off(cycle))
+            cycle += 1
             ctx.set(dut.o_state.ready, ready)
             ctx.set(dut.i_drive.valid, valid)
             if n < len(codes):
@@ -40,11 +43,13 @@ def _simulate(dut, codes, resets, stall_rng, beats):
                 got_slot.append(pl.slot)
             await ctx.tick()
             n += int(accepted)
+        overflow.append(ctx.get(dut.overflow))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
+    assert overflow == [0], "output FIFO overflowed"
     return np.array(got_m), np.array(got_sw, dtype=bool), np.array(got_slot)
 
 
@@ -66,12 +71,31 @@ def test_rtl_equals_model(case):
     assert not model.saturations, model.saturations
 
 
+def test_long_output_stalls_lose_no_beat():
+    """Output-ready held low for 3x the pipeline depth, again and again: the free-running
+    pipeline's results wait in the output FIFO (which never overflows) and stay exact."""
+    model, noise_cfg, span = build_case("pma_k2", seed=11)
+    dut = MacrospinIntegrator(model, noise_cfg)
+    beats = 4 * model.cfg.magnets
+    total = beats + dut.latency + 2
+    rng = np.random.default_rng(5)
+    codes = rng.integers(-span, span, (total, model.cfg.lanes))
+    resets = rng.random((total, model.cfg.lanes)) < 0.03
+    ref_m, ref_sw, slots = reference_stream(model, GaussianNoise(noise_cfg).run(total), codes, resets)
+    period = 3 * dut.latency
+    got_m, got_sw, got_slot = _simulate(dut, codes, resets, np.random.default_rng(4), beats,
+                                        ready_off=lambda c: (c // period) % 2 == 1)
+    assert first_mismatch(ref_m[:beats], got_m, ["x", "y", "z"]) is None
+    assert first_mismatch(ref_sw[:beats], got_sw, ["switched"]) is None
+    np.testing.assert_array_equal(got_slot, slots[:beats])
+
+
 def test_too_few_magnets_is_a_clear_error():
     from dataclasses import replace
 
     from quantize.macrospin import MacrospinModel
 
-    model, noise_cfg, _ = build_case("default_n23")
+    model, noise_cfg, _ = build_case("default_n83")
     cfg = replace(model.cfg, magnets=8)
     small = MacrospinModel(cfg, model.k, model.noise_fmt)
     with pytest.raises(ValueError, match="magnets per lane must be >= latency"):
