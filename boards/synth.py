@@ -64,7 +64,9 @@ __all__ = ["FLOW_VERSION", "TARGETS", "SynthError", "Target", "synth_root", "syn
            "tools_missing"]
 
 #: Bump when the scripts or the parsing change: it is part of the cache key.
-FLOW_VERSION = 1
+FLOW_VERSION = 2
+#: Registers whose name holds this tag are duplicates on purpose; Yosys keeps them apart.
+KEEP_DUPLICATE_TAG = "_dspop_"
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _log = logging.getLogger("spintwin.synth")
 
@@ -292,6 +294,10 @@ def _yosys_script(t: Target, top: str) -> str:
     return "\n".join([
         "read_verilog design.v",
         f"hierarchy -check -top {top}",
+        # Registers named *_dspop_* are deliberate duplicates (a multiplier's own operand
+        # registers, placed next to its DSP block): keep their cells from being merged.
+        "proc",
+        f"setattr -set keep 1 w:*{KEEP_DUPLICATE_TAG}* %ci1",
         f"{t.synth_cmd} -top {top}",
         "tee -q -o stat.json stat -json",
         "write_json netlist.json",

@@ -5,8 +5,9 @@ magnet-step per lane per cycle (initiation interval 1). Every node of the datapa
 same :mod:`hdl.fixed` operation, in the same order, as the integer model's.
 
 Deep, free-running pipeline (built by :class:`_Stages`): every operation is one stage, so a
-stage holds one multiplier (an ECP5 MULT18X18D between fabric registers), or one carry-chain
-adder, or a rounding increment, or a saturation. Products by device constants are
+stage holds one multiplier (an ECP5 MULT18X18D between fabric registers, plus one register
+stage to leave the DSP column), or one carry-chain adder, or a rounding increment with its
+saturation (a LUT-only range test). Products by device constants are
 canonical-signed-digit shift-and-add trees (exact, no DSP). Operands are delayed to the stage
 that uses them through flip-flops for short spans and small circular-buffer memories for long
 ones. There is no clock enable in the datapath: a stall would have to reach every register in
@@ -85,18 +86,23 @@ def _csd(c: int) -> list[tuple[int, int]]:
 class _Stages:
     """Schedules one lane's datapath as a free-running pipeline (no clock enable).
 
-    Every operation registers its result (one stage: one multiplier, or one carry-chain adder,
-    or a rounding increment, or a saturation); :meth:`at` delays an operand to the stage of
+    Every operation registers its result (one stage: one multiplier and a register next to it,
+    or one carry-chain adder, or a rounding increment with its saturation); :meth:`at` delays an operand to the stage of
     the operation that uses it, through flip-flops for short spans and through a small
     circular-buffer memory (block or distributed RAM) for spans of ``mem_span`` stages or more.
     """
 
-    def __init__(self, m: Module, prefix: str, rounding: str, mem_span: int = 8, dsp_products: int = 1 << 30):
+    def __init__(self, m: Module, prefix: str, rounding: str, mem_span: int = 4, dsp_products: int = 1 << 30,
+                 reset_less: bool = True):
         self.m, self.prefix, self.rounding, self.mem_span = m, prefix, rounding, mem_span
+        # Datapath registers need no reset (only the valid bits do): a reset net to every
+        # register would also fold into their set/reset logic.
+        self.reset_less = reset_less
         self.dsp_left = dsp_products  # variable products still to map onto DSP blocks
         self.lut_products = 0
         self._taps: dict[int, tuple[_T, dict]] = {}
         self._ptrs: dict[tuple[int, int], Signal] = {}
+        self.mem_delays: list[tuple[int, int]] = []  # (width, depth) of each delay memory
         self.depth = 0
         self.delay_bits = {"ff": 0, "mem": 0}
         self._n = 0
@@ -116,7 +122,7 @@ class _Stages:
 
     def reg(self, expr, st: int, name: str) -> _T:
         expr = Value.cast(expr)
-        sig = Signal(expr.shape(), name=self._name(name))
+        sig = Signal(expr.shape(), name=self._name(name), reset_less=self.reset_less)
         self.m.d.sync += sig.eq(expr)
         self.depth = max(self.depth, st + 1)
         return _T(sig, st + 1)
@@ -138,7 +144,7 @@ class _Stages:
             self.delay_bits["mem"] += len(v) * gap
         else:
             for s in range(base + 1, st + 1):
-                sig = Signal(v.shape(), name=self._name("dly"))
+                sig = Signal(v.shape(), name=self._name("dly"), reset_less=self.reset_less)
                 self.m.d.sync += sig.eq(v)
                 taps[s] = v = sig
             self.delay_bits["ff"] += len(v) * gap
@@ -153,16 +159,20 @@ class _Stages:
         # address path of the distributed RAM).
         for key, init in (((depth, 0), 0), ((depth, n), (-(n - 2)) % depth)):
             if key not in self._ptrs:
-                ptr = Signal(range(depth), init=init, name=f"{self.prefix}ptr{depth}_{key[1]}")
+                ptr = Signal(range(depth), init=init, name=f"{self.prefix}ptr{depth}_{key[1]}", reset_less=True)
                 self.m.d.sync += ptr.eq(ptr + 1)  # wraps: depth is a power of two
                 self._ptrs[key] = ptr
         wptr, rptr = self._ptrs[depth, 0], self._ptrs[depth, n]
-        mem = memory.Memory(shape=unsigned(len(v)), depth=depth, init=[])
+        # Deeper than one distributed-RAM cell (16 words): block RAM, which the twin leaves
+        # mostly unused, instead of LUT RAM with read multiplexers (LUTs are the scarce part).
+        mem = memory.Memory(shape=unsigned(len(v)), depth=depth, init=[],
+                            attrs={"ram_style": "block"} if depth > 16 else None)
+        self.mem_delays.append((len(v), depth))
         self.m.submodules[self._name("dlymem")] = mem
         wr, rd = mem.write_port(), mem.read_port()
         # written at cycle t, read (address at t + n - 2, data at t + n - 1), registered at t + n
         self.m.d.comb += [wr.addr.eq(wptr), wr.data.eq(v), wr.en.eq(1), rd.addr.eq(rptr)]
-        out = Signal(v.shape(), name=self._name("dlyq"))
+        out = Signal(v.shape(), name=self._name("dlyq"), reset_less=self.reset_less)
         self.m.d.sync += out.eq(rd.data)
         return out
 
@@ -174,7 +184,13 @@ class _Stages:
         va, vb = self.at(a, s), self.at(b, s)
         if self.dsp_left > 0:
             self.dsp_left -= 1
-            return self.reg(va * vb, s, name)
+            # The DSP columns are far from the logic: each DSP block gets operand registers
+            # of its own (an operand feeds several products; the name tag makes the synthesis
+            # flow keep these duplicates, boards.synth.KEEP_DUPLICATE_TAG) and two registers
+            # behind it, so that every route to or from the block has a register next to it.
+            a1, b1 = self.reg(va, s, name + "_dspop_a"), self.reg(vb, s, name + "_dspop_b")
+            p = self.reg(a1.v * b1.v, s + 1, name)
+            return self.reg(p.v, p.st, name + "_q")
         p, lat = lut_multiply(self.m, va, vb, self._name(name))
         self.lut_products += 1
         self.depth = max(self.depth, s + lat)
@@ -220,7 +236,7 @@ class _Stages:
         return _T(v, s)
 
     def _hold(self, x, s):
-        sig = Signal(x.shape(), name=self._name("hold"))
+        sig = Signal(x.shape(), name=self._name("hold"), reset_less=self.reset_less)
         self.m.d.sync += sig.eq(x)
         self.delay_bits["ff"] += len(x)
         return sig
@@ -244,8 +260,9 @@ class _Stages:
         return self._tree(terms, s, name)
 
     def resize(self, t: _T, frac: int, out: Fixed, name: str) -> _T:
-        """``t`` (an integer at ``frac`` fractional bits) rounded then saturated into ``out``:
-        ``hdl.fixed.resize`` split into two stages (rounding increment, then saturation)."""
+        """``t`` (an integer at ``frac`` fractional bits) rounded then saturated into ``out``
+        (``hdl.fixed.resize``): one stage, the rounding increment's carry chain followed by
+        the LUT-only range test of :func:`hdl.fixed.saturate`."""
         if t.const is not None:
             from quantize.fixed import resize as qresize
 
@@ -253,13 +270,7 @@ class _Stages:
                            self.rounding)
             return self.const(int(q[0]))
         s = t.st
-        v = self.at(t, s).as_signed()
-        d = frac - out.frac
-        if d > 0 and self.rounding == "round_half_up":
-            r = self.reg(hf.rescale(v, frac, out.frac, self.rounding), s, name + "_rnd")
-            v, s = r.v, r.st
-        else:
-            v = hf.rescale(v, frac, out.frac, self.rounding)
+        v = hf.rescale(self.at(t, s).as_signed(), frac, out.frac, self.rounding)
         sat, _ = hf.saturate(v, out)
         return self.reg(sat, s, name)
 
@@ -415,7 +426,7 @@ class MacrospinIntegrator(wiring.Component):
 
         reset_state = mdl.m_reset
         e, sgn = mdl.k.nm.easy_axis, mdl.k.nm.easy_sign
-        ctrl = _Stages(m, "ctl_", cfg.rounding)
+        ctrl = _Stages(m, "ctl_", cfg.rounding, reset_less=False)  # valid bits and slots: reset
         valid = ctrl.inp(advance, "valid")
         wslot = ctrl.inp(slot, "slot")
         lanes_out = []

@@ -92,7 +92,7 @@ def _cmd_synth(args) -> int:
         from .config import load_config
         from .flow import synth
 
-        res = synth(args.block, load_config(args.config), target=args.target)
+        res = synth(args.block, load_config(args.config), target=args.target, seed=args.seed)
     keys = ("lut", "ff", "dsp", "bram", "fmax_mhz", "lanes")
     print(json.dumps({**{k: res.get(k) for k in keys}, **{k: v for k, v in res.items() if k not in keys}}, indent=2, default=str))
     return 0 if res.get("fits", True) else 1
@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--network", default="cnn-if", choices=_NETWORKS[:3], help="core only (default cnn-if)")
     syn.add_argument("--target", default="ecp5-85f", help="ice40-up5k or ecp5-85f (default)")
     syn.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
+    syn.add_argument("--seed", type=int, default=None,
+                     help="macrospin only: nextpnr placement seed (default: the config's twin.macrospin.synth_seed)")
     syn.set_defaults(func=_cmd_synth)
 
     from .explore import add_explore_arguments

@@ -66,6 +66,8 @@ SCHEMA = {
     "twin.macrospin.magnets": (lambda v: _pos_int(v) and v <= 65536, "an integer in 1..65536", 32),
     "twin.macrospin.dsp_per_lane": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1024,
                                     "an integer in 0..1024 (products per lane on DSP blocks)", 64),
+    "twin.macrospin.synth_seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10**6,
+                                  "an integer in 1..1000000 (nextpnr placement seed)", 1),
     "twin.macrospin.seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0", 1),
     "twin.macrospin.rounding": (lambda v: v in ("trunc", "round_half_up"), "'trunc' or 'round_half_up'", "round_half_up"),
     "twin.macrospin.m_format": (_fmt, "[width, frac] of a signed format", [18, 16]),

@@ -159,16 +159,29 @@ def verify(block: str, cfg_path, *, sim: str, steps: int, seed: int, trace: bool
 SYNTH_TIMEOUT_S = 5400.0
 
 
-def synth(block: str, cfg: dict, *, target: str) -> dict:
-    """YoWASP Yosys + nextpnr: {'lut', 'ff', 'dsp', 'bram', 'fmax_mhz', 'lanes', ...}."""
+#: nextpnr's clock target for the macrospin integrator on ECP5: above the 106 MHz that six
+#: lanes need for 20x the golden model, so that timing-driven placement aims there.
+MACROSPIN_FREQ_MHZ = 125.0
+
+
+def synth(block: str, cfg: dict, *, target: str, seed: int | None = None) -> dict:
+    """YoWASP Yosys + nextpnr: {'lut', 'ff', 'dsp', 'bram', 'fmax_mhz', 'lanes', ...}.
+
+    ``seed``: nextpnr's placement seed (default: the config's ``twin.macrospin.synth_seed``).
+    """
     from boards.synth import SynthError, synthesize
+
+    if seed is None:
+        seed = int(cfg["twin"]["macrospin"].get("synth_seed", 1))
 
     dut, _, _, _ = _block(block, cfg)
     try:
         # The multi-lane integrator fills most of an ECP5-85F: Yosys alone takes minutes, and
         # nextpnr's router2 finishes it where router1 takes hours.
+        ecp5 = target.startswith("ecp5")
         res = synthesize(dut, block, target=target, timeout_s=SYNTH_TIMEOUT_S,
-                         router="router2" if target.startswith("ecp5") else None)
+                         router="router2" if ecp5 else None, seed=seed,
+                         freq_mhz=MACROSPIN_FREQ_MHZ if ecp5 and block == "macrospin" else None)
     except SynthError as e:
         raise SpintwinError(str(e).splitlines()[0]) from None
     res["lanes"] = dut.lanes

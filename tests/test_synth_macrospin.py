@@ -1,7 +1,8 @@
 """Synthesis of the twin's macrospin integrator (configs/default.toml) against its stored
 baseline (boards/baselines/macrospin__twin-default__*.json): fails on a > 10 % regression.
 
-ECP5 place-and-route of this block takes ~5-10 min under YoWASP, so this is `make test-long`
+ECP5 synthesis and place-and-route of the 5-lane twin take ~20 min under YoWASP (Yosys 2.5 min,
+nextpnr router2 15 min), so this is `make test-long`
 (results are cached by the design's hash, so a rerun on an unchanged design is instant).
 """
 
