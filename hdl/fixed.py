@@ -128,8 +128,8 @@ def rescale(value, frac_from: int, frac_to: int, rounding: str = "trunc") -> Val
 
 def out_of_range(value, fmt: Fixed) -> Value:
     """1 when ``value`` lies outside ``[fmt.min_int, fmt.max_int]``; mirrors the numpy one."""
-    value = Value.cast(value)
-    return (value > fmt.max_int) | (value < fmt.min_int)
+    hi, lo = _out_of_range_split(Value.cast(value), fmt)
+    return hi | lo
 
 
 def wrap(value, fmt: Fixed) -> Value:

@@ -227,19 +227,13 @@ class _Stages:
                 nxt.append((self.reg(e, s, name).v, sg))
             if len(terms) % 2:
                 x, sx = terms[-1]
-                nxt.append((self._hold(x, s), sx))
+                nxt.append((self.reg(x, s, "hold").v, sx))
             terms = nxt
             s += 1
         v, sg = terms[0]
         if sg < 0:
             return self.reg(-v, s, name)
         return _T(v, s)
-
-    def _hold(self, x, s):
-        sig = Signal(x.shape(), name=self._name("hold"), reset_less=self.reset_less)
-        self.m.d.sync += sig.eq(x)
-        self.delay_bits["ff"] += len(x)
-        return sig
 
     def lin(self, parts, name: str) -> _T:
         """Exact sum of ``[(T, left_shift, sign)]``; constants fold in."""
