@@ -58,6 +58,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from hdl import ecp5_dsp
 from tb.runner import file_lock  # the lock the co-simulation build cache uses too
 
 __all__ = ["FLOW_VERSION", "TARGETS", "SynthError", "Target", "synth_root", "synthesize",
@@ -91,6 +92,10 @@ class Target:
     ff_prefixes: tuple[str, ...]
     dsp_cells: tuple[str, ...]
     bram_prefixes: tuple[str, ...]
+    #: Stand-in modules the RTL may instantiate for this target's hard blocks (name -> the
+    #: blackbox declaration given to Yosys); their cells are renamed in the netlist before
+    #: nextpnr (hdl.ecp5_dsp explains why).
+    primitives: dict = dataclasses.field(default_factory=dict)
 
 
 TARGETS: dict[str, Target] = {
@@ -112,7 +117,8 @@ TARGETS: dict[str, Target] = {
         capacity={"lut": 83640, "ff": 83640, "dsp": 156, "bram": 208, "io": 205},
         default_freq_mhz=100.0,
         lut_cells={"LUT4": 1, "CCU2C": 2}, ff_prefixes=("TRELLIS_FF",),
-        dsp_cells=("MULT18X18D",), bram_prefixes=("DP16KD", "PDPW16KD")),
+        dsp_cells=("MULT18X18D", ecp5_dsp.PRIMITIVE), bram_prefixes=("DP16KD", "PDPW16KD"),
+        primitives={ecp5_dsp.PRIMITIVE: ecp5_dsp.BLACKBOX_VERILOG}),
 }
 
 _ERROR = re.compile(r"^.*\bERROR:.*$", re.M)
@@ -368,6 +374,7 @@ def synthesize(component_or_verilog, top_name: str, *, target: str,
         raise ValueError(f"top_name must be a plain Verilog identifier, not {top_name!r}")
     freq = float(freq_mhz if freq_mhz is not None else t.default_freq_mhz)
     verilog = _verilog_of(component_or_verilog, top_name)
+    _primitives_used(t, verilog)  # refuses stand-ins of blocks the target lacks, before any run
     lanes = None if isinstance(component_or_verilog, str) else _lanes_of(component_or_verilog)
     packages = _package_versions(t)
     key = json.dumps({"flow": FLOW_VERSION,
@@ -409,7 +416,8 @@ def _flow(t: Target, verilog: str, top: str, work: Path, deadline: _Deadline, lo
     t0 = time.monotonic()
     versions = {"yosys": _warm(t.yosys, lock_dir, deadline),
                 "nextpnr": _warm(t.nextpnr, lock_dir, deadline)}
-    (work / "design.v").write_text(verilog)
+    used = _primitives_used(t, verilog)
+    (work / "design.v").write_text(verilog + "".join(t.primitives[p] for p in used))
     (work / "synth.ys").write_text(_yosys_script(t, top))
     for stale in ("stat.json", "stat_noout.json", "netlist.json", "netlist_noout.json",
                   "report.json"):
@@ -425,6 +433,11 @@ def _flow(t: Target, verilog: str, top: str, work: Path, deadline: _Deadline, lo
         m = _ERROR.search(log)
         raise SynthError(f"yosys failed on {top} for {t.name} (exit {proc.returncode}): "
                          f"{m.group(0) if m else _first_line(log)} [log: {work / 'yosys.log'}]")
+    if used:
+        for name in ("netlist.json", "netlist_noout.json"):
+            netlist = json.loads((work / name).read_text())
+            ecp5_dsp.retype_netlist(netlist)
+            (work / name).write_text(json.dumps(netlist))
     stat = json.loads((work / "stat.json").read_text())
     design = stat.get("design") or next(iter(stat["modules"].values()))
     cells = {c: n for c, n in sorted(design.get("num_cells_by_type", {}).items())
@@ -485,6 +498,19 @@ def _flow(t: Target, verilog: str, top: str, work: Path, deadline: _Deadline, lo
     result["runtime_s"] = {"yosys": round(yosys_s, 2), "nextpnr": round(nextpnr_s, 2),
                            "total": round(time.monotonic() - t0, 2)}
     return result
+
+
+_STANDIN = re.compile(r"^\s*\\?(SPINTWIN_[A-Za-z0-9_]+)\s+(?:#|\\?[A-Za-z_])", re.M)
+
+
+def _primitives_used(t: Target, verilog: str) -> list[str]:
+    """Stand-in modules instantiated in ``verilog``; an error if ``t`` has none of that name."""
+    used = sorted(set(_STANDIN.findall(verilog)) - set(re.findall(r"\bmodule\s+\\?(SPINTWIN_\w+)", verilog)))
+    unknown = [p for p in used if p not in t.primitives]
+    if unknown:
+        raise SynthError(f"the design instantiates {', '.join(unknown)}, which {t.name} does not have "
+                         f"(use the generic DSP style for this target)")
+    return used
 
 
 def _port_bits(stat_file: Path) -> int:

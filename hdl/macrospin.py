@@ -5,9 +5,10 @@ magnet-step per lane per cycle (initiation interval 1). Every node of the datapa
 same :mod:`hdl.fixed` operation, in the same order, as the integer model's.
 
 Deep, free-running pipeline (built by :class:`_Stages`): every operation is one stage, so a
-stage holds one multiplier (an ECP5 MULT18X18D between fabric registers, plus one register
-stage to leave the DSP column), or one carry-chain adder, or a rounding increment with its
-saturation (a LUT-only range test). Products by device constants are
+stage holds one multiplier (``a * b`` between operand and product registers, plus one register
+stage to leave the DSP column; in the ``dsp="ecp5"`` style the operand and product registers
+are the MULT18X18D's own, :mod:`hdl.ecp5_dsp`), or one carry-chain adder, or a rounding
+increment with its saturation (a LUT-only range test). Products by device constants are
 canonical-signed-digit shift-and-add trees (exact, no DSP). Operands are delayed to the stage
 that uses them through flip-flops for short spans and small circular-buffer memories for long
 ones. There is no clock enable in the datapath: a stall would have to reach every register in
@@ -33,6 +34,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigne
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl import ecp5_dsp
 from hdl import fixed as hf
 from hdl.lutmul import lut_multiply
 from hdl.noise import GaussianNoise
@@ -93,13 +95,15 @@ class _Stages:
     """
 
     def __init__(self, m: Module, prefix: str, rounding: str, mem_span: int = 4, dsp_products: int = 1 << 30,
-                 reset_less: bool = True):
+                 reset_less: bool = True, dsp: str = "generic"):
         self.m, self.prefix, self.rounding, self.mem_span = m, prefix, rounding, mem_span
+        self.dsp = dsp  # "generic": a * b between registers; "ecp5": hdl.ecp5_dsp's registered block
         # Datapath registers need no reset (only the valid bits do): a reset net to every
         # register would also fold into their set/reset logic.
         self.reset_less = reset_less
         self.dsp_left = dsp_products  # variable products still to map onto DSP blocks
         self.lut_products = 0
+        self.dsp_blocks = 0  # products placed in hdl.ecp5_dsp blocks
         self._taps: dict[int, tuple[_T, dict]] = {}
         self._ptrs: dict[tuple[int, int], Signal] = {}
         self.mem_delays: list[tuple[int, int]] = []  # (width, depth) of each delay memory
@@ -188,6 +192,12 @@ class _Stages:
             # of its own (an operand feeds several products; the name tag makes the synthesis
             # flow keep these duplicates, boards.synth.KEEP_DUPLICATE_TAG) and two registers
             # behind it, so that every route to or from the block has a register next to it.
+            if self.dsp == "ecp5" and ecp5_dsp.fits(va, vb):
+                # the same two register stages, inside the block (hdl.ecp5_dsp)
+                p = ecp5_dsp.registered_multiply(self.m, va, vb, self._name(name + "_dsp"))
+                self.dsp_blocks += 1
+                self.depth = max(self.depth, s + ecp5_dsp.LATENCY)
+                return self.reg(p, s + ecp5_dsp.LATENCY, name + "_q")
             a1, b1 = self.reg(va, s, name + "_dspop_a"), self.reg(vb, s, name + "_dspop_b")
             p = self.reg(a1.v * b1.v, s + 1, name)
             return self.reg(p.v, p.st, name + "_q")
@@ -352,6 +362,10 @@ class MacrospinIntegrator(wiring.Component):
     noise : NoiseConfig
         The on-chip Gaussian source; ``noise.lanes`` must equal ``model.cfg.lanes`` and its
         ``out_fmt`` must be ``model.noise_fmt``.
+    dsp : {"generic", "ecp5"}
+        How the DSP products are written: ``a * b`` between fabric registers (any tool and
+        simulator), or ECP5 MULT18X18D blocks with their own registers (:mod:`hdl.ecp5_dsp`;
+        simulate with its model, synthesise with :mod:`boards.synth`). Same cycle timing.
 
     Attributes
     ----------
@@ -365,7 +379,12 @@ class MacrospinIntegrator(wiring.Component):
     o_state : Out(stream.Signature(output_layout))
     """
 
-    def __init__(self, model: MacrospinModel, noise: NoiseConfig):
+    DSP_STYLES = ("generic", "ecp5")
+
+    def __init__(self, model: MacrospinModel, noise: NoiseConfig, *, dsp: str = "generic"):
+        if dsp not in self.DSP_STYLES:
+            raise ValueError(f"dsp must be one of {', '.join(self.DSP_STYLES)}, not {dsp!r}")
+        self.dsp = dsp
         if noise.lanes != model.cfg.lanes:
             raise ValueError(f"noise lanes ({noise.lanes}) must equal integrator lanes ({model.cfg.lanes})")
         if noise.out_fmt != model.noise_fmt:
@@ -386,7 +405,7 @@ class MacrospinIntegrator(wiring.Component):
         m = Module()
         m._MustUse__silence = True
         st = _Stages(m, "", self.model.cfg.rounding, mem_span=1 << 30,  # counts stages only
-                     dsp_products=self.model.cfg.dsp_per_lane)
+                     dsp_products=self.model.cfg.dsp_per_lane, dsp=self.dsp)
         cfg = self.model.cfg
         z = Const(0, signed(cfg.m_fmt.width))
         g = Const(0, signed(self.model.noise_fmt.width))
@@ -394,6 +413,8 @@ class MacrospinIntegrator(wiring.Component):
         _Datapath(st, self.model).build(mv, [st.inp(g, "g") for _ in range(3)],
                                         st.inp(Const(0, hf.shape_of(cfg.drive_fmt)), "code"))
         self.depth = st.depth
+        #: ECP5 MULT18X18D blocks with their own registers (all lanes; 0 in the generic style)
+        self.dsp_blocks = st.dsp_blocks * self.model.cfg.lanes
         return st.depth + self.FIFO_LATENCY
 
     #: Cycles from the pipeline's last stage to the output stream (the output FIFO's).
@@ -436,7 +457,7 @@ class MacrospinIntegrator(wiring.Component):
             # write-back came depth + 1 <= N - 3 cycles after its previous read.
             m.d.comb += rd.addr.eq(next_slot)
             beat = self.i_drive.payload.lanes[lane]
-            S = _Stages(m, f"l{lane}_", cfg.rounding, dsp_products=cfg.dsp_per_lane)
+            S = _Stages(m, f"l{lane}_", cfg.rounding, dsp_products=cfg.dsp_per_lane, dsp=self.dsp)
             st = rd.data
             mold = [S.inp(st.x, "m0"), S.inp(st.y, "m1"), S.inp(st.z, "m2")]
             smp = noise.samples[lane]
@@ -475,7 +496,7 @@ class MacrospinIntegrator(wiring.Component):
 
 
 
-def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 1):
+def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 1, *, dsp: str = "generic"):
     """The integrator inside an on-chip self-test harness (``hdl.harness.StreamSelfTest``):
     stimulus as ``quantize.macrospin.selftest_stimulus`` maps the harness's data words."""
     from hdl.harness import StreamSelfTest
@@ -491,4 +512,4 @@ def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 
             lanes.append(Cat(code, code[-1].replicate(dw - cb), w[:rb].all()))
         return Cat(*lanes)
 
-    return StreamSelfTest(MacrospinIntegrator(model, noise_cfg), selftest_harness_config(model, seed), payload)
+    return StreamSelfTest(MacrospinIntegrator(model, noise_cfg, dsp=dsp), selftest_harness_config(model, seed), payload)

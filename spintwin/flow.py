@@ -25,7 +25,7 @@ BLOCKS = ("macrospin",)
 WAIVERS = Path(__file__).resolve().parent.parent / "hdl" / "verilator_waivers.vlt"
 
 
-def _block(name: str, cfg: dict):
+def _block(name: str, cfg: dict, dsp: str = "generic"):
     if name != "macrospin":
         raise SpintwinError(f"unknown block {name!r} (known: {', '.join(BLOCKS)})")
     from hdl.macrospin import MacrospinIntegrator
@@ -34,7 +34,7 @@ def _block(name: str, cfg: dict):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            dut = MacrospinIntegrator(model, noise)
+            dut = MacrospinIntegrator(model, noise, dsp=dsp)
     except ValueError as e:
         raise SpintwinError(f"twin.macrospin: {e}") from None
     return dut, model, noise, params
@@ -63,30 +63,41 @@ def _port_list(dut) -> list:
     return out + [{"name": "clk", "direction": "in", "width": 1}, {"name": "rst", "direction": "in", "width": 1}]
 
 
-def lint(verilog_path: Path) -> dict:
-    """`verilator --lint-only -Wall` with the documented waivers; {'clean': bool, 'log': str}."""
+def lint(verilog_path: Path, *extra: Path) -> dict:
+    """`verilator --lint-only -Wall` with the documented waivers; {'clean': bool, 'log': str}.
+    ``extra``: further sources of the design (e.g. the ECP5 block's model)."""
     from tb.runner import ToolError, verilator_env
 
     try:
         info = verilator_env()
     except ToolError as e:
         raise SpintwinError(f"lint needs Verilator: {e}") from None
-    proc = subprocess.run([info.executable, "--lint-only", "-Wall", str(WAIVERS), str(verilog_path)],
-                          capture_output=True, text=True, env=info.env)
+    top = ["--top-module", verilog_path.stem] if extra else []
+    proc = subprocess.run([info.executable, "--lint-only", "-Wall", *top, str(WAIVERS), str(verilog_path),
+                           *map(str, extra)], capture_output=True, text=True, env=info.env)
     log = (proc.stdout + proc.stderr).strip()
     return {"clean": proc.returncode == 0 and "%Warning" not in log, "log": log[-4000:],
-            "command": "verilator --lint-only -Wall verilator_waivers.vlt " + verilog_path.name}
+            "command": " ".join(["verilator --lint-only -Wall", *top, "verilator_waivers.vlt", verilog_path.name,
+                                 *(p.name for p in extra)])}
 
 
-def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True) -> dict:
-    """Write ``<block>.v``, ``<block>.manifest.json`` and the Verilator waiver file to out_dir."""
+def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True, dsp: str = "generic") -> dict:
+    """Write ``<block>.v``, ``<block>.manifest.json`` and the Verilator waiver file to out_dir.
+
+    ``dsp="ecp5"``: the DSP products are ECP5 MULT18X18D stand-ins (hdl.ecp5_dsp); the
+    block's simulation model and its blackbox declaration are written next to the Verilog."""
+    from hdl import ecp5_dsp
     from tb.runner import export_verilog
 
-    dut, model, noise, params = _block(block, cfg)
+    dut, model, noise, params = _block(block, cfg, dsp=dsp)
     out = Path(out_dir)
     verilog = export_verilog(dut, block)
     vpath = atomic_write_text(out / f"{block}.v", verilog)
     shutil.copyfile(WAIVERS, out / WAIVERS.name)
+    extra = []
+    if dsp == "ecp5":
+        extra = [atomic_write_text(out / ecp5_dsp.SIM_MODEL.name, ecp5_dsp.SIM_MODEL.read_text())]
+        atomic_write_text(out / "spintwin_mult18x18d_blackbox.v", ecp5_dsp.BLACKBOX_VERILOG)
     c = model.cfg
     manifest = {
         "block": block,
@@ -96,6 +107,10 @@ def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True) -> dict:
         "lanes": dut.lanes,
         "magnets_per_lane": dut.magnets,
         "initiation_interval": 1,
+        "dsp": {"style": dsp, "blocks": dut.dsp_blocks,
+                **({"simulation_model": ecp5_dsp.SIM_MODEL.name, "synthesis_blackbox": "spintwin_mult18x18d_blackbox.v",
+                    "note": f"{ecp5_dsp.PRIMITIVE} cells are ECP5 {ecp5_dsp.TARGET_CELL} blocks: rename them in the "
+                            "netlist before nextpnr (boards.synth does)"} if dsp == "ecp5" else {})},
         "config": cfg["twin"]["macrospin"],
         "formats": {k: {"width": f.width, "frac": f.frac} for k, f in
                     (("m", c.m_fmt), ("h", c.h_fmt), ("dm", c.dm_fmt), ("norm", c.norm_fmt), ("drive", c.drive_fmt),
@@ -109,7 +124,7 @@ def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True) -> dict:
         "tool_versions": _versions(),
     }
     if run_lint:
-        manifest["lint"] = lint(vpath)
+        manifest["lint"] = lint(vpath, *extra)
     atomic_write_json(out / f"{block}.manifest.json", manifest)
     if run_lint and not manifest["lint"]["clean"]:
         first = next((ln for ln in manifest["lint"]["log"].splitlines() if ln.startswith("%")), "lint failed")
@@ -117,7 +132,8 @@ def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True) -> dict:
     return manifest
 
 
-def verify(block: str, cfg_path, *, sim: str, steps: int, seed: int, trace: bool = False, echo=print) -> dict:
+def verify(block: str, cfg_path, *, sim: str, steps: int, seed: int, trace: bool = False, echo=print,
+           dsp: str = "generic") -> dict:
     """Bit-exact co-simulation of about ``steps`` magnet-steps per lane; raises SpintwinError on
     mismatch. Batch mode (default) runs the on-chip self-test harness with the simulator free
     running; ``trace=True`` writes the stimulus from Python every cycle (slower)."""
@@ -135,20 +151,20 @@ def verify(block: str, cfg_path, *, sim: str, steps: int, seed: int, trace: bool
     path = Path(cfg_path) if cfg_path else DEFAULT_CONFIG
     cfg = load_config(path)
     cfg["twin"]["macrospin"]["seed"] = seed  # the testbench derives the LFSR seeds the same way
-    dut, model, noise, _ = _block(block, cfg)
+    dut, model, noise, _ = _block(block, cfg, dsp=dsp)
     dut._MustUse__silence = True  # built only to validate the configuration (Amaranth's MustUse)
     mode = "trace" if trace else "batch"
-    echo(f"co-simulating {steps} steps x {dut.lanes} lanes of {block} on {sim} ({mode}, seed {seed}) ...")
+    echo(f"co-simulating {steps} steps x {dut.lanes} lanes of {block} on {sim} ({mode}, {dsp} DSP, seed {seed}) ...")
     launch = macrospin_launch.run_per_cycle if trace else macrospin_launch.run_batch
     try:
         run = launch(model, noise, sim=sim, seed=seed, magnet_steps=steps * dut.lanes,
-                     env={"MS_CONFIG": str(path.resolve())}, case=f"verify-{mode}-{sim}-{seed}")
+                     env={"MS_CONFIG": str(path.resolve())}, case=f"verify-{mode}-{sim}-{seed}-{dsp}", dsp=dsp)
     except AssertionError as e:
         first = str(e).splitlines()[0]
         raise SpintwinError(f"MISMATCH: {first}") from None
     except RuntimeError as e:
         raise SpintwinError(f"co-simulation failed: {str(e).splitlines()[0]}") from None
-    result = {"block": block, "sim": sim, "seed": seed, "mode": mode, "magnet_steps": run.metrics.get("magnet_steps"),
+    result = {"block": block, "sim": sim, "seed": seed, "mode": mode, "dsp": dsp, "magnet_steps": run.metrics.get("magnet_steps"),
               "cycles": run.metrics.get("cycles"), "cycles_per_s": run.metrics.get("cycles_per_s"),
               "bit_exact": True, "waves": str(run.waves) if run.waves else None}
     echo(json.dumps(result))
@@ -174,11 +190,13 @@ def synth(block: str, cfg: dict, *, target: str, seed: int | None = None) -> dic
     if seed is None:
         seed = int(cfg["twin"]["macrospin"].get("synth_seed", 1))
 
-    dut, _, _, _ = _block(block, cfg)
+    # On ECP5 the DSP products are MULT18X18D blocks with their own registers (hdl.ecp5_dsp;
+    # co-simulated bit-exact like the generic RTL, tests/test_cosim_macrospin.py).
+    ecp5 = target.startswith("ecp5")
+    dut, _, _, _ = _block(block, cfg, dsp="ecp5" if ecp5 else "generic")
     try:
         # The multi-lane integrator fills most of an ECP5-85F: Yosys alone takes minutes, and
         # nextpnr's router2 finishes it where router1 takes hours.
-        ecp5 = target.startswith("ecp5")
         res = synthesize(dut, block, target=target, timeout_s=SYNTH_TIMEOUT_S,
                          router="router2" if ecp5 else None, seed=seed,
                          freq_mhz=MACROSPIN_FREQ_MHZ if ecp5 and block == "macrospin" else None)

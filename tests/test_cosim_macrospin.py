@@ -16,7 +16,7 @@ WAVES=1 writes a waveform (path printed by the runner).
 import pytest
 
 from tb import macrospin_launch
-from tb.macrospin_cases import CASES, build_case
+from tb.macrospin_cases import CASES, DSP_BLOCK_CASE, build_case
 from tb.runner import skip_unless_simulator
 
 
@@ -27,11 +27,11 @@ def _run(case, sim, magnet_steps, seed=11, **env):
                                           env={"MS_CASE": case, **env})
 
 
-def run_batch(case, sim, magnet_steps, seed=11, **env):
+def run_batch(case, sim, magnet_steps, seed=11, dsp="generic", **env):
     skip_unless_simulator(sim)
     model, noise, _ = build_case(case, seed=seed)
     return macrospin_launch.run_batch(model, noise, sim=sim, seed=seed, magnet_steps=magnet_steps,
-                                      env={"MS_CASE": case, **env})
+                                      env={"MS_CASE": case, **env}, dsp=dsp)
 
 
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])
@@ -40,6 +40,21 @@ def test_batch_100k_magnet_steps(case, sim):
     r = run_batch(case, sim, 100_000)
     assert r.metrics["magnet_steps"] >= 100_000
     print(f"{case}: {r.metrics['cycles_per_s']:.0f} cycles/s on {sim} (batch)")
+
+
+# The ECP5 style (hdl.ecp5_dsp: every product a MULT18X18D with its own registers, what the
+# ECP5 synthesis places) against the same model; the block's behaviour is its simulation model.
+# Icarus is ~100x slower on this design (BENCHMARKS.md), so it runs a shorter stretch.
+@pytest.mark.parametrize(("sim", "magnet_steps"), [("verilator", 100_000), ("icarus", 10_000)])
+def test_ecp5_dsp_blocks_batch(sim, magnet_steps):
+    r = run_batch(DSP_BLOCK_CASE, sim, magnet_steps, seed=5, dsp="ecp5")
+    assert r.metrics["magnet_steps"] >= magnet_steps
+
+
+def test_ecp5_dsp_blocks_mismatch_is_named():
+    """The ECP5 style's first-difference report works too (a corrupted beat is caught)."""
+    with pytest.raises(AssertionError, match=r"^beat 31, lane 0, field x: expected"):
+        run_batch(DSP_BLOCK_CASE, "verilator", 800, dsp="ecp5", MS_CORRUPT_BEAT=31)
 
 
 def test_batch_mismatch_names_first_beat_lane_and_field():

