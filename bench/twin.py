@@ -4,7 +4,7 @@
   initiation interval 1, against golden.llg.simulate's magnet-steps/s measured in this run.
 * Co-simulation speed: cycles/s (and magnet-steps/s) of the cocotb integrator testbenches on
   Verilator and Icarus, batch (on-chip self-test harness, simulator free running) and per-cycle
-  (Python stimulus): the 1-lane test configuration ``default_n83`` (the target's "integrator
+  (Python stimulus): the 1-lane test configuration ``default_n97`` (the target's "integrator
   test") and the 6-lane default twin.
 Run: ``python -m bench.twin`` (prints JSON); ``make bench`` runs all benchmarks.
 """
@@ -79,9 +79,9 @@ def run() -> dict:
     res["target_speedup_ecp5"] = 20.0
     res["meets_speedup_target"] = bool(res["ecp5-85f"].get("speedup_vs_golden", 0) >= 20.0)
     res["config"] = cfg["twin"]["macrospin"]
-    res["cosim"] = [_cosim("verilator", "batch", 2_000_000, "default_n83"),
+    res["cosim"] = [_cosim("verilator", "batch", 2_000_000, "default_n97"),
                     _cosim("verilator", "batch", 3_000_000), _cosim("verilator", "per-cycle", 100_000),
-                    _cosim("icarus", "batch", 100_000, "default_n83"),
+                    _cosim("icarus", "batch", 100_000, "default_n97"),
                     _cosim("icarus", "batch", 60_000), _cosim("icarus", "per-cycle", 6_000)]
     res["target_cosim_verilator_cycles_per_s"] = 200_000
     first = res["cosim"][0]

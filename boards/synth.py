@@ -58,7 +58,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hdl import ecp5_dsp
+from hdl import ecp5_blocks
 from tb.runner import file_lock  # the lock the co-simulation build cache uses too
 
 __all__ = ["FLOW_VERSION", "TARGETS", "SynthError", "Target", "synth_root", "synthesize",
@@ -67,7 +67,7 @@ __all__ = ["FLOW_VERSION", "TARGETS", "SynthError", "Target", "synth_root", "syn
 #: Bump when the scripts or the parsing change: it is part of the cache key.
 FLOW_VERSION = 2
 #: Registers whose name holds this tag are duplicates on purpose; Yosys keeps them apart.
-KEEP_DUPLICATE_TAG = "_dspop_"
+KEEP_DUPLICATE_TAG = "_dup_"
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _log = logging.getLogger("spintwin.synth")
 
@@ -94,7 +94,7 @@ class Target:
     bram_prefixes: tuple[str, ...]
     #: Stand-in modules the RTL may instantiate for this target's hard blocks (name -> the
     #: blackbox declaration given to Yosys); their cells are renamed in the netlist before
-    #: nextpnr (hdl.ecp5_dsp explains why).
+    #: nextpnr (hdl.ecp5_blocks explains why).
     primitives: dict = dataclasses.field(default_factory=dict)
 
 
@@ -117,8 +117,8 @@ TARGETS: dict[str, Target] = {
         capacity={"lut": 83640, "ff": 83640, "dsp": 156, "bram": 208, "io": 205},
         default_freq_mhz=100.0,
         lut_cells={"LUT4": 1, "CCU2C": 2}, ff_prefixes=("TRELLIS_FF",),
-        dsp_cells=("MULT18X18D", ecp5_dsp.PRIMITIVE), bram_prefixes=("DP16KD", "PDPW16KD"),
-        primitives={ecp5_dsp.PRIMITIVE: ecp5_dsp.BLACKBOX_VERILOG}),
+        dsp_cells=("MULT18X18D", ecp5_blocks.MULT), bram_prefixes=("DP16KD", "PDPW16KD", ecp5_blocks.RAM),
+        primitives=ecp5_blocks.BLACKBOX_VERILOG),
 }
 
 _ERROR = re.compile(r"^.*\bERROR:.*$", re.M)
@@ -300,8 +300,9 @@ def _yosys_script(t: Target, top: str) -> str:
     return "\n".join([
         "read_verilog design.v",
         f"hierarchy -check -top {top}",
-        # Registers named *_dspop_* are deliberate duplicates (a multiplier's own operand
-        # registers, placed next to its DSP block): keep their cells from being merged.
+        # Registers named *_dup_* are deliberate duplicates (a multiplier's own operand
+        # registers, placed next to its DSP block; a lane's own copy of a control bit): keep
+        # their cells from being merged.
         "proc",
         f"setattr -set keep 1 w:*{KEEP_DUPLICATE_TAG}* %ci1",
         f"{t.synth_cmd} -top {top}",
@@ -436,7 +437,7 @@ def _flow(t: Target, verilog: str, top: str, work: Path, deadline: _Deadline, lo
     if used:
         for name in ("netlist.json", "netlist_noout.json"):
             netlist = json.loads((work / name).read_text())
-            ecp5_dsp.retype_netlist(netlist)
+            ecp5_blocks.retype_netlist(netlist)
             (work / name).write_text(json.dumps(netlist))
     stat = json.loads((work / "stat.json").read_text())
     design = stat.get("design") or next(iter(stat["modules"].values()))

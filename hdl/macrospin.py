@@ -6,35 +6,45 @@ same :mod:`hdl.fixed` operation, in the same order, as the integer model's.
 
 Deep, free-running pipeline (built by :class:`_Stages`): every operation is one stage, so a
 stage holds one multiplier (``a * b`` between operand and product registers, plus one register
-stage to leave the DSP column; in the ``dsp="ecp5"`` style the operand and product registers
-are the MULT18X18D's own, :mod:`hdl.ecp5_dsp`), or one carry-chain adder, or a rounding
+stage to leave the DSP column; in the ``blocks="ecp5"`` style the operand and product registers
+are the MULT18X18D's own, :mod:`hdl.ecp5_blocks`), or one carry-chain adder, or a rounding
 increment with its saturation (a LUT-only range test). Products by device constants are
 canonical-signed-digit shift-and-add trees (exact, no DSP). Operands are delayed to the stage
 that uses them through flip-flops for short spans and small circular-buffer memories for long
-ones. There is no clock enable in the datapath: a stall would have to reach every register in
-one cycle (nextpnr put that net on the critical path). Instead each stage carries a valid
-bit and results enter an output FIFO.
+ones (in the ``ecp5`` style, deep ones are DP16KD blocks read through their output
+register). There is no clock enable in the datapath: a stall would have to reach every
+register in one cycle (nextpnr put that net on the critical path). Instead each stage carries
+a valid bit and results enter an output FIFO.
+
+No control net spans the chip either: the accepted beat is registered once and then carried
+to each lane by registers of its own (``IN_STAGES`` cycles in all); each lane keeps its own
+slot counter, its own noise-source enable and its own valid bits, and its results reach the
+shared output FIFO (LUT RAM) through ``OUT_STAGES`` registers. In the ``ecp5`` style the
+state memories are block RAM read through the output register, two beats ahead (the lane's
+copies of the accept bit say which beats come), storing the state XOR the reset state so
+that the zero-initialised blocks start at the reset state.
 
 Timing (what :func:`quantize.macrospin.reference_stream` models): the n-th accepted input
 beat drives slot ``n mod N`` of every lane with its drive code (or reset), and the n-th output
 of the lane's Gaussian noise source (``quantize.noise.GaussianNoise.run``); its result is
-offered on the output stream, in order, ``latency`` cycles after acceptance at the earliest.
-A beat is accepted only while the output is ready (``in.ready = out.ready``), so at most
-``depth + 3`` beats are ever in flight or queued and the FIFO (``depth + 6`` entries) never
-overflows (``overflow``, a sticky flag, stays 0; the equivalence tests check it). The noise
-source advances on accepted beats only, so the stream of noise samples is the model's.
-The same slot is read again N accepted beats later, so N >= latency + 2 keeps every read
-after the write-back of the slot's previous step.
+offered on the output stream, in order, ``latency = IN_STAGES + depth + OUT_STAGES +
+FIFO_LATENCY`` cycles after acceptance at the earliest. A beat is accepted only while the
+output is ready (``in.ready = out.ready``), so the FIFO (``IN_STAGES + depth + OUT_STAGES +
+2 FIFO_LATENCY + 2`` entries) never overflows (``overflow``, a sticky flag, stays 0; the
+equivalence tests check it under random stalls). The noise sources advance on accepted beats
+only, so the stream of noise samples is the model's. A lane reads a slot again N beats after
+its previous step, whose write-back came ``depth`` cycles after that read; N >= depth + 3
+keeps every read after it in both styles.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
-from amaranth.lib import data, fifo, memory, stream, wiring
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hdl import ecp5_dsp
+from hdl import ecp5_blocks
 from hdl import fixed as hf
 from hdl.lutmul import lut_multiply
 from hdl.noise import GaussianNoise
@@ -61,6 +71,12 @@ def output_layout(model: MacrospinModel) -> data.StructLayout:
     lane = data.StructLayout({"m": state_layout(model), "switched": unsigned(1)})
     return data.StructLayout({"slot": unsigned(max(1, (model.cfg.magnets - 1).bit_length())),
                               "lanes": data.ArrayLayout(lane, model.cfg.lanes)})
+
+
+def _state_bits(model: MacrospinModel, m) -> int:
+    """The integer of a state's (x, y, z) bits as ``state_layout`` packs them."""
+    w = model.cfg.m_fmt.width
+    return sum((int(v) & ((1 << w) - 1)) << (i * w) for i, v in enumerate(m))
 
 
 class _T:
@@ -95,17 +111,21 @@ class _Stages:
     """
 
     def __init__(self, m: Module, prefix: str, rounding: str, mem_span: int = 4, dsp_products: int = 1 << 30,
-                 reset_less: bool = True, dsp: str = "generic"):
+                 reset_less: bool = True, blocks: str = "generic", count_only: bool = False):
         self.m, self.prefix, self.rounding, self.mem_span = m, prefix, rounding, mem_span
-        self.dsp = dsp  # "generic": a * b between registers; "ecp5": hdl.ecp5_dsp's registered block
+        # "generic": a * b between registers, Amaranth memories; "ecp5": hdl.ecp5_blocks's
+        # registered MULT18X18D and DP16KD stand-ins
+        self.blocks = blocks
+        self.count_only = count_only  # schedule and count only: no delay memories built
+        self.split_resize = True  # rounding and saturation in separate stages
         # Datapath registers need no reset (only the valid bits do): a reset net to every
         # register would also fold into their set/reset logic.
         self.reset_less = reset_less
         self.dsp_left = dsp_products  # variable products still to map onto DSP blocks
         self.lut_products = 0
-        self.dsp_blocks = 0  # products placed in hdl.ecp5_dsp blocks
+        self.dsp_blocks = 0  # products placed in hdl.ecp5_blocks MULT18X18D stand-ins
+        self.ram_blocks = 0  # delay lines in hdl.ecp5_blocks DP16KD stand-ins
         self._taps: dict[int, tuple[_T, dict]] = {}
-        self._ptrs: dict[tuple[int, int], Signal] = {}
         self.mem_delays: list[tuple[int, int]] = []  # (width, depth) of each delay memory
         self.depth = 0
         self.delay_bits = {"ff": 0, "mem": 0}
@@ -160,15 +180,24 @@ class _Stages:
         """``v`` delayed by ``n`` >= 3 cycles: a circular buffer (n - 1) and a register."""
         depth = 1 << (n - 1).bit_length()
         # Free-running write and read pointers, n - 2 apart (registers: no subtractor on the
-        # address path of the distributed RAM).
-        for key, init in (((depth, 0), 0), ((depth, n), (-(n - 2)) % depth)):
-            if key not in self._ptrs:
-                ptr = Signal(range(depth), init=init, name=f"{self.prefix}ptr{depth}_{key[1]}", reset_less=True)
-                self.m.d.sync += ptr.eq(ptr + 1)  # wraps: depth is a power of two
-                self._ptrs[key] = ptr
-        wptr, rptr = self._ptrs[depth, 0], self._ptrs[depth, n]
+        # address path of the distributed RAM), each memory its own (_dup_: kept apart by the
+        # synthesis flow), as a pointer shared by many memories was a high-fanout critical net.
+        uid = self._n + 1
+        wptr, rptr = (Signal(range(depth), init=init, name=f"{self.prefix}ptr_dup_{role}{uid}", reset_less=True)
+                      for role, init in (("w", 0), ("r", (-(n - 2)) % depth)))
+        self.m.d.sync += [wptr.eq(wptr + 1), rptr.eq(rptr + 1)]  # wrap: depth is a power of two
+        if self.count_only:
+            self.mem_delays.append((len(v), depth))
+            if self.blocks == "ecp5" and depth > 16:
+                self.ram_blocks += -(-len(v) // ecp5_blocks.WIDTH)
+            return Signal(v.shape(), name=self._name("dlyq"))
         # Deeper than one distributed-RAM cell (16 words): block RAM, which the twin leaves
         # mostly unused, instead of LUT RAM with read multiplexers (LUTs are the scarce part).
+        if self.blocks == "ecp5" and depth > 16:
+            # the block's address and output registers stand for the read port and `out` below
+            self.mem_delays.append((len(v), depth))
+            self.ram_blocks += -(-len(v) // ecp5_blocks.WIDTH)
+            return ecp5_blocks.registered_ram(self.m, v, wptr, rptr, self._name("dlyram"))
         mem = memory.Memory(shape=unsigned(len(v)), depth=depth, init=[],
                             attrs={"ram_style": "block"} if depth > 16 else None)
         self.mem_delays.append((len(v), depth))
@@ -192,13 +221,13 @@ class _Stages:
             # of its own (an operand feeds several products; the name tag makes the synthesis
             # flow keep these duplicates, boards.synth.KEEP_DUPLICATE_TAG) and two registers
             # behind it, so that every route to or from the block has a register next to it.
-            if self.dsp == "ecp5" and ecp5_dsp.fits(va, vb):
-                # the same two register stages, inside the block (hdl.ecp5_dsp)
-                p = ecp5_dsp.registered_multiply(self.m, va, vb, self._name(name + "_dsp"))
+            if self.blocks == "ecp5" and ecp5_blocks.fits(va, vb):
+                # the same two register stages, inside the block (hdl.ecp5_blocks)
+                p = ecp5_blocks.registered_multiply(self.m, va, vb, self._name(name + "_dsp"))
                 self.dsp_blocks += 1
-                self.depth = max(self.depth, s + ecp5_dsp.LATENCY)
-                return self.reg(p, s + ecp5_dsp.LATENCY, name + "_q")
-            a1, b1 = self.reg(va, s, name + "_dspop_a"), self.reg(vb, s, name + "_dspop_b")
+                self.depth = max(self.depth, s + ecp5_blocks.MULT_LATENCY)
+                return self.reg(p, s + ecp5_blocks.MULT_LATENCY, name + "_q")
+            a1, b1 = self.reg(va, s, name + "_dup_a"), self.reg(vb, s, name + "_dup_b")
             p = self.reg(a1.v * b1.v, s + 1, name)
             return self.reg(p.v, p.st, name + "_q")
         p, lat = lut_multiply(self.m, va, vb, self._name(name))
@@ -275,6 +304,11 @@ class _Stages:
             return self.const(int(q[0]))
         s = t.st
         v = hf.rescale(self.at(t, s).as_signed(), frac, out.frac, self.rounding)
+        if self.split_resize and frac > out.frac:
+            # the rounding increment's carry chain in one stage, the range test in the next
+            r = self.reg(v, s, name + "_rnd")
+            sat, _ = hf.saturate(r.v, out)
+            return self.reg(sat, r.st, name)
         sat, _ = hf.saturate(v, out)
         return self.reg(sat, s, name)
 
@@ -352,6 +386,37 @@ class _Datapath:
         return [S.resize(S.mul(mn[i], r, f"pm{i}"), mf + nf.frac, c.m_fmt, f"out{i}") for i in range(3)]
 
 
+class _ResultFifo(wiring.Component):
+    """A FIFO whose write is never refused (the integrator bounds its fill): the memory's
+    write enable is ``w_en`` itself, so the net that reaches every LUT-RAM cell comes straight
+    from a register (a ``w_en & w_rdy`` gate there was the critical path). A word written in
+    cycle t is readable (``r_rdy``, ``r_data`` combinational) from t + 1. ``full`` says a
+    write now would overwrite an unread word (the overflow test)."""
+
+    def __init__(self, width: int, depth: int):
+        self.width, self.depth = width, depth
+        super().__init__({"w_data": In(width), "w_en": In(1), "r_data": Out(width), "r_rdy": Out(1),
+                          "r_en": In(1), "full": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.depth
+        m.submodules.storage = mem = memory.Memory(shape=unsigned(self.width), depth=n, init=[])
+        wp, rp = mem.write_port(), mem.read_port(domain="comb")
+        wptr, rptr = Signal(range(n)), Signal(range(n))
+        level = Signal(range(n + 1))
+        take = Signal()
+        m.d.comb += [wp.addr.eq(wptr), wp.data.eq(self.w_data), wp.en.eq(self.w_en), rp.addr.eq(rptr),
+                     self.r_data.eq(rp.data), self.r_rdy.eq(level != 0), take.eq(self.r_en & self.r_rdy),
+                     self.full.eq((level == n) & ~take)]
+        with m.If(self.w_en):
+            m.d.sync += wptr.eq(Mux(wptr == n - 1, 0, wptr + 1))
+        with m.If(take):
+            m.d.sync += rptr.eq(Mux(rptr == n - 1, 0, rptr + 1))
+        m.d.sync += level.eq(level + self.w_en - take)
+        return m
+
+
 class MacrospinIntegrator(wiring.Component):
     """The pipelined stochastic macrospin integrator (see the module docstring).
 
@@ -362,9 +427,9 @@ class MacrospinIntegrator(wiring.Component):
     noise : NoiseConfig
         The on-chip Gaussian source; ``noise.lanes`` must equal ``model.cfg.lanes`` and its
         ``out_fmt`` must be ``model.noise_fmt``.
-    dsp : {"generic", "ecp5"}
+    blocks : {"generic", "ecp5"}
         How the DSP products are written: ``a * b`` between fabric registers (any tool and
-        simulator), or ECP5 MULT18X18D blocks with their own registers (:mod:`hdl.ecp5_dsp`;
+        simulator), or ECP5 MULT18X18D blocks with their own registers (:mod:`hdl.ecp5_blocks`;
         simulate with its model, synthesise with :mod:`boards.synth`). Same cycle timing.
 
     Attributes
@@ -379,12 +444,12 @@ class MacrospinIntegrator(wiring.Component):
     o_state : Out(stream.Signature(output_layout))
     """
 
-    DSP_STYLES = ("generic", "ecp5")
+    BLOCK_STYLES = ("generic", "ecp5")
 
-    def __init__(self, model: MacrospinModel, noise: NoiseConfig, *, dsp: str = "generic"):
-        if dsp not in self.DSP_STYLES:
-            raise ValueError(f"dsp must be one of {', '.join(self.DSP_STYLES)}, not {dsp!r}")
-        self.dsp = dsp
+    def __init__(self, model: MacrospinModel, noise: NoiseConfig, *, blocks: str = "generic"):
+        if blocks not in self.BLOCK_STYLES:
+            raise ValueError(f"blocks must be one of {', '.join(self.BLOCK_STYLES)}, not {blocks!r}")
+        self.blocks = blocks
         if noise.lanes != model.cfg.lanes:
             raise ValueError(f"noise lanes ({noise.lanes}) must equal integrator lanes ({model.cfg.lanes})")
         if noise.out_fmt != model.noise_fmt:
@@ -394,8 +459,8 @@ class MacrospinIntegrator(wiring.Component):
         self.latency = self._measure_latency()
         #: Sticky flag: a result found the output FIFO full (never, by the bound in the module doc).
         self.overflow = Signal()
-        if self.magnets < self.latency + 2:
-            raise ValueError(f"magnets per lane must be >= latency + 2 = {self.latency + 2}, not {self.magnets}")
+        if self.magnets < self.depth + 3:
+            raise ValueError(f"magnets per lane must be >= pipeline depth + 3 = {self.depth + 3}, not {self.magnets}")
         super().__init__({
             "i_drive": In(stream.Signature(input_layout(model))),
             "o_state": Out(stream.Signature(output_layout(model))),
@@ -404,8 +469,8 @@ class MacrospinIntegrator(wiring.Component):
     def _measure_latency(self) -> int:
         m = Module()
         m._MustUse__silence = True
-        st = _Stages(m, "", self.model.cfg.rounding, mem_span=1 << 30,  # counts stages only
-                     dsp_products=self.model.cfg.dsp_per_lane, dsp=self.dsp)
+        st = _Stages(m, "", self.model.cfg.rounding, dsp_products=self.model.cfg.dsp_per_lane,
+                     blocks=self.blocks, count_only=True)
         cfg = self.model.cfg
         z = Const(0, signed(cfg.m_fmt.width))
         g = Const(0, signed(self.model.noise_fmt.width))
@@ -413,58 +478,99 @@ class MacrospinIntegrator(wiring.Component):
         _Datapath(st, self.model).build(mv, [st.inp(g, "g") for _ in range(3)],
                                         st.inp(Const(0, hf.shape_of(cfg.drive_fmt)), "code"))
         self.depth = st.depth
-        #: ECP5 MULT18X18D blocks with their own registers (all lanes; 0 in the generic style)
+        #: ECP5 stand-ins (all lanes; 0 in the generic style): MULT18X18D and DP16KD blocks
         self.dsp_blocks = st.dsp_blocks * self.model.cfg.lanes
-        return st.depth + self.FIFO_LATENCY
+        self.ram_blocks = st.ram_blocks * self.model.cfg.lanes
+        return self.IN_STAGES + st.depth + self.OUT_STAGES + self.FIFO_LATENCY
 
-    #: Cycles from the pipeline's last stage to the output stream (the output FIFO's).
-    FIFO_LATENCY = 2
+    #: Register stages from the input port to each lane's pipeline (the first shared, then a
+    #: copy per lane, so that no control net spans the chip in one cycle).
+    IN_STAGES = 3
+    #: Register stages from each lane's last pipeline stage to the output FIFO.
+    OUT_STAGES = 2
+    #: Cycles from a FIFO write to the output stream (:class:`_ResultFifo`).
+    FIFO_LATENCY = 1
 
     def elaborate(self, platform):
         mdl, cfg = self.model, self.model.cfg
         m = Module()
         advance = Signal()
-        # The state memories' synchronous read needs one cycle after reset before the first beat.
+        # The state memories' synchronous read needs a cycle after reset before the first beat.
         primed = Signal()
         m.d.sync += primed.eq(1)
         m.d.comb += [
             advance.eq(self.i_drive.valid & self.i_drive.ready),
             self.i_drive.ready.eq(self.o_state.ready & primed),
         ]
-        m.submodules.noise = noise = GaussianNoise(self.noise_cfg)
-        m.d.comb += noise.en.eq(advance)
+        # Each lane's noise source advances on the lane's own copy of the accept bit.
+        m.submodules.noise = noise = GaussianNoise(self.noise_cfg, lane_enables=True)
 
-        slot = Signal(range(cfg.magnets))  # slot of the beat being accepted now
-        with m.If(advance):
-            m.d.sync += slot.eq(Mux(slot == cfg.magnets - 1, 0, slot + 1))
-        next_slot = Mux(advance, Mux(slot == cfg.magnets - 1, 0, slot + 1), slot)
+        # The accepted beat, registered once, then carried to each lane by registers of its own
+        # (named _dup_: the synthesis flow keeps the copies apart): lane stage 0 is IN_STAGES
+        # cycles after acceptance, and every control net of a lane stays inside the lane.
+        acc_valid = Signal(name="acc_valid")
+        acc_beat = Signal(input_layout(mdl), name="acc_beat", reset_less=True)
+        m.d.sync += [acc_valid.eq(advance), acc_beat.eq(self.i_drive.payload)]
 
         reset_state = mdl.m_reset
         e, sgn = mdl.k.nm.easy_axis, mdl.k.nm.easy_sign
-        ctrl = _Stages(m, "ctl_", cfg.rounding, reset_less=False)  # valid bits and slots: reset
-        valid = ctrl.inp(advance, "valid")
-        wslot = ctrl.inp(slot, "slot")
-        lanes_out = []
         depth = self.depth
+        n_mag = cfg.magnets
+        lanes_out = []
         for lane in range(cfg.lanes):
-            mem = memory.Memory(shape=state_layout(mdl), depth=cfg.magnets,
-                                init=[{"x": int(reset_state[0]), "y": int(reset_state[1]), "z": int(reset_state[2])}] * cfg.magnets)
-            m.submodules[f"state{lane}"] = mem
-            wr = mem.write_port()
-            rd = mem.read_port()
-            # The read for the beat accepted at cycle t is issued at t - 1 (address of the slot
-            # that will be current then). It needs no read-during-write bypass: the slot's last
-            # write-back came depth + 1 <= N - 3 cycles after its previous read.
-            m.d.comb += rd.addr.eq(next_slot)
-            beat = self.i_drive.payload.lanes[lane]
-            S = _Stages(m, f"l{lane}_", cfg.rounding, dsp_products=cfg.dsp_per_lane, dsp=self.dsp)
-            st = rd.data
+            valid_l, beat_l = acc_valid, acc_beat.lanes[lane]
+            chain = [valid_l]  # the accept bit's copies, valid_l last
+            for k in range(1, self.IN_STAGES):
+                v = Signal(name=f"l{lane}_in_dup_{k}")
+                b = Signal.like(beat_l, name=f"l{lane}_in_beat_{k}", reset_less=True)
+                m.d.sync += [v.eq(valid_l), b.eq(beat_l)]
+                valid_l, beat_l = v, b
+                chain.append(v)
+            m.d.comb += noise.en[lane].eq(valid_l)
+            # the lane's slot counter: slot of its stage-0 beat
+            slot = Signal(range(n_mag), name=f"l{lane}_slot")
+            with m.If(valid_l):
+                m.d.sync += slot.eq(Mux(slot == n_mag - 1, 0, slot + 1))
+            next_slot = Mux(valid_l, Mux(slot == n_mag - 1, 0, slot + 1), slot)
+
+            if self.blocks == "ecp5":
+                # Block RAM through its output register: the read for the beat at stage 0 in
+                # cycle T is issued at T - 2, from a register that runs two beats ahead (the
+                # lane's accept-bit copies say which beats come). Stored XOR the reset state, so
+                # the zero-initialised blocks start at the reset state. No read-during-write
+                # bypass: the slot's previous beat wrote back at T - N + depth <= T - 3.
+                ahead = Signal(range(n_mag), name=f"l{lane}_rd_slot")  # slot of the beat at T + 2
+                with m.If(chain[-3]):
+                    m.d.sync += ahead.eq(Mux(ahead == n_mag - 1, 0, ahead + 1))
+                st = Signal(state_layout(mdl), name=f"l{lane}_state")
+                wr = Signal(data.StructLayout({"addr": range(n_mag), "data": state_layout(mdl), "en": 1}),
+                            name=f"l{lane}_wb")
+                code = Const(_state_bits(mdl, reset_state), len(st.as_value()))
+                q = ecp5_blocks.registered_ram(m, wr.data.as_value() ^ code, wr.addr, ahead,
+                                               f"state{lane}", we=wr.en)
+                m.d.comb += st.eq(q ^ code)
+            else:
+                mem = memory.Memory(shape=state_layout(mdl), depth=n_mag,
+                                    init=[{"x": int(reset_state[0]), "y": int(reset_state[1]),
+                                           "z": int(reset_state[2])}] * n_mag)
+                m.submodules[f"state{lane}"] = mem
+                wr = mem.write_port()
+                rd = mem.read_port()
+                # The read for the beat at stage 0 in cycle T is issued at T - 1 (address of
+                # the slot that will be current then). It needs no read-during-write bypass:
+                # the slot's previous beat wrote back at stage `depth`, at T - N + depth <= T - 3.
+                m.d.comb += rd.addr.eq(next_slot)
+                st = rd.data
+            ctrl = _Stages(m, f"l{lane}_ctl_", cfg.rounding, reset_less=False)  # valid bits and slots: reset
+            valid = ctrl.inp(valid_l, "valid")
+            wslot = ctrl.inp(slot, "slot")
+            S = _Stages(m, f"l{lane}_", cfg.rounding, dsp_products=cfg.dsp_per_lane, blocks=self.blocks)
             mold = [S.inp(st.x, "m0"), S.inp(st.y, "m1"), S.inp(st.z, "m2")]
             smp = noise.samples[lane]
             outs = _Datapath(S, mdl).build(mold, [S.inp(smp.x, "g0"), S.inp(smp.y, "g1"), S.inp(smp.z, "g2")],
-                                           S.inp(beat.code, "code"))
+                                           S.inp(beat_l.code, "code"))
             assert S.depth == depth, (S.depth, depth)
-            rst = S.at(S.inp(beat.reset, "reset"), depth)
+            rst = S.at(S.inp(beat_l.reset, "reset"), depth)
             vals = [S.at(o, depth) for o in outs]
             old_e = S.at(mold[e], depth)
             new = [Mux(rst, int(reset_state[i]), vals[i]) for i in range(3)]
@@ -472,31 +578,46 @@ class MacrospinIntegrator(wiring.Component):
                 sw = (old_e >= 0) & (vals[e] < 0)
             else:
                 sw = (old_e <= 0) & (vals[e] > 0)
-            lanes_out.append((new, sw & ~rst, wr))
-        out_valid = ctrl.at(valid, depth)
-        out_slot = ctrl.at(wslot, depth)
-        # Results leave the free-running pipeline into a FIFO. It cannot overflow: a beat is
-        # accepted only while the output is ready, so at most depth + FIFO_LATENCY beats are
-        # ever unsent (tests/test_macrospin_rtl.py checks the bound with random stalls).
-        m.submodules.out_fifo = q = fifo.SyncFIFOBuffered(width=len(self.o_state.payload.as_value()),
-                                                          depth=depth + 2 * self.FIFO_LATENCY + 2)
+            out_valid, out_slot = ctrl.at(valid, depth), ctrl.at(wslot, depth)
+            nv = Signal(state_layout(mdl), name=f"l{lane}_new")
+            m.d.comb += [nv.x.eq(new[0]), nv.y.eq(new[1]), nv.z.eq(new[2]),
+                         wr.addr.eq(out_slot), wr.data.eq(nv), wr.en.eq(out_valid)]
+            # to the output FIFO through OUT_STAGES registers
+            res = Cat(nv.as_value(), sw & ~rst, out_valid, out_slot)
+            for k in range(self.OUT_STAGES):
+                r = Signal(len(res), name=f"l{lane}_out_{k}")
+                m.d.sync += r.eq(res)
+                res = r
+            lanes_out.append(res)
+        # Results leave the free-running pipeline into one FIFO per lane (LUT RAM next to the
+        # lane, its read combinational; lane 0's also holds the slot). The FIFOs see the same
+        # writes and reads, so they hold the same beats; lane 0's says when one is there. No
+        # FIFO can overflow: a beat is accepted only while the output is ready, so at most
+        # IN_STAGES + depth + OUT_STAGES + 2 * FIFO_LATENCY + 1 beats are ever unsent
+        # (tests/test_macrospin_rtl.py checks the bound with random stalls).
+        in_flight = self.IN_STAGES + depth + self.OUT_STAGES
         word = Signal(output_layout(mdl))
-        m.d.comb += [q.w_data.eq(word), q.w_en.eq(out_valid), word.slot.eq(out_slot)]
-        for lane, (new, sw, wr) in enumerate(lanes_out):
-            ol = word.lanes[lane]
-            m.d.comb += [wr.addr.eq(out_slot), wr.data.x.eq(new[0]), wr.data.y.eq(new[1]), wr.data.z.eq(new[2]),
-                         wr.en.eq(out_valid),
-                         ol.m.x.eq(new[0]), ol.m.y.eq(new[1]), ol.m.z.eq(new[2]), ol.switched.eq(sw)]
+        w = 3 * cfg.m_fmt.width
         o = self.o_state
-        # payload zero while not valid (the FIFO's memory output is undefined before its first read)
-        m.d.comb += [o.valid.eq(q.r_rdy), o.payload.eq(Mux(q.r_rdy, q.r_data, 0)), q.r_en.eq(o.ready)]
-        with m.If(out_valid & ~q.w_rdy):
+        overflow = []
+        for lane, res in enumerate(lanes_out):
+            keep = len(res) if lane == 0 else w + 1  # m, switched (, valid, slot)
+            q = _ResultFifo(keep, in_flight + 2 * self.FIFO_LATENCY + 2)
+            m.submodules[f"out_fifo{lane}"] = q
+            m.d.comb += [q.w_data.eq(res[:keep]), q.w_en.eq(res[w + 1]), q.r_en.eq(o.ready)]
+            overflow.append(res[w + 1] & q.full)
+            ol = word.lanes[lane]
+            m.d.comb += [ol.m.as_value().eq(q.r_data[:w]), ol.switched.eq(q.r_data[w])]
+            if lane == 0:
+                m.d.comb += [word.slot.eq(q.r_data[w + 2:]), o.valid.eq(q.r_rdy)]
+        # payload zero while not valid (the FIFO's memory is undefined where never written)
+        m.d.comb += o.payload.eq(Mux(o.valid, word, 0))
+        with m.If(Cat(*overflow).any()):
             m.d.sync += self.overflow.eq(1)
         return m
 
 
-
-def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 1, *, dsp: str = "generic"):
+def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 1, *, blocks: str = "generic"):
     """The integrator inside an on-chip self-test harness (``hdl.harness.StreamSelfTest``):
     stimulus as ``quantize.macrospin.selftest_stimulus`` maps the harness's data words."""
     from hdl.harness import StreamSelfTest
@@ -512,4 +633,4 @@ def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 
             lanes.append(Cat(code, code[-1].replicate(dw - cb), w[:rb].all()))
         return Cat(*lanes)
 
-    return StreamSelfTest(MacrospinIntegrator(model, noise_cfg, dsp=dsp), selftest_harness_config(model, seed), payload)
+    return StreamSelfTest(MacrospinIntegrator(model, noise_cfg, blocks=blocks), selftest_harness_config(model, seed), payload)

@@ -40,6 +40,10 @@ class GaussianNoise(wiring.Component):
     Parameters
     ----------
     cfg : NoiseConfig
+    lane_enables : bool
+        One enable per lane (``en`` is ``In(cfg.lanes)``) instead of one for all: each lane's
+        LFSRs and adder trees then advance on their own enable (for a lane-local, low-fanout
+        enable net).
 
     Attributes
     ----------
@@ -53,32 +57,34 @@ class GaussianNoise(wiring.Component):
     -------
     samples : Out(ArrayLayout(sample_layout(cfg), lanes))
         Per lane, stored integers of ``cfg.out_fmt`` for x, y, z; driven by registers.
-    en : In(1)
-        Advance the LFSRs and the pipeline at the next edge; low stalls (state and output
-        hold).
+    en : In(1) or In(lanes)
+        Advance the LFSRs and the pipeline (of lane ``l`` for ``en[l]``) at the next edge;
+        low stalls (state and output hold).
     reseed : In(1)
         Synchronous: reload the LFSR seeds and clear the pipeline at the next edge, exactly
         like a reset (takes priority over ``en``).
     """
 
-    def __init__(self, cfg: NoiseConfig):
-        self.cfg = cfg
+    def __init__(self, cfg: NoiseConfig, lane_enables: bool = False):
+        self.cfg, self.lane_enables = cfg, lane_enables
         self.latency = cfg.latency
         super().__init__({
             "samples": Out(data.ArrayLayout(sample_layout(cfg), cfg.lanes)),
-            "en": In(1),
+            "en": In(cfg.lanes if lane_enables else 1),
             "reseed": In(1),
         })
 
     def elaborate(self, platform):
         cfg = self.cfg
         m = Module()
-        m.submodules.lfsr = lfsr = LfsrBank(cfg.lfsr_config)
+        m.submodules.lfsr = lfsr = LfsrBank(cfg.lfsr_config, enables=len(self.en))
         m.d.comb += [lfsr.en.eq(self.en), lfsr.reseed.eq(self.reseed)]
         g_count, b, k = cfg.lfsrs_per_lane, cfg.uniform_bits, cfg.n_uniforms
         pool_bits = g_count * cfg.bits_per_lfsr
-        regs = []  # (register, next value) of every pipeline stage
+        lane_regs = []  # per lane: (register, next value) of every pipeline stage
         for lane in range(cfg.lanes):
+            regs = []
+            lane_regs.append(regs)
             # LFSR 0's word is most significant: pool bit 0 (earliest) is the top bit.
             pool = Cat(*(lfsr.bits[lane * g_count + g] for g in reversed(range(g_count))))
             for c, name in enumerate(COMPONENTS):
@@ -87,10 +93,13 @@ class GaussianNoise(wiring.Component):
                              for j in range(first, first + k)]
                 out = self._tree(uniforms, f"l{lane}_{name}", regs)
                 m.d.comb += self.samples[lane][name].eq(out)
-        with m.If(self.reseed):
-            m.d.sync += [r.eq(0) for r, _ in regs]
-        with m.Elif(self.en):
-            m.d.sync += [r.eq(v) for r, v in regs]
+        if not self.lane_enables:  # one If over all (see hdl.lfsr: the per-lane form tripped Yosys)
+            lane_regs = [[r for regs in lane_regs for r in regs]]
+        for lane, regs in enumerate(lane_regs):
+            with m.If(self.reseed):
+                m.d.sync += [r.eq(0) for r, _ in regs]
+            with m.Elif(self.en[lane if self.lane_enables else 0]):
+                m.d.sync += [r.eq(v) for r, v in regs]
         return m
 
     def _tree(self, uniforms, prefix, regs):

@@ -37,7 +37,7 @@ def _cmd_generate(args) -> int:
     from .config import load_config
     from .flow import generate
 
-    m = generate(args.block, load_config(args.config), args.out, run_lint=not args.no_lint, dsp=args.dsp)
+    m = generate(args.block, load_config(args.config), args.out, run_lint=not args.no_lint, blocks=args.blocks)
     lint = m.get("lint", {}).get("clean")
     print(f"wrote {Path(args.out) / (args.block + '.v')} and {args.block}.manifest.json "
           f"(latency {m['latency']}, {m['lanes']} lane(s) x {m['magnets_per_lane']} magnets, "
@@ -51,7 +51,7 @@ def _cmd_verify(args) -> int:
     from .flow import verify
 
     verify(args.block, args.config, sim=args.sim, steps=args.steps or 10000, seed=args.seed, trace=args.trace,
-           dsp=args.dsp)
+           blocks=args.blocks)
     return 0
 
 
@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
     gen.add_argument("--out", default="out/rtl", help="output folder (default: out/rtl)")
     gen.add_argument("--no-lint", action="store_true", help="skip verilator --lint-only -Wall")
-    gen.add_argument("--dsp", default="generic", choices=["generic", "ecp5"],
-                     help="macrospin only: DSP products as a * b between registers (generic, default) or as ECP5 MULT18X18D blocks with their own registers (ecp5: what spintwin synth places on ECP5)")
+    gen.add_argument("--blocks", default="generic", choices=["generic", "ecp5"],
+                     help="macrospin only: products and delay memories as generic RTL (default) or as ECP5 MULT18X18D / DP16KD blocks with their own registers (ecp5: what spintwin synth places on ECP5)")
     gen.set_defaults(func=_cmd_generate)
 
     ver = sub.add_parser("verify", help="bit-exact co-simulation of a block against its integer model",
@@ -171,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--neurons", type=int, default=16, help="core stdp only: excitatory neurons (default 16)")
     ver.add_argument("--seed", type=int, default=1, help="stimulus and LFSR seed (default 1)")
     ver.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
-    ver.add_argument("--dsp", default="generic", choices=["generic", "ecp5"],
-                     help="macrospin only: DSP products as a * b between registers (generic, default) or as ECP5 MULT18X18D blocks with their own registers (ecp5: what spintwin synth places on ECP5)")
+    ver.add_argument("--blocks", default="generic", choices=["generic", "ecp5"],
+                     help="macrospin only: products and delay memories as generic RTL (default) or as ECP5 MULT18X18D / DP16KD blocks with their own registers (ecp5: what spintwin synth places on ECP5)")
     ver.add_argument("--trace", action="store_true",
                      help="write the stimulus from Python every cycle (slower) instead of the on-chip self-test")
     ver.set_defaults(func=_cmd_verify)

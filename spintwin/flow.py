@@ -22,10 +22,11 @@ from .twin import macrospin_from_config
 __all__ = ["BLOCKS", "generate", "lint", "verify", "synth", "WAIVERS"]
 
 BLOCKS = ("macrospin",)
+BLACKBOX_FILE = "spintwin_ecp5_blackboxes.v"
 WAIVERS = Path(__file__).resolve().parent.parent / "hdl" / "verilator_waivers.vlt"
 
 
-def _block(name: str, cfg: dict, dsp: str = "generic"):
+def _block(name: str, cfg: dict, blocks: str = "generic"):
     if name != "macrospin":
         raise SpintwinError(f"unknown block {name!r} (known: {', '.join(BLOCKS)})")
     from hdl.macrospin import MacrospinIntegrator
@@ -34,7 +35,7 @@ def _block(name: str, cfg: dict, dsp: str = "generic"):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            dut = MacrospinIntegrator(model, noise, dsp=dsp)
+            dut = MacrospinIntegrator(model, noise, blocks=blocks)
     except ValueError as e:
         raise SpintwinError(f"twin.macrospin: {e}") from None
     return dut, model, noise, params
@@ -81,23 +82,24 @@ def lint(verilog_path: Path, *extra: Path) -> dict:
                                  *(p.name for p in extra)])}
 
 
-def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True, dsp: str = "generic") -> dict:
+def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True, blocks: str = "generic") -> dict:
     """Write ``<block>.v``, ``<block>.manifest.json`` and the Verilator waiver file to out_dir.
 
-    ``dsp="ecp5"``: the DSP products are ECP5 MULT18X18D stand-ins (hdl.ecp5_dsp); the
-    block's simulation model and its blackbox declaration are written next to the Verilog."""
-    from hdl import ecp5_dsp
+    ``blocks="ecp5"``: products and deep delay memories are ECP5 MULT18X18D / DP16KD
+    stand-ins (hdl.ecp5_blocks); their simulation models and blackbox declarations are written
+    next to the Verilog."""
+    from hdl import ecp5_blocks
     from tb.runner import export_verilog
 
-    dut, model, noise, params = _block(block, cfg, dsp=dsp)
+    dut, model, noise, params = _block(block, cfg, blocks=blocks)
     out = Path(out_dir)
     verilog = export_verilog(dut, block)
     vpath = atomic_write_text(out / f"{block}.v", verilog)
     shutil.copyfile(WAIVERS, out / WAIVERS.name)
     extra = []
-    if dsp == "ecp5":
-        extra = [atomic_write_text(out / ecp5_dsp.SIM_MODEL.name, ecp5_dsp.SIM_MODEL.read_text())]
-        atomic_write_text(out / "spintwin_mult18x18d_blackbox.v", ecp5_dsp.BLACKBOX_VERILOG)
+    if blocks == "ecp5":
+        extra = [atomic_write_text(out / p.name, p.read_text()) for p in ecp5_blocks.SIM_MODELS.values()]
+        atomic_write_text(out / BLACKBOX_FILE, "".join(ecp5_blocks.BLACKBOX_VERILOG.values()))
     c = model.cfg
     manifest = {
         "block": block,
@@ -107,10 +109,12 @@ def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True, dsp: str 
         "lanes": dut.lanes,
         "magnets_per_lane": dut.magnets,
         "initiation_interval": 1,
-        "dsp": {"style": dsp, "blocks": dut.dsp_blocks,
-                **({"simulation_model": ecp5_dsp.SIM_MODEL.name, "synthesis_blackbox": "spintwin_mult18x18d_blackbox.v",
-                    "note": f"{ecp5_dsp.PRIMITIVE} cells are ECP5 {ecp5_dsp.TARGET_CELL} blocks: rename them in the "
-                            "netlist before nextpnr (boards.synth does)"} if dsp == "ecp5" else {})},
+        "hard_blocks": {"style": blocks, "mult18x18d": dut.dsp_blocks, "dp16kd": dut.ram_blocks,
+                        **({"simulation_models": [p.name for p in ecp5_blocks.SIM_MODELS.values()],
+                            "synthesis_blackboxes": BLACKBOX_FILE,
+                            "note": "the SPINTWIN_* cells are ECP5 " + ", ".join(sorted(set(ecp5_blocks.STANDINS.values())))
+                                    + " blocks: rename them in the netlist before nextpnr (boards.synth does)"}
+                           if blocks == "ecp5" else {})},
         "config": cfg["twin"]["macrospin"],
         "formats": {k: {"width": f.width, "frac": f.frac} for k, f in
                     (("m", c.m_fmt), ("h", c.h_fmt), ("dm", c.dm_fmt), ("norm", c.norm_fmt), ("drive", c.drive_fmt),
@@ -133,7 +137,7 @@ def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True, dsp: str 
 
 
 def verify(block: str, cfg_path, *, sim: str, steps: int, seed: int, trace: bool = False, echo=print,
-           dsp: str = "generic") -> dict:
+           blocks: str = "generic") -> dict:
     """Bit-exact co-simulation of about ``steps`` magnet-steps per lane; raises SpintwinError on
     mismatch. Batch mode (default) runs the on-chip self-test harness with the simulator free
     running; ``trace=True`` writes the stimulus from Python every cycle (slower)."""
@@ -151,20 +155,20 @@ def verify(block: str, cfg_path, *, sim: str, steps: int, seed: int, trace: bool
     path = Path(cfg_path) if cfg_path else DEFAULT_CONFIG
     cfg = load_config(path)
     cfg["twin"]["macrospin"]["seed"] = seed  # the testbench derives the LFSR seeds the same way
-    dut, model, noise, _ = _block(block, cfg, dsp=dsp)
+    dut, model, noise, _ = _block(block, cfg, blocks=blocks)
     dut._MustUse__silence = True  # built only to validate the configuration (Amaranth's MustUse)
     mode = "trace" if trace else "batch"
-    echo(f"co-simulating {steps} steps x {dut.lanes} lanes of {block} on {sim} ({mode}, {dsp} DSP, seed {seed}) ...")
+    echo(f"co-simulating {steps} steps x {dut.lanes} lanes of {block} on {sim} ({mode}, {blocks} blocks, seed {seed}) ...")
     launch = macrospin_launch.run_per_cycle if trace else macrospin_launch.run_batch
     try:
         run = launch(model, noise, sim=sim, seed=seed, magnet_steps=steps * dut.lanes,
-                     env={"MS_CONFIG": str(path.resolve())}, case=f"verify-{mode}-{sim}-{seed}-{dsp}", dsp=dsp)
+                     env={"MS_CONFIG": str(path.resolve())}, case=f"verify-{mode}-{sim}-{seed}-{blocks}", blocks=blocks)
     except AssertionError as e:
         first = str(e).splitlines()[0]
         raise SpintwinError(f"MISMATCH: {first}") from None
     except RuntimeError as e:
         raise SpintwinError(f"co-simulation failed: {str(e).splitlines()[0]}") from None
-    result = {"block": block, "sim": sim, "seed": seed, "mode": mode, "dsp": dsp, "magnet_steps": run.metrics.get("magnet_steps"),
+    result = {"block": block, "sim": sim, "seed": seed, "mode": mode, "blocks": blocks, "magnet_steps": run.metrics.get("magnet_steps"),
               "cycles": run.metrics.get("cycles"), "cycles_per_s": run.metrics.get("cycles_per_s"),
               "bit_exact": True, "waves": str(run.waves) if run.waves else None}
     echo(json.dumps(result))
@@ -190,10 +194,11 @@ def synth(block: str, cfg: dict, *, target: str, seed: int | None = None) -> dic
     if seed is None:
         seed = int(cfg["twin"]["macrospin"].get("synth_seed", 1))
 
-    # On ECP5 the DSP products are MULT18X18D blocks with their own registers (hdl.ecp5_dsp;
+    # On ECP5 products and deep delay memories are MULT18X18D / DP16KD blocks with their own
+    # registers (hdl.ecp5_blocks;
     # co-simulated bit-exact like the generic RTL, tests/test_cosim_macrospin.py).
     ecp5 = target.startswith("ecp5")
-    dut, _, _, _ = _block(block, cfg, dsp="ecp5" if ecp5 else "generic")
+    dut, _, _, _ = _block(block, cfg, blocks="ecp5" if ecp5 else "generic")
     try:
         # The multi-lane integrator fills most of an ECP5-85F: Yosys alone takes minutes, and
         # nextpnr's router2 finishes it where router1 takes hours.

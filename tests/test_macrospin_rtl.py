@@ -95,10 +95,10 @@ def test_too_few_magnets_is_a_clear_error():
 
     from quantize.macrospin import MacrospinModel
 
-    model, noise_cfg, _ = build_case("default_n83")
+    model, noise_cfg, _ = build_case("default_n97")
     cfg = replace(model.cfg, magnets=8)
     small = MacrospinModel(cfg, model.k, model.noise_fmt)
-    with pytest.raises(ValueError, match="magnets per lane must be >= latency"):
+    with pytest.raises(ValueError, match="magnets per lane must be >= pipeline depth"):
         MacrospinIntegrator(small, noise_cfg)
 
 
