@@ -478,9 +478,16 @@ class MacrospinIntegrator(wiring.Component):
         _Datapath(st, self.model).build(mv, [st.inp(g, "g") for _ in range(3)],
                                         st.inp(Const(0, hf.shape_of(cfg.drive_fmt)), "code"))
         self.depth = st.depth
+        # the delays that elaborate() adds beside the datapath: the reset bit and the old
+        # easy-axis component, both to the write-back stage
+        st.at(st.inp(Const(0, 1), "reset"), st.depth)
+        st.at(mv[self.model.k.nm.easy_axis], st.depth)
+        assert st.depth == self.depth
+        # the state memory of each lane (ecp5 style: DP16KD blocks, one per 18 bits)
+        state_blocks = -(-3 * cfg.m_fmt.width // ecp5_blocks.WIDTH) if self.blocks == "ecp5" else 0
         #: ECP5 stand-ins (all lanes; 0 in the generic style): MULT18X18D and DP16KD blocks
-        self.dsp_blocks = st.dsp_blocks * self.model.cfg.lanes
-        self.ram_blocks = st.ram_blocks * self.model.cfg.lanes
+        self.dsp_blocks = st.dsp_blocks * cfg.lanes
+        self.ram_blocks = (st.ram_blocks + state_blocks) * cfg.lanes
         return self.IN_STAGES + st.depth + self.OUT_STAGES + self.FIFO_LATENCY
 
     #: Register stages from the input port to each lane's pipeline (the first shared, then a
