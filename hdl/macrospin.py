@@ -5,9 +5,10 @@ magnet-step per lane per cycle (initiation interval 1). Every node of the datapa
 same :mod:`hdl.fixed` operation, in the same order, as the integer model's.
 
 Deep, free-running pipeline (built by :class:`_Stages`): every operation is one stage, so a
-stage holds one multiplier (``a * b`` between operand and product registers, plus one register
-stage to leave the DSP column; in the ``blocks="ecp5"`` style the operand and product registers
-are the MULT18X18D's own, :mod:`hdl.ecp5_blocks`), or one carry-chain adder, or a rounding
+stage holds one multiplier (four register stages: a copy of the operands of its own, the operand
+and product registers, and one register to leave the DSP column; in the ``blocks="ecp5"`` style
+the operand and product registers are the MULT18X18D's own, :mod:`hdl.ecp5_blocks`), or one
+carry-chain adder, or a rounding
 increment with its saturation (a LUT-only range test). Products by device constants are
 canonical-signed-digit shift-and-add trees (exact, no DSP). Operands are delayed to the stage
 that uses them through flip-flops for short spans and small circular-buffer memories for long
@@ -40,7 +41,7 @@ keeps every read after it in both styles.
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -217,18 +218,25 @@ class _Stages:
         va, vb = self.at(a, s), self.at(b, s)
         if self.dsp_left > 0:
             self.dsp_left -= 1
-            # The DSP columns are far from the logic: each DSP block gets operand registers
-            # of its own (an operand feeds several products; the name tag makes the synthesis
-            # flow keep these duplicates, boards.synth.KEEP_DUPLICATE_TAG) and two registers
-            # behind it, so that every route to or from the block has a register next to it.
-            if self.blocks == "ecp5" and ecp5_blocks.fits(va, vb):
-                # the same two register stages, inside the block (hdl.ecp5_blocks)
-                p = ecp5_blocks.registered_multiply(self.m, va, vb, self._name(name + "_dsp"))
-                self.dsp_blocks += 1
-                self.depth = max(self.depth, s + ecp5_blocks.MULT_LATENCY)
-                return self.reg(p, s + ecp5_blocks.MULT_LATENCY, name + "_q")
+            # The DSP columns are far from the logic: each DSP block gets a copy of its
+            # operands of its own (an operand feeds several products; the name tag makes the
+            # synthesis flow keep these duplicates, boards.synth.KEEP_DUPLICATE_TAG), then its
+            # operand and product registers and one more register behind it, so that every
+            # route to or from the block has a register next to it.
             a1, b1 = self.reg(va, s, name + "_dup_a"), self.reg(vb, s, name + "_dup_b")
-            p = self.reg(a1.v * b1.v, s + 1, name)
+            if self.blocks == "ecp5" and ecp5_blocks.fits(va, vb):
+                # the block's own input and product registers (hdl.ecp5_blocks), fed by
+                # operand registers of its own in the fabric: an operand shared by blocks
+                # that the placer puts far apart was routed in one cycle from one register
+                # to all of them (9.8 ns, the 5-lane twin's critical path once the output
+                # FIFO was fixed)
+                p = ecp5_blocks.registered_multiply(self.m, a1.v, b1.v, self._name(name + "_dsp"))
+                self.dsp_blocks += 1
+                self.depth = max(self.depth, a1.st + ecp5_blocks.MULT_LATENCY)
+                return self.reg(p, a1.st + ecp5_blocks.MULT_LATENCY, name + "_q")
+            # the same stages in the fabric: operand copies, operand and product registers
+            a2, b2 = self.reg(a1.v, a1.st, name + "_dup_a2"), self.reg(b1.v, b1.st, name + "_dup_b2")
+            p = self.reg(a2.v * b2.v, a2.st, name)
             return self.reg(p.v, p.st, name + "_q")
         p, lat = lut_multiply(self.m, va, vb, self._name(name))
         self.lut_products += 1
@@ -387,33 +395,60 @@ class _Datapath:
 
 
 class _ResultFifo(wiring.Component):
-    """A FIFO whose write is never refused (the integrator bounds its fill): the memory's
-    write enable is ``w_en`` itself, so the net that reaches every LUT-RAM cell comes straight
-    from a register (a ``w_en & w_rdy`` gate there was the critical path). A word written in
-    cycle t is readable (``r_rdy``, ``r_data`` combinational) from t + 1. ``full`` says a
-    write now would overwrite an unread word (the overflow test)."""
+    """A FIFO whose write is never refused (the integrator bounds its fill), in banks of
+    ``BANK`` words (one distributed-RAM cell deep, so no write-enable decode sits inside a
+    memory). A write is registered once before it reaches the memory: each bank gets its own
+    copies of the write enable (already decoded for that bank), address and data (named
+    ``_dup_``: the synthesis flow keeps the copies apart, each next to its bank), so every net
+    into a LUT-RAM cell comes straight from a register. (With the decode in front of the
+    cells' write enables, the bank bits of the write pointer through a LUT to every cell of a
+    bank was the 5-lane twin's critical path on ECP5: 8.9 ns, 7.8 ns of it routing.)
+
+    A word written (``w_en``) in cycle t is readable (``r_rdy``, ``r_data`` combinational)
+    from t + ``LATENCY``. ``full`` says a write now would overwrite an unread word (the
+    overflow test). ``depth`` is rounded up to whole banks."""
+
+    BANK = 16
+    LATENCY = 2
 
     def __init__(self, width: int, depth: int):
-        self.width, self.depth = width, depth
+        self.banks = -(-depth // self.BANK)
+        self.width, self.depth = width, self.banks * self.BANK
         super().__init__({"w_data": In(width), "w_en": In(1), "r_data": Out(width), "r_rdy": Out(1),
                           "r_en": In(1), "full": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
-        n = self.depth
-        m.submodules.storage = mem = memory.Memory(shape=unsigned(self.width), depth=n, init=[])
-        wp, rp = mem.write_port(), mem.read_port(domain="comb")
+        n, nb = self.depth, self.BANK
         wptr, rptr = Signal(range(n)), Signal(range(n))
-        level = Signal(range(n + 1))
+        level = Signal(range(n + 1))  # words in the memory, unread
+        written = Signal()  # the registered write lands in the memory this cycle
         take = Signal()
-        m.d.comb += [wp.addr.eq(wptr), wp.data.eq(self.w_data), wp.en.eq(self.w_en), rp.addr.eq(rptr),
-                     self.r_data.eq(rp.data), self.r_rdy.eq(level != 0), take.eq(self.r_en & self.r_rdy),
-                     self.full.eq((level == n) & ~take)]
+        lo = nb.bit_length() - 1  # word-in-bank bits of the pointers
+        # one-hot bank of the write pointer (no comparator in front of the enables' registers)
+        wsel = Signal(self.banks, init=1)
+        with m.If(self.w_en & (wptr[:lo] == nb - 1)):
+            m.d.sync += wsel.eq(wsel.rotate_left(1))  # n is whole banks: wraps with wptr
+        reads = []
+        for b in range(self.banks):
+            mem = memory.Memory(shape=unsigned(self.width), depth=nb, init=[])
+            m.submodules[f"bank{b}"] = mem
+            wp, rp = mem.write_port(), mem.read_port(domain="comb")
+            we = Signal(name=f"we_dup_{b}")
+            wa = Signal(range(nb), name=f"wa_dup_{b}", reset_less=True)
+            wd = Signal(self.width, name=f"wd_dup_{b}", reset_less=True)
+            m.d.sync += [we.eq(self.w_en & wsel[b]), wa.eq(wptr[:lo]), wd.eq(self.w_data)]
+            m.d.comb += [wp.addr.eq(wa), wp.data.eq(wd), wp.en.eq(we), rp.addr.eq(rptr[:lo])]
+            reads.append(rp.data)
+        bank_of_read = rptr[lo:] if self.banks > 1 else Const(0, 1)
+        m.d.comb += [self.r_data.eq(Array(reads)[bank_of_read]), self.r_rdy.eq(level != 0),
+                     take.eq(self.r_en & self.r_rdy), self.full.eq((level + written == n) & ~take)]
+        m.d.sync += written.eq(self.w_en)
         with m.If(self.w_en):
             m.d.sync += wptr.eq(Mux(wptr == n - 1, 0, wptr + 1))
         with m.If(take):
             m.d.sync += rptr.eq(Mux(rptr == n - 1, 0, rptr + 1))
-        m.d.sync += level.eq(level + self.w_en - take)
+        m.d.sync += level.eq(level + written - take)
         return m
 
 
@@ -496,7 +531,7 @@ class MacrospinIntegrator(wiring.Component):
     #: Register stages from each lane's last pipeline stage to the output FIFO.
     OUT_STAGES = 2
     #: Cycles from a FIFO write to the output stream (:class:`_ResultFifo`).
-    FIFO_LATENCY = 1
+    FIFO_LATENCY = _ResultFifo.LATENCY
 
     def elaborate(self, platform):
         mdl, cfg = self.model, self.model.cfg

@@ -32,17 +32,17 @@ def build_case(name: str, seed: int = 1):
         dev = devices.mtj_neuron()
         cfg = MacrospinConfig(m_fmt=Fixed(21, 19), h_fmt=Fixed(25, 15), dm_fmt=Fixed(27, 27),
                               norm_fmt=Fixed(23, 20), const_width=17, drive_fmt=Fixed(13, 0),
-                              lanes=3, magnets=95, dsp_per_lane=20)
+                              lanes=3, magnets=99, dsp_per_lane=20)
         params, dt, span = dev.magnet, dev.dt, 1500
     elif name == DSP_BLOCK_CASE:
         dev = devices.mtj_neuron()
         cfg = MacrospinConfig(m_fmt=Fixed(18, 16), h_fmt=Fixed(18, 9), dm_fmt=Fixed(18, 22),
                               norm_fmt=Fixed(18, 16), drive_fmt=Fixed(12, 0), const_width=12,
-                              lanes=2, magnets=89, dsp_per_lane=30)
+                              lanes=2, magnets=95, dsp_per_lane=30)
         params, dt, span = dev.magnet, dev.dt, 1500
     elif name == "pma_k2":
         syn = devices.volatile_synapse()
-        cfg = MacrospinConfig(lanes=2, magnets=91, dsp_per_lane=26)
+        cfg = MacrospinConfig(lanes=2, magnets=98, dsp_per_lane=26)
         params, dt, span = syn.magnet, syn.dt, 1500
     else:
         raise ValueError(f"unknown integrator case {name!r} (known: {', '.join(CASES)})")
