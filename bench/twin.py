@@ -5,7 +5,7 @@
 * Co-simulation speed: cycles/s (and magnet-steps/s) of the cocotb integrator testbenches on
   Verilator and Icarus, batch (on-chip self-test harness, simulator free running) and per-cycle
   (Python stimulus): the 1-lane test configuration ``default_n97`` (the target's "integrator
-  test") and the 6-lane default twin.
+  test") and the default twin (configs/default.toml, 5 lanes).
 Run: ``python -m bench.twin`` (prints JSON); ``make bench`` runs all benchmarks.
 """
 
@@ -27,7 +27,7 @@ def _golden_rate(n=100_000, steps=100):
     m0 = equilibrium_sample(neuron.magnet, n, rng=0)
     simulate(neuron.magnet, m0[:10], current=71e-6, dt=neuron.dt, steps=2, rng=1)
     best = np.inf
-    for _ in range(3):
+    for _ in range(5):  # the best of five: the CPU side at its fastest
         t = time.perf_counter()
         simulate(neuron.magnet, m0, current=71e-6, dt=neuron.dt, steps=steps, rng=1)
         best = min(best, time.perf_counter() - t)
@@ -61,17 +61,26 @@ def _cosim(sim, mode, magnet_steps, case=None):
             "magnet_steps": m["magnet_steps"], "magnet_steps_per_s": m["magnet_steps"] / m["cycles"] * m["cycles_per_s"]}
 
 
-def run() -> dict:
+def run(reuse_cosim: dict | None = None) -> dict:
+    """The twin benchmark. ``reuse_cosim``: an earlier result whose co-simulation rows are kept
+    (with their date) instead of being measured again; the golden reference and the synthesis
+    results are always of this run."""
+    import psutil
+
     from spintwin.config import load_config
     from spintwin.flow import synth
 
     cfg = load_config()
+    # how busy the CPUs were (%, over 2 s) just before the golden reference: other work slows
+    # only the CPU side of the ratio
+    busy = psutil.cpu_percent(interval=2.0)
     golden = _golden_rate()
-    res = {"benchmark": "twin", "golden_magnet_steps_per_s": golden,
+    res = {"benchmark": "twin", "golden_magnet_steps_per_s": golden, "cpu_busy_before_golden_pct": busy,
            "synth_seed": int(cfg["twin"]["macrospin"].get("synth_seed", 1))}
     for target in ("ecp5-85f", "ice40-up5k"):
         s = synth("macrospin", cfg, target=target)
-        keep = {k: s.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz", "lanes", "fits", "fits_reason")}
+        keep = {k: s.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz", "lanes", "fits", "fits_reason",
+                                      "freq_target_mhz")}
         if s.get("fits") and s.get("fmax_mhz"):
             hw = s["lanes"] * s["fmax_mhz"] * 1e6
             keep.update(hardware_magnet_steps_per_s=hw, speedup_vs_golden=hw / golden)
@@ -79,10 +88,14 @@ def run() -> dict:
     res["target_speedup_ecp5"] = 20.0
     res["meets_speedup_target"] = bool(res["ecp5-85f"].get("speedup_vs_golden", 0) >= 20.0)
     res["config"] = cfg["twin"]["macrospin"]
-    res["cosim"] = [_cosim("verilator", "batch", 2_000_000, "default_n97"),
-                    _cosim("verilator", "batch", 3_000_000), _cosim("verilator", "per-cycle", 100_000),
-                    _cosim("icarus", "batch", 100_000, "default_n97"),
-                    _cosim("icarus", "batch", 60_000), _cosim("icarus", "per-cycle", 6_000)]
+    if reuse_cosim:
+        res["cosim"] = reuse_cosim["cosim"]
+        res["cosim_date"] = reuse_cosim.get("cosim_date") or reuse_cosim.get("date")
+    else:
+        res["cosim"] = [_cosim("verilator", "batch", 2_000_000, "default_n97"),
+                        _cosim("verilator", "batch", 3_000_000), _cosim("verilator", "per-cycle", 100_000),
+                        _cosim("icarus", "batch", 100_000, "default_n97"),
+                        _cosim("icarus", "batch", 60_000), _cosim("icarus", "per-cycle", 6_000)]
     res["target_cosim_verilator_cycles_per_s"] = 200_000
     first = res["cosim"][0]
     res["meets_cosim_target"] = bool(first.get("cycles_per_cpu_s", 0) >= 200_000)

@@ -404,6 +404,7 @@ class _ResultFifo(wiring.Component):
     cells' write enables, the bank bits of the write pointer through a LUT to every cell of a
     bank was the 5-lane twin's critical path on ECP5: 8.9 ns, 7.8 ns of it routing.)
 
+    ``bank=None`` keeps one memory (the generic style: iCE40 has no distributed RAM).
     A word written (``w_en``) in cycle t is readable (``r_rdy``, ``r_data`` combinational)
     from t + ``LATENCY``. ``full`` says a write now would overwrite an unread word (the
     overflow test). ``depth`` is rounded up to whole banks."""
@@ -411,20 +412,25 @@ class _ResultFifo(wiring.Component):
     BANK = 16
     LATENCY = 2
 
-    def __init__(self, width: int, depth: int):
-        self.banks = -(-depth // self.BANK)
-        self.width, self.depth = width, self.banks * self.BANK
+    def __init__(self, width: int, depth: int, bank: int | None = BANK):
+        # bank None: one memory of ``depth`` words (for targets without distributed RAM, such
+        # as iCE40, where 16-word banks would become flip-flops and a deep one is block RAM)
+        self.bank = bank or depth
+        if bank and bank & (bank - 1):
+            raise ValueError(f"bank must be a power of two, not {bank}")
+        self.banks = -(-depth // self.bank)
+        self.width, self.depth = width, self.banks * self.bank
         super().__init__({"w_data": In(width), "w_en": In(1), "r_data": Out(width), "r_rdy": Out(1),
                           "r_en": In(1), "full": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
-        n, nb = self.depth, self.BANK
+        n, nb = self.depth, self.bank
         wptr, rptr = Signal(range(n)), Signal(range(n))
         level = Signal(range(n + 1))  # words in the memory, unread
         written = Signal()  # the registered write lands in the memory this cycle
         take = Signal()
-        lo = nb.bit_length() - 1  # word-in-bank bits of the pointers
+        lo = nb.bit_length() - 1 if self.banks > 1 else len(wptr)  # word-in-bank bits of the pointers
         # one-hot bank of the write pointer (no comparator in front of the enables' registers)
         wsel = Signal(self.banks, init=1)
         with m.If(self.w_en & (wptr[:lo] == nb - 1)):
@@ -644,7 +650,8 @@ class MacrospinIntegrator(wiring.Component):
         overflow = []
         for lane, res in enumerate(lanes_out):
             keep = len(res) if lane == 0 else w + 1  # m, switched (, valid, slot)
-            q = _ResultFifo(keep, in_flight + 2 * self.FIFO_LATENCY + 2)
+            q = _ResultFifo(keep, in_flight + 2 * self.FIFO_LATENCY + 2,
+                            bank=_ResultFifo.BANK if self.blocks == "ecp5" else None)
             m.submodules[f"out_fifo{lane}"] = q
             m.d.comb += [q.w_data.eq(res[:keep]), q.w_en.eq(res[w + 1]), q.r_en.eq(o.ready)]
             overflow.append(res[w + 1] & q.full)

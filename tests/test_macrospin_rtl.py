@@ -135,8 +135,8 @@ def test_selftest_harness_counts_and_signature_equal_the_model():
     assert got["sig"] == signature(words[:got["beats_out"]], dut.payload_width)
 
 
-@pytest.mark.parametrize(("width", "depth"), [(7, 16), (13, 40)])
-def test_result_fifo_against_a_queue(width, depth):
+@pytest.mark.parametrize(("width", "depth", "bank"), [(7, 16, 16), (13, 40, 16), (13, 40, 8), (9, 37, None)])
+def test_result_fifo_against_a_queue(width, depth, bank):
     """The banked output FIFO against a Python queue, cycle by cycle: a word written in cycle t
     is offered from t + LATENCY, in order, and ``full`` is exactly "a write now would overwrite
     an unread word" (writes are held back while it is set, as the integrator's bound does)."""
@@ -144,8 +144,8 @@ def test_result_fifo_against_a_queue(width, depth):
 
     from hdl.macrospin import _ResultFifo
 
-    dut = _ResultFifo(width, depth)
-    assert dut.depth == 16 * -(-depth // 16)
+    dut = _ResultFifo(width, depth, bank)
+    assert dut.depth == (bank * -(-depth // bank) if bank else depth)
     rng = np.random.default_rng(depth)
     errors, seen = [], {"reads": 0, "full": 0}
 
