@@ -4,7 +4,7 @@
   initiation interval 1, against golden.llg.simulate's magnet-steps/s measured in this run.
 * Co-simulation speed: cycles/s (and magnet-steps/s) of the cocotb integrator testbenches on
   Verilator and Icarus, batch (on-chip self-test harness, simulator free running) and per-cycle
-  (Python stimulus): the 1-lane test configuration ``default_n97`` (the target's "integrator
+  (Python stimulus): the 1-lane test configuration ``default_n103`` (the target's "integrator
   test") and the default twin (configs/default.toml, 5 lanes).
 Run: ``python -m bench.twin`` (prints JSON); ``make bench`` runs all benchmarks.
 """
@@ -92,9 +92,9 @@ def run(reuse_cosim: dict | None = None) -> dict:
         res["cosim"] = reuse_cosim["cosim"]
         res["cosim_date"] = reuse_cosim.get("cosim_date") or reuse_cosim.get("date")
     else:
-        res["cosim"] = [_cosim("verilator", "batch", 2_000_000, "default_n97"),
+        res["cosim"] = [_cosim("verilator", "batch", 2_000_000, "default_n103"),
                         _cosim("verilator", "batch", 3_000_000), _cosim("verilator", "per-cycle", 100_000),
-                        _cosim("icarus", "batch", 100_000, "default_n97"),
+                        _cosim("icarus", "batch", 100_000, "default_n103"),
                         _cosim("icarus", "batch", 60_000), _cosim("icarus", "per-cycle", 6_000)]
     res["target_cosim_verilator_cycles_per_s"] = 200_000
     first = res["cosim"][0]

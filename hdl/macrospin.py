@@ -5,33 +5,37 @@ magnet-step per lane per cycle (initiation interval 1). Every node of the datapa
 same :mod:`hdl.fixed` operation, in the same order, as the integer model's.
 
 Deep, free-running pipeline (built by :class:`_Stages`): every operation is one stage, so a
-stage holds one multiplier (four register stages: a copy of the operands of its own, the operand
-and product registers, and one register to leave the DSP column; in the ``blocks="ecp5"`` style
-the operand and product registers are the MULT18X18D's own, :mod:`hdl.ecp5_blocks`), or one
+stage holds one multiplier (four register stages: a copy of the operands of its own, the
+operand and product registers, and one register to leave the DSP row; in the ``blocks="ecp5"``
+style the operand and product registers are the MULT18X18D's own, :mod:`hdl.ecp5_blocks`), or one
 carry-chain adder, or a rounding
 increment with its saturation (a LUT-only range test). Products by device constants are
 canonical-signed-digit shift-and-add trees (exact, no DSP). Operands are delayed to the stage
 that uses them through flip-flops for short spans and small circular-buffer memories for long
 ones (in the ``ecp5`` style, deep ones are DP16KD blocks read through their output
-register). There is no clock enable in the datapath: a stall would have to reach every
-register in one cycle (nextpnr put that net on the critical path). Instead each stage carries
-a valid bit and results enter an output FIFO.
+register, with a fabric register on each side of the block). There is no clock enable in the
+datapath: a stall would have to reach every register in one cycle (nextpnr put that net on the
+critical path). Instead each stage carries a valid bit and results enter a result buffer.
 
 No control net spans the chip either: the accepted beat is registered once and then carried
 to each lane by registers of its own (``IN_STAGES`` cycles in all); each lane keeps its own
-slot counter, its own noise-source enable and its own valid bits, and its results reach the
-shared output FIFO (LUT RAM) through ``OUT_STAGES`` registers. In the ``ecp5`` style the
-state memories are block RAM read through the output register, two beats ahead (the lane's
-copies of the accept bit say which beats come), storing the state XOR the reset state so
-that the zero-initialised blocks start at the reset state.
+slot counter, its own noise-source enables and its own valid bits, and its results reach the
+lane's result buffer (block RAM on ECP5) through ``OUT_STAGES`` registers. An output controller by the
+output port counts the buffered words and commands reads; the commands, the write count and
+the words travel between it and the lanes through registers (``WRITE_HOPS``, ``READ_HOPS``,
+``DATA_HOPS``) into a small output queue. In the ``ecp5`` style the state memories are block
+RAM read through the output register, two beats ahead (the lane's copies of the accept bit say
+which beats come), storing the state XOR the reset state so that the zero-initialised blocks
+start at the reset state.
 
 Timing (what :func:`quantize.macrospin.reference_stream` models): the n-th accepted input
 beat drives slot ``n mod N`` of every lane with its drive code (or reset), and the n-th output
 of the lane's Gaussian noise source (``quantize.noise.GaussianNoise.run``); its result is
 offered on the output stream, in order, ``latency = IN_STAGES + depth + OUT_STAGES +
-FIFO_LATENCY`` cycles after acceptance at the earliest. A beat is accepted only while the
-output is ready (``in.ready = out.ready``), so the FIFO (``IN_STAGES + depth + OUT_STAGES +
-2 FIFO_LATENCY + 2`` entries) never overflows (``overflow``, a sticky flag, stays 0; the
+OUTPUT_LATENCY`` cycles after acceptance at the earliest. A beat is accepted only while the
+output is ready (``in.ready = out.ready``), so the result buffers (``IN_STAGES + depth +
+OUT_STAGES`` words and the output side's round trip) never overflow (``overflow``, a sticky
+flag, stays 0; the
 equivalence tests check it under random stalls). The noise sources advance on accepted beats
 only, so the stream of noise samples is the model's. A lane reads a slot again N beats after
 its previous step, whose write-back came ``depth`` cycles after that read; N >= depth + 3
@@ -42,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl import ecp5_blocks
@@ -178,14 +182,18 @@ class _Stages:
         return out
 
     def _mem_delay(self, v, n: int):
-        """``v`` delayed by ``n`` >= 3 cycles: a circular buffer (n - 1) and a register."""
+        """``v`` delayed by ``n`` >= 3 cycles: a circular buffer (n - 1) and a register (block RAM,
+        n >= 17: a register, the buffer through the block's two registers (n - 3), a register)."""
         depth = 1 << (n - 1).bit_length()
         # Free-running write and read pointers, n - 2 apart (registers: no subtractor on the
         # address path of the distributed RAM), each memory its own (_dup_: kept apart by the
         # synthesis flow), as a pointer shared by many memories was a high-fanout critical net.
         uid = self._n + 1
+        block_ram = self.blocks == "ecp5" and depth > 16
+        # Block RAM (below) reads 2 cycles after writing less than the distributed RAM does.
+        gap = n - 4 if block_ram else n - 2
         wptr, rptr = (Signal(range(depth), init=init, name=f"{self.prefix}ptr_dup_{role}{uid}", reset_less=True)
-                      for role, init in (("w", 0), ("r", (-(n - 2)) % depth)))
+                      for role, init in (("w", 0), ("r", (-gap) % depth)))
         self.m.d.sync += [wptr.eq(wptr + 1), rptr.eq(rptr + 1)]  # wrap: depth is a power of two
         if self.count_only:
             self.mem_delays.append((len(v), depth))
@@ -194,11 +202,19 @@ class _Stages:
             return Signal(v.shape(), name=self._name("dlyq"))
         # Deeper than one distributed-RAM cell (16 words): block RAM, which the twin leaves
         # mostly unused, instead of LUT RAM with read multiplexers (LUTs are the scarce part).
-        if self.blocks == "ecp5" and depth > 16:
-            # the block's address and output registers stand for the read port and `out` below
+        if block_ram:
+            # The block rows are far from the logic: a fabric register on each side of the
+            # block (the data written at t + 1, read at t + n - 3, through the block's address
+            # and output registers at t + n - 1 and a register at t + n), so that no route to
+            # or from a block shares its cycle with logic or with another long route.
             self.mem_delays.append((len(v), depth))
             self.ram_blocks += -(-len(v) // ecp5_blocks.WIDTH)
-            return ecp5_blocks.registered_ram(self.m, v, wptr, rptr, self._name("dlyram"))
+            vin = Signal(v.shape(), name=self._name("dlyin"), reset_less=True)
+            self.m.d.sync += vin.eq(v)
+            q = ecp5_blocks.registered_ram(self.m, vin, wptr, rptr, self._name("dlyram"))
+            out = Signal(v.shape(), name=self._name("dlyq"), reset_less=self.reset_less)
+            self.m.d.sync += out.eq(q)
+            return out
         mem = memory.Memory(shape=unsigned(len(v)), depth=depth, init=[],
                             attrs={"ram_style": "block"} if depth > 16 else None)
         self.mem_delays.append((len(v), depth))
@@ -233,11 +249,13 @@ class _Stages:
                 p = ecp5_blocks.registered_multiply(self.m, a1.v, b1.v, self._name(name + "_dsp"))
                 self.dsp_blocks += 1
                 self.depth = max(self.depth, a1.st + ecp5_blocks.MULT_LATENCY)
-                return self.reg(p, a1.st + ecp5_blocks.MULT_LATENCY, name + "_q")
-            # the same stages in the fabric: operand copies, operand and product registers
-            a2, b2 = self.reg(a1.v, a1.st, name + "_dup_a2"), self.reg(b1.v, b1.st, name + "_dup_b2")
-            p = self.reg(a2.v * b2.v, a2.st, name)
-            return self.reg(p.v, p.st, name + "_q")
+                q = self.reg(p, a1.st + ecp5_blocks.MULT_LATENCY, name + "_q")
+            else:
+                # the same stages in the fabric: operand copies, operand and product registers
+                a2, b2 = self.reg(a1.v, a1.st, name + "_dup_a2"), self.reg(b1.v, b1.st, name + "_dup_b2")
+                p = self.reg(a2.v * b2.v, a2.st, name)
+                q = self.reg(p.v, p.st, name + "_q")
+            return q
         p, lat = lut_multiply(self.m, va, vb, self._name(name))
         self.lut_products += 1
         self.depth = max(self.depth, s + lat)
@@ -394,67 +412,58 @@ class _Datapath:
         return [S.resize(S.mul(mn[i], r, f"pm{i}"), mf + nf.frac, c.m_fmt, f"out{i}") for i in range(3)]
 
 
-class _ResultFifo(wiring.Component):
-    """A FIFO whose write is never refused (the integrator bounds its fill), in banks of
-    ``BANK`` words (one distributed-RAM cell deep, so no write-enable decode sits inside a
-    memory). A write is registered once before it reaches the memory: each bank gets its own
-    copies of the write enable (already decoded for that bank), address and data (named
-    ``_dup_``: the synthesis flow keeps the copies apart, each next to its bank), so every net
-    into a LUT-RAM cell comes straight from a register. (With the decode in front of the
-    cells' write enables, the bank bits of the write pointer through a LUT to every cell of a
-    bank was the 5-lane twin's critical path on ECP5: 8.9 ns, 7.8 ns of it routing.)
+class _LaneBuffer(wiring.Component):
+    """One lane's result buffer: a circular buffer whose write is never refused and whose
+    reads are commanded (the integrator's output controller counts the words in it).
 
-    ``bank=None`` keeps one memory (the generic style: iCE40 has no distributed RAM).
-    A word written (``w_en``) in cycle t is readable (``r_rdy``, ``r_data`` combinational)
-    from t + ``LATENCY``. ``full`` says a write now would overwrite an unread word (the
-    overflow test). ``depth`` is rounded up to whole banks."""
+    Both ports are registered: a write (``w_en``, ``w_data``) reaches the memory through a
+    register of the enable, address and data (cycle t + 1), and a read commanded in cycle c
+    (``rd``) puts the word at the read pointer on ``r_data`` in cycle c + ``READ_LATENCY``
+    only (the memory's registered read, then an output register) and advances the pointer. A
+    read may be commanded from t + ``LATENCY``. ``blocks="ecp5"``: the memory is DP16KD block
+    RAM (:func:`hdl.ecp5_blocks.registered_ram`, one block per 18 bits, its address and
+    output registers being the read's two); else an Amaranth memory with a synchronous read
+    port and a register. (A LUT-RAM buffer read through a bank multiplexer into a register was
+    the 5-lane twin's critical path on ECP5 once the read was registered: 11.5 ns, 10 ns of it
+    routing.)"""
 
-    BANK = 16
     LATENCY = 2
+    READ_LATENCY = 2
 
-    def __init__(self, width: int, depth: int, bank: int | None = BANK):
-        # bank None: one memory of ``depth`` words (for targets without distributed RAM, such
-        # as iCE40, where 16-word banks would become flip-flops and a deep one is block RAM)
-        self.bank = bank or depth
-        if bank and bank & (bank - 1):
-            raise ValueError(f"bank must be a power of two, not {bank}")
-        self.banks = -(-depth // self.bank)
-        self.width, self.depth = width, self.banks * self.bank
-        super().__init__({"w_data": In(width), "w_en": In(1), "r_data": Out(width), "r_rdy": Out(1),
-                          "r_en": In(1), "full": Out(1)})
+    def __init__(self, width: int, depth: int, blocks: str = "generic"):
+        self.width, self.depth, self.blocks = width, depth, blocks
+        if blocks == "ecp5" and depth > ecp5_blocks.RAM_DEPTH:
+            raise ValueError(f"a result buffer of {depth} words exceeds one block's {ecp5_blocks.RAM_DEPTH}")
+        super().__init__({"w_data": In(width), "w_en": In(1), "rd": In(1), "r_data": Out(width)})
+
+    #: DP16KD blocks of the ``ecp5`` style
+    @property
+    def ram_blocks(self) -> int:
+        return -(-self.width // ecp5_blocks.WIDTH) if self.blocks == "ecp5" else 0
 
     def elaborate(self, platform):
         m = Module()
-        n, nb = self.depth, self.bank
+        n = self.depth
         wptr, rptr = Signal(range(n)), Signal(range(n))
-        level = Signal(range(n + 1))  # words in the memory, unread
-        written = Signal()  # the registered write lands in the memory this cycle
-        take = Signal()
-        lo = nb.bit_length() - 1 if self.banks > 1 else len(wptr)  # word-in-bank bits of the pointers
-        # one-hot bank of the write pointer (no comparator in front of the enables' registers)
-        wsel = Signal(self.banks, init=1)
-        with m.If(self.w_en & (wptr[:lo] == nb - 1)):
-            m.d.sync += wsel.eq(wsel.rotate_left(1))  # n is whole banks: wraps with wptr
-        reads = []
-        for b in range(self.banks):
-            mem = memory.Memory(shape=unsigned(self.width), depth=nb, init=[])
-            m.submodules[f"bank{b}"] = mem
-            wp, rp = mem.write_port(), mem.read_port(domain="comb")
-            we = Signal(name=f"we_dup_{b}")
-            wa = Signal(range(nb), name=f"wa_dup_{b}", reset_less=True)
-            wd = Signal(self.width, name=f"wd_dup_{b}", reset_less=True)
-            m.d.sync += [we.eq(self.w_en & wsel[b]), wa.eq(wptr[:lo]), wd.eq(self.w_data)]
-            m.d.comb += [wp.addr.eq(wa), wp.data.eq(wd), wp.en.eq(we), rp.addr.eq(rptr[:lo])]
-            reads.append(rp.data)
-        bank_of_read = rptr[lo:] if self.banks > 1 else Const(0, 1)
-        m.d.comb += [self.r_data.eq(Array(reads)[bank_of_read]), self.r_rdy.eq(level != 0),
-                     take.eq(self.r_en & self.r_rdy), self.full.eq((level + written == n) & ~take)]
-        m.d.sync += written.eq(self.w_en)
+        we = Signal()
+        wa = Signal(range(n), reset_less=True)
+        wd = Signal(self.width, reset_less=True)
+        m.d.sync += [we.eq(self.w_en), wa.eq(wptr), wd.eq(self.w_data)]
+        if self.blocks == "ecp5":
+            q = ecp5_blocks.registered_ram(m, wd, wa, rptr, "ram", we=we)
+            m.d.comb += self.r_data.eq(q)
+        else:
+            mem = memory.Memory(shape=unsigned(self.width), depth=n, init=[])
+            m.submodules.mem = mem
+            wp, rp = mem.write_port(), mem.read_port()
+            m.d.comb += [wp.addr.eq(wa), wp.data.eq(wd), wp.en.eq(we), rp.addr.eq(rptr)]
+            r_data = Signal(self.width, reset_less=True)
+            m.d.sync += r_data.eq(rp.data)
+            m.d.comb += self.r_data.eq(r_data)
         with m.If(self.w_en):
             m.d.sync += wptr.eq(Mux(wptr == n - 1, 0, wptr + 1))
-        with m.If(take):
+        with m.If(self.rd):
             m.d.sync += rptr.eq(Mux(rptr == n - 1, 0, rptr + 1))
-        m.d.sync += level.eq(level + written - take)
         return m
 
 
@@ -498,7 +507,7 @@ class MacrospinIntegrator(wiring.Component):
         self.model, self.noise_cfg = model, noise
         self.lanes, self.magnets = model.cfg.lanes, model.cfg.magnets
         self.latency = self._measure_latency()
-        #: Sticky flag: a result found the output FIFO full (never, by the bound in the module doc).
+        #: Sticky flag: a result buffer may have been overwritten (never, by the bound in the module doc).
         self.overflow = Signal()
         if self.magnets < self.depth + 3:
             raise ValueError(f"magnets per lane must be >= pipeline depth + 3 = {self.depth + 3}, not {self.magnets}")
@@ -528,16 +537,30 @@ class MacrospinIntegrator(wiring.Component):
         state_blocks = -(-3 * cfg.m_fmt.width // ecp5_blocks.WIDTH) if self.blocks == "ecp5" else 0
         #: ECP5 stand-ins (all lanes; 0 in the generic style): MULT18X18D and DP16KD blocks
         self.dsp_blocks = st.dsp_blocks * cfg.lanes
-        self.ram_blocks = (st.ram_blocks + state_blocks) * cfg.lanes
-        return self.IN_STAGES + st.depth + self.OUT_STAGES + self.FIFO_LATENCY
+        # and the result buffers (lane 0's also holds the valid bit and the slot)
+        buffer_blocks = 0
+        if self.blocks == "ecp5":
+            w = 3 * cfg.m_fmt.width + 1
+            buffer_blocks = (-(-(w + 1 + (cfg.magnets - 1).bit_length()) // ecp5_blocks.WIDTH)
+                             + (cfg.lanes - 1) * -(-w // ecp5_blocks.WIDTH))
+        self.ram_blocks = (st.ram_blocks + state_blocks) * cfg.lanes + buffer_blocks
+        return self.IN_STAGES + st.depth + self.OUT_STAGES + self.OUTPUT_LATENCY
 
     #: Register stages from the input port to each lane's pipeline (the first shared, then a
     #: copy per lane, so that no control net spans the chip in one cycle).
     IN_STAGES = 3
-    #: Register stages from each lane's last pipeline stage to the output FIFO.
+    #: Register stages from each lane's last pipeline stage to its result buffer.
     OUT_STAGES = 2
-    #: Cycles from a FIFO write to the output stream (:class:`_ResultFifo`).
-    FIFO_LATENCY = _ResultFifo.LATENCY
+    #: Registers from lane 0's buffer write to the output controller, from the controller's
+    #: read command to each buffer, and from each buffer's output to the output queue.
+    WRITE_HOPS, READ_HOPS, DATA_HOPS = 2, 2, 2
+    #: Words of the output queue (at least the round trip of a read command, so that a steady
+    #: stream passes at one word a cycle).
+    QUEUE = 16
+    #: Cycles from a buffer write to the output stream: the write seen by the controller
+    #: (WRITE_HOPS), counted (1), commanded (READ_HOPS), read (2), carried back (DATA_HOPS) and
+    #: through the output queue (2, SyncFIFOBuffered).
+    OUTPUT_LATENCY = WRITE_HOPS + 1 + READ_HOPS + _LaneBuffer.READ_LATENCY + DATA_HOPS + 2
 
     def elaborate(self, platform):
         mdl, cfg = self.model, self.model.cfg
@@ -551,7 +574,7 @@ class MacrospinIntegrator(wiring.Component):
             self.i_drive.ready.eq(self.o_state.ready & primed),
         ]
         # Each lane's noise source advances on the lane's own copy of the accept bit.
-        m.submodules.noise = noise = GaussianNoise(self.noise_cfg, lane_enables=True)
+        m.submodules.noise = noise = GaussianNoise(self.noise_cfg, lane_enables=True, enable_copies=True)
 
         # The accepted beat, registered once, then carried to each lane by registers of its own
         # (named _dup_: the synthesis flow keeps the copies apart): lane stage 0 is IN_STAGES
@@ -574,7 +597,12 @@ class MacrospinIntegrator(wiring.Component):
                 m.d.sync += [v.eq(valid_l), b.eq(beat_l)]
                 valid_l, beat_l = v, b
                 chain.append(v)
-            m.d.comb += noise.en[lane].eq(valid_l)
+            # the noise source's copies of the lane's enable: registers of their own beside
+            # valid_l (named _dup_: kept apart), one per LFSR and per adder tree
+            for j in range(noise.copies):
+                c = Signal(name=f"l{lane}_noise_en_dup_{j}")
+                m.d.sync += c.eq(chain[-2])
+                m.d.comb += noise.en[lane * noise.copies + j].eq(c)
             # the lane's slot counter: slot of its stage-0 beat
             slot = Signal(range(n_mag), name=f"l{lane}_slot")
             with m.If(valid_l):
@@ -630,38 +658,75 @@ class MacrospinIntegrator(wiring.Component):
             nv = Signal(state_layout(mdl), name=f"l{lane}_new")
             m.d.comb += [nv.x.eq(new[0]), nv.y.eq(new[1]), nv.z.eq(new[2]),
                          wr.addr.eq(out_slot), wr.data.eq(nv), wr.en.eq(out_valid)]
-            # to the output FIFO through OUT_STAGES registers
+            # to the lane's result buffer through OUT_STAGES registers
             res = Cat(nv.as_value(), sw & ~rst, out_valid, out_slot)
             for k in range(self.OUT_STAGES):
                 r = Signal(len(res), name=f"l{lane}_out_{k}")
                 m.d.sync += r.eq(res)
                 res = r
             lanes_out.append(res)
-        # Results leave the free-running pipeline into one FIFO per lane (LUT RAM next to the
-        # lane, its read combinational; lane 0's also holds the slot). The FIFOs see the same
-        # writes and reads, so they hold the same beats; lane 0's says when one is there. No
-        # FIFO can overflow: a beat is accepted only while the output is ready, so at most
-        # IN_STAGES + depth + OUT_STAGES + 2 * FIFO_LATENCY + 1 beats are ever unsent
-        # (tests/test_macrospin_rtl.py checks the bound with random stalls).
+        # Results leave the free-running pipeline into a buffer per lane (next to the lane;
+        # lane 0's also holds the valid bit and the slot). No net of the output side spans
+        # the chip in one cycle either: a controller by the output port counts the words in the
+        # buffers (lane 0's write enable reaches it through WRITE_HOPS registers), commands
+        # reads (through READ_HOPS registers of each lane's own) while the output queue has
+        # room for every word in flight, and the words come back through DATA_HOPS registers
+        # into the output queue (SyncFIFOBuffered, QUEUE words). A beat is accepted only while
+        # the output is ready, so the buffers never overflow (``overflow`` stays 0: a sticky
+        # flag, set if the count ever exceeds a buffer less the words the controller cannot
+        # see yet; tests/test_macrospin_rtl.py checks it with random stalls).
         in_flight = self.IN_STAGES + depth + self.OUT_STAGES
-        word = Signal(output_layout(mdl))
         w = 3 * cfg.m_fmt.width
         o = self.o_state
-        overflow = []
+        hops = self.WRITE_HOPS + self.READ_HOPS + _LaneBuffer.READ_LATENCY + self.DATA_HOPS
+        buf_depth = in_flight + 2 * _LaneBuffer.LATENCY + hops + 4
+        seen = lanes_out[0][w + 1]
+        for k in range(self.WRITE_HOPS):
+            r = Signal(name=f"out_seen_{k}")
+            m.d.sync += r.eq(seen)
+            seen = r
+        avail = Signal(range(buf_depth + 1))  # words in the buffers not yet commanded out
+        outstanding = Signal(range(self.QUEUE + 1))  # words commanded out, not yet sent
+        issue = Signal()
+        pop = Signal()
+        m.d.comb += [issue.eq((avail != 0) & (outstanding != self.QUEUE)), pop.eq(o.valid & o.ready)]
+        m.d.sync += [avail.eq(avail + seen - issue), outstanding.eq(outstanding + issue - pop)]
+        # the command's arrival at the queue: its copy through as many registers as the data
+        arrive = issue
+        for k in range(self.READ_HOPS + _LaneBuffer.READ_LATENCY + self.DATA_HOPS):
+            r = Signal(name=f"out_arrive_{k}")
+            m.d.sync += r.eq(arrive)
+            arrive = r
+        words = []
         for lane, res in enumerate(lanes_out):
             keep = len(res) if lane == 0 else w + 1  # m, switched (, valid, slot)
-            q = _ResultFifo(keep, in_flight + 2 * self.FIFO_LATENCY + 2,
-                            bank=_ResultFifo.BANK if self.blocks == "ecp5" else None)
-            m.submodules[f"out_fifo{lane}"] = q
-            m.d.comb += [q.w_data.eq(res[:keep]), q.w_en.eq(res[w + 1]), q.r_en.eq(o.ready)]
-            overflow.append(res[w + 1] & q.full)
-            ol = word.lanes[lane]
-            m.d.comb += [ol.m.as_value().eq(q.r_data[:w]), ol.switched.eq(q.r_data[w])]
-            if lane == 0:
-                m.d.comb += [word.slot.eq(q.r_data[w + 2:]), o.valid.eq(q.r_rdy)]
-        # payload zero while not valid (the FIFO's memory is undefined where never written)
-        m.d.comb += o.payload.eq(Mux(o.valid, word, 0))
-        with m.If(Cat(*overflow).any()):
+            buf = _LaneBuffer(keep, buf_depth, blocks=self.blocks)
+            m.submodules[f"out_buf{lane}"] = buf
+            rd = issue
+            for k in range(self.READ_HOPS):
+                r = Signal(name=f"l{lane}_rd_dup_{k}")
+                m.d.sync += r.eq(rd)
+                rd = r
+            got = buf.r_data
+            for k in range(self.DATA_HOPS):
+                r = Signal(len(got), name=f"l{lane}_back_{k}", reset_less=True)
+                m.d.sync += r.eq(got)
+                got = r
+            m.d.comb += [buf.w_data.eq(res[:keep]), buf.w_en.eq(res[w + 1]), buf.rd.eq(rd)]
+            words.append((got[:w], got[w], got[w + 2:] if lane == 0 else None))
+        word = Signal(output_layout(mdl))
+        for lane, (mv, sw, slot) in enumerate(words):
+            m.d.comb += [word.lanes[lane].m.as_value().eq(mv), word.lanes[lane].switched.eq(sw)]
+            if slot is not None:
+                m.d.comb += word.slot.eq(slot)
+        m.submodules.out_queue = queue = fifo.SyncFIFOBuffered(width=len(word.as_value()), depth=self.QUEUE)
+        m.d.comb += [queue.w_data.eq(word), queue.w_en.eq(arrive), queue.r_en.eq(o.ready),
+                     o.valid.eq(queue.r_rdy)]
+        # payload zero while not valid (the queue's memory is undefined where never written)
+        m.d.comb += o.payload.eq(Mux(o.valid, queue.r_data, 0))
+        # words in a buffer <= avail + writes not yet counted (WRITE_HOPS + 1) + reads commanded
+        # but not yet done (READ_HOPS)
+        with m.If(avail > buf_depth - self.WRITE_HOPS - 1 - self.READ_HOPS):
             m.d.sync += self.overflow.eq(1)
         return m
 

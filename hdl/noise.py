@@ -44,6 +44,12 @@ class GaussianNoise(wiring.Component):
         One enable per lane (``en`` is ``In(cfg.lanes)``) instead of one for all: each lane's
         LFSRs and adder trees then advance on their own enable (for a lane-local, low-fanout
         enable net).
+    enable_copies : bool
+        With ``lane_enables``: ``en`` carries ``copies = cfg.lfsrs_per_lane + 3`` equal copies
+        of each lane's enable (``en[lane * copies + j]``): one for each LFSR of the lane, then
+        one for each component's adder tree (x, y, z), so that no enable net reaches the
+        several hundred registers of a lane at once (on the 5-lane ECP5 twin such a net was
+        the critical path, 9.1 ns of routing). The driver must keep the copies equal.
 
     Attributes
     ----------
@@ -65,40 +71,56 @@ class GaussianNoise(wiring.Component):
         like a reset (takes priority over ``en``).
     """
 
-    def __init__(self, cfg: NoiseConfig, lane_enables: bool = False):
+    def __init__(self, cfg: NoiseConfig, lane_enables: bool = False, enable_copies: bool = False):
+        if enable_copies and not lane_enables:
+            raise ValueError("enable_copies needs lane_enables")
         self.cfg, self.lane_enables = cfg, lane_enables
+        #: copies of each lane's enable in ``en`` (1 unless ``enable_copies``)
+        self.copies = cfg.lfsrs_per_lane + len(COMPONENTS) if enable_copies else 1
         self.latency = cfg.latency
         super().__init__({
             "samples": Out(data.ArrayLayout(sample_layout(cfg), cfg.lanes)),
-            "en": In(cfg.lanes if lane_enables else 1),
+            "en": In(cfg.lanes * self.copies if lane_enables else 1),
             "reseed": In(1),
         })
 
     def elaborate(self, platform):
         cfg = self.cfg
         m = Module()
-        m.submodules.lfsr = lfsr = LfsrBank(cfg.lfsr_config, enables=len(self.en))
-        m.d.comb += [lfsr.en.eq(self.en), lfsr.reseed.eq(self.reseed)]
         g_count, b, k = cfg.lfsrs_per_lane, cfg.uniform_bits, cfg.n_uniforms
+        copies = self.copies
+        if copies > 1:
+            # each LFSR on its own copy; each component's tree (below) on its own
+            m.submodules.lfsr = lfsr = LfsrBank(cfg.lfsr_config, enables=cfg.lanes * g_count)
+            m.d.comb += lfsr.en.eq(Cat(self.en[lane * copies + g] for lane in range(cfg.lanes)
+                                       for g in range(g_count)))
+        else:
+            m.submodules.lfsr = lfsr = LfsrBank(cfg.lfsr_config, enables=len(self.en))
+            m.d.comb += lfsr.en.eq(self.en)
+        m.d.comb += lfsr.reseed.eq(self.reseed)
         pool_bits = g_count * cfg.bits_per_lfsr
-        lane_regs = []  # per lane: (register, next value) of every pipeline stage
+        groups = []  # (enable, [(register, next value)]) of the pipeline stages
         for lane in range(cfg.lanes):
             regs = []
-            lane_regs.append(regs)
+            groups.append((self.en[lane] if self.lane_enables and copies == 1 else None, regs))
             # LFSR 0's word is most significant: pool bit 0 (earliest) is the top bit.
             pool = Cat(*(lfsr.bits[lane * g_count + g] for g in reversed(range(g_count))))
             for c, name in enumerate(COMPONENTS):
                 first = c * k
                 uniforms = [pool[pool_bits - (j + 1) * b:pool_bits - j * b]
                              for j in range(first, first + k)]
+                if copies > 1:
+                    regs = []
+                    groups.append((self.en[lane * copies + g_count + c], regs))
                 out = self._tree(uniforms, f"l{lane}_{name}", regs)
                 m.d.comb += self.samples[lane][name].eq(out)
+        groups = [(en, regs) for en, regs in groups if regs]
         if not self.lane_enables:  # one If over all (see hdl.lfsr: the per-lane form tripped Yosys)
-            lane_regs = [[r for regs in lane_regs for r in regs]]
-        for lane, regs in enumerate(lane_regs):
+            groups = [(self.en[0], [r for _, regs in groups for r in regs])]
+        for en, regs in groups:
             with m.If(self.reseed):
                 m.d.sync += [r.eq(0) for r, _ in regs]
-            with m.Elif(self.en[lane if self.lane_enables else 0]):
+            with m.Elif(en):
                 m.d.sync += [r.eq(v) for r, v in regs]
         return m
 

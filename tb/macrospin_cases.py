@@ -15,7 +15,7 @@ from quantize.noise import NoiseConfig
 
 __all__ = ["CASES", "DSP_BLOCK_CASE", "build_case"]
 
-CASES = ("default_n97", "odd_k3", "pma_k2")
+CASES = ("default_n103", "odd_k3", "pma_k2")
 
 #: The default twin's 18-bit formats (configs/default.toml) on two lanes: every product fits one
 #: 18x18 block, so the ECP5 registered-DSP style of the RTL (hdl.ecp5_blocks) is used throughout.
@@ -24,9 +24,9 @@ DSP_BLOCK_CASE = "twin18_k2"
 
 def build_case(name: str, seed: int = 1):
     """Return (model, noise_cfg, current_range_codes) for a named case; ``seed`` seeds the LFSRs."""
-    if name == "default_n97":
+    if name == "default_n103":
         dev = devices.mtj_neuron()
-        cfg = MacrospinConfig(lanes=1, magnets=97)
+        cfg = MacrospinConfig(lanes=1, magnets=103)
         params, dt, span = dev.magnet, dev.dt, 1500
     elif name == "odd_k3":
         dev = devices.mtj_neuron()
@@ -38,11 +38,11 @@ def build_case(name: str, seed: int = 1):
         dev = devices.mtj_neuron()
         cfg = MacrospinConfig(m_fmt=Fixed(18, 16), h_fmt=Fixed(18, 9), dm_fmt=Fixed(18, 22),
                               norm_fmt=Fixed(18, 16), drive_fmt=Fixed(12, 0), const_width=12,
-                              lanes=2, magnets=95, dsp_per_lane=30)
+                              lanes=2, magnets=99, dsp_per_lane=30)
         params, dt, span = dev.magnet, dev.dt, 1500
     elif name == "pma_k2":
         syn = devices.volatile_synapse()
-        cfg = MacrospinConfig(lanes=2, magnets=98, dsp_per_lane=26)
+        cfg = MacrospinConfig(lanes=2, magnets=101, dsp_per_lane=26)
         params, dt, span = syn.magnet, syn.dt, 1500
     else:
         raise ValueError(f"unknown integrator case {name!r} (known: {', '.join(CASES)})")

@@ -41,7 +41,7 @@ def build_from_params():
         return model, noise, 1500
     from tb.macrospin_cases import build_case
 
-    return build_case(str(tb_param("MS_CASE", "default_n97")), seed=seed)
+    return build_case(str(tb_param("MS_CASE", "default_n103")), seed=seed)
 
 
 def _fields(layout, prefix=""):

@@ -63,7 +63,7 @@ def test_ecp5_blocks_mismatch_is_named():
 
 def test_batch_mismatch_names_first_beat_lane_and_field():
     with pytest.raises(AssertionError, match=r"^beat 57, lane 0, field x: expected .* \[batch: signature over"):
-        run_batch("default_n97", "verilator", 2000, MS_CORRUPT_BEAT=57)
+        run_batch("default_n103", "verilator", 2000, MS_CORRUPT_BEAT=57)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -88,4 +88,4 @@ def test_icarus_100k_magnet_steps(case):
 
 def test_mismatch_names_first_beat_lane_and_field():
     with pytest.raises(AssertionError, match=r"beat 57, lane 0, field x: expected"):
-        _run("default_n97", "verilator", 500, MS_CORRUPT_BEAT=57)
+        _run("default_n103", "verilator", 500, MS_CORRUPT_BEAT=57)
