@@ -53,7 +53,8 @@ def _twin_table(t: dict, llg_res: dict | None = None) -> str:
                     f"{r.get('fmax_mhz') or '-'} | {r.get('fits')} | {rate} | {ratio} |")
     rows += [
         "",
-        f"Golden CPU reference in the same run: {t['golden_magnet_steps_per_s'] / 1e6:.1f} M magnet-steps/s. "
+        f"Golden CPU reference in the same run ({t.get('date', '')}, {t.get('machine', {}).get('cpu', '')}): "
+        f"{t['golden_magnet_steps_per_s'] / 1e6:.1f} M magnet-steps/s. "
         f"Target: >= 20x on ECP5-85F ({'met' if t['meets_speedup_target'] else 'not met'})."
         + (f" CPU use by other work just before it: {t['cpu_busy_before_golden_pct']:.0f} %."
            if "cpu_busy_before_golden_pct" in t else ""),
@@ -198,7 +199,14 @@ def main(argv=None) -> int:
         networks.plot(results["networks"], Path("docs/accuracy_vs_bits.png"))
     if not args.no_markdown:
         parts = ["# Benchmarks", "",
-                 f"Written by `make bench` on {stamp}: {info['cpu']}, {info['cores']} cores, Python {info['python']}.",
+                 (f"Written by `make bench` on {stamp}: {info['cpu']}, {info['cores']} cores, Python {info['python']}."
+                  if not args.only else
+                  f"Assembled by `python -m bench --markdown-only` on {stamp} from bench/results/*.json; each "
+                  f"section was measured on its own date and machine (in its JSON)."
+                  if args.markdown_only else
+                  f"Written by `python -m bench --only {' '.join(args.only)}` on {stamp} ({info['cpu']}, "
+                  f"{info['cores']} cores); the other sections are read from their JSON, each with its own date "
+                  f"and machine."),
                  "Every figure is a ratio against a reference measured in the same run; raw JSON (with each "
                  "benchmark's own date) in bench/results/.", ""]
         if "llg" in results:
