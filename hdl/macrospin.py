@@ -436,11 +436,6 @@ class _LaneBuffer(wiring.Component):
             raise ValueError(f"a result buffer of {depth} words exceeds one block's {ecp5_blocks.RAM_DEPTH}")
         super().__init__({"w_data": In(width), "w_en": In(1), "rd": In(1), "r_data": Out(width)})
 
-    #: DP16KD blocks of the ``ecp5`` style
-    @property
-    def ram_blocks(self) -> int:
-        return -(-self.width // ecp5_blocks.WIDTH) if self.blocks == "ecp5" else 0
-
     def elaborate(self, platform):
         m = Module()
         n = self.depth
@@ -537,14 +532,18 @@ class MacrospinIntegrator(wiring.Component):
         state_blocks = -(-3 * cfg.m_fmt.width // ecp5_blocks.WIDTH) if self.blocks == "ecp5" else 0
         #: ECP5 stand-ins (all lanes; 0 in the generic style): MULT18X18D and DP16KD blocks
         self.dsp_blocks = st.dsp_blocks * cfg.lanes
-        # and the result buffers (lane 0's also holds the valid bit and the slot)
-        buffer_blocks = 0
-        if self.blocks == "ecp5":
-            w = 3 * cfg.m_fmt.width + 1
-            buffer_blocks = (-(-(w + 1 + (cfg.magnets - 1).bit_length()) // ecp5_blocks.WIDTH)
-                             + (cfg.lanes - 1) * -(-w // ecp5_blocks.WIDTH))
+        # and the result buffers
+        buffer_blocks = (sum(-(-w // ecp5_blocks.WIDTH) for w in self._buffer_widths())
+                         if self.blocks == "ecp5" else 0)
         self.ram_blocks = (st.ram_blocks + state_blocks) * cfg.lanes + buffer_blocks
         return self.IN_STAGES + st.depth + self.OUT_STAGES + self.OUTPUT_LATENCY
+
+    def _buffer_widths(self) -> list[int]:
+        """Bits of each lane's result buffer: m and the switched flag; lane 0's also holds the
+        valid bit and the slot (the layout of ``res`` in :meth:`elaborate`)."""
+        cfg = self.model.cfg
+        w = 3 * cfg.m_fmt.width + 1
+        return [w + 1 + (cfg.magnets - 1).bit_length()] + [w] * (cfg.lanes - 1)
 
     #: Register stages from the input port to each lane's pipeline (the first shared, then a
     #: copy per lane, so that no control net spans the chip in one cycle).
@@ -698,8 +697,8 @@ class MacrospinIntegrator(wiring.Component):
             m.d.sync += r.eq(arrive)
             arrive = r
         words = []
-        for lane, res in enumerate(lanes_out):
-            keep = len(res) if lane == 0 else w + 1  # m, switched (, valid, slot)
+        for lane, (res, keep) in enumerate(zip(lanes_out, self._buffer_widths())):
+            assert keep <= len(res)  # m, switched (, valid, slot)
             buf = _LaneBuffer(keep, buf_depth, blocks=self.blocks)
             m.submodules[f"out_buf{lane}"] = buf
             rd = issue

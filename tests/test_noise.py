@@ -143,9 +143,10 @@ def test_step_run_en_and_reseed():
 
 # --- RTL -------------------------------------------------------------------------------------
 
-def _simulate_rtl(cfg, en, reseed):
-    """Samples on the RTL output in each cycle, (cycles, lanes, 3), driving en/reseed."""
-    dut = RtlNoise(cfg)
+def _simulate_rtl(cfg, en, reseed, dut=None):
+    """Samples on the RTL output in each cycle, (cycles, lanes, 3), driving ``en`` (the integer
+    on the ``en`` port each cycle) and ``reseed``; ``dut`` defaults to ``RtlNoise(cfg)``."""
+    dut = dut if dut is not None else RtlNoise(cfg)
     w = cfg.out_fmt.width
     raw = []
 
@@ -202,24 +203,9 @@ def test_rtl_lane_enables_match_the_model_per_lane(copies):
     cycles = 1500
     rng = np.random.default_rng(17)
     en = (rng.random((cycles, cfg.lanes)) < 0.7).astype(np.int64)
-    w = cfg.out_fmt.width
-    raw = []
-
-    async def bench(ctx):
-        for c in range(cycles):
-            ctx.set(dut.en, sum(int(en[c, lane]) << (lane * dut.copies + j)
-                                for lane in range(cfg.lanes) for j in range(dut.copies)))
-            raw.append(ctx.get(dut.samples.as_value()))
-            await ctx.tick()
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
-    fields = np.array([[(r >> (i * w)) & ((1 << w) - 1) for i in range(3 * cfg.lanes)] for r in raw],
-                      dtype=np.int64)
-    fields -= (fields >> (w - 1)) << w
-    got = fields.reshape(cycles, cfg.lanes, 3)
+    words = [sum(int(en[c, lane]) << (lane * dut.copies + j) for lane in range(cfg.lanes) for j in range(dut.copies))
+             for c in range(cycles)]
+    got = _simulate_rtl(cfg, words, np.zeros(cycles, dtype=np.int64), dut)
     for lane in range(cfg.lanes):
         want = _expected(cfg, en[:, lane], np.zeros(cycles, dtype=np.int64))[:, lane]
         _first_mismatch(f"lane {lane} ({'copies' if copies else 'one enable'})", want[:, None], got[:, lane:lane + 1])
