@@ -23,7 +23,7 @@ slot counter, its own noise-source enables and its own valid bits, and its resul
 lane's result buffer (block RAM on ECP5) through ``OUT_STAGES`` registers. An output controller by the
 output port counts the buffered words and commands reads; the commands, the write count and
 the words travel between it and the lanes through registers (``WRITE_HOPS``, ``READ_HOPS``,
-``DATA_HOPS``) into a small output queue. In the ``ecp5`` style the state memories are block
+``DATA_HOPS``) into a small output queue, sliced per lane. In the ``ecp5`` style the state memories are block
 RAM read through the output register, two beats ahead (the lane's copies of the accept bit say
 which beats come), storing the state XOR the reset state so that the zero-initialised blocks
 start at the reset state.
@@ -546,8 +546,10 @@ class MacrospinIntegrator(wiring.Component):
         return [w + 1 + (cfg.magnets - 1).bit_length()] + [w] * (cfg.lanes - 1)
 
     #: Register stages from the input port to each lane's pipeline (the first shared, then a
-    #: copy per lane, so that no control net spans the chip in one cycle).
-    IN_STAGES = 3
+    #: copy per lane, so that no control net spans the chip in one cycle). Four, so that the
+    #: state memory's read-ahead counter (enabled two beats ahead) takes a lane's own copy:
+    #: with three it took the shared one, 7.6 ns of routing across the chip.
+    IN_STAGES = 4
     #: Register stages from each lane's last pipeline stage to its result buffer.
     OUT_STAGES = 2
     #: Registers from lane 0's buffer write to the output controller, from the controller's
@@ -558,7 +560,7 @@ class MacrospinIntegrator(wiring.Component):
     QUEUE = 16
     #: Cycles from a buffer write to the output stream: the write seen by the controller
     #: (WRITE_HOPS), counted (1), commanded (READ_HOPS), read (2), carried back (DATA_HOPS) and
-    #: through the output queue (2, SyncFIFOBuffered).
+    #: through the output queue's slice (2, SyncFIFOBuffered).
     OUTPUT_LATENCY = WRITE_HOPS + 1 + READ_HOPS + _LaneBuffer.READ_LATENCY + DATA_HOPS + 2
 
     def elaborate(self, platform):
@@ -670,7 +672,7 @@ class MacrospinIntegrator(wiring.Component):
         # buffers (lane 0's write enable reaches it through WRITE_HOPS registers), commands
         # reads (through READ_HOPS registers of each lane's own) while the output queue has
         # room for every word in flight, and the words come back through DATA_HOPS registers
-        # into the output queue (SyncFIFOBuffered, QUEUE words). A beat is accepted only while
+        # into the output queue (a SyncFIFOBuffered of QUEUE words per lane). A beat is accepted only while
         # the output is ready, so the buffers never overflow (``overflow`` stays 0: a sticky
         # flag, set if the count ever exceeds a buffer less the words the controller cannot
         # see yet; tests/test_macrospin_rtl.py checks it with random stalls).
@@ -690,13 +692,7 @@ class MacrospinIntegrator(wiring.Component):
         pop = Signal()
         m.d.comb += [issue.eq((avail != 0) & (outstanding != self.QUEUE)), pop.eq(o.valid & o.ready)]
         m.d.sync += [avail.eq(avail + seen - issue), outstanding.eq(outstanding + issue - pop)]
-        # the command's arrival at the queue: its copy through as many registers as the data
-        arrive = issue
-        for k in range(self.READ_HOPS + _LaneBuffer.READ_LATENCY + self.DATA_HOPS):
-            r = Signal(name=f"out_arrive_{k}")
-            m.d.sync += r.eq(arrive)
-            arrive = r
-        words = []
+        words, slices = [], []
         for lane, (res, keep) in enumerate(zip(lanes_out, self._buffer_widths())):
             assert keep <= len(res)  # m, switched (, valid, slot)
             buf = _LaneBuffer(keep, buf_depth, blocks=self.blocks)
@@ -706,23 +702,47 @@ class MacrospinIntegrator(wiring.Component):
                 r = Signal(name=f"l{lane}_rd_dup_{k}")
                 m.d.sync += r.eq(rd)
                 rd = r
+            # the command's arrival at the lane's queue slice: its copy through as many
+            # registers as the data (kept apart: each slice has its own write enable)
+            arrive = rd
+            for k in range(_LaneBuffer.READ_LATENCY + self.DATA_HOPS):
+                r = Signal(name=f"l{lane}_arrive_dup_{k}")
+                m.d.sync += r.eq(arrive)
+                arrive = r
             got = buf.r_data
             for k in range(self.DATA_HOPS):
                 r = Signal(len(got), name=f"l{lane}_back_{k}", reset_less=True)
                 m.d.sync += r.eq(got)
                 got = r
             m.d.comb += [buf.w_data.eq(res[:keep]), buf.w_en.eq(res[w + 1]), buf.rd.eq(rd)]
-            words.append((got[:w], got[w], got[w + 2:] if lane == 0 else None))
-        word = Signal(output_layout(mdl))
+            # The output queue is sliced per lane: every slice has its own addresses, so no
+            # address register drives more than one lane's memory cells (a single 282-bit
+            # queue's read address to its 71 LUT-RAM cells was 8.8 ns of routing). The slices
+            # are written and read in the same cycles, so they hold the same count.
+            kept = Cat(got[:w + 1], got[w + 2:])  # m, switched (, slot): not the valid bit
+            q = fifo.SyncFIFOBuffered(width=len(kept), depth=self.QUEUE)
+            m.submodules[f"out_queue{lane}"] = q
+            m.d.comb += [q.w_data.eq(kept), q.w_en.eq(arrive), q.r_en.eq(o.ready)]
+            slices.append(q)
+            words.append((q.r_data[:w], q.r_data[w], q.r_data[w + 1:] if lane == 0 else None))
+        # The output's valid bit comes from the controller's own copy of a slice's control
+        # state (a one-bit queue of constant data, whose memory synthesis removes), written
+        # through its own copy of the command's delay: a slice's r_rdy, by its lane, was 5.4 ns
+        # of routing from the controller's counter.
+        arrive = issue
+        for k in range(self.READ_HOPS + _LaneBuffer.READ_LATENCY + self.DATA_HOPS):
+            r = Signal(name=f"out_arrive_dup_{k}")
+            m.d.sync += r.eq(arrive)
+            arrive = r
+        m.submodules.out_valid = shadow = fifo.SyncFIFOBuffered(width=1, depth=self.QUEUE)
+        m.d.comb += [shadow.w_data.eq(0), shadow.w_en.eq(arrive), shadow.r_en.eq(o.ready),
+                     o.valid.eq(shadow.r_rdy)]
+        # payload zero while not valid (the queues' memories are undefined where never written)
         for lane, (mv, sw, slot) in enumerate(words):
-            m.d.comb += [word.lanes[lane].m.as_value().eq(mv), word.lanes[lane].switched.eq(sw)]
+            m.d.comb += [o.payload.lanes[lane].m.as_value().eq(Mux(o.valid, mv, 0)),
+                         o.payload.lanes[lane].switched.eq(o.valid & sw)]
             if slot is not None:
-                m.d.comb += word.slot.eq(slot)
-        m.submodules.out_queue = queue = fifo.SyncFIFOBuffered(width=len(word.as_value()), depth=self.QUEUE)
-        m.d.comb += [queue.w_data.eq(word), queue.w_en.eq(arrive), queue.r_en.eq(o.ready),
-                     o.valid.eq(queue.r_rdy)]
-        # payload zero while not valid (the queue's memory is undefined where never written)
-        m.d.comb += o.payload.eq(Mux(o.valid, queue.r_data, 0))
+                m.d.comb += o.payload.slot.eq(Mux(o.valid, slot, 0))
         # words in a buffer <= avail + writes not yet counted (WRITE_HOPS + 1) + reads commanded
         # but not yet done (READ_HOPS)
         with m.If(avail > buf_depth - self.WRITE_HOPS - 1 - self.READ_HOPS):
