@@ -84,6 +84,17 @@ def _state_bits(model: MacrospinModel, m) -> int:
     return sum((int(v) & ((1 << w) - 1)) << (i * w) for i, v in enumerate(m))
 
 
+def _registers(m: Module, v, n: int, name: str, reset_less: bool = False):
+    """``v`` through a chain of ``n`` registers named ``{name}_0`` .. ``{name}_{n-1}`` (a name
+    holding ``_dup_`` makes the synthesis flow keep the copies apart); returns the last."""
+    v = Value.cast(v)
+    for k in range(n):
+        r = Signal(v.shape(), name=f"{name}_{k}", reset_less=reset_less)
+        m.d.sync += r.eq(v)
+        v = r
+    return v
+
+
 class _T:
     """A value of the datapath and the pipeline stage at which it is valid (``st``)."""
 
@@ -660,11 +671,7 @@ class MacrospinIntegrator(wiring.Component):
             m.d.comb += [nv.x.eq(new[0]), nv.y.eq(new[1]), nv.z.eq(new[2]),
                          wr.addr.eq(out_slot), wr.data.eq(nv), wr.en.eq(out_valid)]
             # to the lane's result buffer through OUT_STAGES registers
-            res = Cat(nv.as_value(), sw & ~rst, out_valid, out_slot)
-            for k in range(self.OUT_STAGES):
-                r = Signal(len(res), name=f"l{lane}_out_{k}")
-                m.d.sync += r.eq(res)
-                res = r
+            res = _registers(m, Cat(nv.as_value(), sw & ~rst, out_valid, out_slot), self.OUT_STAGES, f"l{lane}_out")
             lanes_out.append(res)
         # Results leave the free-running pipeline into a buffer per lane (next to the lane;
         # lane 0's also holds the valid bit and the slot). No net of the output side spans
@@ -681,11 +688,7 @@ class MacrospinIntegrator(wiring.Component):
         o = self.o_state
         hops = self.WRITE_HOPS + self.READ_HOPS + _LaneBuffer.READ_LATENCY + self.DATA_HOPS
         buf_depth = in_flight + 2 * _LaneBuffer.LATENCY + hops + 4
-        seen = lanes_out[0][w + 1]
-        for k in range(self.WRITE_HOPS):
-            r = Signal(name=f"out_seen_{k}")
-            m.d.sync += r.eq(seen)
-            seen = r
+        seen = _registers(m, lanes_out[0][w + 1], self.WRITE_HOPS, "out_seen")
         avail = Signal(range(buf_depth + 1))  # words in the buffers not yet commanded out
         outstanding = Signal(range(self.QUEUE + 1))  # words commanded out, not yet sent
         issue = Signal()
@@ -697,23 +700,11 @@ class MacrospinIntegrator(wiring.Component):
             assert keep <= len(res)  # m, switched (, valid, slot)
             buf = _LaneBuffer(keep, buf_depth, blocks=self.blocks)
             m.submodules[f"out_buf{lane}"] = buf
-            rd = issue
-            for k in range(self.READ_HOPS):
-                r = Signal(name=f"l{lane}_rd_dup_{k}")
-                m.d.sync += r.eq(rd)
-                rd = r
+            rd = _registers(m, issue, self.READ_HOPS, f"l{lane}_rd_dup")
             # the command's arrival at the lane's queue slice: its copy through as many
             # registers as the data (kept apart: each slice has its own write enable)
-            arrive = rd
-            for k in range(_LaneBuffer.READ_LATENCY + self.DATA_HOPS):
-                r = Signal(name=f"l{lane}_arrive_dup_{k}")
-                m.d.sync += r.eq(arrive)
-                arrive = r
-            got = buf.r_data
-            for k in range(self.DATA_HOPS):
-                r = Signal(len(got), name=f"l{lane}_back_{k}", reset_less=True)
-                m.d.sync += r.eq(got)
-                got = r
+            arrive = _registers(m, rd, _LaneBuffer.READ_LATENCY + self.DATA_HOPS, f"l{lane}_arrive_dup")
+            got = _registers(m, buf.r_data, self.DATA_HOPS, f"l{lane}_back", reset_less=True)
             m.d.comb += [buf.w_data.eq(res[:keep]), buf.w_en.eq(res[w + 1]), buf.rd.eq(rd)]
             # The output queue is sliced per lane: every slice has its own addresses, so no
             # address register drives more than one lane's memory cells (a single 282-bit
@@ -729,11 +720,7 @@ class MacrospinIntegrator(wiring.Component):
         # state (a one-bit queue of constant data, whose memory synthesis removes), written
         # through its own copy of the command's delay: a slice's r_rdy, by its lane, was 5.4 ns
         # of routing from the controller's counter.
-        arrive = issue
-        for k in range(self.READ_HOPS + _LaneBuffer.READ_LATENCY + self.DATA_HOPS):
-            r = Signal(name=f"out_arrive_dup_{k}")
-            m.d.sync += r.eq(arrive)
-            arrive = r
+        arrive = _registers(m, issue, self.READ_HOPS + _LaneBuffer.READ_LATENCY + self.DATA_HOPS, "out_arrive_dup")
         m.submodules.out_valid = shadow = fifo.SyncFIFOBuffered(width=1, depth=self.QUEUE)
         m.d.comb += [shadow.w_data.eq(0), shadow.w_en.eq(arrive), shadow.r_en.eq(o.ready),
                      o.valid.eq(shadow.r_rdy)]
