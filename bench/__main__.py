@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from spintwin.fileio import atomic_write_json, atomic_write_text
+from spinbase.fileio import atomic_write_json, atomic_write_text
 
 from . import core, llg, networks, twin
 

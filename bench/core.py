@@ -23,7 +23,7 @@ NETWORKS = ("cnn-if", "cmos-if", "cnn-stochastic")
 
 def _synth(network: str, target: str) -> dict:
     from spintwin.core_flow import synth_core
-    from spintwin.errors import SpintwinError
+    from spinbase.errors import SpintwinError
 
     try:
         return synth_core(network, target=target)
@@ -33,7 +33,7 @@ def _synth(network: str, target: str) -> dict:
 
 def _cosim(network: str, sim: str, images: int, steps: int | None = None) -> dict:
     from spintwin.core_flow import verify_core
-    from spintwin.errors import SpintwinError
+    from spinbase.errors import SpintwinError
 
     try:
         return verify_core(network, sim=sim, images=images, seed=1, steps=steps, echo=None)

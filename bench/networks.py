@@ -62,7 +62,7 @@ def _points(cache: Path, cfg, weights, tag, x, y, ats=None) -> list[dict]:
     checkpoint is the shorter run). Each result is cached as cache/<key>-<steps>.json
     (written atomically); a run happens only when one is missing."""
     from quantize.snn import build_network, run
-    from spintwin.fileio import atomic_write_json
+    from spinbase.fileio import atomic_write_json
 
     ats = list(ats or [cfg.steps])
     paths = [cache / f"{_key(cfg, len(x), tag)}-{a}.json" for a in ats]
@@ -99,7 +99,7 @@ def _events(golden_res: dict, network: str, timesteps: int):
 
 def run(images: int = 1000, out: Path | str = "bench/results", golden_images: int | None = None) -> dict:
     from golden import cnn, energy, snn
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     out = Path(out)
     cache = out / "networks-points"
@@ -148,7 +148,7 @@ STDP_RUNS = [(225, "binary"), (400, "binary"), (225, "dw"), (225, "ltst")]
 def _stdp_point(cache: Path, neurons: int, variant: str, data) -> dict:
     """golden.stdp_network.run_experiment, cached by (neurons, variant) and the module's config."""
     from golden import stdp_network
-    from spintwin.fileio import atomic_write_json
+    from spinbase.fileio import atomic_write_json
 
     cfg = asdict(stdp_network.config_for(variant, neurons))
     key = hashlib.sha256(json.dumps({"stdp": cfg, "v": variant}, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -186,7 +186,7 @@ def _jsonable(x):
 def _cached(cache: Path, name: str, images: int, fn) -> dict:
     """A golden run's JSON-ready figures, cached as cache/<name>-<images>-<code hash>.json."""
     from golden import cnn, snn
-    from spintwin.fileio import atomic_write_json
+    from spinbase.fileio import atomic_write_json
 
     code = hashlib.sha256(Path(snn.__file__).read_bytes() + Path(cnn.__file__).read_bytes()).hexdigest()[:12]
     path = cache / f"{name}-{images}-{code}.json"

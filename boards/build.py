@@ -32,7 +32,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from spintwin.errors import SpintwinError
+from spinbase.errors import SpintwinError
 
 __all__ = ["DESIGNS", "add_build_arguments", "build_board", "fc_network", "make_design"]
 
@@ -48,7 +48,7 @@ def fc_network(kind: str = "twin-if", norm_images: int = 10000):
     """
     from golden import cnn, snn
     from quantize import snn as q
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     if kind not in ("twin-if", "cmos-if"):
         raise ValueError(f"kind must be 'twin-if' or 'cmos-if', not {kind!r}")
@@ -144,7 +144,7 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
     from boards.synth import TARGETS, _nextpnr_capacity_reason
     from hdl.link import HostLink, check_engine
     from hdl.uart import baud_divisor
-    from spintwin.fileio import atomic_write_bytes, atomic_write_json
+    from spinbase.fileio import atomic_write_bytes, atomic_write_json
 
     say = echo or (lambda *_: None)
     try:

@@ -542,7 +542,7 @@ def train_cnn(config: CnnConfig = RELU_CONFIG, *, folder: Path | str | None = No
     retrain : bool
         Train even when a cached file exists (and overwrite it).
     data : ((x_train, y_train), (x_test, y_test)), optional
-        Default: MNIST from :func:`spintwin.data.load_mnist`.
+        Default: MNIST from :func:`spinbase.data.load_mnist`.
     progress : callable, optional
         Receives one line per epoch.
 
@@ -556,7 +556,7 @@ def train_cnn(config: CnnConfig = RELU_CONFIG, *, folder: Path | str | None = No
     if path.is_file() and not retrain:
         return load_cnn(config, folder)
     if data is None:
-        from spintwin.data import load_mnist  # the dataset loader lives with the flow
+        from spinbase.data import load_mnist  # the dataset loader lives with the flow
         data = load_mnist()
     (x_tr, y_tr), (x_te, y_te) = data
     t0 = time.perf_counter()

@@ -539,7 +539,7 @@ def simulate_stochastic(params: dict, x, y, *, steps: int = 50, checkpoints=(), 
 
 # Figures ------------------------------------------------------------------------------------------
 def _mnist():
-    from spintwin.data import load_mnist  # the data loader sits above golden in the flow
+    from spinbase.data import load_mnist  # the data loader sits above golden in the flow
 
     return load_mnist()
 
@@ -636,7 +636,7 @@ def main(argv=None) -> int:
         if not args.quiet:
             print(f"{args.network}: {done}/{total} images", file=sys.stderr, flush=True)
 
-    from spintwin.errors import json_cli  # the flow's one-line error convention
+    from spinbase.errors import json_cli  # the flow's one-line error convention
 
     def compute():
         if args.network == "cnn-stochastic":

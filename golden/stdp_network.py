@@ -530,7 +530,7 @@ def energy_at_accuracy(curve, target: float):
 
 
 def _load_mnist():
-    from spintwin.data import load_mnist  # the data loader sits above golden in the flow
+    from spinbase.data import load_mnist  # the data loader sits above golden in the flow
 
     (xt, yt), (xs, ys) = load_mnist()
     return xt, yt, xs, ys
@@ -681,7 +681,7 @@ def main(argv=None) -> int:
         if not args.quiet:
             print(f"{phase}: {done}/{total}", file=sys.stderr, flush=True)
 
-    from spintwin.errors import json_cli  # the flow's one-line error convention
+    from spinbase.errors import json_cli  # the flow's one-line error convention
 
     return json_cli(lambda: run_experiment(
         args.neurons, args.variant, args.train, args.test, args.seed, label_images=args.label, progress=progress,

@@ -321,7 +321,7 @@ def _normalised(kind: str, data=None) -> dict:
     """The ReLU CNN normalised for ``kind`` (max for the twin, 99.9th percentile for CMOS),
     computed once per process (the first 10,000 training images)."""
     from golden import cnn, snn
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     if kind not in _NORMALISED:
         (xt, _), _ = data or load_mnist()

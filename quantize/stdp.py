@@ -644,7 +644,7 @@ def run_experiment(neurons: int = 225, variant: str = "binary", train_images: in
     qkw, gov = _split_overrides(overrides)
     cfg = QuantStdpConfig(variant=variant, neurons=neurons, seed=seed, golden_overrides=gov, **qkw)
     if data is None:
-        from spintwin.data import load_mnist  # the data loader sits above quantize in the flow
+        from spinbase.data import load_mnist  # the data loader sits above quantize in the flow
 
         (xt, yt), (xs, ys) = load_mnist()
     else:
@@ -728,7 +728,7 @@ def main(argv=None) -> int:
         if not args.quiet:
             print(f"{phase}: {done}/{total}", file=sys.stderr, flush=True)
 
-    from spintwin.errors import json_cli
+    from spinbase.errors import json_cli
 
     return json_cli(lambda: run_experiment(
         args.neurons, args.variant, args.train, args.test, args.seed, label_images=args.label, progress=progress,

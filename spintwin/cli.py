@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import SpintwinError
+from spinbase.errors import SpintwinError
 
 __all__ = ["main", "build_parser"]
 
@@ -220,8 +220,8 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except SpintwinError as e:
-        print(f"spintwin: error: {e}", file=sys.stderr)
-        return 2
+        print(f"spintwin: {e.label}: {e}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("spintwin: interrupted", file=sys.stderr)
         return 130

@@ -71,7 +71,7 @@ def twin_vs_cmos(images: int = 200, *, steps: int = 100, data=None, echo=None) -
     """
     from golden import cnn, energy, snn
     from quantize import snn as q
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     if images < 1:
         raise ValueError(f"images must be >= 1, not {images}")

@@ -11,7 +11,7 @@ import copy
 import tomllib
 from pathlib import Path
 
-from .errors import SpintwinError
+from spinbase.errors import SpintwinError
 
 __all__ = ["SCHEMA", "DEFAULT_CONFIG", "load_config"]
 

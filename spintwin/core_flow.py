@@ -3,7 +3,7 @@ co-simulation on MNIST test images) and synth (resources and fmax on the iCE40 U
 
 Networks: ``cnn-if`` (network 1 on DW crossbars, twin-if), ``cnn-stochastic`` (network 2,
 p-bit MTJ neurons), ``cmos-if`` (the CMOS baseline). Each function raises
-:class:`spintwin.errors.SpintwinError` with one line on a user error or a mismatch.
+:class:`spinbase.errors.SpintwinError` with one line on a user error or a mismatch.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from spintwin.errors import SpintwinError
-from spintwin.fileio import atomic_write_json, atomic_write_text
+from spinbase.errors import SpintwinError
+from spinbase.fileio import atomic_write_json, atomic_write_text
 
 __all__ = ["NETWORKS", "generate_core", "verify_core", "synth_core", "TARGETS"]
 
@@ -145,7 +145,7 @@ def synth_core(network: str = "cnn-if", target: str = "ecp5-85f", *, out_dir=Non
 def _cycles_per_image(net, images: int = 20) -> float:
     from quantize.core import cycles_per_image
     from quantize.snn import run
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     x = load_mnist()[1][0][:images]
     res = run(net, x)

@@ -20,7 +20,7 @@ from golden.dw import simulate_wall, wall_velocity
 from golden.llg import critical_spin_current, simulate, switching_probability
 
 from . import __version__
-from .fileio import atomic_savefig, atomic_write_json, atomic_write_text
+from spinbase.fileio import atomic_savefig, atomic_write_json, atomic_write_text
 
 __all__ = ["run_demo"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SpintwinError
-from .fileio import atomic_savefig, atomic_write_json
+from spinbase.errors import SpintwinError
+from spinbase.fileio import atomic_savefig, atomic_write_json
 
 __all__ = ["device_fidelity", "twin_against_cmos", "core_rtl", "synthesis"]
 

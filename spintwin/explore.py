@@ -70,9 +70,9 @@ import tomllib
 import traceback
 from pathlib import Path
 
-from .errors import SpintwinError
+from spinbase.errors import SpintwinError
 from .explore_report import pareto_front, results_row, write_reports
-from .fileio import atomic_write_json, atomic_write_text
+from spinbase.fileio import atomic_write_json, atomic_write_text
 
 __all__ = ["EXPLORE_VERSION", "load_space", "point_key", "pareto_front", "run_explore", "add_explore_arguments",
            "EXPLORE_EPILOG"]

@@ -59,7 +59,7 @@ def _weights(kind: str):
     """Weights of a network kind (:func:`weights_tag` names them); cached per process
     (the normalisation takes ~1 s)."""
     from golden import cnn, snn
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     if kind == "twin-stochastic":
         return cnn.train_cnn(cnn.SIGMOID_CONFIG)[0]
@@ -389,7 +389,7 @@ def evaluate_point(point: dict, *, design: dict | None = None, golden: dict | No
         return out
 
     from quantize.snn import run
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
     from spintwin.explore_profile import profile_network
 
     net = network_for(point)

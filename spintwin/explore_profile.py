@@ -222,7 +222,7 @@ def plot_profile(table: list, path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from spintwin.fileio import atomic_savefig
+    from spinbase.fileio import atomic_savefig
 
     rows = [r for r in table if "abs_max" in r]
     fig, ax = plt.subplots(figsize=(8, 0.42 * max(len(rows), 3) + 1.2))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileio import atomic_write_json, atomic_write_text
+from spinbase.fileio import atomic_write_json, atomic_write_text
 
 __all__ = ["METRICS", "pareto_front", "results_row", "write_reports"]
 
@@ -127,7 +127,7 @@ def _pareto_plot(path: Path, rows: list[dict], cost: str, xlabel: str, log: bool
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .fileio import atomic_savefig
+    from spinbase.fileio import atomic_savefig
 
     pts = [r for r in rows if r.get(cost) is not None and r.get("accuracy") is not None]
     fig, ax = plt.subplots(figsize=(6.4, 4.4))

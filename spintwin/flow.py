@@ -15,8 +15,8 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
-from .errors import SpintwinError
-from .fileio import atomic_write_json, atomic_write_text
+from spinbase.errors import SpintwinError
+from spinbase.fileio import atomic_write_json, atomic_write_text
 from .twin import macrospin_from_config
 
 __all__ = ["BLOCKS", "generate", "lint", "verify", "synth", "WAIVERS"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from hdl.link import REQ_SYNC, RESP_SYNC, STEP_END, Cmd, EngineStatus, LinkStatus, crc8
-from spintwin.errors import SpintwinError
+from spinbase.errors import SpintwinError
 
 __all__ = ["BoardLink", "FcBoard", "HostError", "MAX_ARGS", "encode_request", "pack_steps"]
 

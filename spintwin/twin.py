@@ -7,7 +7,7 @@ from quantize.fixed import Fixed
 from quantize.macrospin import MacrospinConfig, MacrospinConstants, MacrospinModel
 from quantize.noise import NoiseConfig
 
-from .errors import SpintwinError
+from spinbase.errors import SpintwinError
 
 __all__ = ["macrospin_from_config", "device_params"]
 

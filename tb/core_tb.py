@@ -35,7 +35,7 @@ from tb.runner import _writer, report_metrics, reset, run_cycles, tb_param
 def build_from_params():
     """(net, images x (N, 28, 28), first index) from the testbench parameters."""
     from quantize.core import trained_network
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     data = load_mnist()
     net = trained_network(tb_param("CORE_NETWORK", "cnn-if"), int(tb_param("CORE_STEPS", 5)),

@@ -41,7 +41,7 @@ def build_from_params():
     layout = CoreLayout(cfg, n_in, int(tb_param("SC_LANES")))
     n = int(tb_param("SC_IMAGES", 1))
     if tb_param("SC_DATA", "mnist") == "mnist":
-        from spintwin.data import load_mnist
+        from spinbase.data import load_mnist
 
         (xt, _), _ = load_mnist()
         perm = np.random.default_rng(cfg.seed).permutation(len(xt))   # as quantize.stdp.run_experiment

@@ -11,7 +11,7 @@ import pytest
 from boards.build import DESIGNS, add_build_arguments, build_board
 from boards.platforms import BOARDS, BoardTop, board_spec, make_platform, tool_env, tools_missing
 from hdl.link import FcEngine, HostLink
-from spintwin.errors import SpintwinError
+from spinbase.errors import SpintwinError
 
 
 def _small_link(divisor=104):

@@ -163,7 +163,7 @@ def test_train_cnn_trains_caches_and_reloads(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def mnist():
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     return load_mnist()
 

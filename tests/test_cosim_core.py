@@ -47,7 +47,7 @@ def test_generate_core_writes_lint_clean_verilog_and_a_manifest(tmp_path):
 
 def test_flow_arguments_are_one_clear_error():
     from spintwin.core_flow import synth_core, verify_core
-    from spintwin.errors import SpintwinError
+    from spinbase.errors import SpintwinError
 
     with pytest.raises(SpintwinError, match="--network must be one of cnn-if, cnn-stochastic, cmos-if, not 'stdp'"):
         verify_core("stdp")
@@ -65,7 +65,7 @@ def test_icarus_cnn_if_one_image():
     tb.runner._icarus_comb_kick)."""
     from quantize import snn as q
     from quantize.core import trained_network
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     skip_unless_simulator("icarus")
     model = q.run(trained_network("cnn-if", steps=3), load_mnist()[1][0][:1])

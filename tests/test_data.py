@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from spintwin import data
-from spintwin.errors import SpintwinError
+from spinbase import data
+from spinbase.errors import SpintwinError
 
 
 def test_mnist_shapes_ranges_and_labels():

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from spintwin import explore, explore_eval
-from spintwin.errors import SpintwinError
+from spinbase.errors import SpintwinError
 from spintwin.explore import load_space, pareto_front, point_key, run_explore
 from spintwin.explore_profile import histogram_percentile, profile_network
 
@@ -150,7 +150,7 @@ def _direct_layer1(net, x):
 def test_profile_ranges_equal_direct_computation(kind, membrane_bits, membrane_frac):
     from hdl.crossbar import tile_widths
     from quantize.snn import run
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     point = {"kind": kind, "steps": 6, "membrane_bits": membrane_bits, "membrane_frac": membrane_frac,
              "input_rate": 0.5 if kind == "twin-if" else 1.0}
@@ -181,7 +181,7 @@ def test_profile_ranges_equal_direct_computation(kind, membrane_bits, membrane_f
 
 def test_profile_stochastic_lut_address():
     from quantize.snn import _windows, encode, layer_input, run
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     net = explore_eval.network_for({"kind": "twin-stochastic", "steps": 4, "lut_addr_bits": 4})
     _, (xs, _) = load_mnist()

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from spintwin.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
+from spinbase.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 
 def test_permissions_match_a_plain_open(tmp_path):

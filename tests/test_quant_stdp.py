@@ -13,7 +13,7 @@ from golden import stdp_network as G
 from quantize import _stdp_fast as K
 from quantize import stdp as S
 from quantize.lfsr import TAPS, LfsrBank, LfsrConfig
-from spintwin.data import load_digits
+from spinbase.data import load_digits
 
 # The golden tests' small layer for the 8x8 digits (64 inputs): D&C's column sum 78 per 784
 # inputs scaled to 64 inputs, a faster homeostasis and a higher peak rate.

@@ -29,7 +29,7 @@ def _max_disagreements(n, q):
 
 @pytest.fixture(scope="module")
 def mnist():
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     return load_mnist()
 

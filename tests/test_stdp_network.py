@@ -17,7 +17,7 @@ from golden.devices import mtj_neuron
 from golden.stdp_network import (StdpConfig, StdpNetwork, assign_labels, config_for,
                                  energy_at_accuracy, load_network, main, predict,
                                  run_experiment, save_network, switch_probability)
-from spintwin.data import load_digits
+from spinbase.data import load_digits
 
 # A small layer for the 8x8 digits (64 inputs): D&C's column sum 78 per 784 inputs scaled to
 # 64 inputs (6.4), a faster homeostasis (1437 images instead of 60,000) and a higher peak
@@ -387,7 +387,7 @@ WEIGHTS = Path(golden.__file__).parent / "weights" / "stdp_binary_225.npz"
 
 @pytest.mark.skipif(not WEIGHTS.exists(), reason="golden/weights/stdp_binary_225.npz not present")
 def test_stored_binary_225_network_reproduces_its_accuracy():
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     net, assignments, meta = load_network(WEIGHTS, seed=11)
     assert meta["variant"] == "binary" and net.states.shape == (1, 784, 225)

@@ -406,7 +406,7 @@ def test_one_mnist_image_through_the_simulated_board(fc_net_full):
     """An MNIST test image: conv1 .. pool2 in quantize.snn give the fc layer's input spikes for
     100 steps; the simulated board's output counts and membranes equal quantize.snn.run's."""
     import quantize.snn as q
-    from spintwin.data import load_mnist
+    from spinbase.data import load_mnist
 
     _, (xs, _) = load_mnist()
     x = xs[:1]

