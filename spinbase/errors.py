@@ -24,19 +24,19 @@ class SpintwinError(Exception):
     label = "error"
 
 
-class MismatchError(SpintwinError):
+class MismatchError(SpintwinError, AssertionError):
     """The RTL and its integer model differ: the message names the first differing cycle (or
     beat, image, step), lane or position and field, with both values. Only a real difference
     between model and RTL is reported so; a crash, timeout or tool failure is a
-    :class:`ToolFailure`."""
+    :class:`ToolFailure`. Also an AssertionError, so pytest reports it as a failed check."""
 
     exit_code = 1
     label = "MISMATCH"
 
 
-class ToolFailure(SpintwinError):
+class ToolFailure(SpintwinError, RuntimeError):
     """A simulator, compiler or EDA tool failed (crash, timeout, build error, lost files):
-    the run gave no verdict on the design."""
+    the run gave no verdict on the design. Also a RuntimeError."""
 
     exit_code = 3
     label = "tool failure"

@@ -8,7 +8,34 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savefig"]
+__all__ = ["prepare_out_dir", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savefig"]
+
+
+def prepare_out_dir(path, option: str = "--out") -> Path:
+    """Check, before any work starts, that ``path`` can be an output folder, and create it.
+
+    Raises :class:`~spinbase.errors.SpintwinError` (one line naming ``option`` and the path)
+    for an empty name, an existing file, a path under a file, a name too long, or a folder
+    that cannot be written; returns the resolved :class:`Path`.
+    """
+    from .errors import SpintwinError
+
+    if path is None or not str(path).strip():
+        raise SpintwinError(f"{option} must name a folder, not an empty string")
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise SpintwinError(f"{option} {str(p)!r} is an existing file, not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SpintwinError(f"{option} {str(p)!r} cannot be created: {e.strerror or e}") from None
+    try:
+        fd, probe = tempfile.mkstemp(dir=p, prefix=".spintwin-write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise SpintwinError(f"{option} {str(p)!r} is not writable: {e.strerror or e}") from None
+    return p.resolve()
 
 
 def _umask() -> int:
