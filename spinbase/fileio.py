@@ -23,9 +23,9 @@ def prepare_out_dir(path, option: str = "--out") -> Path:
     if path is None or not str(path).strip():
         raise SpintwinError(f"{option} must name a folder, not an empty string")
     p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise SpintwinError(f"{option} {str(p)!r} is an existing file, not a folder")
     try:
+        if p.exists() and not p.is_dir():
+            raise SpintwinError(f"{option} {str(p)!r} is an existing file, not a folder")
         p.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SpintwinError(f"{option} {str(p)!r} cannot be created: {e.strerror or e}") from None
