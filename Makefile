@@ -32,8 +32,11 @@ bench: $(STAMP)
 baselines: $(STAMP)
 	$(PY) -m boards.baselines --update
 
+# ruff ([tool.ruff] in pyproject.toml), then the import-layer contract (tests/test_layers.py).
 lint: $(STAMP)
-	$(PY) -m compileall -q golden quantize hdl tb boards spintwin bench tests
+	$(PY) -m compileall -q spinbase golden quantize hdl tb boards spintwin bench tests
+	$(PY) -m ruff check spinbase golden quantize hdl tb boards spintwin bench tests
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build

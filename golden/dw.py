@@ -277,7 +277,13 @@ def simulate_wall(params: DomainWallParams, j: Union[ArrayLike, Callable[[float]
     _check("simulate_wall", "dt", dt, "> 0")
     if int(record_every) != record_every or record_every < 0:
         raise ValueError(f"simulate_wall.record_every must be an integer >= 0, not {record_every!r}")
-    jf = j if callable(j) else (lambda t, _j=np.asarray(j, dtype=np.float64): _j)
+    if callable(j):
+        jf = j
+    else:
+        j_const = np.asarray(j, dtype=np.float64)
+
+        def jf(t):
+            return j_const
     shape = np.shape(jf(0.0))
     b_k = params.b_k if include_b_k else 0.0
     bx, by, bz = (float(b) for b in b_ext)

@@ -66,7 +66,8 @@ class _ThermalNoise:
         from ._llg_kernels import _BLOCK
 
         k = min(_MAX_STREAMS, -(-n // _STREAM_MIN))
-        self.stream_size = n if k == 1 else -(-(-(-n // k)) // _BLOCK) * _BLOCK
+        per_stream = -(-n // k)  # ceiling division
+        self.stream_size = n if k == 1 else -(-per_stream // _BLOCK) * _BLOCK
         self.k = -(-n // self.stream_size)
         self.gens = rng.spawn(self.k)
         self.buf = np.empty((self.k, chunk, 3, self.stream_size))

@@ -488,7 +488,7 @@ class QuantStdpNetwork:
         before the threshold; ``attempts`` (n_img,) says how many attempts are used.
         """
         pix = self.pixel_codes(images)
-        c, g = self.config, self.config.golden
+        g = self.config.golden
         n_img, n = pix.shape[0], g.neurons
         counts = np.zeros((n_img, n), np.int32)
         attempts = np.zeros(n_img, np.int64)
