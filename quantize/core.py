@@ -51,7 +51,7 @@ import numpy as np
 from quantize import snn as q
 
 __all__ = ["CoreLayer", "core_layers", "trace", "signature", "signatures", "cycles_exact", "cycles_per_image",
-           "fanouts", "trained_network", "NETWORKS", "SIG_BITS"]
+           "fanouts", "trained_network", "network_from_config", "NETWORKS", "SIG_BITS"]
 
 #: Flow network names -> quantize.snn kinds.
 NETWORKS = {"cnn-if": "twin-if", "cnn-stochastic": "twin-stochastic", "cmos-if": "cmos-if"}
@@ -302,16 +302,24 @@ def trained_network(network: str, steps: int | None = None, seed: int = 1, data=
     ``cmos-if``: the CMOS baseline (99.9th percentile, 100 steps); ``cnn-stochastic``: network 2
     (50 steps). Normalisation uses the first 10,000 training images (as bench/networks.py).
     """
-    from golden import cnn
-
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {sorted(NETWORKS)}, not {network!r}")
     kind = NETWORKS[network]
     if kind == "twin-stochastic":
-        params, _ = cnn.load_cnn(cnn.SIGMOID_CONFIG)
-        return q.build_network(params, q.QuantConfig(kind=kind, steps=steps or 50, seed=seed))
+        return network_from_config(q.QuantConfig(kind=kind, steps=steps or 50, seed=seed), data)
     extra = {"input_rate": 0.5} if kind == "twin-if" else {}
-    return q.build_network(_normalised(kind, data), q.QuantConfig(kind=kind, steps=steps or 100, seed=seed, **extra))
+    return network_from_config(q.QuantConfig(kind=kind, steps=steps or 100, seed=seed, **extra), data)
+
+
+def network_from_config(cfg: q.QuantConfig, data=None) -> q.QuantNetwork:
+    """The bit-accurate network of any QuantConfig with the shipped trained CNN weights: the
+    sigmoid CNN for ``twin-stochastic``, else the ReLU CNN normalised for ``cfg.kind``
+    (:func:`trained_network` is this with each flow name's formats)."""
+    from golden import cnn
+
+    if cfg.kind == "twin-stochastic":
+        return q.build_network(cnn.load_cnn(cnn.SIGMOID_CONFIG)[0], cfg)
+    return q.build_network(_normalised(cfg.kind, data), cfg)
 
 
 _NORMALISED: dict = {}

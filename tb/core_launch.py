@@ -55,10 +55,15 @@ def run(network: str, *, sim: str, images: int, steps: int, seed: int = 1, first
     naming the first differing step, layer, position and channel."""
     from quantize.core import trained_network
 
+    from dataclasses import asdict
+
+    given = net is not None
     net = net or trained_network(network, steps, seed)
     verilog, wrapper, top = core_verilog(net)
     env = {"CORE_NETWORK": network, "CORE_STEPS": steps, "CORE_SEED": seed, "CORE_FIRST": first,
            "CORE_IMAGES": images, **(env or {})}
+    if given:  # a design's own formats reach the testbench as data (quantize.core.network_from_config)
+        env["CORE_CONFIG"] = asdict(net.cfg)
     build = [WAIVERS, CORE_WAIVERS, *FAST_VERILATOR_ARGS] if sim == "verilator" else ()
     args = dict(sim=sim, seed=seed, build_args=build)
     try:

@@ -34,12 +34,17 @@ from tb.runner import _writer, report_metrics, reset, run_cycles, tb_param
 
 def build_from_params():
     """(net, images x (N, 28, 28), first index) from the testbench parameters."""
-    from quantize.core import trained_network
+    from quantize.core import network_from_config, trained_network
+    from quantize.snn import QuantConfig
     from spinbase.data import load_mnist
 
     data = load_mnist()
-    net = trained_network(tb_param("CORE_NETWORK", "cnn-if"), int(tb_param("CORE_STEPS", 5)),
-                          int(tb_param("CORE_SEED", 1)), data=data)
+    fields = tb_param("CORE_CONFIG")  # a design's own formats (QuantConfig fields), as data
+    if fields:
+        net = network_from_config(QuantConfig(**fields), data)
+    else:
+        net = trained_network(tb_param("CORE_NETWORK", "cnn-if"), int(tb_param("CORE_STEPS", 5)),
+                              int(tb_param("CORE_SEED", 1)), data=data)
     first = int(tb_param("CORE_FIRST", 0))
     n = int(tb_param("CORE_IMAGES", 1))
     return net, data[1][0][first:first + n], first
