@@ -5,19 +5,27 @@ valid request to an *engine* as a byte stream, buffers the engine's response and
 as a response frame. Any ``wiring.Component`` with the :data:`ENGINE_MEMBERS` interface can be
 the engine (the full SNN core can be plugged in the same way as the fc layer here).
 
-Frames (CRC-8: polynomial 0x07, initial value 0, no reflection, no final XOR, "CRC-8/SMBUS")::
+Frames (CRC-8: polynomial 0x07, initial value 0, no reflection, no final XOR, "CRC-8/SMBUS";
+protocol version :data:`PROTOCOL_VERSION` = 2)::
 
-    request  (host -> board): 0xA5 | LEN | CMD | ARG[LEN-1] | CRC8(LEN, CMD, ARG)
+    request  (host -> board): 0xA5 | SEQ | LEN | CMD | ARG[LEN-1] | CRC8(SEQ, LEN, CMD, ARG)
                               LEN = 1..255 bytes of CMD + ARG
-    response (board -> host): 0x5A | N_lo | N_hi | STATUS | BODY[N-1] | CRC8(N_lo .. BODY)
+    response (board -> host): 0x5A | SEQ | N_lo | N_hi | STATUS | BODY[N-1] | CRC8(SEQ .. BODY)
                               N = 1 + len(BODY), BODY = the engine's response bytes
+
+SEQ is the host's sequence number (any byte; the host driver counts 1..255 and wraps), echoed
+in the response, so that a host that gave up on a request (a timeout) recognises the late
+answer as stale and discards it instead of taking it for the answer to its next request. A
+response with SEQ 0 answers a request cut short before its SEQ byte (the link never saw one).
 
 Bytes before a sync byte 0xA5 are skipped; after LEN = 0 nothing else is read. A request is
 executed only when its CRC matches; otherwise (or when it is cut short, see ``timeout_cycles``,
 or has LEN = 0) the board answers with an empty BODY and the reason in STATUS
-(:class:`LinkStatus`). Bytes that arrive while a request executes or its response is sent are
-dropped and flagged in the next STATUS, as are UART framing errors; the host sends one request
-and waits for its response.
+(:class:`LinkStatus`). A gap of ``timeout_cycles`` inside a request always returns the parser
+to looking for a sync byte, so no byte stream can leave it stuck. Bytes that arrive while a
+request executes or its response is sent are dropped and flagged in the next STATUS, as are
+UART framing errors; the host sends one request and waits for its response (after an error or
+a timeout it flushes its input before the next request).
 
 Engine interface (:data:`ENGINE_MEMBERS`)::
 
@@ -63,10 +71,10 @@ from hdl.crossbar import CrossbarTile, tile_widths
 from hdl.neurons import IfNeuronBank
 from hdl.uart import UartRx, UartTx
 
-__all__ = ["BYTE_LAYOUT", "Cmd", "ENGINE_MEMBERS", "EngineStatus", "FcEngine", "HostLink", "LinkStatus",
+__all__ = ["BYTE_LAYOUT", "Cmd", "ENGINE_MEMBERS", "EngineStatus", "FcEngine", "HostLink", "LinkCore", "LinkStatus",
            "PROTOCOL_VERSION", "REQ_SYNC", "RESP_SYNC", "STEP_END", "crc8", "check_engine"]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2   #: 2: SEQ in every request and response (1: none)
 REQ_SYNC = 0xA5
 RESP_SYNC = 0x5A
 STEP_END = 0xFF
@@ -146,8 +154,214 @@ def check_engine(engine) -> None:
                          f"and o_resp: Out(the same), not {type(engine).__name__}")
 
 
+def _check_link_args(component, timeout_cycles: int, min_timeout: int, max_response: int) -> None:
+    if max_response < 2 or max_response & (max_response - 1):
+        component._MustUse__silence = True   # never elaborated: no "unused" warning on top of the error
+        raise ValueError(f"max_response must be a power of two >= 2, not {max_response!r}")
+    if timeout_cycles < min_timeout:
+        component._MustUse__silence = True
+        unit = f"12 bit times = {min_timeout}" if min_timeout > 1 else "1"
+        raise ValueError(f"timeout_cycles must be >= {unit}, not {timeout_cycles}")
+
+
+class LinkCore(wiring.Component):
+    """The link below the UART: request bytes in, response bytes out, the engine behind them.
+
+    :class:`HostLink` is this core between a :class:`hdl.uart.UartRx` and a :class:`hdl.uart.UartTx`;
+    the core alone lets a test drive the byte stream directly (one byte a cycle if it likes).
+
+    Parameters
+    ----------
+    engine : wiring.Component
+        With the :data:`ENGINE_MEMBERS` interface.
+    timeout_cycles : int
+        A request with a gap this long (clock cycles) between two of its bytes is abandoned
+        (TIMEOUT) and the parser is back to looking for a sync byte.
+    max_response : int
+        Response buffer in bytes (a power of two; 512 = one iCE40 block RAM).
+
+    Members
+    -------
+    i_rx : In(stream.Signature(8))
+        Received bytes; always ready (a UART cannot wait).
+    rx_framing, rx_overrun : In(1)
+        Pulses from the UART receiver, reported as FRAMING / DROPPED in the next STATUS.
+    o_tx : Out(stream.Signature(8))
+        Response bytes.
+    busy : Out(1)
+        High from a request's sync byte to the end of its response.
+    """
+
+    def __init__(self, engine, *, timeout_cycles: int, max_response: int = 512):
+        self.timeout_cycles = int(timeout_cycles)
+        try:
+            check_engine(engine)
+        except ValueError:
+            self._MustUse__silence = True
+            raise
+        _check_link_args(self, self.timeout_cycles, 1, max_response)
+        self.engine = engine
+        self.max_response = int(max_response)
+        super().__init__({"i_rx": In(stream.Signature(8)), "rx_framing": In(1), "rx_overrun": In(1),
+                          "o_tx": Out(stream.Signature(8)), "busy": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.engine = eng = self.engine
+
+        m.submodules.req_mem = req_mem = memory.Memory(shape=unsigned(8), depth=256, init=[])
+        m.submodules.resp_mem = resp_mem = memory.Memory(shape=unsigned(8), depth=self.max_response, init=[])
+        req_wr, req_rd = req_mem.write_port(), req_mem.read_port(transparent_for=())
+        resp_wr, resp_rd = resp_mem.write_port(), resp_mem.read_port(transparent_for=())
+        # Read ports hold their data unless enabled (their enable's reset value is 1).
+        m.d.comb += [req_rd.en.eq(0), resp_rd.en.eq(0)]
+
+        seq = Signal(8)               # SEQ of the request, echoed in its response
+        length = Signal(8)            # LEN of the request
+        idx = Signal(range(self.max_response + 1))
+        crc = Signal(8)
+        status = Signal(8)            # LinkStatus of the response being built
+        sticky = Signal(8)            # FRAMING / DROPPED seen since the last response
+        gap = Signal(range(self.timeout_cycles + 1))
+        n_resp = Signal(range(self.max_response + 1))
+        resp_done = Signal()
+        hdr = Signal(range(5))
+
+        byte = self.i_rx.payload
+        got = self.i_rx.valid         # the link always takes a received byte at once
+        m.d.comb += self.i_rx.ready.eq(1)
+        with m.If(self.rx_framing):
+            m.d.sync += sticky.eq(sticky | LinkStatus.FRAMING)
+        with m.If(self.rx_overrun):
+            m.d.sync += sticky.eq(sticky | LinkStatus.DROPPED)
+
+        # The response engine bytes are captured in every state (only EXEC produces them).
+        resp = eng.o_resp
+        m.d.comb += resp.ready.eq(1)
+        with m.If(resp.valid):
+            with m.If(n_resp < self.max_response):
+                m.d.comb += [resp_wr.addr.eq(n_resp), resp_wr.data.eq(resp.payload.data), resp_wr.en.eq(1)]
+                m.d.sync += n_resp.eq(n_resp + 1)
+            with m.Else():
+                m.d.sync += status.eq(status | LinkStatus.OVERFLOW)
+            with m.If(resp.payload.last):
+                m.d.sync += resp_done.eq(1)
+
+        tx = self.o_tx
+        sending_crc = Signal(8)
+
+        def start_response(flags):
+            m.d.sync += [status.eq(sticky | flags), sticky.eq(0), hdr.eq(0)]
+
+        def receive():
+            """The gap timer of a receiving state: a request cut short is answered TIMEOUT."""
+            m.d.comb += self.busy.eq(1)
+            m.d.sync += gap.eq(gap + 1)
+            with m.If(~got & (gap == self.timeout_cycles)):
+                start_response(LinkStatus.TIMEOUT)
+                m.next = "EMPTY"
+            with m.If(got):
+                m.d.sync += gap.eq(0)
+
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                with m.If(got & (byte == REQ_SYNC)):
+                    # SEQ 0 in a response: the request was cut short before its SEQ byte.
+                    m.d.sync += [gap.eq(0), seq.eq(0)]
+                    m.next = "SEQ"
+            with m.State("SEQ"):
+                receive()
+                with m.If(got):
+                    m.d.sync += [seq.eq(byte), crc.eq(_crc8_next(Const(0, 8), byte))]
+                    m.next = "LEN"
+            with m.State("LEN"):
+                receive()
+                with m.If(got):
+                    m.d.sync += [length.eq(byte), crc.eq(_crc8_next(crc, byte)), idx.eq(0)]
+                    with m.If(byte == 0):
+                        start_response(LinkStatus.BAD_LENGTH)
+                        m.next = "EMPTY"
+                    with m.Else():
+                        m.next = "BODY"
+            with m.State("BODY"):
+                receive()
+                with m.If(got):
+                    m.d.comb += [req_wr.addr.eq(idx), req_wr.data.eq(byte), req_wr.en.eq(1)]
+                    m.d.sync += [crc.eq(_crc8_next(crc, byte)), idx.eq(idx + 1)]
+                    with m.If(idx == length - 1):
+                        m.next = "CRC"
+            with m.State("CRC"):
+                receive()
+                with m.If(got):
+                    with m.If(byte == crc):
+                        m.d.sync += [idx.eq(0), n_resp.eq(0), resp_done.eq(0), status.eq(0)]
+                        m.next = "FETCH"
+                    with m.Else():
+                        start_response(LinkStatus.CRC)
+                        m.next = "EMPTY"
+            # Replay the stored request to the engine (a synchronous read: fetch, then offer).
+            with m.State("FETCH"):
+                m.d.comb += [self.busy.eq(1), req_rd.addr.eq(idx), req_rd.en.eq(1)]
+                m.next = "OFFER"
+            with m.State("OFFER"):
+                m.d.comb += [self.busy.eq(1), eng.i_req.valid.eq(1), eng.i_req.payload.data.eq(req_rd.data),
+                             eng.i_req.payload.last.eq(idx == length - 1)]
+                with m.If(eng.i_req.ready):
+                    m.d.sync += idx.eq(idx + 1)
+                    with m.If(idx == length - 1):
+                        m.next = "WAIT"
+                    with m.Else():
+                        m.next = "FETCH"
+            with m.State("WAIT"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(resp_done):
+                    m.d.sync += [status.eq(status | sticky), sticky.eq(0), hdr.eq(0)]
+                    m.next = "HEADER"
+            with m.State("EMPTY"):    # a link error: no engine bytes
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += n_resp.eq(0)
+                m.next = "HEADER"
+            # Response: sync, SEQ, N_lo, N_hi, STATUS, then the stored engine bytes, then the CRC.
+            with m.State("HEADER"):
+                m.d.comb += self.busy.eq(1)
+                n = Signal(16)
+                m.d.comb += n.eq(n_resp + 1)
+                hbyte = Array([Const(RESP_SYNC, 8), seq, n[:8], n[8:16], status])[hdr]
+                m.d.comb += [tx.valid.eq(1), tx.payload.eq(hbyte)]
+                with m.If(tx.ready):
+                    m.d.sync += hdr.eq(hdr + 1)
+                    with m.If(hdr == 1):
+                        m.d.sync += sending_crc.eq(_crc8_next(Const(0, 8), hbyte))
+                    with m.Elif(hdr != 0):
+                        m.d.sync += sending_crc.eq(_crc8_next(sending_crc, hbyte))
+                    with m.If(hdr == 4):
+                        m.d.sync += idx.eq(0)
+                        m.next = "SEND_FETCH"
+            with m.State("SEND_FETCH"):
+                m.d.comb += [self.busy.eq(1), resp_rd.addr.eq(idx), resp_rd.en.eq(1)]
+                with m.If(idx == n_resp):
+                    m.next = "SEND_CRC"
+                with m.Else():
+                    m.next = "SEND_BYTE"
+            with m.State("SEND_BYTE"):
+                m.d.comb += [self.busy.eq(1), tx.valid.eq(1), tx.payload.eq(resp_rd.data)]
+                with m.If(tx.ready):
+                    m.d.sync += [sending_crc.eq(_crc8_next(sending_crc, resp_rd.data)), idx.eq(idx + 1)]
+                    m.next = "SEND_FETCH"
+            with m.State("SEND_CRC"):
+                m.d.comb += [self.busy.eq(1), tx.valid.eq(1), tx.payload.eq(sending_crc)]
+                with m.If(tx.ready):
+                    m.next = "IDLE"
+        # Bytes received while a request executes or its response is sent are dropped.
+        receiving = fsm.ongoing("IDLE") | fsm.ongoing("SEQ") | fsm.ongoing("LEN") | fsm.ongoing("BODY") \
+            | fsm.ongoing("CRC")
+        with m.If(got & ~receiving):
+            m.d.sync += sticky.eq(sticky | LinkStatus.DROPPED)
+        return m
+
+
 class HostLink(wiring.Component):
-    """UART + framing + an engine: the board's whole design behind the two UART pins.
+    """UART + :class:`LinkCore` + an engine: the board's whole design behind the two UART pins.
 
     Parameters
     ----------
@@ -174,14 +388,10 @@ class HostLink(wiring.Component):
         self.timeout_cycles = int(timeout_cycles if timeout_cycles is not None else 320 * self.divisor)
         try:
             check_engine(engine)
-            if max_response < 2 or max_response & (max_response - 1):
-                raise ValueError(f"max_response must be a power of two >= 2, not {max_response!r}")
-            if self.timeout_cycles < 12 * self.divisor:
-                raise ValueError(f"timeout_cycles must be >= 12 bit times = {12 * self.divisor}, "
-                                 f"not {self.timeout_cycles}")
         except ValueError:
             self._MustUse__silence = True   # never elaborated: no "unused" warning on top of the error
             raise
+        _check_link_args(self, self.timeout_cycles, 12 * self.divisor, max_response)
         self.engine = engine
         self.max_response = int(max_response)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1)})
@@ -190,153 +400,12 @@ class HostLink(wiring.Component):
         m = Module()
         m.submodules.uart_rx = urx = UartRx(self.divisor)
         m.submodules.uart_tx = utx = UartTx(self.divisor)
-        m.submodules.engine = eng = self.engine
-        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
-
-        m.submodules.req_mem = req_mem = memory.Memory(shape=unsigned(8), depth=256, init=[])
-        m.submodules.resp_mem = resp_mem = memory.Memory(shape=unsigned(8), depth=self.max_response, init=[])
-        req_wr, req_rd = req_mem.write_port(), req_mem.read_port(transparent_for=())
-        resp_wr, resp_rd = resp_mem.write_port(), resp_mem.read_port(transparent_for=())
-        # Read ports hold their data unless enabled (their enable's reset value is 1).
-        m.d.comb += [req_rd.en.eq(0), resp_rd.en.eq(0)]
-
-        length = Signal(8)            # LEN of the request
-        idx = Signal(range(self.max_response + 1))
-        crc = Signal(8)
-        status = Signal(8)            # LinkStatus of the response being built
-        sticky = Signal(8)            # FRAMING / DROPPED seen since the last response
-        gap = Signal(range(self.timeout_cycles + 1))
-        n_resp = Signal(range(self.max_response + 1))
-        resp_done = Signal()
-        req_done = Signal()
-        hdr = Signal(range(4))
-
-        byte = urx.o_data.payload
-        got = urx.o_data.valid        # the link always takes a received byte at once
-        m.d.comb += urx.o_data.ready.eq(1)
-        with m.If(urx.framing_error):
-            m.d.sync += sticky.eq(sticky | LinkStatus.FRAMING)
-        with m.If(urx.overrun):
-            m.d.sync += sticky.eq(sticky | LinkStatus.DROPPED)
-
-        # The response engine bytes are captured in every state (only EXEC produces them).
-        resp = eng.o_resp
-        m.d.comb += resp.ready.eq(1)
-        with m.If(resp.valid):
-            with m.If(n_resp < self.max_response):
-                m.d.comb += [resp_wr.addr.eq(n_resp), resp_wr.data.eq(resp.payload.data), resp_wr.en.eq(1)]
-                m.d.sync += n_resp.eq(n_resp + 1)
-            with m.Else():
-                m.d.sync += status.eq(status | LinkStatus.OVERFLOW)
-            with m.If(resp.payload.last):
-                m.d.sync += resp_done.eq(1)
-
-        tx = utx.i_data
-        sending_crc = Signal(8)
-
-        def start_response(flags):
-            m.d.sync += [status.eq(sticky | flags), sticky.eq(0), hdr.eq(0)]
-
-        with m.FSM() as fsm:
-            with m.State("IDLE"):
-                with m.If(got & (byte == REQ_SYNC)):
-                    m.d.sync += gap.eq(0)
-                    m.next = "LEN"
-            with m.State("LEN"):
-                m.d.comb += self.busy.eq(1)
-                m.d.sync += gap.eq(gap + 1)
-                with m.If(got):
-                    m.d.sync += [length.eq(byte), crc.eq(_crc8_next(Const(0, 8), byte)), idx.eq(0), gap.eq(0)]
-                    with m.If(byte == 0):
-                        start_response(LinkStatus.BAD_LENGTH)
-                        m.next = "EMPTY"
-                    with m.Else():
-                        m.next = "BODY"
-                with m.Elif(gap == self.timeout_cycles):
-                    start_response(LinkStatus.TIMEOUT)
-                    m.next = "EMPTY"
-            with m.State("BODY"):
-                m.d.comb += self.busy.eq(1)
-                m.d.sync += gap.eq(gap + 1)
-                with m.If(got):
-                    m.d.comb += [req_wr.addr.eq(idx), req_wr.data.eq(byte), req_wr.en.eq(1)]
-                    m.d.sync += [crc.eq(_crc8_next(crc, byte)), idx.eq(idx + 1), gap.eq(0)]
-                    with m.If(idx == length - 1):
-                        m.next = "CRC"
-                with m.Elif(gap == self.timeout_cycles):
-                    start_response(LinkStatus.TIMEOUT)
-                    m.next = "EMPTY"
-            with m.State("CRC"):
-                m.d.comb += self.busy.eq(1)
-                m.d.sync += gap.eq(gap + 1)
-                with m.If(got):
-                    with m.If(byte == crc):
-                        m.d.sync += [idx.eq(0), n_resp.eq(0), resp_done.eq(0), req_done.eq(0),
-                                     status.eq(0)]
-                        m.next = "FETCH"
-                    with m.Else():
-                        start_response(LinkStatus.CRC)
-                        m.next = "EMPTY"
-                with m.Elif(gap == self.timeout_cycles):
-                    start_response(LinkStatus.TIMEOUT)
-                    m.next = "EMPTY"
-            # Replay the stored request to the engine (a synchronous read: fetch, then offer).
-            with m.State("FETCH"):
-                m.d.comb += [self.busy.eq(1), req_rd.addr.eq(idx), req_rd.en.eq(1)]
-                m.next = "OFFER"
-            with m.State("OFFER"):
-                m.d.comb += [self.busy.eq(1), eng.i_req.valid.eq(1), eng.i_req.payload.data.eq(req_rd.data),
-                             eng.i_req.payload.last.eq(idx == length - 1)]
-                with m.If(eng.i_req.ready):
-                    m.d.sync += idx.eq(idx + 1)
-                    with m.If(idx == length - 1):
-                        m.next = "WAIT"
-                    with m.Else():
-                        m.next = "FETCH"
-            with m.State("WAIT"):
-                m.d.comb += self.busy.eq(1)
-                with m.If(resp_done):
-                    m.d.sync += [status.eq(status | sticky), sticky.eq(0), hdr.eq(0)]
-                    m.next = "HEADER"
-            with m.State("EMPTY"):    # a link error: no engine bytes
-                m.d.comb += self.busy.eq(1)
-                m.d.sync += n_resp.eq(0)
-                m.next = "HEADER"
-            # Response: sync, N_lo, N_hi, STATUS, then the stored engine bytes, then the CRC.
-            with m.State("HEADER"):
-                m.d.comb += self.busy.eq(1)
-                n = Signal(16)
-                m.d.comb += n.eq(n_resp + 1)
-                hbyte = Array([Const(RESP_SYNC, 8), n[:8], n[8:16], status])[hdr]
-                m.d.comb += [tx.valid.eq(1), tx.payload.eq(hbyte)]
-                with m.If(tx.ready):
-                    m.d.sync += hdr.eq(hdr + 1)
-                    with m.If(hdr == 1):
-                        m.d.sync += sending_crc.eq(_crc8_next(Const(0, 8), hbyte))
-                    with m.Elif(hdr != 0):
-                        m.d.sync += sending_crc.eq(_crc8_next(sending_crc, hbyte))
-                    with m.If(hdr == 3):
-                        m.d.sync += idx.eq(0)
-                        m.next = "SEND_FETCH"
-            with m.State("SEND_FETCH"):
-                m.d.comb += [self.busy.eq(1), resp_rd.addr.eq(idx), resp_rd.en.eq(1)]
-                with m.If(idx == n_resp):
-                    m.next = "SEND_CRC"
-                with m.Else():
-                    m.next = "SEND_BYTE"
-            with m.State("SEND_BYTE"):
-                m.d.comb += [self.busy.eq(1), tx.valid.eq(1), tx.payload.eq(resp_rd.data)]
-                with m.If(tx.ready):
-                    m.d.sync += [sending_crc.eq(_crc8_next(sending_crc, resp_rd.data)), idx.eq(idx + 1)]
-                    m.next = "SEND_FETCH"
-            with m.State("SEND_CRC"):
-                m.d.comb += [self.busy.eq(1), tx.valid.eq(1), tx.payload.eq(sending_crc)]
-                with m.If(tx.ready):
-                    m.next = "IDLE"
-        # Bytes received while a request executes or its response is sent are dropped.
-        receiving = fsm.ongoing("IDLE") | fsm.ongoing("LEN") | fsm.ongoing("BODY") | fsm.ongoing("CRC")
-        with m.If(got & ~receiving):
-            m.d.sync += sticky.eq(sticky | LinkStatus.DROPPED)
+        m.submodules.core = core = LinkCore(self.engine, timeout_cycles=self.timeout_cycles,
+                                            max_response=self.max_response)
+        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx), self.busy.eq(core.busy),
+                     core.rx_framing.eq(urx.framing_error), core.rx_overrun.eq(urx.overrun)]
+        wiring.connect(m, urx.o_data, core.i_rx)
+        wiring.connect(m, core.o_tx, utx.i_data)
         return m
 
 

@@ -13,34 +13,41 @@ Example (an iCEBreaker programmed by ``spintwin build --board icebreaker``)::
         out = board.run(spike_trains)          # bool (steps, 192) -> output spikes (steps, 10)
         counts, membranes = board.read()
 
-The frame format, the commands and the status flags are documented in ``hdl/link.py``.
+The frame format (protocol version 2: a sequence number in every request, echoed in its
+response), the commands and the status flags are documented in ``hdl/link.py``. After a
+timeout or a damaged frame the driver flushes its input and discards answers that carry an
+older sequence number, so a late answer is never taken for the answer to the next request.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from hdl.link import REQ_SYNC, RESP_SYNC, STEP_END, Cmd, EngineStatus, LinkStatus, crc8
+from hdl.link import PROTOCOL_VERSION, REQ_SYNC, RESP_SYNC, STEP_END, Cmd, EngineStatus, LinkStatus, crc8
 from spinbase.errors import SpintwinError
 
-__all__ = ["BoardLink", "FcBoard", "HostError", "MAX_ARGS", "encode_request", "pack_steps"]
+__all__ = ["BoardLink", "FcBoard", "HostError", "MAX_ARGS", "MAX_ROWS", "encode_request", "pack_steps"]
 
 MAX_ARGS = 254          #: argument bytes per request (LEN = 1 + args <= 255)
-_MAX_SKIP = 4096        #: bytes skipped while looking for a response's sync byte
+MAX_ROWS = 255          #: input rows a SPIKES event byte can name (0..254; 0xFF = STEP_END)
+_MAX_SKIP = 16384       #: bytes skipped (garbage and stale frames) while looking for the response
+_FLUSH_READS = 64       #: reads of up to 4096 bytes when flushing a port without reset_input_buffer
 
 
 class HostError(SpintwinError):
     """The board did not answer, answered a damaged frame, or reported an error (one line)."""
 
 
-def encode_request(cmd: int, args: bytes = b"") -> bytes:
-    """One request frame: ``0xA5 | LEN | CMD | ARGS | CRC8(LEN, CMD, ARGS)``."""
+def encode_request(cmd: int, args: bytes = b"", seq: int = 1) -> bytes:
+    """One request frame: ``0xA5 | SEQ | LEN | CMD | ARGS | CRC8(SEQ, LEN, CMD, ARGS)``."""
     args = bytes(args)
     if len(args) > MAX_ARGS:
         raise ValueError(f"args must be at most {MAX_ARGS} bytes, not {len(args)}")
     if not 0 <= int(cmd) <= 255:
         raise ValueError(f"cmd must be a byte 0..255, not {cmd!r}")
-    body = bytes([1 + len(args), int(cmd)]) + args
+    if not 0 <= int(seq) <= 255:
+        raise ValueError(f"seq must be a byte 0..255, not {seq!r}")
+    body = bytes([int(seq), 1 + len(args), int(cmd)]) + args
     return bytes([REQ_SYNC]) + body + bytes([crc8(body)])
 
 
@@ -49,12 +56,16 @@ def pack_steps(spikes, rows: int) -> list[bytes]:
 
     Every step becomes its active row indices (a row repeated ``count`` times) and an 0xFF;
     the byte string is cut into blocks of at most :data:`MAX_ARGS` bytes (a step may straddle
-    two blocks: the board keeps its events accumulated until the 0xFF).
+    two blocks: the board keeps its events accumulated until the 0xFF). A row index is one
+    byte and 0xFF ends a step, so ``rows`` is at most :data:`MAX_ROWS` = 255 (rows 0..254).
     """
+    if isinstance(rows, bool) or int(rows) != rows or not 1 <= rows <= MAX_ROWS:
+        raise ValueError(f"rows must be 1..{MAX_ROWS} (a row index is one byte and 0x{STEP_END:02X} ends a step), "
+                         f"not {rows!r}")
     s = np.asarray(spikes)
     if s.ndim != 2 or s.shape[1] != rows:
         raise ValueError(f"spikes must be (steps, rows={rows}), not shape {s.shape}")
-    if s.size and (s.min() < 0 or s.dtype.kind not in "biu"):
+    if s.size and (s.dtype.kind not in "biu" or s.min() < 0):
         raise ValueError("spikes must be non-negative integer (or bool) counts")
     stream = bytearray()
     for step in s.astype(np.int64):
@@ -71,29 +82,44 @@ def _flags(kind, value: int) -> str:
 class BoardLink:
     """Request/response over a byte port.
 
+    Every request carries a sequence number (1..255, then 1 again) that the board echoes;
+    :meth:`request` discards responses with another number (late answers to requests it gave up
+    on). After any error it flushes the port's input before the next request:
+    ``reset_input_buffer()`` when the port has it, otherwise reads until nothing comes (with
+    the port's ``timeout`` set to ``flush_timeout_s`` while it does, when it has one).
+
     Parameters
     ----------
     port : object
         With ``read(n) -> bytes`` and ``write(data)``; closed by :meth:`close` when it has
         ``close()``.
+    max_response : int
+        Largest response N (1 + engine bytes) accepted; a longer header is a damaged frame.
+        The board's buffer (``hdl.link.HostLink``'s ``max_response``) is 512 by default.
+    flush_timeout_s : float
+        Read timeout while flushing a port without ``reset_input_buffer``.
     """
 
-    def __init__(self, port):
+    def __init__(self, port, *, max_response: int = 4096, flush_timeout_s: float = 0.05):
         if not (hasattr(port, "read") and hasattr(port, "write")):
             raise ValueError(f"port must have read(n) and write(data), not {type(port).__name__}")
         self.port = port
+        self.max_response = int(max_response)
+        self.flush_timeout_s = float(flush_timeout_s)
+        self.seq = 0                # the last sequence number sent
+        self._stale = False         # an error happened: flush the input before the next request
 
     @classmethod
-    def open(cls, device: str, baud: int = 115200, timeout_s: float = 2.0):
+    def open(cls, device: str, baud: int = 115200, timeout_s: float = 2.0, **kwargs):
         """Open a serial device (pyserial) at ``baud`` 8N1 with a read timeout of ``timeout_s``."""
         try:
             import serial
         except ImportError:
             raise HostError("pyserial is not installed (pip install pyserial)") from None
         try:
-            return cls(serial.Serial(device, baud, timeout=timeout_s))
-        except (serial.SerialException, OSError) as e:
-            raise HostError(f"cannot open {device}: {e}") from None
+            return cls(serial.Serial(device, baud, timeout=timeout_s), **kwargs)
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise HostError(f"cannot open {device}: {' '.join(str(e).split())}") from None
 
     def close(self):
         close = getattr(self.port, "close", None)
@@ -106,44 +132,79 @@ class BoardLink:
     def __exit__(self, *exc):
         self.close()
 
+    def _error(self, message: str) -> HostError:
+        """A HostError; the input is flushed before the next request (late or partial frames)."""
+        self._stale = True
+        return HostError(message)
+
+    def flush(self) -> None:
+        """Discard every byte waiting in the port's input."""
+        reset = getattr(self.port, "reset_input_buffer", None)
+        if callable(reset):
+            reset()
+        else:
+            old = getattr(self.port, "timeout", None)
+            short = isinstance(old, (int, float)) and not isinstance(old, bool)
+            if short:
+                self.port.timeout = min(old, self.flush_timeout_s)
+            try:
+                for _ in range(_FLUSH_READS):
+                    if not self.port.read(4096):
+                        break
+            finally:
+                if short:
+                    self.port.timeout = old
+        self._stale = False
+
     def _read(self, n: int, what: str) -> bytes:
         got = b""
         while len(got) < n:
             chunk = self.port.read(n - len(got))
             if not chunk:
-                raise HostError(f"no answer from the board while reading {what} ({len(got)} of {n} bytes)")
+                raise self._error(f"no answer from the board while reading {what} ({len(got)} of {n} bytes)")
             got += chunk
         return got
 
     def request(self, cmd: int, args: bytes = b"", *, check: bool = True) -> tuple[int, bytes]:
-        """Send one request and return ``(link_status, engine_bytes)``.
+        """Send one request and return ``(link_status, engine_bytes)`` of the response that
+        carries its sequence number.
 
         With ``check`` a link status other than OK raises :class:`HostError` naming the flags.
-        A damaged response (bad CRC) always raises.
+        A damaged response (bad CRC, impossible length) always raises.
         """
-        self.port.write(encode_request(cmd, args))
-        status, body = self.read_response()
+        if self._stale:
+            self.flush()
+        self.seq = self.seq % 255 + 1
+        self.port.write(encode_request(cmd, args, self.seq))
+        status, body = self.read_response(self.seq)
         if check and status:
-            raise HostError(f"the board reported link status 0x{status:02X} ({_flags(LinkStatus, status)})")
+            raise self._error(f"the board reported link status 0x{status:02X} ({_flags(LinkStatus, status)})")
         return status, body
 
-    def read_response(self) -> tuple[int, bytes]:
+    def read_response(self, seq: int | None = None) -> tuple[int, bytes]:
         """Read one response frame; return ``(link_status, engine_bytes)`` (HostError if damaged
-        or missing). For a request written to the port by hand."""
-        for _ in range(_MAX_SKIP):
-            if self._read(1, "the response sync byte")[0] == RESP_SYNC:
-                break
-        else:
-            raise HostError(f"no response sync byte 0x{RESP_SYNC:02X} in {_MAX_SKIP} bytes")
-        head = self._read(3, "the response header")
-        n = head[0] | head[1] << 8
-        if n < 1:
-            raise HostError("response frame with length 0")
-        rest = self._read(n - 1 + 1, "the response body")
-        body, crc = rest[:-1], rest[-1]
-        if crc8(head + body) != crc:
-            raise HostError(f"response CRC mismatch (got 0x{crc:02X}, computed 0x{crc8(head + body):02X})")
-        return head[2], body
+        or missing). With ``seq``, frames carrying another sequence number are discarded and
+        reading goes on. For a request written to the port by hand."""
+        skipped = 0
+        while True:
+            while self._read(1, "the response sync byte")[0] != RESP_SYNC:
+                skipped += 1
+                if skipped > _MAX_SKIP:
+                    raise self._error(f"no response sync byte 0x{RESP_SYNC:02X} in {_MAX_SKIP} bytes")
+            head = self._read(4, "the response header")
+            n = head[1] | head[2] << 8
+            if not 1 <= n <= self.max_response:
+                raise self._error(f"response frame with length {n} (expected 1..{self.max_response})")
+            rest = self._read(n - 1 + 1, "the response body")
+            body, crc = rest[:-1], rest[-1]
+            if crc8(head + body) != crc:
+                raise self._error(f"response CRC mismatch (got 0x{crc:02X}, computed 0x{crc8(head + body):02X})")
+            if seq is None or head[0] == seq:
+                return head[3], body
+            # a late answer to a request given up on: not ours
+            skipped += 1 + len(head) + len(rest)
+            if skipped > _MAX_SKIP:
+                raise self._error(f"no response with sequence number {seq} in {_MAX_SKIP} bytes")
 
 
 class FcBoard(BoardLink):
@@ -156,9 +217,9 @@ class FcBoard(BoardLink):
         link or engine status other than OK)."""
         _, body = self.request(cmd, args)
         if not body:
-            raise HostError(f"empty engine response to {cmd.name}")
+            raise self._error(f"empty engine response to {cmd.name}")
         if body[-1]:
-            raise HostError(f"the engine reported status 0x{body[-1]:02X} ({_flags(EngineStatus, body[-1])}) "
+            raise self._error(f"the engine reported status 0x{body[-1]:02X} ({_flags(EngineStatus, body[-1])}) "
                             f"for {cmd.name}")
         return body[:-1]
 
@@ -166,7 +227,10 @@ class FcBoard(BoardLink):
         """``{"version", "rows", "cols", "tile", "membrane_bits", "threshold"}`` of the engine."""
         b = self.command(Cmd.INFO)
         if len(b) != 10 or b[:2] != b"ST":
-            raise HostError(f"unexpected INFO answer {b.hex()} (not a spintwin fc engine?)")
+            raise self._error(f"unexpected INFO answer {b.hex()} (not a spintwin fc engine?)")
+        if b[2] != PROTOCOL_VERSION:
+            raise self._error(f"the board speaks link protocol version {b[2]}, this driver {PROTOCOL_VERSION} "
+                              f"(rebuild the bitstream with this spintwin)")
         self._info = {"version": b[2], "rows": b[3] | b[4] << 8, "cols": b[5], "tile": b[6],
                       "membrane_bits": b[7], "threshold": b[8] | b[9] << 8}
         return dict(self._info)
@@ -187,7 +251,7 @@ class FcBoard(BoardLink):
             b = self.command(Cmd.SPIKES, block)
             steps = block.count(STEP_END)
             if len(b) != steps * nbytes:
-                raise HostError(f"SPIKES answered {len(b)} bytes for {steps} steps (expected {steps * nbytes})")
+                raise self._error(f"SPIKES answered {len(b)} bytes for {steps} steps (expected {steps * nbytes})")
             bits = np.unpackbits(np.frombuffer(b, np.uint8).reshape(steps, nbytes), axis=1, bitorder="little")
             out.append(bits[:, :cols].astype(bool))
         return np.concatenate(out) if out else np.zeros((0, cols), bool)
@@ -198,7 +262,7 @@ class FcBoard(BoardLink):
         cols, vb = shape["cols"], -(-shape["membrane_bits"] // 8)
         b = self.command(Cmd.READ)
         if len(b) != cols * (2 + vb):
-            raise HostError(f"READ answered {len(b)} bytes (expected {cols * (2 + vb)})")
+            raise self._error(f"READ answered {len(b)} bytes (expected {cols * (2 + vb)})")
         counts = np.frombuffer(b[:2 * cols], "<u2").astype(np.int64)
         v = [int.from_bytes(b[2 * cols + vb * j: 2 * cols + vb * (j + 1)], "little", signed=True) for j in range(cols)]
         return counts, np.array(v, dtype=np.int64)

@@ -348,13 +348,13 @@ def test_link_rejects_damaged_frames(small):
     # not executed: the membranes did not move (a step of three spikes would have)
     assert not board.read()[1].any()
     # LEN = 0 (the link answers at once; nothing follows LEN)
-    port.write(bytes([REQ_SYNC, 0]))
-    assert board.read_response() == (LinkStatus.BAD_LENGTH, b"")
+    port.write(bytes([REQ_SYNC, 7, 0]))
+    assert board.read_response(7) == (LinkStatus.BAD_LENGTH, b"")   # SEQ echoed
     # a frame cut short: the link gives up after timeout_cycles and says so
-    port.write(good[:4])
-    assert board.read_response() == (LinkStatus.TIMEOUT, b"")
+    port.write(good[:5])
+    assert board.read_response(1) == (LinkStatus.TIMEOUT, b"")
     # a UART framing error in a request: flagged (the byte is lost, so the frame times out)
-    port.bad_stop.add(port.sent + 2)
+    port.bad_stop.add(port.sent + 3)       # CMD: LEN bytes follow, the CRC never comes
     port.write(good)
     status, _ = board.read_response()
     assert status & LinkStatus.FRAMING
@@ -387,7 +387,7 @@ def test_host_errors_are_one_line():
 
     class Garbled(Silent):
         def __init__(self):
-            self.buf = bytearray([0x5A, 2, 0, 0, 0x00, 0x00])    # CRC byte wrong
+            self.buf = bytearray([0x5A, 1, 2, 0, 0, 0x00, 0x00])    # CRC byte wrong
 
         def read(self, n):
             out, self.buf[:] = bytes(self.buf[:n]), self.buf[n:]
