@@ -47,6 +47,7 @@ __all__ = [
     "sum_format",
     "mul",
     "add",
+    "signed_width",
 ]
 
 ROUNDING_MODES = ("trunc", "round_half_up")
@@ -331,10 +332,22 @@ def _resize(x, fmt_from, fmt_to, rounding, overflow):
     return values, mask
 
 
+def signed_width(lo: int, hi: int) -> int:
+    """Bits of the narrowest two's-complement word holding every integer of ``[lo, hi]``.
+
+    ``max(bitlen(hi), bitlen(-lo - 1)) + 1``: the magnitude bits of the larger end plus the
+    sign (``-lo - 1`` because -2**k needs only k magnitude bits). Narrowest for ``lo < 0 <= hi``;
+    with ``lo >= 0`` Python's ``bitlen(-lo - 1)`` counts the magnitude of ``-lo - 1`` (one bit
+    more than the range needs, e.g. 2 for ``[0, 0]``), which every former copy of this formula
+    relied on, so it stays (the generated Verilog does not change).
+    """
+    return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
+
+
 def _fit(lo: int, hi: int, frac: int, what: str) -> Fixed:
     """The narrowest format holding every integer in ``[lo, hi]``."""
     signed = lo < 0
-    width = max(hi.bit_length(), (-lo - 1).bit_length()) + 1 if signed else max(hi.bit_length(), 1)
+    width = signed_width(lo, hi) if signed else max(hi.bit_length(), 1)
     if width > (64 if signed else 63):
         raise ValueError(f"full-precision {what} needs {width} bits, more than int64 holds")
     return Fixed(width, frac, signed)

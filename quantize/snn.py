@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from quantize.fixed import shift_right
 from quantize.lfsr import LfsrBank, LfsrConfig, derive_seeds, splitmix64
 
 __all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode", "encoder_seeds", "encoder_words",
@@ -192,11 +193,14 @@ class QuantNetwork:
 
 
 def rshift_round(x, shift: int):
-    """Arithmetic right shift with round half up: floor((x + 2**(shift-1)) / 2**shift); shift >= 0."""
-    x = np.asarray(x, dtype=np.int64)
+    """Arithmetic right shift with round half up: floor((x + 2**(shift-1)) / 2**shift).
+
+    The project's one rounding shift, :func:`quantize.fixed.shift_right` in ``"round_half_up"``
+    mode; a negative ``shift`` shifts left by ``-shift`` (a tile whose scale needs no rounding).
+    """
     if shift <= 0:
-        return x << (-shift)
-    return (x + (np.int64(1) << (shift - 1))) >> shift
+        return np.asarray(x, dtype=np.int64) << (-shift)
+    return shift_right(x, shift, "round_half_up")
 
 
 def tile_output(k, c, shift: int, counts) -> np.ndarray:

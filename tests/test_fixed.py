@@ -316,3 +316,38 @@ def test_hdl_binary_random_wide(op):
 def test_hdl_resize_rejects_wrong_shape():
     with pytest.raises(ValueError, match="needs signed"):
         hfx.resize(Signal(8), Fixed(8, 0), Fixed(4, 0))
+
+
+# One rounding shift, one signed width (issue 15) ----------------------------------------------------
+def test_rshift_round_is_shift_right_half_up():
+    """quantize.snn.rshift_round (the crossbar tiles' rounding) is fixed.shift_right's
+    round-half-up, and equals the tile formula floor((x + 2**(s-1)) / 2**s) wherever that does
+    not overflow; negative shifts shift left."""
+    from quantize.snn import rshift_round
+
+    rng = np.random.default_rng(5)
+    x = np.concatenate([np.arange(-300, 300), rng.integers(-(1 << 40), 1 << 40, 4000)]).astype(np.int64)
+    for s in range(0, 20):
+        want = (x + (np.int64(1) << (s - 1))) >> s if s else x
+        assert np.array_equal(rshift_round(x, s), want), s
+        assert np.array_equal(rshift_round(x, s), qfx.shift_right(x, s, "round_half_up")), s
+    assert np.array_equal(rshift_round(x[:50], -3), x[:50] << 3)
+    # no intermediate overflow at the top of int64 (the textbook formula would wrap here)
+    top = np.array([np.iinfo(np.int64).max], np.int64)
+    assert rshift_round(top, 1)[0] == 1 << 62
+
+
+def test_signed_width_is_the_narrowest_word():
+    """signed_width(lo, hi) bits hold every integer of [lo, hi] and, for lo < 0, one bit fewer
+    does not; the former copies' value for lo >= 0 (one bit more) is kept."""
+    from quantize.fixed import signed_width
+
+    for lo in range(-70, 0):
+        for hi in range(0, 70):
+            w = signed_width(lo, hi)
+            assert -(1 << (w - 1)) <= lo and hi <= (1 << (w - 1)) - 1, (lo, hi, w)
+            if w > 1:
+                assert lo < -(1 << (w - 2)) or hi > (1 << (w - 2)) - 1, (lo, hi, w)
+    assert signed_width(-1, 0) == 1 and signed_width(-128, 127) == 8
+    assert signed_width(0, 0) == 2 and signed_width(0, 1) == 2 and signed_width(0, 127) == 8
+    assert signed_width(np.int64(-129), np.int64(0)) == 9
