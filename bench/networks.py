@@ -1,6 +1,6 @@
 """Benchmark: the seed's networks 1 and 2 on MNIST, golden and bit-accurate, and their energy.
 
-* Golden accuracies (golden.snn): the ANN, the IF SNN, the SNN on DW crossbars, the stochastic
+* Golden accuracies (golden.snn through spintwin.experiments): the ANN, the IF SNN, the SNN on DW crossbars, the stochastic
   MTJ network; each with its binomial standard error on the images used.
 * Accuracy versus bit width (quantize.snn, the integer models the RTL core implements): weight
   levels / bits, membrane bits, time steps, LUT bits, for the twin and the CMOS baseline.
@@ -17,12 +17,14 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from golden.energy import NETWORK_SHAPES as SHAPES  # (inputs, neurons, fan_in, stored weights) per layer
+from quantize.trained import KIND_DEFAULTS
+from spintwin.experiments import jsonable as _jsonable
 
 __all__ = ["run", "SWEEPS"]
 
@@ -37,9 +39,9 @@ SWEEPS = [
     ("twin-stochastic", "lut_addr_bits", [2, 4, 6, 8]),
 ]
 
-#: Defaults per kind: the twin mirrors golden.snn.run_dw (half-rate input, max normalisation),
-#: network 2 runs 50 steps as the seed.
-BASE = {"twin-if": {"input_rate": 0.5}, "cmos-if": {}, "twin-stochastic": {"steps": 50}}
+#: Defaults per kind (quantize.trained.KIND_DEFAULTS): the twin mirrors run_dw (half-rate input,
+#: max normalisation), network 2 runs 50 steps as the seed.
+BASE = KIND_DEFAULTS
 
 
 def _config(kind: str, param: str, value):
@@ -82,8 +84,6 @@ def _points(cache: Path, cfg, weights, tag, x, y, ats=None) -> list[dict]:
     return out
 
 
-
-
 def _events(golden_res: dict, network: str, timesteps: int):
     """NetworkEvents from a golden.snn run's measured per-image counts (run to ``timesteps``)."""
     from golden import energy
@@ -98,33 +98,33 @@ def _events(golden_res: dict, network: str, timesteps: int):
 
 
 def run(images: int = 1000, out: Path | str = "bench/results", golden_images: int | None = None) -> dict:
-    from golden import cnn, energy, snn
+    from golden import cnn, energy
+    from quantize.trained import kind_weights
     from spinbase.data import load_mnist
+    from spintwin import experiments as ex
 
     out = Path(out)
     cache = out / "networks-points"
     cache.mkdir(parents=True, exist_ok=True)
     data = load_mnist()
-    (xt, _), (xs, ys) = data
+    _, (xs, ys) = data
     x, y = xs[:images], ys[:images]
     gi = golden_images or images
     t0 = time.perf_counter()
     res = {"benchmark": "networks", "images": images}
-    g1 = _cached(cache, "golden-if", gi, lambda: snn.run_if(gi, steps=200, checkpoints=(25, 50, 100), data=data))
-    g1dw = _cached(cache, "golden-dw", gi, lambda: snn.run_dw(gi, steps=200, checkpoints=(25, 50, 100), data=data))
+    g1 = _cached(cache, "golden-if", gi, lambda: ex.run_if(gi, steps=200, checkpoints=(25, 50, 100), data=data))
+    g1dw = _cached(cache, "golden-dw", gi, lambda: ex.run_dw(gi, steps=200, checkpoints=(25, 50, 100), data=data))
     g2 = _cached(cache, "golden-stochastic", gi,
-                 lambda: snn.run_stochastic(gi, steps=50, checkpoints=(10, 20, 30, 40), data=data))
+                 lambda: ex.run_stochastic(gi, steps=50, checkpoints=(10, 20, 30, 40), data=data))
     res["golden"] = {"cnn-if": _strip(g1), "cnn-dw": _strip(g1dw), "cnn-stochastic": _strip(g2)}
     res["golden_seconds"] = time.perf_counter() - t0
 
-    relu, rec1 = cnn.train_cnn(cnn.RELU_CONFIG, data=data)
-    weights1, _ = snn.normalise(relu, xt[:10000])          # run_if's 99.9th percentile (CMOS)
-    weights_dw, _ = snn.normalise(relu, xt[:10000], 100.0)  # run_dw's maximum (twin)
-    sig, rec2 = cnn.train_cnn(cnn.SIGMOID_CONFIG, data=data)
+    # Point cache tags (unchanged from earlier runs): the CNN's config hash, "-max" for the twin.
+    relu_hash, sig_hash = cnn.config_hash(cnn.RELU_CONFIG), cnn.config_hash(cnn.SIGMOID_CONFIG)
+    tags = {"twin-stochastic": sig_hash, "cmos-if": relu_hash, "twin-if": relu_hash + "-max"}
     sweeps = []
     for kind, param, values in SWEEPS:
-        w, tag = {"twin-stochastic": (sig, rec2["config_hash"]), "cmos-if": (weights1, rec1["config_hash"]),
-                  "twin-if": (weights_dw, rec1["config_hash"] + "-max")}[kind]
+        w, tag = kind_weights(kind, data=data), tags[kind]
         if param == "steps":  # one run to the longest, read at every checkpoint
             pts = _points(cache, _config(kind, param, max(values)), w, tag, x, y, ats=values)
         else:
@@ -164,31 +164,13 @@ def _stdp_point(cache: Path, neurons: int, variant: str, data) -> dict:
     return out
 
 
-def _jsonable(x):
-    """Plain JSON types: dataclasses as dicts, arrays as lists, anything else as its text."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return _jsonable(dataclasses.asdict(x))
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, (np.integer, np.floating)):
-        return x.item()
-    if x is None or isinstance(x, (bool, int, float, str)):
-        return x
-    return str(x)
-
-
 def _cached(cache: Path, name: str, images: int, fn) -> dict:
     """A golden run's JSON-ready figures, cached as cache/<name>-<images>-<code hash>.json."""
     from golden import cnn, snn
     from spinbase.fileio import atomic_write_json
+    from spintwin import experiments
 
-    code = hashlib.sha256(Path(snn.__file__).read_bytes() + Path(cnn.__file__).read_bytes()).hexdigest()[:12]
+    code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (snn, cnn, experiments))).hexdigest()[:12]
     path = cache / f"{name}-{images}-{code}.json"
     if path.is_file():
         return json.loads(path.read_text())

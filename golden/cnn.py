@@ -27,14 +27,14 @@ import hashlib
 import io
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from spinbase.fileio import atomic_write_bytes, atomic_write_json
 
 __all__ = [
     "CnnConfig",
@@ -495,20 +495,6 @@ def weights_path(config: CnnConfig, folder: Path | str | None = None) -> Path:
     return folder / f"cnn_{config.activation}_{config_hash(config)}.npz"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache is shared data
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def load_cnn(config: CnnConfig = RELU_CONFIG, folder: Path | str | None = None):
     """Load cached weights for ``config``: (params dict of float32 arrays, record dict).
 
@@ -578,6 +564,6 @@ def train_cnn(config: CnnConfig = RELU_CONFIG, *, folder: Path | str | None = No
         record["moment_test_accuracy"] = float(np.mean(moment_logits(params, x_te).argmax(axis=1) == y_te))
     buf = io.BytesIO()
     np.savez_compressed(buf, **params)
-    _atomic_write(path, buf.getvalue())
-    _atomic_write(path.with_suffix(".json"), (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_json(path.with_suffix(".json"), record)
     return params, record

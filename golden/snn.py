@@ -11,7 +11,7 @@ DW neuron (:class:`golden.neurons.DwIfNeuron`): the wall integrates the column c
 fires on reaching the far edge, where it is pinned, so charge beyond the threshold is lost
 (reset to a position, not by subtraction) and the near edge floors the membrane. The reset
 position is mid-track (one threshold of headroom below it); max normalisation and half-rate
-input keep per-step inputs small (:func:`run_dw`).
+input keep per-step inputs small (:func:`spintwin.experiments.run_dw`).
 
 Network 2 (Ref. 110): the sigmoid CNN with stochastic MTJ neurons that spike with probability
 sigmoid((I - I50)/w) in each step; the ANN's pre-activation z is the current I = I50 + w z.
@@ -37,9 +37,6 @@ drives), ``neuron_updates`` (neurons x time steps), ``output_spikes``.
 
 from __future__ import annotations
 
-import argparse
-import math
-import sys
 import time
 from dataclasses import asdict, dataclass
 
@@ -58,10 +55,7 @@ __all__ = [
     "dw_layers",
     "simulate_if",
     "simulate_stochastic",
-    "run_if",
-    "run_dw",
-    "run_stochastic",
-    "main",
+    "normalised_cnn",
 ]
 
 _IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
@@ -116,6 +110,52 @@ def _conv_fanout_1d(n_in: int, k: int) -> np.ndarray:
     n_out = n_in - k + 1
     i = np.arange(n_in)
     return np.minimum(i, n_out - 1) - np.maximum(i - k + 1, 0) + 1
+
+
+_NORMALISED: dict = {}
+
+
+def normalised_cnn(percentile: float = 99.9, *, norm_images: int = 10000, data=None):
+    """The ReLU CNN, trained (or loaded from its cache), then normalised for IF neurons.
+
+    The one place that does "train or load the CNN, then normalise": :func:`golden.cnn.train_cnn`
+    on :data:`golden.cnn.RELU_CONFIG`, then :func:`normalise` over the first ``norm_images``
+    training images at ``percentile`` (100 = max normalisation, the twin's; 99.9 the CMOS
+    baseline's). Without ``data`` (MNIST) the result is computed once per process.
+
+    Parameters
+    ----------
+    percentile : float
+        In (0, 100].
+    norm_images : int
+        Training images the activations are measured on.
+    data : ((x_train, y_train), (x_test, y_test)), optional
+        Default: MNIST (:func:`spinbase.data.load_mnist`).
+
+    Returns
+    -------
+    (weights, scales, params, record)
+        Normalised float32 weights and lambda per layer (as :func:`normalise`), the trained
+        float weights and their record (as :func:`golden.cnn.train_cnn`). Shared when cached:
+        do not modify the arrays.
+    """
+    key = (float(percentile), int(norm_images))
+    if data is None and key in _NORMALISED:
+        return _NORMALISED[key]
+    if data is None:
+        from spinbase.data import load_mnist
+
+        data = load_mnist()
+        cache = True
+    else:
+        cache = False
+    (xt, _), _ = data
+    params, record = cnn.train_cnn(cnn.RELU_CONFIG, data=data)
+    weights, scales = normalise(params, xt[:norm_images], percentile)
+    out = (weights, scales, params, record)
+    if cache:
+        _NORMALISED[key] = out
+    return out
 
 
 def layer_fanouts(folded_pooling: bool = False) -> dict[str, np.ndarray]:
@@ -535,122 +575,3 @@ def simulate_stochastic(params: dict, x, y, *, steps: int = 50, checkpoints=(), 
             "predictions": preds,
             "events": _event_summary(_STOCH_LAYERS, in_counts, out_counts, fanouts, len(x), steps),
             "seconds": time.perf_counter() - t0, "i50_A": probe.i50, "width_A": probe.width}
-
-
-# Figures ------------------------------------------------------------------------------------------
-def _mnist():
-    from spinbase.data import load_mnist  # the data loader sits above golden in the flow
-
-    return load_mnist()
-
-
-def _subset(images, data):
-    (xt, yt), (xs, ys) = _mnist() if data is None else data
-    if isinstance(images, bool) or int(images) != images or not 1 <= images <= len(xs):
-        raise ValueError(f"images must be an integer in 1..{len(xs)}, not {images!r}")
-    return xt, (xs[:images], ys[:images])
-
-
-def _figures(res: dict, ann_pred, y, extra: dict) -> dict:
-    out = {k: v for k, v in res.items() if k != "predictions"}
-    n = len(y)
-    out["accuracy"] = {str(t): a for t, a in res["accuracy"].items()}
-    out["accuracy_se"] = {str(t): math.sqrt(a * (1 - a) / n) for t, a in res["accuracy"].items()}
-    out["agreement_with_ann"] = {str(t): float(np.mean(p == ann_pred)) for t, p in res["predictions"].items()}
-    out["ann_accuracy"] = float(np.mean(ann_pred == y))
-    out.update(extra)
-    return out
-
-
-def run_if(images: int = 10000, *, steps: int = 200, checkpoints=(25, 50, 100, 150), encoding: str = "deterministic",
-           input_rate: float = 1.0, percentile: float = 99.9, norm_images: int = 10000, seed: int = 0, data=None,
-           dw: DwCrossbarConfig | None = None, progress=None) -> dict:
-    """Network 1 with float weights and IF neurons on the first ``images`` MNIST test images.
-
-    The ReLU CNN comes from :func:`golden.cnn.train_cnn` (cached weights); normalisation uses
-    the first ``norm_images`` training images. ``dw`` maps the network onto DW crossbars
-    (:func:`dw_layers`). Returns a JSON-ready dict: ``accuracy`` and its binomial standard
-    error per time-step count, ``agreement_with_ann``, ``ann_accuracy``, ``events`` per layer
-    per image, ``scales`` (lambda per layer), ``seconds``, and with ``dw`` the ``crossbar``
-    sizing (gamma, write durations, arrays per layer).
-    """
-    xt, (x, y) = _subset(images, data)
-    params, record = cnn.train_cnn(cnn.RELU_CONFIG, data=data)
-    weights, scales = normalise(params, xt[:norm_images], percentile)
-    ann_pred = cnn.predict_logits(params, x).argmax(axis=1)
-    layers = None if dw is None else dw_layers(weights, dw)
-    res = simulate_if(weights, x, y, steps=steps, checkpoints=checkpoints, encoding=encoding, rng=seed,
-                      input_rate=input_rate, layers=layers, progress=progress)
-    extra = {"network": "cnn-if" if dw is None else "cnn-dw", "percentile": percentile, "input_rate": input_rate,
-             "scales": scales, "weights": record["config_hash"]}
-    if layers is not None:
-        extra["crossbar"] = {k: layers[k] for k in ("layers", "config", "g_min_S", "g_max_S", "g_s_S")}
-    return _figures(res, ann_pred, y, extra)
-
-
-def run_dw(images: int = 10000, *, steps: int = 200, checkpoints=(25, 50, 100, 150),
-           config: DwCrossbarConfig = DW_CONFIG, input_rate: float = 0.5, percentile: float = 100.0,
-           **kw) -> dict:
-    """Network 1 on DW crossbars; otherwise as :func:`run_if`.
-
-    Defaults differ from the float network where the DW neuron asks for it: the wall is
-    pinned at the far edge, so the charge beyond the threshold is lost at each spike (reset
-    to a position, not by subtraction); max normalisation (percentile 100) and half-rate input
-    keep per-step inputs small, at the price of more steps.
-    """
-    return run_if(images, steps=steps, checkpoints=checkpoints, input_rate=input_rate, percentile=percentile,
-                  dw=config, **kw)
-
-
-def run_stochastic(images: int = 10000, *, steps: int = 50, checkpoints=(10, 20, 30, 40), encoding: str = "poisson",
-                   seed: int = 0, data=None, config: cnn.CnnConfig = cnn.SIGMOID_CONFIG, progress=None) -> dict:
-    """Network 2: the sigmoid CNN with stochastic MTJ neurons; figures as :func:`run_if`.
-
-    ``ann_accuracy`` is the noise-free sigmoid ANN's, ``moment_accuracy`` that of the
-    spike-noise model the weights were trained on (:func:`golden.cnn.moment_forward`).
-    """
-    _, (x, y) = _subset(images, data)
-    params, record = cnn.train_cnn(config, data=data)
-    ann_pred = cnn.predict_logits(params, x, "sigmoid").argmax(axis=1)
-    mom = cnn.moment_logits(params, x)
-    res = simulate_stochastic(params, x, y, steps=steps, checkpoints=checkpoints, encoding=encoding, rng=seed,
-                              progress=progress)
-    return _figures(res, ann_pred, y, {"network": "cnn-stochastic", "weights": record["config_hash"],
-                                       "moment_accuracy": float(np.mean(mom.argmax(axis=1) == y))})
-
-
-def main(argv=None) -> int:
-    """``python -m golden.snn --network cnn-if|cnn-dw|cnn-stochastic --images N``: print figures as JSON."""
-    ap = argparse.ArgumentParser(prog="python -m golden.snn", description=__doc__.split("\n")[0])
-    ap.add_argument("--network", choices=("cnn-if", "cnn-dw", "cnn-stochastic"), default="cnn-if")
-    ap.add_argument("--images", type=int, default=10000, help="first N MNIST test images")
-    ap.add_argument("--steps", type=int, default=None, help="time steps (default 200; 50 stochastic)")
-    ap.add_argument("--encoding", choices=("deterministic", "poisson"), default=None)
-    ap.add_argument("--input-rate", type=float, default=None,
-                    help="spikes per step of a white pixel (default 1; 0.5 for cnn-dw)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    args = ap.parse_args(argv)
-
-    def progress(done, total):
-        if not args.quiet:
-            print(f"{args.network}: {done}/{total} images", file=sys.stderr, flush=True)
-
-    from spinbase.errors import json_cli  # the flow's one-line error convention
-
-    def compute():
-        if args.network == "cnn-stochastic":
-            steps = args.steps or 50
-            return run_stochastic(args.images, steps=steps, encoding=args.encoding or "poisson", seed=args.seed,
-                                  checkpoints=[t for t in (10, 20, 30, 40) if t < steps], progress=progress)
-        steps = args.steps or 200
-        fn = run_if if args.network == "cnn-if" else run_dw
-        kw = {} if args.input_rate is None else {"input_rate": args.input_rate}
-        return fn(args.images, steps=steps, checkpoints=[t for t in (25, 50, 100, 150) if t < steps],
-                  encoding=args.encoding or "deterministic", seed=args.seed, progress=progress, **kw)
-
-    return json_cli(compute, (ValueError, FileNotFoundError))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

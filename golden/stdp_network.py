@@ -92,16 +92,15 @@ p_dep 0.005) keeps both at ~84 % (LT-ST 225: 84.1 %, 1.57 M events; single 400: 
 
 from __future__ import annotations
 
-import argparse
+import io
 import json
 import math
-import os
-import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from spinbase.fileio import atomic_write_bytes
 
 from . import _stdp_kernels as _k
 
@@ -116,7 +115,6 @@ __all__ = [
     "energy_at_accuracy",
     "save_network",
     "load_network",
-    "main",
 ]
 
 VARIANTS = ("binary", "dw", "ltst")
@@ -474,21 +472,10 @@ def save_network(path, net: StdpNetwork, assignments, meta: dict | None = None) 
     labels, the configuration and ``meta`` (JSON); the read weights are recomputed on load.
     """
     payload = {"config": _config_dict(net.config), "n_inputs": net.n_inputs, "meta": meta or {}}
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=d)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, states=net.states.astype(np.uint8), theta=net.theta,
-                                assignments=np.asarray(assignments, np.int64),
-                                info=np.array(json.dumps(payload)))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    np.savez_compressed(buf, states=net.states.astype(np.uint8), theta=net.theta,
+                        assignments=np.asarray(assignments, np.int64), info=np.array(json.dumps(payload)))
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def load_network(path, seed: int = 0):
@@ -643,50 +630,3 @@ def run_experiment(neurons: int = 225, variant: str = "binary", train_images: in
         meta = {k: v for k, v in res.items() if k not in ("config", "curve")}
         save_network(save, net, assignments, meta)
     return res
-
-
-def main(argv=None) -> int:
-    """CLI: ``python -m golden.stdp_network --neurons 225 --variant binary --train N --test M``."""
-    ap = argparse.ArgumentParser(prog="python -m golden.stdp_network", description=__doc__.split("\n")[0])
-    ap.add_argument("--neurons", type=int, default=225)
-    ap.add_argument("--variant", choices=VARIANTS, default="binary")
-    ap.add_argument("--train", type=int, default=60000, help="training presentations")
-    ap.add_argument("--test", type=int, default=10000, help="test images")
-    ap.add_argument("--label", type=int, default=None, help="labelling images (default min(train, 10000))")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--checkpoints", type=str, default="",
-                    help="comma list of training counts to evaluate at as well")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="override a StdpConfig field (tuples as comma lists), repeatable")
-    ap.add_argument("--save", default=None, metavar="PATH", help="write the trained network (.npz)")
-    ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    args = ap.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        name, _, val = item.partition("=")
-        if name not in StdpConfig.__dataclass_fields__:
-            print(f"error: unknown StdpConfig field {name!r}", file=sys.stderr)
-            return 2
-        try:
-            vals = tuple(json.loads(f"[{val}]"))
-        except json.JSONDecodeError:  # bare words ("direct") or inf
-            try:
-                vals = tuple(float(v) for v in val.split(","))
-            except ValueError:
-                vals = tuple(val.split(","))
-        default = getattr(StdpConfig, name)
-        overrides[name] = vals if isinstance(default, tuple) else vals[0]
-
-    def progress(phase, done, total):
-        if not args.quiet:
-            print(f"{phase}: {done}/{total}", file=sys.stderr, flush=True)
-
-    from spinbase.errors import json_cli  # the flow's one-line error convention
-
-    return json_cli(lambda: run_experiment(
-        args.neurons, args.variant, args.train, args.test, args.seed, label_images=args.label, progress=progress,
-        checkpoints=[int(c) for c in args.checkpoints.split(",") if c], save=args.save, **overrides))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

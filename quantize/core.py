@@ -300,7 +300,7 @@ def trained_network(network: str, steps: int | None = None, seed: int = 1, data=
 
     ``cnn-if``: the twin of network 1 (max normalisation, half-rate input, 100 steps);
     ``cmos-if``: the CMOS baseline (99.9th percentile, 100 steps); ``cnn-stochastic``: network 2
-    (50 steps). Normalisation uses the first 10,000 training images (as bench/networks.py).
+    (50 steps). Weights: :func:`quantize.trained.kind_weights`.
     """
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {sorted(NETWORKS)}, not {network!r}")
@@ -315,24 +315,6 @@ def network_from_config(cfg: q.QuantConfig, data=None) -> q.QuantNetwork:
     """The bit-accurate network of any QuantConfig with the shipped trained CNN weights: the
     sigmoid CNN for ``twin-stochastic``, else the ReLU CNN normalised for ``cfg.kind``
     (:func:`trained_network` is this with each flow name's formats)."""
-    from golden import cnn
+    from quantize.trained import kind_weights
 
-    if cfg.kind == "twin-stochastic":
-        return q.build_network(cnn.load_cnn(cnn.SIGMOID_CONFIG)[0], cfg)
-    return q.build_network(_normalised(cfg.kind, data), cfg)
-
-
-_NORMALISED: dict = {}
-
-
-def _normalised(kind: str, data=None) -> dict:
-    """The ReLU CNN normalised for ``kind`` (max for the twin, 99.9th percentile for CMOS),
-    computed once per process (the first 10,000 training images)."""
-    from golden import cnn, snn
-    from spinbase.data import load_mnist
-
-    if kind not in _NORMALISED:
-        (xt, _), _ = data or load_mnist()
-        params, _ = cnn.load_cnn(cnn.RELU_CONFIG)
-        _NORMALISED[kind] = snn.normalise(params, xt[:10000], 100.0 if kind == "twin-if" else 99.9)[0]
-    return _NORMALISED[kind]
+    return q.build_network(kind_weights(cfg.kind, data=data), cfg)

@@ -92,10 +92,7 @@ single-bank core.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
@@ -107,7 +104,7 @@ from quantize import _stdp_fast as _k
 from quantize.lfsr import TAPS, LfsrBank, LfsrConfig
 
 __all__ = ["QuantStdpConfig", "QuantStdpNetwork", "leak_terms", "leak", "column_scale",
-           "assign_labels", "predict", "run_experiment", "main"]
+           "assign_labels", "predict", "run_experiment"]
 
 _M64 = (1 << 64) - 1
 
@@ -698,42 +695,3 @@ def run_experiment(neurons: int = 225, variant: str = "binary", train_images: in
         "theta_saturations": int(net.counters[_k.CT_THETA_SAT]),
         "theta_max": int(net.theta.max()), **energy, "curve": curve, "formats": cfg.summary(),
     }
-
-
-def main(argv=None) -> int:
-    """CLI: ``python -m quantize.stdp --neurons N --train N --test M`` prints JSON."""
-    ap = argparse.ArgumentParser(prog="python -m quantize.stdp", description=__doc__.split("\n")[0])
-    ap.add_argument("--neurons", type=int, default=225)
-    ap.add_argument("--variant", choices=VARIANTS, default="binary")
-    ap.add_argument("--train", type=int, default=60000, help="training presentations")
-    ap.add_argument("--test", type=int, default=10000, help="test images")
-    ap.add_argument("--label", type=int, default=None, help="labelling images (default min(train, 10000))")
-    ap.add_argument("--seed", type=int, default=0, help="image order and LFSR master seed")
-    ap.add_argument("--checkpoints", default="", help="comma list of training counts to evaluate at too")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="QuantStdpConfig or StdpConfig field (tuples as comma lists), repeatable")
-    ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    args = ap.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        name, _, val = item.partition("=")
-        try:
-            vals = tuple(json.loads(f"[{val}]"))
-        except json.JSONDecodeError:
-            vals = (val,)
-        default = getattr(StdpConfig, name, getattr(QuantStdpConfig, name, None))
-        overrides[name] = vals if isinstance(default, tuple) else vals[0]
-
-    def progress(phase, done, total):
-        if not args.quiet:
-            print(f"{phase}: {done}/{total}", file=sys.stderr, flush=True)
-
-    from spinbase.errors import json_cli
-
-    return json_cli(lambda: run_experiment(
-        args.neurons, args.variant, args.train, args.test, args.seed, label_images=args.label, progress=progress,
-        checkpoints=[int(c) for c in args.checkpoints.split(",") if c], **overrides))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,6 +12,7 @@ import pytest
 from golden import stdp_network as G
 from quantize import _stdp_fast as K
 from quantize import stdp as S
+from spintwin.experiments import quant_stdp_main
 from quantize.lfsr import TAPS, LfsrBank, LfsrConfig
 from spinbase.data import load_digits
 
@@ -611,7 +612,7 @@ def test_run_experiment_and_cli(digits, capsys):
     r2 = S.run_experiment(20, "binary", 300, 100, seed=1, data=(xt, yt, xs, ys), label_images=300, **gov)
     for key in ("accuracy", "switching_events", "train_presentations", "mean_test_spikes"):
         assert r2[key] == r[key], key
-    assert S.main(["--set", "bogus=1", "--quiet"]) == 2
+    assert quant_stdp_main(["--set", "bogus=1", "--quiet"]) == 2
     assert "bogus" in capsys.readouterr().err
 
 

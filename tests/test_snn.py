@@ -18,6 +18,7 @@ from scipy.stats import binom
 from golden import cnn, snn
 from golden.crossbar import TiledCrossbar
 from golden.neurons import IFNeuron, StochasticMtjNeuron, sigmoid
+from spintwin import experiments
 
 FALSE_ALARM = 1e-3
 
@@ -230,7 +231,7 @@ def test_stochastic_network_accuracy(mnist, held_out):
 
 # CLI -------------------------------------------------------------------------------------------
 def test_cli_prints_json(capsys):
-    assert snn.main(["--network", "cnn-if", "--images", "20", "--steps", "30"]) == 0
+    assert experiments.snn_main(["--network", "cnn-if", "--images", "20", "--steps", "30"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["network"] == "cnn-if" and out["images"] == 20 and out["steps"] == 30
     assert set(out["accuracy"]) == {"25", "30"}
@@ -238,7 +239,7 @@ def test_cli_prints_json(capsys):
 
 
 def test_cli_reports_bad_input_in_one_line(capsys):
-    assert snn.main(["--network", "cnn-stochastic", "--images", "0"]) == 2
+    assert experiments.snn_main(["--network", "cnn-stochastic", "--images", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: images must be an integer in 1..10000, not 0")
 
@@ -246,17 +247,17 @@ def test_cli_reports_bad_input_in_one_line(capsys):
 # Full test set (make test-long) ------------------------------------------------------------------
 @pytest.mark.long
 def test_full_test_set_if_network():
-    res = snn.run_if(10000, steps=200, checkpoints=(50, 100))
+    res = experiments.run_if(10000, steps=200, checkpoints=(50, 100))
     assert res["accuracy"]["200"] >= res["ann_accuracy"] - 0.005
 
 
 @pytest.mark.long
 def test_full_test_set_dw_network():
-    res = snn.run_dw(10000, steps=200, checkpoints=(100,))
+    res = experiments.run_dw(10000, steps=200, checkpoints=(100,))
     assert res["accuracy"]["200"] >= res["ann_accuracy"] - 0.005
 
 
 @pytest.mark.long
 def test_full_test_set_stochastic_network():
-    res = snn.run_stochastic(10000, steps=50)
+    res = experiments.run_stochastic(10000, steps=50)
     assert res["accuracy"]["50"] >= 0.98

@@ -15,9 +15,10 @@ import golden
 from golden import _stdp_kernels as K
 from golden.devices import mtj_neuron
 from golden.stdp_network import (StdpConfig, StdpNetwork, assign_labels, config_for,
-                                 energy_at_accuracy, load_network, main, predict,
+                                 energy_at_accuracy, load_network, predict,
                                  run_experiment, save_network, switch_probability)
 from spinbase.data import load_digits
+from spintwin.experiments import stdp_main as main
 
 # A small layer for the 8x8 digits (64 inputs): D&C's column sum 78 per 784 inputs scaled to
 # 64 inputs (6.4), a faster homeostasis (1437 images instead of 60,000) and a higher peak
