@@ -31,25 +31,36 @@ throughput), cached, and summarised in ``out_dir``::
     noise_uniform_bits = [3, 5]
     lanes = [1, 2]
 
-Network point defaults: ``QuantConfig``'s, then ``bench.networks.BASE`` per kind (the twin at
-half input rate, network 2 at 50 steps), then [base], then the axes. ``membrane_frac``
-defaults to ``min(8, membrane_bits - 4)`` (three integer bits of headroom, as bench.networks).
+Network point defaults: ``QuantConfig``'s, then ``spintwin.explore_networks.NETWORK_DEFAULTS``
+per kind (the twin at half input rate, network 2 at 50 steps, as the network benchmark), then
+[base], then the axes. ``membrane_frac`` defaults to ``min(8, membrane_bits - 4)`` (three
+integer bits of headroom).
 Fields a kind does not use (e.g. ``levels`` for the CMOS baseline) are dropped, so the product
 never evaluates the same design twice. Macrospin points start from the design config's
 [twin.macrospin] table.
 
 Caching and resumption: a point's key is the SHA-256 of its canonical JSON (every field that
 changes its result, ``synth`` and ``target`` included, the weights' hash and
-:data:`EXPLORE_VERSION`); its record is written
-atomically to ``out_dir/points/<key>.json`` as soon as it completes, so an interrupted sweep
-resumes where it stopped. A point that raises is recorded as ``failed`` with its error line
-(and ``<key>.traceback.txt``) and the sweep goes on; failed points are retried by the next run.
+:data:`EXPLORE_VERSION`); its record is written atomically to ``out_dir/points/<key>.json`` as
+soon as it completes, so an interrupted sweep resumes where it stopped. A cache entry (a
+point's record or a golden curve in ``out_dir/golden/``) that cannot be read or does not hold
+what it should (truncated, not JSON, ``null``, a list, another point) counts as missing: it is
+recomputed and rewritten atomically. A point that raises is recorded as ``failed`` with its
+error line (and ``<key>.traceback.txt``) and the sweep goes on; failed points are retried by
+the next run.
 
 Parallelism: local processes (``concurrent.futures`` with spawned workers, so a script that
 calls :func:`run_explore` needs the usual ``if __name__ == "__main__":`` guard; ``workers=1``
 runs in this process), or an existing Dask cluster (``scheduler="tcp://host:8786"``,
 ``dask.distributed.Client``; its workers need this project importable). Records are written
-by this process only, so workers need no shared file system.
+by this process only, so workers need no shared file system. Local workers die with this
+process (``kill -9`` included) and ignore Ctrl-C, which stops the sweep with one line
+(:mod:`spintwin.explore_workers`).
+
+One sweep per output folder: ``out_dir/.explore.lock`` is held for the whole run, and a second
+explore into the same folder stops at once with one line saying the folder is in use (it does
+not wait: a sweep may take hours). The lock goes with its holder, so a killed run leaves
+nothing to clean up.
 
 Outputs: ``results.json`` and ``results.csv`` (one row per point: config, metrics, status),
 ``pareto_luts.png`` and ``pareto_energy.png`` (accuracy against LUTs and against energy per
@@ -158,12 +169,11 @@ def point_key(point: dict) -> str:
 def _network_point(path, values: dict, base: dict, label: str) -> dict:
     from dataclasses import asdict
 
-    from bench.networks import BASE
-
     from .explore_eval import quant_config, weights_tag
+    from .explore_networks import NETWORK_DEFAULTS
 
     kind = values.get("kind", "twin-if")
-    q = {**BASE[kind], **values}
+    q = {**NETWORK_DEFAULTS[kind], **values}
     q.setdefault("membrane_frac", min(8, q.get("membrane_bits", 16) - 4))
     q = {k: v for k, v in q.items() if k in _NET_KEYS}
     try:
@@ -190,6 +200,13 @@ def load_space(space_path, design: dict, *, images: int | None = None) -> list[d
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpintwinError(f"space {path}: file not found") from None
+    except IsADirectoryError:
+        raise SpintwinError(f"space {path}: is a folder, not a TOML file") from None
+    except OSError as e:
+        raise SpintwinError(f"space {path}: cannot be read: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:  # binary, Latin-1, ...: TOML is UTF-8
+        raise SpintwinError(f"space {path}: not UTF-8 text (byte {e.start}: {e.reason}); TOML files are UTF-8") \
+            from None
     except tomllib.TOMLDecodeError as e:
         raise SpintwinError(f"space {path}: not valid TOML ({e})") from None
     for key in raw:
@@ -296,9 +313,9 @@ def _task(point: dict, design: dict, golden: dict | None) -> dict:
 
 
 def _jsonable(x):
-    from bench.networks import _jsonable as plain
+    from .explore_networks import jsonable
 
-    return plain(x)
+    return jsonable(x)
 
 
 def _golden_for(points, out: Path, echo) -> dict:
@@ -314,47 +331,83 @@ def _golden_for(points, out: Path, echo) -> dict:
         if k in curves:
             continue
         f = out / "golden" / f"{k}.json"
-        if f.is_file():
-            curves[k] = json.loads(f.read_text())["curve"]
+        curve = _cached_curve(f, spec)
+        if curve is not None:
+            curves[k] = curve
             continue
         echo(f"explore: golden switching curve ({len(p['currents_uA'])} currents x {p['trials']} trials)")
         curves[k] = golden_switching_curve(p["currents_uA"], p["trials"], p["fidelity_seed"])
-        atomic_write_json(f, {"spec": spec, "curve": curves[k]})
+        _replace(f, {"spec": spec, "curve": curves[k]})
     return curves
+
+
+def _read_json(path: Path):
+    """The JSON value in ``path``, or None when it is missing, unreadable or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # ValueError: JSONDecodeError and UnicodeDecodeError
+        return None
+
+
+def _replace(path: Path, obj) -> None:
+    """Write a cache entry atomically, first removing whatever non-file sits at its name."""
+    if path.is_dir() and not path.is_symlink():
+        import shutil
+
+        shutil.rmtree(path)
+    atomic_write_json(path, obj)
+
+
+def _numbers(v, n: int) -> bool:
+    return isinstance(v, list) and len(v) == n and all(_is_num(x) for x in v)
+
+
+def _cached_curve(path: Path, spec: dict):
+    """A golden curve cached by :func:`_golden_for`, or None when it is missing or invalid in
+    any way (truncated, not JSON, another spec, wrong lengths): then it is recomputed."""
+    rec = _read_json(path)
+    if not (isinstance(rec, dict) and rec.get("spec") == spec and isinstance(rec.get("curve"), dict)):
+        return None
+    n = len(spec["currents_uA"])
+    curve = rec["curve"]
+    if not all(_numbers(curve.get(k), n) for k in ("p", "se")):
+        return None
+    return curve
 
 
 def _golden_key(p: dict) -> str:
     return point_key({"currents_uA": p["currents_uA"], "trials": p["trials"], "seed": p["fidelity_seed"]})
 
 
-def _cached(path: Path, point: dict):
-    try:
-        rec = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None  # missing or damaged: recomputed
-    if rec.get("status") == "ok" and rec.get("point") == _keyed(point):
-        return rec
-    return None
+def _cached(path: Path, point: dict, key: str):
+    """A point's cached ``ok`` record, or None when it is missing or invalid in any way (not
+    JSON, not an object, another point, fields of the wrong type): then it is recomputed."""
+    rec = _read_json(path)
+    if not (isinstance(rec, dict) and rec.get("status") == "ok" and rec.get("point") == _keyed(point)
+            and rec.get("id") == key and isinstance(rec.get("label"), str) and isinstance(rec.get("metrics"), dict)
+            and _is_num(rec.get("seconds"))):
+        return None
+    prof = rec["metrics"].get("profile")
+    if prof is not None and not (isinstance(prof, list) and all(
+            isinstance(r, dict) and isinstance(r.get("layer"), str) and isinstance(r.get("quantity"), str)
+            for r in prof)):
+        return None
+    return rec
 
 
 def _local_runner(todo, design, curves, workers: int):
-    """Yield (point, record) as points complete, on ``workers`` local processes (1: here)."""
+    """Yield (point, record) as points complete, on ``workers`` local processes (1: here) that
+    die with this one (:mod:`spintwin.explore_workers`)."""
     if workers <= 1:
         for p in todo:
             yield p, _task(p, design, curves.get(_golden_key(p)) if p["type"] == "macrospin" else None)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from .explore_workers import local_runner
 
-    # spawn, not fork: the driver may already run numba's OpenMP threads (golden curves)
-    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        futs = {ex.submit(_task, p, design, curves.get(_golden_key(p)) if p["type"] == "macrospin" else None): p
-                for p in todo}
-        for f in as_completed(futs):
-            yield futs[f], f.result()
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+    jobs = [(i, (p, design, curves.get(_golden_key(p)) if p["type"] == "macrospin" else None))
+            for i, p in enumerate(todo)]
+    for i, rec in local_runner(_task, jobs, workers):
+        yield todo[i], rec
 
 
 def _dask_runner(todo, design, curves, address: str):
@@ -403,21 +456,30 @@ def run_explore(config_path, space_path, out_dir, *, scheduler=None, workers=Non
     dict with ``points`` (total), ``computed``, ``cached``, ``failed`` (counts), ``out``, ``rows``
     (the results table as dicts) and ``files`` (written paths).
     """
-    from .config import load_config
+    from spinbase.fileio import prepare_out_dir
 
+    from .config import load_config
+    from .explore_workers import OutLock
+
+    # everything is checked before any work: the config, the space, the arguments, the folder
     design = load_config(config_path)
     points = load_space(space_path, design, images=images)
     if not points:
         raise SpintwinError(f"space {space_path}: defines no points")
     if workers is not None and not (_is_int(workers) and workers >= 1):
         raise SpintwinError(f"workers must be an integer >= 1, not {workers!r}")
-    out = Path(out_dir)
-    pdir = out / "points"
-    pdir.mkdir(parents=True, exist_ok=True)
+    out = prepare_out_dir(out_dir)
+    pdir = prepare_out_dir(out / "points", "--out")
+    with OutLock(out):
+        return _sweep(points, design, out, pdir, scheduler, workers, echo)
+
+
+def _sweep(points, design, out: Path, pdir: Path, scheduler, workers, echo) -> dict:
+    """:func:`run_explore` once its inputs are checked and the output folder is locked."""
     records, todo = {}, []
     for p in points:
         k = point_key(_keyed(p))
-        rec = _cached(pdir / f"{k}.json", p)
+        rec = _cached(pdir / f"{k}.json", p, k)
         if rec is None:
             todo.append(p)
         else:
@@ -441,7 +503,7 @@ def run_explore(config_path, space_path, out_dir, *, scheduler=None, workers=Non
                 atomic_write_text(pdir / f"{k}.traceback.txt", tb)
                 rec["traceback_file"] = f"points/{k}.traceback.txt"
                 failed += 1
-            atomic_write_json(pdir / f"{k}.json", rec)
+            _replace(pdir / f"{k}.json", rec)
             records[k] = rec
             done += 1
             echo(f"[{n_cached + done}/{len(points)}] {rec['label']}: {_summary(rec)}")

@@ -20,7 +20,7 @@ Macrospin points
     standard errors, and whether every current is within 0.03 + 3 standard errors; with
     ``synth`` the resources of the integrator and its magnet-steps per second.
 
-Weights follow bench.networks: the twin IF network uses the ReLU CNN normalised at the maximum
+Weights follow the network benchmark (bench/networks.py): the twin IF network uses the ReLU CNN normalised at the maximum
 activation (``golden.snn.run_dw``), the CMOS baseline at the 99.9th percentile
 (``golden.snn.run_if``), network 2 the sigmoid CNN.
 """
@@ -35,6 +35,8 @@ from dataclasses import fields
 
 import numpy as np
 
+from .explore_profile import layer_y_bits  # re-exported: explore_profile is the lower module
+
 __all__ = ["QUANT_FIELDS", "quant_config", "weights_tag", "network_for", "network_blocks", "layer_y_bits", "network_events", "cycles_per_image",
            "point_resources", "evaluate_point", "golden_switching_curve"]
 
@@ -42,7 +44,7 @@ __all__ = ["QUANT_FIELDS", "quant_config", "weights_tag", "network_for", "networ
 QUANT_FIELDS = ("kind", "levels", "weight_bits", "scale_bits", "membrane_bits", "membrane_frac", "input_bits",
                 "input_rate", "steps", "encoding", "tile", "reset_position", "lut_addr_bits", "lut_bits",
                 "lut_range", "seed")
-#: Images the normalisation of the ReLU CNN sees (training images, as bench.networks).
+#: Images the normalisation of the ReLU CNN sees (training images, as the network benchmark).
 NORMALISE_IMAGES = 10000
 
 
@@ -90,15 +92,14 @@ def network_for(point: dict):
 def network_events(net, spikes: dict, images: int):
     """``golden.energy.NetworkEvents`` per image from ``quantize.snn.run``'s spike totals.
 
-    Layer shapes come from ``bench.networks.SHAPES``; a layer's input spikes are the previous
+    Layer shapes come from ``golden.energy.NETWORK_SHAPES``; a layer's input spikes are the previous
     layer's output spikes (the encoder's for conv1). Synaptic events use the layer's mean
     fan-out (synapses / inputs); the golden simulators count each input position's own
     fan-out, which differs only at the image borders of the convolutions.
     """
-    from bench.networks import SHAPES
     from golden import energy
 
-    shapes = SHAPES["cnn-stochastic" if net.lut is not None else "cnn-dw"]
+    shapes = energy.NETWORK_SHAPES["cnn-stochastic" if net.lut is not None else "cnn-dw"]
     layers, prev = [], "input"
     for layer in net.layers:
         inputs, neurons, fan_in, weights = shapes[layer.name]
@@ -147,30 +148,6 @@ def cycles_per_image(net, events) -> float:
 
 
 # Resources -----------------------------------------------------------------------------------------
-def _signed_bits(lo: int, hi: int) -> int:
-    return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
-
-
-def layer_y_bits(layer) -> int:
-    """Signed width of a layer's summed tile outputs y (every reachable value; hdl.crossbar.tile_widths)."""
-    from hdl.crossbar import tile_widths
-
-    t = layer.tile
-    count_bits = 3 if layer.pool_input else 1          # folded pooling: counts 0..4
-    lo = hi = 0
-    cmax = (1 << count_bits) - 1
-    for r in range(layer.row_tiles):
-        k = layer.k[r * t:(r + 1) * t]
-        c = layer.c[r]
-        tile_widths(k, c, layer.shift, count_bits)      # validates the tile as the RTL builds it
-        pos = np.clip(k, 0, None).sum(axis=0) * cmax * c
-        neg = np.clip(k, None, 0).sum(axis=0) * cmax * c
-        half = (1 << (layer.shift - 1)) if layer.shift > 0 else 0
-        hi += int(((pos + half) >> layer.shift).max())
-        lo += int(((neg + half) >> layer.shift).min())
-    return _signed_bits(lo, hi)
-
-
 def network_blocks(net) -> dict:
     """The representative RTL of a network point: {name: Amaranth component}.
 

@@ -33,10 +33,15 @@ import math
 
 import numpy as np
 
-__all__ = ["PERCENTILES", "profile_network", "histogram_percentile", "plot_profile", "profile_rows_csv"]
+__all__ = ["PERCENTILES", "PROFILE_COLUMNS", "profile_network", "layer_y_bits", "histogram_percentile",
+           "plot_profile", "profile_rows_csv"]
 
 PERCENTILES = (0.1, 1.0, 50.0, 99.0, 99.9)
 _ABS_PERCENTILES = (1.0, 25.0, 50.0, 75.0, 99.0)
+#: The columns of profile.csv, in order (fixed: a cached record's keys come back sorted).
+PROFILE_COLUMNS = ("point", "layer", "quantity", "flag", "count", "lo", "hi", "width", "min", "max",
+                   *(f"p{q:g}" for q in PERCENTILES), *(f"abs_p{q:g}" for q in _ABS_PERCENTILES), "abs_max",
+                   "used_bits", "unused_msbs", "saturated", "saturated_fraction")
 
 
 class _Hist:
@@ -74,6 +79,26 @@ def _signed_bits(lo: int, hi: int) -> int:
     return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
 
 
+def layer_y_bits(layer) -> int:
+    """Signed width of a layer's summed tile outputs y (every reachable value; hdl.crossbar.tile_widths)."""
+    from hdl.crossbar import tile_widths
+
+    t = layer.tile
+    count_bits = 3 if layer.pool_input else 1          # folded pooling: counts 0..4
+    lo = hi = 0
+    cmax = (1 << count_bits) - 1
+    for r in range(layer.row_tiles):
+        k = layer.k[r * t:(r + 1) * t]
+        c = layer.c[r]
+        tile_widths(k, c, layer.shift, count_bits)      # validates the tile as the RTL builds it
+        pos = np.clip(k, 0, None).sum(axis=0) * cmax * c
+        neg = np.clip(k, None, 0).sum(axis=0) * cmax * c
+        half = (1 << (layer.shift - 1)) if layer.shift > 0 else 0
+        hi += int(((pos + half) >> layer.shift).max())
+        lo += int(((neg + half) >> layer.shift).min())
+    return _signed_bits(lo, hi)
+
+
 def _acc_bits(layer) -> int:
     from hdl.crossbar import tile_widths
 
@@ -85,8 +110,6 @@ def _acc_bits(layer) -> int:
 
 def _formats(net) -> dict:
     """{(layer, quantity): (lo, hi, width)} of the chosen formats."""
-    from spintwin.explore_eval import layer_y_bits
-
     y_bits = max(layer_y_bits(layer) for layer in net.layers)
     out = {}
     for layer in net.layers:
@@ -210,8 +233,9 @@ def _row(key, vc, fmt) -> dict:
 
 
 def profile_rows_csv(point_id: str, table: list) -> list[dict]:
-    """Flat rows (point id first) for profile.csv."""
-    return [{"point": point_id, **r} for r in table]
+    """Flat rows for profile.csv, every one with the :data:`PROFILE_COLUMNS` in that order
+    (None where a row has no value, e.g. a quantity that saw no values)."""
+    return [{"point": point_id, **{k: r.get(k) for k in PROFILE_COLUMNS[1:]}} for r in table]
 
 
 def plot_profile(table: list, path, title: str = "") -> None:

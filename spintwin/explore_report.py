@@ -81,7 +81,7 @@ def _csv_text(rows: list[dict], first=()) -> str:
 
 def write_reports(out: Path, records: dict, rows: list[dict]) -> list[Path]:
     """Write every report of a sweep; ``rows`` from :func:`results_row`, ``records`` by id."""
-    from .explore_profile import plot_profile, profile_rows_csv
+    from .explore_profile import PROFILE_COLUMNS, plot_profile, profile_rows_csv
 
     files = [atomic_write_json(out / "results.json", rows)]
     files.append(atomic_write_text(out / "results.csv", _csv_text(rows, ("id", "status", "label", "type", "kind"))))
@@ -96,7 +96,7 @@ def write_reports(out: Path, records: dict, rows: list[dict]) -> list[Path]:
             files.append(out / "profile" / f"{r['id']}.png")
             plot_profile(table, files[-1], f"{r['label']} ({r['id']})")
     if prof:
-        files.append(atomic_write_text(out / "profile.csv", _csv_text(prof, ("point", "layer", "quantity", "flag"))))
+        files.append(atomic_write_text(out / "profile.csv", _csv_text(prof, PROFILE_COLUMNS)))
         files.append(atomic_write_text(out / "profile.md", _profile_markdown(net, records)))
     return files
 
