@@ -17,67 +17,51 @@ __all__ = ["main", "build_parser"]
 
 
 def _cmd_demo(args) -> int:
+    from spinbase.fileio import prepare_out_dir
+
     from .config import DEFAULT_CONFIG, load_config
     from .demo import run_demo
 
     cfg = load_config(args.config)
-    run_demo(cfg, Path(args.out), args.config or DEFAULT_CONFIG.name)
+    run_demo(cfg, prepare_out_dir(args.out), args.config or DEFAULT_CONFIG.name)
     return 0
 
 
-def _cmd_generate(args) -> int:
-    if args.block == "core":
-        from .core_flow import generate_core
+def _request(args):
+    from .blocks import Request
 
-        m = generate_core(args.network, args.out, run_lint=not args.no_lint)
-        lint = (m.get("lint") or {}).get("clean")
-        print(f"wrote {Path(args.out) / (m.get('top', 'snn_core') + '.v')} and its manifest "
-              f"(network {args.network}, lint {'clean' if lint else 'skipped' if lint is None else 'FAILED'})")
-        return 0
+    return Request(network=getattr(args, "network", None), seed=getattr(args, "seed", None),
+                   steps=getattr(args, "steps", None), images=getattr(args, "images", 10),
+                   neurons=getattr(args, "neurons", 16), style=getattr(args, "blocks", "generic"),
+                   config_path=Path(args.config) if args.config is not None else None)
+
+
+def _cmd_generate(args) -> int:
+    from spinbase.fileio import prepare_out_dir
+
+    from .blocks import get_block
     from .config import load_config
     from .flow import generate
 
-    m = generate(args.block, load_config(args.config), args.out, run_lint=not args.no_lint, blocks=args.blocks)
-    lint = m.get("lint", {}).get("clean")
-    print(f"wrote {Path(args.out) / (args.block + '.v')} and {args.block}.manifest.json "
-          f"(latency {m['latency']}, {m['lanes']} lane(s) x {m['magnets_per_lane']} magnets, "
+    get_block(args.block)
+    cfg = load_config(args.config)
+    out = prepare_out_dir(args.out)
+    m = generate(args.block, cfg, out, run_lint=not args.no_lint, blocks=args.blocks, req=_request(args))
+    lint = (m.get("lint") or {}).get("clean")
+    from .blocks import get_block as _get
+
+    print(f"wrote {out / (m['top'] + '.v')} and {m['top']}.manifest.json ({_get(m['block']).summary(m)}, "
           f"lint {'clean' if lint else 'skipped' if lint is None else 'FAILED'})")
     return 0
 
 
 def _cmd_verify(args) -> int:
-    if args.block == "core":
-        return _verify_core(args)
-    from .flow import verify
-
-    verify(args.block, args.config, sim=args.sim, steps=args.steps or 10000, seed=args.seed, trace=args.trace,
-           blocks=args.blocks)
-    return 0
-
-
-def _verify_core(args) -> int:
     import json
 
-    if args.network == "stdp":
-        from tb.runner import simulator_available
-        from tb.stdp_core_launch import verify_stdp_core
+    from .flow import verify
 
-        ok, why = simulator_available(args.sim)
-        if args.sim not in ("verilator", "icarus") or not ok:
-            raise SpintwinError(f"--sim {args.sim!r} is not available: {why}" if args.sim in ("verilator", "icarus")
-                                else f"--sim must be verilator or icarus, not {args.sim!r}")
-        if args.images < 1:
-            raise SpintwinError(f"--images must be >= 1, not {args.images}")
-        try:
-            res = verify_stdp_core(args.sim, args.images, args.seed, neurons=args.neurons)
-        except AssertionError as e:
-            raise SpintwinError(f"core stdp on {args.sim}: mismatch: {str(e).splitlines()[0]}") from None
-        print(json.dumps({"network": "stdp", "sim": args.sim, "images": args.images, "neurons": args.neurons,
-                          "bit_exact": True, **{k: v for k, v in res.items() if isinstance(v, (int, float, str))}}))
-        return 0
-    from .core_flow import verify_core
-
-    res = verify_core(args.network, sim=args.sim, images=args.images, seed=args.seed, steps=args.steps)
+    res = verify(args.block, args.config, sim=args.sim, steps=args.steps, seed=args.seed, trace=args.trace,
+                 blocks=args.blocks, req=_request(args))
     print(json.dumps(res, default=str))
     return 0
 
@@ -85,17 +69,13 @@ def _verify_core(args) -> int:
 def _cmd_synth(args) -> int:
     import json
 
-    if args.block == "core":
-        from .core_flow import synth_core
+    from .config import load_config
+    from .flow import synth
 
-        res = synth_core(args.network, target=args.target)
-    else:
-        from .config import load_config
-        from .flow import synth
-
-        res = synth(args.block, load_config(args.config), target=args.target, seed=args.seed)
+    res = synth(args.block, load_config(args.config), target=args.target, seed=args.seed, req=_request(args))
     keys = ("lut", "ff", "dsp", "bram", "fmax_mhz", "lanes")
-    print(json.dumps({**{k: res.get(k) for k in keys}, **{k: v for k, v in res.items() if k not in keys}}, indent=2, default=str))
+    print(json.dumps({**{k: res.get(k) for k in keys}, **{k: v for k, v in res.items() if k not in keys}}, indent=2,
+                     default=str))
     return 0 if res.get("fits", True) else 1
 
 
@@ -116,14 +96,50 @@ def _cmd_build(args) -> int:
     return 0
 
 
-_NETWORKS = ["cnn-if", "cnn-stochastic", "cmos-if", "stdp"]
+EXIT_STATUSES = """exit status:
+  0    success (verify: model and RTL agree bit for bit)
+  1    verify: MISMATCH, a real difference between model and RTL; synth: the design does not fit
+  2    a user error: bad config, argument or path, missing data set (one line on stderr)
+  3    a tool or simulator failed, so there is no verdict
+  130  interrupted (Ctrl-C)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``spintwin: error: ...``, exit 2), as every user error."""
+
+    def error(self, message):
+        self.exit(2, f"spintwin: error: {self.prog.split(' ', 1)[-1]}: {' '.join(message.split())}\n")
+
+
+def _int_at_least(lo: int, hi: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"must be {f'in {lo}..{hi}' if hi is not None else f'>= {lo}'}, not {v}")
+        return v
+    return parse
+
+
+def _block_args(p, *, network_help: str, all_networks: bool = True):
+    from .blocks import REGISTRY, network_choices
+
+    p.add_argument("block", choices=list(REGISTRY),
+                   help="; ".join(f"{n}: {b.help}" for n, b in REGISTRY.items()))
+    p.add_argument("--network", default=None, choices=network_choices() if all_networks else REGISTRY["core"].networks,
+                   help=network_help)
+    p.add_argument("--config", default=None,
+                   help="design TOML (default: the embedded configs/default.toml); core: its [core] table")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spintwin",
         description="Co-design toolkit for spintronic neuromorphic hardware on FPGAs.",
-        epilog="example: spintwin demo --out out/demo",
+        epilog="example: spintwin demo --out out/demo\n\n" + EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"spintwin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -132,47 +148,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the main job on a design config (the embedded default if none)",
         description="Simulate the seed's devices on the golden model at their operating points "
                     "and write PNG plots and a Markdown report.",
-        epilog="example: spintwin demo --config configs/default.toml --out out/demo",
+        epilog="example: spintwin demo --config configs/default.toml --out out/demo\n\n" + EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
     demo.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
     demo.set_defaults(func=_cmd_demo)
 
+    styles = ("generic", "ecp5")
+    style_help = ("macrospin only: products and delay memories as generic RTL (default) or as ECP5 MULT18X18D / "
+                  "DP16KD blocks with their own registers (ecp5: what spintwin synth places on ECP5)")
     gen = sub.add_parser("generate", help="write a block's Verilog and manifest JSON (lint-checked)",
                          description="Export the block built from the config to Verilog, with a manifest "
                                      "(ports, widths, latency, config, tool versions) and a Verilator lint.",
                          epilog="examples: spintwin generate macrospin --config configs/default.toml --out out/rtl\n"
-                                "          spintwin generate core --network cnn-if --out out/rtl",
+                                "          spintwin generate core --network cnn-if --out out/rtl\n"
+                                "          spintwin generate core --config design.toml --out out/rtl\n\n" + EXIT_STATUSES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    gen.add_argument("block", choices=["macrospin", "core"], help="macrospin integrator or the SNN core")
-    gen.add_argument("--network", default="cnn-if", choices=_NETWORKS[:3],
-                     help="core only: cnn-if (twin, network 1), cnn-stochastic (network 2) or cmos-if (baseline)")
-    gen.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
+    _block_args(gen, network_help="core: cnn-if (twin, network 1), cnn-stochastic (network 2) or cmos-if "
+                                  "(baseline); default: the config's core.network; stdp: the learning core")
     gen.add_argument("--out", default="out/rtl", help="output folder (default: out/rtl)")
     gen.add_argument("--no-lint", action="store_true", help="skip verilator --lint-only -Wall")
-    gen.add_argument("--blocks", default="generic", choices=["generic", "ecp5"],
-                     help="macrospin only: products and delay memories as generic RTL (default) or as ECP5 MULT18X18D / DP16KD blocks with their own registers (ecp5: what spintwin synth places on ECP5)")
+    gen.add_argument("--blocks", default="generic", choices=styles, help=style_help)
+    gen.add_argument("--neurons", type=_int_at_least(1, 1024), default=16, help="stdp only: excitatory neurons")
     gen.set_defaults(func=_cmd_generate)
 
     ver = sub.add_parser("verify", help="bit-exact co-simulation of a block against its integer model",
-                         description="Run the block's cocotb testbench (by default batch mode: on-chip stimulus and signature, the simulator free running; a mismatch is replayed per cycle to name the first differing beat); exit non-zero on any mismatch.",
+                         description="Run the block's cocotb testbench (by default batch mode: on-chip stimulus and signature, the simulator free running; a mismatch is replayed per cycle to name the first differing beat); exit 1 on a mismatch, 3 when the simulator gives no verdict.",
                          epilog="examples: spintwin verify macrospin --sim verilator --steps 100000 --seed 3\n"
                                 "          spintwin verify core --network cnn-if --sim verilator --images 100 --seed 1\n"
-                                "          spintwin verify core --network stdp --images 20",
+                                "          spintwin verify core --config design.toml --images 10\n"
+                                "          spintwin verify core --network stdp --images 20\n\n" + EXIT_STATUSES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    ver.add_argument("block", choices=["macrospin", "core"], help="macrospin integrator or the SNN core")
+    _block_args(ver, network_help="core: cnn-if, cnn-stochastic, cmos-if or stdp (on-chip learning, network 3); "
+                                  "default: the config's core.network")
     ver.add_argument("--sim", default="verilator", help="verilator (default) or icarus")
-    ver.add_argument("--steps", type=int, default=None,
-                     help="macrospin: magnet-steps per lane (default 10000); core: time steps per image (default: the network's)")
-    ver.add_argument("--network", default="cnn-if", choices=_NETWORKS,
-                     help="core only: cnn-if, cnn-stochastic, cmos-if or stdp (on-chip learning, network 3)")
-    ver.add_argument("--images", type=int, default=10, help="core only: MNIST images (default 10)")
-    ver.add_argument("--neurons", type=int, default=16, help="core stdp only: excitatory neurons (default 16)")
-    ver.add_argument("--seed", type=int, default=1, help="stimulus and LFSR seed (default 1)")
-    ver.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
-    ver.add_argument("--blocks", default="generic", choices=["generic", "ecp5"],
-                     help="macrospin only: products and delay memories as generic RTL (default) or as ECP5 MULT18X18D / DP16KD blocks with their own registers (ecp5: what spintwin synth places on ECP5)")
+    ver.add_argument("--steps", type=_int_at_least(1, 10**9), default=None,
+                     help="macrospin: magnet-steps per lane (default 10000); core: time steps per image (default: the "
+                          "config's core.steps, else the network's)")
+    ver.add_argument("--images", type=_int_at_least(1), default=10,
+                     help="core: MNIST test images, 1..10000 (default 10); stdp: training images")
+    ver.add_argument("--neurons", type=_int_at_least(1, 1024), default=16,
+                     help="core stdp only: excitatory neurons, 1..1024 (default 16)")
+    ver.add_argument("--seed", type=_int_at_least(0, 2**32 - 1), default=None,
+                     help="stimulus and LFSR seed (default: the config's twin.macrospin.seed / core.seed; stdp: 1)")
+    ver.add_argument("--blocks", default="generic", choices=styles, help=style_help)
     ver.add_argument("--trace", action="store_true",
                      help="write the stimulus from Python every cycle (slower) instead of the on-chip self-test")
     ver.set_defaults(func=_cmd_verify)
@@ -180,13 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     syn = sub.add_parser("synth", help="synthesise and place a block with YoWASP Yosys + nextpnr",
                          description="Print JSON with lut, ff, dsp, bram, fmax_mhz and lanes.",
                          epilog="examples: spintwin synth macrospin --target ecp5-85f\n"
-                                "          spintwin synth core --network cnn-if --target ecp5-85f",
+                                "          spintwin synth core --network cnn-if --target ecp5-85f\n\n" + EXIT_STATUSES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    syn.add_argument("block", choices=["macrospin", "core"], help="macrospin integrator or the SNN core")
-    syn.add_argument("--network", default="cnn-if", choices=_NETWORKS[:3], help="core only (default cnn-if)")
-    syn.add_argument("--target", default="ecp5-85f", help="ice40-up5k or ecp5-85f (default)")
-    syn.add_argument("--config", default=None, help="design TOML (default: the embedded configs/default.toml)")
-    syn.add_argument("--seed", type=int, default=None,
+    _block_args(syn, network_help="core: cnn-if, cnn-stochastic or cmos-if (default: the config's core.network)")
+    syn.add_argument("--target", default="ecp5-85f", choices=("ecp5-85f", "ice40-up5k"),
+                     help="ice40-up5k or ecp5-85f (default)")
+    syn.add_argument("--seed", type=_int_at_least(1, 10**6), default=None,
                      help="macrospin only: nextpnr placement seed (default: the config's twin.macrospin.synth_seed)")
     syn.set_defaults(func=_cmd_synth)
 
@@ -213,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

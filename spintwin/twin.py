@@ -23,8 +23,9 @@ def device_params(name: str):
     raise SpintwinError(f"unknown device preset {name!r}")
 
 
-def macrospin_from_config(cfg: dict):
-    """(MacrospinModel, NoiseConfig, params) for the config's [twin.macrospin] table."""
+def macrospin_from_config(cfg: dict, path=None):
+    """(MacrospinModel, NoiseConfig, params) for the config's [twin.macrospin] table; a design
+    the quantize configs refuse is one line naming the file (``path``) and the table."""
     t = cfg["twin"]["macrospin"]
     try:
         mcfg = MacrospinConfig(
@@ -38,6 +39,7 @@ def macrospin_from_config(cfg: dict):
         params = device_params(t["device"])
         consts = MacrospinConstants.from_params(mcfg, params, t["dt_ps"] * 1e-12)
         model = MacrospinModel(mcfg, consts, noise.out_fmt, float(noise.variance))
-    except ValueError as e:
-        raise SpintwinError(f"twin.macrospin: {e}") from None
+    except (ValueError, OverflowError, ZeroDivisionError) as e:
+        where = f"config {path}: " if path is not None else ""
+        raise SpintwinError(f"{where}twin.macrospin: {' '.join(str(e).split())}") from None
     return model, noise, params
