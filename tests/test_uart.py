@@ -353,6 +353,9 @@ def test_link_rejects_damaged_frames(small):
     # a frame cut short: the link gives up after timeout_cycles and says so
     port.write(good[:5])
     assert board.read_response(1) == (LinkStatus.TIMEOUT, b"")
+    # cut short before its SEQ byte: the answer carries SEQ 0 (which the host driver never sends)
+    port.write(bytes([REQ_SYNC]))
+    assert board.read_response(0) == (LinkStatus.TIMEOUT, b"")
     # a UART framing error in a request: flagged (the byte is lost, so the frame times out)
     port.bad_stop.add(port.sent + 3)       # CMD: LEN bytes follow, the CRC never comes
     port.write(good)
