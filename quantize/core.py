@@ -186,32 +186,32 @@ def trace(net: q.QuantNetwork, x, first_image: int = 0) -> list[dict]:
 
     Returns one dict per image: ``spikes`` {layer ("input" first): bool (steps, P, n)} in the
     core's (position, channel) order, ``counts`` int (10,), ``membrane`` int (10,), ``pred``.
-    The same arithmetic as ``quantize.snn.run`` (tests/test_core_model.py checks they agree).
+    The same loop as ``quantize.snn.run`` (:func:`quantize.snn.step_loop`, keeping the spikes;
+    tests/test_core_model.py checks they agree).
     """
     x = np.asarray(x)
     s_in = q.encode(net.cfg, x, first_image)                       # (steps, B, 28, 28)
-    res = q.run(net, x, first_image=first_image)                    # counts, membrane, pred
-    stochastic = net.lut is not None
-    draws = q._neuron_words(net) if stochastic else None
     steps, b = net.cfg.steps, len(x)
     spk = {"input": s_in.reshape(steps, b, 784, 1)}
-    names = [layer.name for layer in net.layers]
-    for name in names:
+    for name in (layer.name for layer in net.layers):
         spk[name] = np.zeros((steps, b) + (int(np.prod(q._OUT_SHAPE[name][:-1])) if name != "fc" else 1,
                                            q._OUT_SHAPE[name][-1]), bool)
-    state = {layer.name: np.zeros((b,) + q._OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
-    for t in range(steps):
-        s = s_in[t][..., None]
-        for layer in net.layers:
-            y = q._to_shape(layer.name, q.layer_input(net, layer, s), b)
-            if stochastic:
-                state[layer.name] += y
-                s = q._pbit(net, y, draws[layer.name][t])
-            else:
-                s = q._if_step(net, state, layer.name, y)
-            spk[layer.name][t] = s.reshape(b, spk[layer.name].shape[2], -1)
-    return [{"spikes": {k: v[:, j] for k, v in spk.items()}, "counts": res["counts"][j],
-             "membrane": res["membrane"][j], "pred": int(res["pred"][j])} for j in range(b)]
+    counts, state = q.step_loop(net, s_in, _SpikeKeeper(spk))
+    membrane = state[net.layers[-1].name]
+    pred = q.decide(counts, membrane)
+    return [{"spikes": {k: v[:, j] for k, v in spk.items()}, "counts": counts[j],
+             "membrane": membrane[j], "pred": int(pred[j])} for j in range(b)]
+
+
+class _SpikeKeeper(q.StepObserver):
+    """Keeps every layer's output spikes in the core's (position, channel) order."""
+
+    def __init__(self, spk: dict):
+        self.spk = spk
+
+    def layer_output(self, t, layer, s):
+        out = self.spk[layer.name]
+        out[t] = s.reshape(out.shape[1], out.shape[2], -1)
 
 
 def signature(spikes: np.ndarray, bits: int = SIG_BITS) -> int:

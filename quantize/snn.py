@@ -67,7 +67,7 @@ from quantize.fixed import shift_right
 from quantize.lfsr import LfsrBank, LfsrConfig, derive_seeds, splitmix64
 
 __all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode", "encoder_seeds", "encoder_words",
-           "run", "rshift_round", "tile_output", "ENCODER_WIDTHS"]
+           "run", "step_loop", "StepObserver", "rshift_round", "tile_output", "ENCODER_WIDTHS"]
 
 KINDS = ("twin-if", "cmos-if", "twin-stochastic")
 _IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
@@ -400,18 +400,23 @@ def _windows(name: str, s: np.ndarray, pool_input: bool = False) -> np.ndarray:
     return s.reshape(b, 1, -1)
 
 
-def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray) -> np.ndarray:
-    """Integer input y (B, positions, n) of a layer for input spikes s (B, *in_shape)."""
+def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray, observe=None) -> np.ndarray:
+    """Integer input y (B, positions, n) of a layer for input spikes s (B, *in_shape);
+    ``observe(acc)``, if given, sees each row tile's int64 accumulator."""
     rows = _windows(layer.name, s, layer.pool_input)
     if layer.name.startswith("pool"):
         # each pooled output (one per channel) sees only its own 4 rows: acc = count x k
         acc = rows.sum(axis=-1).astype(np.int64) * int(layer.k[0, 0])
+        if observe is not None:
+            observe(acc)
         return rshift_round(acc * int(layer.c[0, 0]), layer.shift)[..., None]
     y = 0
     t = layer.tile
     for r in range(layer.row_tiles):
-        acc = rows[..., r * t:(r + 1) * t] @ layer.k[r * t:(r + 1) * t].astype(np.float64)  # exact integers
-        y = y + rshift_round(acc.astype(np.int64) * layer.c[r], layer.shift)
+        acc = (rows[..., r * t:(r + 1) * t] @ layer.k[r * t:(r + 1) * t].astype(np.float64)).astype(np.int64)
+        if observe is not None:  # exact integers: the float64 product stays below 2**53
+            observe(acc)
+        y = y + rshift_round(acc * layer.c[r], layer.shift)
     return y
 
 
@@ -430,6 +435,100 @@ def _fanout_map(layer: QuantLayer, hw: tuple) -> np.ndarray:
 
 def _to_shape(name: str, y: np.ndarray, b: int) -> np.ndarray:
     return y.reshape((b,) + _OUT_SHAPE[name])
+
+
+class StepObserver:
+    """Hooks into :func:`step_loop`, the SNN's one time-step loop; each does nothing here.
+
+    Subclass and override what you need (``run`` counts spikes and takes decisions at
+    checkpoints, ``quantize.core.trace`` keeps every spike, explore's profiler records value
+    ranges). Arrays passed in belong to the loop: copy what you keep beyond the call.
+    ``t`` counts from 0; ``layer`` is a :class:`QuantLayer`.
+    """
+
+    def layer_input(self, t: int, layer, s: np.ndarray) -> None:
+        """Input spikes of ``layer`` in step ``t``: int/bool (B, *in_shape, 1)."""
+
+    def accumulator(self, t: int, layer, acc: np.ndarray) -> None:
+        """One row tile's integer accumulator (before the scale and the rounding shift)."""
+
+    def pre_activation(self, t: int, layer, y: np.ndarray, state: np.ndarray) -> None:
+        """The layer's integer input ``y`` (B, *out_shape) and its neuron state before the update
+        (IF: membrane, which becomes ``clip(state + y)``; stochastic: the summed input)."""
+
+    def layer_output(self, t: int, layer, s: np.ndarray) -> None:
+        """Output spikes of ``layer`` in step ``t``: bool (B, *out_shape)."""
+
+    def step_end(self, t: int, counts: np.ndarray, state: dict) -> None:
+        """End of step ``t``: output spike ``counts`` (B, 10) so far, every layer's ``state``."""
+
+
+_NO_OBSERVER = StepObserver()
+
+
+def step_loop(net: QuantNetwork, s_in: np.ndarray, observer: StepObserver | None = None, *,
+              draws: dict | None = None) -> tuple[np.ndarray, dict]:
+    """Run one batch through every time step: the arithmetic the RTL core computes.
+
+    Parameters
+    ----------
+    net : QuantNetwork
+    s_in : ndarray, shape (steps, B, 28, 28)
+        Input spikes (:func:`encode`).
+    observer : StepObserver, optional
+        Called at each stage of each step and layer.
+    draws : dict, optional
+        The stochastic kinds' LFSR words (:func:`_neuron_words`), when the caller has them.
+
+    Returns
+    -------
+    (counts, state)
+        Output spikes int64 (B, 10) over all steps; each layer's final state (B, *out_shape).
+    """
+    obs = _NO_OBSERVER if observer is None else observer
+    b = s_in.shape[1]
+    stochastic = net.lut is not None
+    if stochastic and draws is None:
+        draws = _neuron_words(net)
+    acc_hook = None
+    state = {layer.name: np.zeros((b,) + _OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
+    counts = np.zeros((b, 10), np.int64)
+    for t in range(net.cfg.steps):
+        s = s_in[t][..., None]
+        for layer in net.layers:
+            obs.layer_input(t, layer, s)
+            if type(obs).accumulator is not StepObserver.accumulator:
+                acc_hook = (lambda acc, _t=t, _layer=layer: obs.accumulator(_t, _layer, acc))
+            y = _to_shape(layer.name, layer_input(net, layer, s, acc_hook), b)
+            obs.pre_activation(t, layer, y, state[layer.name])
+            if stochastic:
+                state[layer.name] += y
+                s = _pbit(net, y, draws[layer.name][t])
+            else:
+                s = _if_step(net, state, layer.name, y)
+            obs.layer_output(t, layer, s)
+        counts += s.reshape(b, 10)
+        obs.step_end(t, counts, state)
+    return counts, state
+
+
+class _RunObserver(StepObserver):
+    """What :func:`run` reports: spike and scatter-word totals, decisions at checkpoints."""
+
+    def __init__(self, net: QuantNetwork, spikes: dict, pred_at: dict):
+        self.net, self.spikes, self.pred_at = net, spikes, pred_at
+
+    def layer_input(self, t, layer, s):
+        if layer is self.net.layers[0]:
+            self.spikes["input"] += int(s.sum())
+        self.spikes["words." + layer.name] += int((s * _fanout_map(layer, s.shape[1:3])[..., None]).sum())
+
+    def layer_output(self, t, layer, s):
+        self.spikes[layer.name] += int(s.sum())
+
+    def step_end(self, t, counts, state):
+        if t + 1 in self.pred_at:
+            self.pred_at[t + 1].append(decide(counts, state[self.net.layers[-1].name]))
 
 
 def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: int = 0) -> dict:
@@ -451,29 +550,10 @@ def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: 
     spikes = {layer.name: 0 for layer in net.layers}
     spikes["input"] = 0
     spikes.update({"words." + layer.name: 0 for layer in net.layers})
-    stochastic = net.lut is not None
-    draws = _neuron_words(net) if stochastic else None
+    draws = _neuron_words(net) if net.lut is not None else None
+    observer = _RunObserver(net, spikes, out["pred_at"])
     for i in range(0, len(x), batch):
-        xb = x[i:i + batch]
-        b = len(xb)
-        s_in = encode(net.cfg, xb, first_image + i)
-        state = {layer.name: np.zeros((b,) + _OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
-        counts = np.zeros((b, 10), np.int64)
-        for t in range(net.cfg.steps):
-            s = s_in[t][..., None]
-            spikes["input"] += int(s.sum())
-            for layer in net.layers:
-                spikes["words." + layer.name] += int((s * _fanout_map(layer, s.shape[1:3])[..., None]).sum())
-                y = _to_shape(layer.name, layer_input(net, layer, s), b)
-                if stochastic:
-                    state[layer.name] += y
-                    s = _pbit(net, y, draws[layer.name][t])
-                else:
-                    s = _if_step(net, state, layer.name, y)
-                spikes[layer.name] += int(s.sum())
-            counts += s.reshape(b, 10)
-            if t + 1 in out["pred_at"]:
-                out["pred_at"][t + 1].append(decide(counts, state[net.layers[-1].name]))
+        counts, state = step_loop(net, encode(net.cfg, x[i:i + batch], first_image + i), observer, draws=draws)
         out["counts"].append(counts)
         out["membrane"].append(state[net.layers[-1].name].copy())
     res = {k: np.concatenate(out[k]) for k in ("counts", "membrane")}

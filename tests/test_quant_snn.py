@@ -144,3 +144,42 @@ def test_bad_config_is_one_clear_error():
         q.QuantConfig(levels=1)
     with pytest.raises(ValueError, match=r"QuantConfig.kind must be one of"):
         q.QuantConfig(kind="analog")
+
+
+# The one time-step loop and its observer hook (issue 15) ----------------------------------------
+@pytest.mark.parametrize("kind", ["twin-if", "cmos-if", "twin-stochastic"])
+def test_step_loop_observer_sees_what_run_computes(kind):
+    """An observer of step_loop sees every tile accumulator, pre-activation and spike of the
+    computation run() reports: its spike totals, counts and final membranes equal run's, and
+    the tile accumulators, scaled and rounded, sum to each layer's input."""
+    net = q.build_network(_weights(3), q.QuantConfig(kind=kind, steps=6))
+    x = np.random.default_rng(4).random((7, 28, 28))
+    ref = q.run(net, x, batch=3, first_image=2)
+
+    class Recorder(q.StepObserver):
+        def __init__(self):
+            self.spikes = {layer.name: 0 for layer in net.layers}
+            self.accs, self.bad = [], []
+
+        def accumulator(self, t, layer, acc):
+            self.accs.append(acc.copy())
+
+        def pre_activation(self, t, layer, y, state):
+            # y is the tiles' scaled, rounded accumulators summed (pooling: one tile)
+            ys = [q.rshift_round(a * (int(layer.c[0, 0]) if layer.name.startswith("pool") else layer.c[r]),
+                                 layer.shift) for r, a in enumerate(self.accs)]
+            total = sum(ys)[..., None] if layer.name.startswith("pool") else sum(ys)
+            if not np.array_equal(total.reshape(y.shape), y):
+                self.bad.append((t, layer.name))
+            self.accs = []
+
+        def layer_output(self, t, layer, s):
+            self.spikes[layer.name] += int(s.sum())
+
+    rec = Recorder()
+    counts, state = q.step_loop(net, q.encode(net.cfg, x, 2), rec)
+    assert rec.bad == []
+    assert np.array_equal(counts, ref["counts"])
+    assert np.array_equal(state[net.layers[-1].name], ref["membrane"])
+    assert rec.spikes == {layer.name: ref["spikes"][layer.name] for layer in net.layers}
+    assert sum(rec.spikes.values()) > 0
