@@ -323,7 +323,7 @@ class StdpTraces:
 # Volatile STP / LTP synapse -----------------------------------------------------------------------
 #: Behavioural fit of golden.devices.volatile_synapse() (see :class:`VolatileSynapseArray`):
 #: threshold centre and logistic width (pulse units) and the effective leak time (s).
-#: Regenerate with ``python -m golden.stdp`` (calibrate_volatile() defaults: 1000 trials at
+#: Regenerate with ``python -m spintwin.experiments fit-volatile`` (calibrate_volatile() defaults: 1000 trials at
 #: each of 8 trains, rng 20240612; about 3 minutes on two cores). Standard errors 0.025, 0.0066
 #: and 0.15 ns; chi2 = 14.8 for 5 degrees of freedom. Golden vs model P_LTP, 5 pulses at 3 / 3.5
 #: / 4 / 5 / 6 ns: 0.868 / 0.711 / 0.574 / 0.280 / 0.134 vs 0.869 / 0.723 / 0.548 / 0.277 /
@@ -578,17 +578,3 @@ class LtStArray:
         ``s @ (v_lt G_lt + v_st G_st)``; spikes (n_pre,) or (B, n_pre)."""
         s = np.asarray(spikes, dtype=np.float64)
         return s @ (self.v_lt * self.conductance("lt") + self.v_st * self.conductance("st"))
-
-
-def _main() -> None:  # pragma: no cover - regeneration command for the module constants
-    fit = calibrate_volatile()
-    print(f"VOLATILE_U50: float = {fit.u50:.5g}\nVOLATILE_WIDTH: float = {fit.width:.5g}\n"
-          f"VOLATILE_TAU: float = {fit.tau:.5g}\n# SE: {fit.u50_se:.2g}, {fit.width_se:.2g}, {fit.tau_se:.2g}; "
-          f"chi2 = {fit.chi2:.2f} for {len(fit.trains) - 3} degrees of freedom")
-    for (s, n), p, se in zip(fit.trains, fit.probability, fit.stderr):
-        q = train_ltp_probability(s, n, u50=fit.u50, width=fit.width, tau=fit.tau)
-        print(f"  {n} pulses at {s * 1e9:.1f} ns: golden P_LTP = {p:.4f} +- {se:.4f}   model {q:.4f}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _main()

@@ -98,7 +98,7 @@ class QuantConfig:
     input_bits : int
         Pixel code and encoder LFSR word width, 1..16.
     input_rate : float
-        Spike probability per step of a white pixel, (0, 1] (golden.snn.run_dw uses 0.5).
+        Spike probability per step of a white pixel, (0, 1] (spintwin.experiments.run_dw uses 0.5).
     steps : int
         Time steps per image.
     encoding : str

@@ -9,7 +9,9 @@ load weights and report figures live here, in the flow (DESIGN.md section 1):
 * ``python -m spintwin.experiments stdp --neurons 225 --variant binary|dw|ltst``: network 3,
   golden (:func:`golden.stdp_network.run_experiment`);
 * ``python -m spintwin.experiments quant-stdp --neurons N``: network 3, bit-accurate
-  (:func:`quantize.stdp.run_experiment`).
+  (:func:`quantize.stdp.run_experiment`);
+* ``fit-mtj-neuron`` and ``fit-volatile``: refit the device constants of golden.neurons and
+  golden.stdp (minutes of Monte Carlo) and print them as code to paste.
 
 Each prints its figures as JSON and exits 0, or prints one ``error: ...`` line and exits 2 on a
 user error (:func:`spinbase.errors.json_cli`).
@@ -27,7 +29,8 @@ import numpy as np
 from golden import cnn, snn
 from spinbase.errors import json_cli
 
-__all__ = ["run_if", "run_dw", "run_stochastic", "jsonable", "snn_main", "stdp_main", "quant_stdp_main", "main"]
+__all__ = ["run_if", "run_dw", "run_stochastic", "jsonable", "snn_main", "stdp_main", "quant_stdp_main",
+           "fit_mtj_main", "fit_volatile_main", "main"]
 
 
 def jsonable(x):
@@ -246,7 +249,40 @@ def quant_stdp_main(argv=None) -> int:
         **overrides))
 
 
-_COMMANDS = {"snn": snn_main, "stdp": stdp_main, "quant-stdp": quant_stdp_main}
+def fit_mtj_main(argv=None) -> int:  # pragma: no cover - minutes of Monte Carlo
+    """``fit-mtj-neuron``: refit golden.neurons' I50_FIT, WIDTH_FIT, ... and print them as code."""
+    from golden.neurons import fit_sigmoid, fit_switching_curve
+
+    argparse.ArgumentParser(prog=f"{_PROG} fit-mtj-neuron", description=fit_mtj_main.__doc__).parse_args(argv)
+    lin = fit_switching_curve()
+    log = fit_sigmoid(lin.currents, lin.probability, lin.trials, form="log")
+    dof = lin.currents.size - 2
+    for fit, tag in ((lin, ""), (log, "_LOG")):
+        print(f"I50{tag}_FIT: float = {fit.i50:.5g}\nWIDTH{tag}_FIT: float = {fit.width:.5g}\n"
+              f"I50{tag}_SE: float = {fit.i50_se:.2g}\nWIDTH{tag}_SE: float = {fit.width_se:.2g}\n"
+              f"# chi2 = {fit.chi2:.2f} for {dof} degrees of freedom")
+    for i, p, se in zip(lin.currents, lin.probability, lin.stderr):
+        print(f"  {i * 1e6:6.1f} uA: P = {p:.4f} +- {se:.4f}   linear {float(lin(i)):.4f}   log {float(log(i)):.4f}")
+    return 0
+
+
+def fit_volatile_main(argv=None) -> int:  # pragma: no cover - minutes of Monte Carlo
+    """``fit-volatile``: refit golden.stdp's VOLATILE_U50, VOLATILE_WIDTH, VOLATILE_TAU; print them as code."""
+    from golden.stdp import calibrate_volatile, train_ltp_probability
+
+    argparse.ArgumentParser(prog=f"{_PROG} fit-volatile", description=fit_volatile_main.__doc__).parse_args(argv)
+    fit = calibrate_volatile()
+    print(f"VOLATILE_U50: float = {fit.u50:.5g}\nVOLATILE_WIDTH: float = {fit.width:.5g}\n"
+          f"VOLATILE_TAU: float = {fit.tau:.5g}\n# SE: {fit.u50_se:.2g}, {fit.width_se:.2g}, {fit.tau_se:.2g}; "
+          f"chi2 = {fit.chi2:.2f} for {len(fit.trains) - 3} degrees of freedom")
+    for (s, n), p, se in zip(fit.trains, fit.probability, fit.stderr):
+        q = train_ltp_probability(s, n, u50=fit.u50, width=fit.width, tau=fit.tau)
+        print(f"  {n} pulses at {s * 1e9:.1f} ns: golden P_LTP = {p:.4f} +- {se:.4f}   model {q:.4f}")
+    return 0
+
+
+_COMMANDS = {"snn": snn_main, "stdp": stdp_main, "quant-stdp": quant_stdp_main, "fit-mtj-neuron": fit_mtj_main,
+             "fit-volatile": fit_volatile_main}
 
 
 def main(argv=None) -> int:

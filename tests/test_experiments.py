@@ -42,17 +42,19 @@ def test_kind_weights_and_tags():
 
 def test_golden_and_quantize_have_no_command_lines():
     """The command lines live in spintwin.experiments now, not in golden/ or quantize/."""
+    import golden.neurons
+    import golden.stdp
     import golden.stdp_network
     import quantize.stdp
 
-    for mod in (snn, golden.stdp_network, quantize.stdp):
-        assert not hasattr(mod, "main"), mod.__name__
+    for mod in (snn, golden.stdp_network, quantize.stdp, golden.neurons, golden.stdp):
+        assert not hasattr(mod, "main") and not hasattr(mod, "_main"), mod.__name__
     assert not hasattr(snn, "run_if")
 
 
 def test_dispatch(capsys):
     assert experiments.main([]) == 2
-    assert "snn|stdp|quant-stdp" in capsys.readouterr().err
+    assert "snn|stdp|quant-stdp|fit-mtj-neuron|fit-volatile" in capsys.readouterr().err
     assert experiments.main(["nope"]) == 2
     assert experiments.main(["stdp", "--set", "bogus=1", "--quiet"]) == 2
     assert "unknown StdpConfig field 'bogus'" in capsys.readouterr().err
