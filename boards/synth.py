@@ -58,8 +58,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from boards.export import export_verilog
 from hdl import ecp5_blocks
-from tb.runner import file_lock  # the lock the co-simulation build cache uses too
+from spinbase.locks import file_lock  # the lock the co-simulation build cache uses too
 
 __all__ = ["FLOW_VERSION", "TARGETS", "SynthError", "Target", "synth_root", "synthesize",
            "tools_missing"]
@@ -242,9 +243,7 @@ def _verilog_of(component_or_verilog, top_name: str) -> str:
         if not re.search(rf"\bmodule\s+\\?{re.escape(top_name)}\b", component_or_verilog):
             raise ValueError(f"the Verilog text has no module named {top_name!r}")
         return component_or_verilog
-    from amaranth.back import verilog
-
-    return verilog.convert(component_or_verilog, name=top_name, emit_src=False)
+    return export_verilog(component_or_verilog, top_name, emit_src=False)
 
 
 def _lanes_of(component) -> int | None:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from boards.export import export_verilog
+from spinbase.errors import SpintwinError
 from tb.harness_top import FAST_VERILATOR_ARGS, clocked_top
-from tb.runner import export_verilog, run_cocotb
+from tb.mismatch import first_line, replay_on_mismatch
+from tb.runner import run_cocotb
 
-__all__ = ["WAIVERS", "CORE_WAIVERS", "core_verilog", "run"]
+__all__ = ["WAIVERS", "CORE_WAIVERS", "MNIST_TEST_IMAGES", "check_inputs", "core_verilog", "run"]
+
+#: Images in the MNIST test split the testbench reads (spinbase.data.load_mnist).
+MNIST_TEST_IMAGES = 10_000
 
 WAIVERS = str(Path(__file__).resolve().parent.parent / "hdl" / "verilator_waivers.vlt")
 #: The core's own waiver (hdl/core_waivers.vlt documents it).
@@ -48,13 +54,38 @@ def _design_key(net) -> str:
     return h.hexdigest()
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_inputs(*, images, steps, first: int = 0) -> None:
+    """Refuse inputs the co-simulation cannot run, with one line (SpintwinError), before any
+    build: ``steps`` must fit the core's ``steps`` port (``hdl.core._COUNT_BITS`` bits; the
+    per-class spike counters have the same width), the images must exist in the MNIST test
+    split (``first .. first + images - 1`` < :data:`MNIST_TEST_IMAGES`)."""
+    from hdl.core import _COUNT_BITS
+
+    if not (_is_int(steps) and 1 <= steps < 1 << _COUNT_BITS):
+        raise SpintwinError(f"steps must be an integer in 1..{(1 << _COUNT_BITS) - 1} (the core's "
+                            f"{_COUNT_BITS}-bit step counter), not {steps!r}")
+    if not (_is_int(images) and images >= 1):
+        raise SpintwinError(f"images must be an integer >= 1, not {images!r}")
+    if not (_is_int(first) and first >= 0):
+        raise SpintwinError(f"the first image must be an integer >= 0, not {first!r}")
+    if first + images > MNIST_TEST_IMAGES:
+        raise SpintwinError(f"images {first}..{first + images - 1} do not exist: the MNIST test set has "
+                            f"{MNIST_TEST_IMAGES} (0..{MNIST_TEST_IMAGES - 1})")
+
+
 def run(network: str, *, sim: str, images: int, steps: int, seed: int = 1, first: int = 0, env: dict | None = None,
         case: str | None = None, net=None):
     """Batch co-simulation of MNIST test images ``first .. first + images - 1``; on a mismatch,
-    replay the first differing image with the spike-event trace and raise an AssertionError
-    naming the first differing step, layer, position and channel."""
+    replay the first differing image with the spike-event trace and raise a MismatchError
+    naming the first differing step, layer, position and channel (ToolFailure when a run gives
+    no verdict; SpintwinError for inputs out of range, before any build)."""
     from quantize.core import trained_network
 
+    check_inputs(images=images, steps=steps, first=first)
     from dataclasses import asdict
 
     given = net is not None
@@ -66,17 +97,13 @@ def run(network: str, *, sim: str, images: int, steps: int, seed: int = 1, first
         env["CORE_CONFIG"] = asdict(net.cfg)
     build = [WAIVERS, CORE_WAIVERS, *FAST_VERILATOR_ARGS] if sim == "verilator" else ()
     args = dict(sim=sim, seed=seed, build_args=build)
-    try:
-        return run_cocotb([verilog, wrapper], top, "tb.core_tb", env=env, case=case, **args)
-    except AssertionError as batch_error:
-        bad = _first_bad_image(batch_error, first)
-        try:
-            run_cocotb([verilog, wrapper], top, "tb.core_tb", env={**env, "CORE_MODE": "trace", "CORE_IMAGE": bad},
-                       case=f"{case or 'run'}-trace", **args)
-        except AssertionError as trace_error:
-            raise AssertionError(f"image {bad}: {_first_line(trace_error)} [batch: {_first_line(batch_error)}]") \
-                from None
-        raise
+    sources = [verilog, wrapper]
+    return replay_on_mismatch(
+        lambda: run_cocotb(sources, top, "tb.core_tb", env=env, case=case, **args),
+        lambda e: run_cocotb(sources, top, "tb.core_tb",
+                             env={**env, "CORE_MODE": "trace", "CORE_IMAGE": _first_bad_image(e, first)},
+                             case=f"{case or 'run'}-trace", **args),
+        label=lambda e: f"image {_first_bad_image(e, first)}: ")
 
 
 def _first_bad_image(error: BaseException, default: int) -> int:
@@ -86,9 +113,4 @@ def _first_bad_image(error: BaseException, default: int) -> int:
     return int(found.group(1)) if found else default
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error)
-    marker = "failed on "
-    if marker in text:  # "cocotb test ... failed on SIM (seed S): MESSAGE"
-        text = text.split("): ", 1)[-1]
-    return text.splitlines()[0]
+_first_line = first_line  # the old private name

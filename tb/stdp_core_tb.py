@@ -28,7 +28,8 @@ import time
 import cocotb
 import numpy as np
 
-from tb.runner import report_metrics, reset, run_cycles, tb_param
+from tb.cocotb_helpers import report_metrics, reset, run_cycles, tb_param
+from tb.mismatch import check
 
 
 def build_from_params():
@@ -169,4 +170,4 @@ async def stdp_core_matches_model(dut):
                 j = int(bad[0])
                 diff = f"{f}[{j}] model {int(w[j])}, RTL {int(g[j])}"
                 break
-    assert diff is None, diff
+    check(diff)

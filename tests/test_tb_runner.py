@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spinbase.errors import MismatchError, SpintwinError, ToolFailure
 from tb.runner import (
     MIN_VERILATOR,
     export_verilog,
@@ -64,13 +65,33 @@ def test_smoke_counter_bit_exact(sim, smoke_verilog):
 
 
 def test_wrong_reference_names_first_cycle(sim, smoke_verilog):
-    with pytest.raises(AssertionError) as info:
+    # A scoreboard difference is the one verdict: MismatchError (also an AssertionError).
+    with pytest.raises(MismatchError) as info:
         run_cocotb(smoke_verilog, TOP, TB, sim=sim,
                    env={"SMOKE_CYCLES": 3000, "SMOKE_CORRUPT_CYCLE": 1234})
     msg = str(info.value)
     assert "smoke_counter_matches_model failed" in msg
     assert f"on {sim} (seed " in msg
     assert "cycle 1234, lane 0, field count" in msg
+
+
+def test_testbench_error_is_a_tool_failure_not_a_mismatch(sim, smoke_verilog):
+    """A testbench that raises anything but the scoreboard's MismatchError (here the
+    FileNotFoundError of a lost file, as in issue 20's false MISMATCH) gives no verdict."""
+    with pytest.raises(ToolFailure) as info:
+        run_cocotb(smoke_verilog, TOP, TB, sim=sim, env={"SMOKE_CYCLES": 100, "SMOKE_RAISE": "no-such-file.tmp"})
+    assert not isinstance(info.value, MismatchError)
+    msg = str(info.value)
+    assert "FileNotFoundError" in msg and "no-such-file.tmp" in msg
+    log = Path(msg.split("log: ", 1)[1].splitlines()[0])
+    assert log.is_file()  # a failing run's directory stays for the report
+
+
+def test_passing_run_leaves_no_directory(sim, smoke_verilog):
+    r = run_cocotb(smoke_verilog, TOP, TB, sim=sim, env={"SMOKE_CYCLES": 100})
+    assert not r.kept and not r.test_dir.exists()
+    kept = run_cocotb(smoke_verilog, TOP, TB, sim=sim, env={"SMOKE_CYCLES": 100}, keep=True)
+    assert kept.kept and kept.log.is_file() and kept.test_dir.name.startswith(r.test_dir.name.rsplit("-", 2)[0])
 
 
 def test_waves_env_writes_waveform(sim, smoke_verilog, monkeypatch):
@@ -88,7 +109,7 @@ def test_waves_env_writes_waveform(sim, smoke_verilog, monkeypatch):
 
 def test_hung_simulation_times_out(sim, smoke_verilog):
     # The simulator's own start-up (embedding Python, importing numpy) outlasts 0.3 s.
-    with pytest.raises(RuntimeError, match="timed out after 0.3 s"):
+    with pytest.raises(ToolFailure, match="timed out after 0.3 s"):
         run_cocotb(smoke_verilog, TOP, TB, sim=sim, env={"SMOKE_CYCLES": 20_000},
                    timeout_s=0.3)
 
@@ -110,31 +131,67 @@ _PARALLEL_SCRIPT = textwrap.dedent("""
     from tb.smoke_counter import SmokeCounter
     r = run_cocotb(export_verilog(SmokeCounter(), "smoke_counter"), "smoke_counter",
                    "tb.smoke_counter_tb", sim=sys.argv[1], root=sys.argv[2],
-                   env={"SMOKE_CYCLES": 500}, case=sys.argv[3])
-    print(json.dumps({"cached": r.cached, "build_dir": str(r.build_dir)}))
+                   env={"SMOKE_CYCLES": int(sys.argv[4])}, case=sys.argv[3])
+    print(json.dumps({"cached": r.cached, "build_dir": str(r.build_dir), "cycles": r.metrics["cycles"]}))
 """)
 
 
-def test_parallel_workers_share_one_build(tmp_path):
-    """Two processes (as two pytest-xdist workers would) building the same design into the
-    same fresh cache: one builds, the other waits on the lock and reuses it."""
-    sim = next((s for s in ("icarus", "verilator") if simulator_available(s)[0]), None)
-    if sim is None:
-        pytest.skip("no simulator available")
+def _parallel(sim, root, cases, cycles):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), *sys.path]))
     env.pop("PYTEST_CURRENT_TEST", None)
-    procs = [subprocess.Popen([sys.executable, "-c", _PARALLEL_SCRIPT, sim, str(tmp_path),
-                               f"worker{i}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", _PARALLEL_SCRIPT, sim, str(root), case, str(cycles)],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for case in cases]
     outs = []
     for p in procs:
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-3000:]
         outs.append(json.loads(out.strip().splitlines()[-1]))
+    return outs
+
+
+def _any_sim():
+    sim = next((s for s in ("icarus", "verilator") if simulator_available(s)[0]), None)
+    if sim is None:
+        pytest.skip("no simulator available")
+    return sim
+
+
+def test_parallel_workers_share_one_build(tmp_path):
+    """Two processes (as two pytest-xdist workers would) building the same design into the
+    same fresh cache: one builds, the other waits on the lock and reuses it."""
+    outs = _parallel(_any_sim(), tmp_path, ["worker0", "worker1"], 500)
     assert sorted(o["cached"] for o in outs) == [False, True]
     assert outs[0]["build_dir"] == outs[1]["build_dir"]
-    runs = sorted(p.name for p in (Path(outs[0]["build_dir"]) / "runs").iterdir())
-    assert runs == ["worker0", "worker1"]
+    # Both passed, so neither left its run directory behind.
+    assert list((Path(outs[0]["build_dir"]) / "runs").iterdir()) == []
+
+
+def test_concurrent_runs_of_one_case_both_pass(tmp_path):
+    """Issue 20: two runs of the same case at once (two `spintwin verify macrospin --seed 11`)
+    shared one run directory, and the second deleted it under the first (a false MISMATCH on
+    its lost tb_metrics.tmp). The runs overlap for sure: both wait for the one build, then
+    start their simulators together, each far longer than the other's set-up."""
+    outs = _parallel(_any_sim(), tmp_path, ["same-case", "same-case"], 30_000)
+    assert [o["cycles"] for o in outs] == [30_000, 30_000]
+    assert sorted(o["cached"] for o in outs) == [False, True]
+
+
+def test_build_root_with_a_space(tmp_path, smoke_verilog, monkeypatch):
+    """GNU make (Verilator's build) splits paths at spaces: the build is made in a space-free
+    folder that a link in the build root points to, or, when even the temporary folder has a space, one clear line."""
+    skip_unless_simulator("verilator")
+    root = tmp_path / "build root"
+    r = run_cocotb(smoke_verilog, TOP, TB, sim="verilator", root=root, env={"SMOKE_CYCLES": 300}, keep=True)
+    assert [t.status for t in r.tests] == ["passed"] and r.metrics["cycles"] == 300
+    link = next((root / "cocotb").iterdir())
+    assert link.resolve() == r.build_dir and " " not in str(r.build_dir) and r.log.is_file()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "tmp dir"))
+    with pytest.raises(SpintwinError, match="contains a space.*SPINTWIN_BUILD"):
+        run_cocotb(smoke_verilog, TOP, TB, sim="verilator", root=tmp_path / "other root",
+                   env={"SMOKE_CYCLES": 300})
 
 
 # ------------------------------------------------------------------------ tool discovery
