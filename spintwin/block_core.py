@@ -148,7 +148,8 @@ def _verify(d: CoreDesign, req: Request, echo, first: int = 0) -> dict:
                         net=net)
     out = {"network": d.network, "sim": req.sim, "images": req.images, "steps": d.cfg.steps, "seed": d.cfg.seed,
            "bit_exact": True, "seconds": time.perf_counter() - t0,
-           **{k: r.metrics.get(k) for k in ("cycles", "cycles_per_s", "seconds_per_image", "cycles_per_image")}}
+           **{k: r.metrics.get(k) for k in ("cycles", "cycles_per_s", "seconds_per_image", "cycles_per_image")},
+           "rtl_pred": r.metrics.get("accuracy_pred")}
     if echo:
         echo(f"core {d.network}: {req.images} images x {d.cfg.steps} steps bit-exact on {req.sim} "
              f"({out['cycles_per_s'] or 0:.0f} cycles/s)")
