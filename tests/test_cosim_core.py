@@ -11,6 +11,7 @@ WAVES=1 writes a waveform (path printed by the runner).
 
 import pytest
 
+from spinbase.errors import MismatchError, SpintwinError
 from tb import core_launch
 from tb.runner import skip_unless_simulator
 
@@ -30,9 +31,34 @@ def test_verilator_cnn_if_three_images():
 def test_mismatch_names_first_step_layer_position_and_channel():
     """Toggle the model's 3rd conv1 spike of image 10: the batch signature differs and the replay
     names where (the step and position of that spike, channel too, RTL 1 and model 0)."""
-    with pytest.raises(AssertionError, match=r"^image 10: step \d+, layer conv1, position \d+, channel \d: "
+    with pytest.raises(MismatchError, match=r"^image 10: step \d+, layer conv1, position \d+, channel \d: "
                                              r"model 0, RTL 1 \[batch: image 10: conv1 spikes model"):
         _run("cnn-if", "verilator", 1, 5, first=10, CORE_CORRUPT="conv1:2")
+
+
+def test_inputs_out_of_range_refused_before_any_build(monkeypatch):
+    """Steps beyond the core's 16-bit step counter and images beyond the MNIST test set are one
+    SpintwinError line, before the network is built or anything exported (not a MISMATCH)."""
+    from hdl.core import _COUNT_BITS
+
+    def no_build(*a, **k):
+        raise AssertionError("the launcher built before checking its inputs")
+
+    monkeypatch.setattr(core_launch, "core_verilog", no_build)
+    monkeypatch.setattr(core_launch, "run_cocotb", no_build)
+    import quantize.core
+
+    monkeypatch.setattr(quantize.core, "trained_network", no_build)
+    top = (1 << _COUNT_BITS) - 1
+    for kw, words in (({"steps": top + 1}, f"1..{top}"), ({"steps": 10**30}, f"{_COUNT_BITS}-bit"),
+                      ({"steps": 0}, "steps"), ({"images": 0}, "images"),
+                      ({"images": 2, "first": core_launch.MNIST_TEST_IMAGES - 1}, "test set has 10000"),
+                      ({"first": -1}, "first image")):
+        args = {"images": 1, "steps": 5, "first": 0, **kw}
+        with pytest.raises(SpintwinError, match=words) as info:
+            core_launch.run("cnn-if", sim="verilator", **args)
+        assert not isinstance(info.value, MismatchError)
+    core_launch.check_inputs(images=1, steps=top, first=core_launch.MNIST_TEST_IMAGES - 1)  # the limits hold
 
 
 def test_generate_core_writes_lint_clean_verilog_and_a_manifest(tmp_path):

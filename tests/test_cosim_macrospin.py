@@ -18,6 +18,7 @@ import pytest
 from tb import macrospin_launch
 from tb.macrospin_cases import CASES, DSP_BLOCK_CASE, build_case
 from tb.runner import skip_unless_simulator
+from spinbase.errors import MismatchError, SpintwinError
 
 
 def _run(case, sim, magnet_steps, seed=11, **env):
@@ -57,12 +58,12 @@ def test_ecp5_blocks_batch(sim, magnet_steps):
 
 def test_ecp5_blocks_mismatch_is_named():
     """The ECP5 style's first-difference report works too (a corrupted beat is caught)."""
-    with pytest.raises(AssertionError, match=r"^beat 31, lane 0, field x: expected"):
+    with pytest.raises(MismatchError, match=r"^beat 31, lane 0, field x: expected"):
         run_batch(DSP_BLOCK_CASE, "verilator", 800, blocks="ecp5", MS_CORRUPT_BEAT=31)
 
 
 def test_batch_mismatch_names_first_beat_lane_and_field():
-    with pytest.raises(AssertionError, match=r"^beat 57, lane 0, field x: expected .* \[batch: signature over"):
+    with pytest.raises(MismatchError, match=r"^beat 57, lane 0, field x: expected .* \[batch: signature over"):
         run_batch("default_n103", "verilator", 2000, MS_CORRUPT_BEAT=57)
 
 
@@ -87,5 +88,72 @@ def test_icarus_100k_magnet_steps(case):
 
 
 def test_mismatch_names_first_beat_lane_and_field():
-    with pytest.raises(AssertionError, match=r"beat 57, lane 0, field x: expected"):
+    with pytest.raises(MismatchError, match=r"beat 57, lane 0, field x: expected"):
         _run("default_n103", "verilator", 500, MS_CORRUPT_BEAT=57)
+
+
+def _no_build(*args, **kwargs):
+    raise AssertionError("the launcher exported or built before checking its inputs")
+
+
+@pytest.mark.parametrize("launch", ["run_batch", "run_per_cycle"])
+def test_oversized_steps_refused_before_any_build(launch, monkeypatch):
+    """Issue 20: `verify macrospin --steps 10**30` was reported as MISMATCH (a 32-bit range
+    error inside the testbench). Now one SpintwinError line, before any export or build."""
+    monkeypatch.setattr(macrospin_launch, "export_verilog", _no_build)
+    monkeypatch.setattr(macrospin_launch, "run_cocotb", _no_build)
+    model, noise, _ = build_case("default_n103", seed=11)
+    fn = getattr(macrospin_launch, launch)
+    for bad in (10**30, 0, -5, 2.5, True):
+        with pytest.raises(SpintwinError) as info:
+            fn(model, noise, sim="verilator", seed=11, magnet_steps=bad, env={"MS_CASE": "default_n103"})
+        assert not isinstance(info.value, MismatchError) and "\n" not in str(info.value)
+
+
+def test_batch_steps_bound_is_the_harness_counter():
+    """The largest accepted batch run fits the harness's 32-bit cycle budget; one more lane's
+    step does not (the bound derives from hdl.harness, not a tuned constant)."""
+    import warnings
+
+    from amaranth.hdl import Shape
+
+    from hdl.macrospin import selftest_harness
+
+    model, noise, _ = build_case("odd_k3", seed=11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # built only to read its port width (Amaranth's MustUse)
+        harness = selftest_harness(model, noise, 11)
+    width = Shape.cast(harness.signature.members["cycles"].shape).width
+    assert width == macrospin_launch.HARNESS_CYCLE_BITS
+    k = model.cfg.lanes
+    limit = (1 << width) - 1
+    lo, hi = 1, 10**12  # largest magnet_steps with batch_cycles <= limit, by bisection
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if macrospin_launch.batch_cycles(model, mid) <= limit else (lo, mid - 1)
+    macrospin_launch.check_steps(model, lo, mode="batch")
+    with pytest.raises(SpintwinError, match="32-bit cycle counter"):
+        macrospin_launch.check_steps(model, lo + k, mode="batch")
+
+
+@pytest.mark.parametrize("case", [*CASES, DSP_BLOCK_CASE])
+def test_model_travels_as_data(case):
+    """The testbench gets its model as JSON data (no config file to parse again): the round
+    trip rebuilds the same integer model, bit for bit over a short stream."""
+    import json
+
+    import numpy as np
+
+    from quantize.macrospin import reference_stream
+    from quantize.noise import GaussianNoise
+    from tb.macrospin_cases import model_from_json, model_to_json
+
+    model, noise, _ = build_case(case, seed=3)
+    again, noise2, _ = model_from_json(json.loads(json.dumps(model_to_json(model, noise))), seed=3)
+    assert again.cfg == model.cfg and noise2 == noise and again.ints == model.ints and again.fmts == model.fmts
+    rng = np.random.default_rng(0)
+    n, k = 300, model.cfg.lanes
+    codes, resets = rng.integers(-1500, 1500, (n, k)), rng.random((n, k)) < 0.01
+    a = reference_stream(model, GaussianNoise(noise).run(n), codes, resets)
+    b = reference_stream(again, GaussianNoise(noise2).run(n), codes, resets)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))

@@ -13,6 +13,7 @@ Icarus over two full images.
 
 import pytest
 
+from spinbase.errors import MismatchError
 from tb.runner import skip_unless_simulator
 from tb.stdp_core_launch import verify_stdp_core
 
@@ -32,12 +33,12 @@ def test_verilator_20_images_bit_exact():
 
 
 def test_mismatch_names_image_attempt_step_and_field():
-    with pytest.raises(AssertionError, match=r"^image 1, attempt 0, step 175: winner model .*, RTL "):
+    with pytest.raises(MismatchError, match=r"^image 1, attempt 0, step 175: winner model .*, RTL "):
         _verify("verilator", 2, **SMALL, corrupt="winner")
 
 
 def test_weight_mismatch_is_replayed_to_name_the_image():
-    with pytest.raises(AssertionError, match=r"^weight \(input 3, neuron 0\): model .* after image 1 \[batch: weight"):
+    with pytest.raises(MismatchError, match=r"^weight \(input 3, neuron 0\): model .* after image 1 \[batch: weight"):
         _verify("verilator", 2, **SMALL, corrupt="weight")
 
 
