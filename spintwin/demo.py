@@ -22,7 +22,7 @@ from golden.llg import critical_spin_current, simulate, switching_probability
 from . import __version__
 from spinbase.fileio import atomic_savefig, atomic_write_json, atomic_write_text
 
-__all__ = ["run_demo"]
+__all__ = ["check_demo", "run_demo"]
 
 
 def _plt():
@@ -202,19 +202,51 @@ def _report(res, cfg_path, elapsed) -> str:
     return "\n".join(lines)
 
 
+def check_demo(cfg: dict, out, cfg_path=None) -> Path:
+    """Everything the demo's stages will need, checked before stage 1 (they take minutes).
+
+    The output folder (``spinbase.fileio.prepare_out_dir``: an empty name, an existing file, a
+    path under a file, a name too long or a folder that cannot be written), the twin's
+    semantic checks (``spintwin.twin.macrospin_from_config``: formats, constants; what stage 5
+    builds) and every block's checks of the design (``spintwin.blocks.check_design``: e.g.
+    magnets >= pipeline depth + 3). Raises :class:`SpintwinError` (one line); returns the
+    output folder.
+    """
+    from spinbase.errors import SpintwinError
+    from spinbase.fileio import prepare_out_dir
+
+    from .twin import macrospin_from_config
+
+    where = f"config {cfg_path}: " if cfg_path is not None else ""
+    try:
+        macrospin_from_config(cfg)
+        try:
+            from .blocks import check_design
+        except ImportError:  # a tree without the block registry: the twin's own checks above
+            check_design = None
+        if check_design is not None:
+            check_design(cfg, cfg_path)
+    except SpintwinError as e:
+        msg = str(e)
+        raise SpintwinError(msg if msg.startswith("config ") else where + msg) from None
+    except (ValueError, TypeError, KeyError, OverflowError, ZeroDivisionError) as e:
+        raise SpintwinError(f"{where}twin: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}") from None
+    return prepare_out_dir(out)
+
+
 def run_demo(cfg: dict, out: Path, cfg_path, echo=print) -> dict:
     """Run the demo; returns the results dict also written to ``out/demo.json``.
 
     Stages: four golden device studies, the twin's switching curve against the golden one, the
     twin against the CMOS baseline on MNIST, the core's Verilog and its bit-exact Verilator
     co-simulation, and a synthesis estimate; then ``report.md`` and the self-contained
-    ``report.html``. Every file is written atomically.
+    ``report.html``. Every file is written atomically. The config and the output folder are
+    checked first (:func:`check_demo`), so a bad one stops the demo before stage 1.
     """
     from . import demo_system as ds
     from .report import markdown_to_html
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_demo(cfg, out, cfg_path)
     plt = _plt()
     rng = np.random.default_rng(cfg["demo"]["seed"])
     t0 = time.perf_counter()

@@ -31,7 +31,7 @@ throughput), cached, and summarised in ``out_dir``::
     noise_uniform_bits = [3, 5]
     lanes = [1, 2]
 
-Network point defaults: ``QuantConfig``'s, then ``spintwin.explore_networks.NETWORK_DEFAULTS``
+Network point defaults: ``QuantConfig``'s, then ``quantize.trained.KIND_DEFAULTS``
 per kind (the twin at half input rate, network 2 at 50 steps, as the network benchmark), then
 [base], then the axes. ``membrane_frac`` defaults to ``min(8, membrane_bits - 4)`` (three
 integer bits of headroom).
@@ -169,11 +169,12 @@ def point_key(point: dict) -> str:
 def _network_point(path, values: dict, base: dict, label: str) -> dict:
     from dataclasses import asdict
 
+    from quantize.trained import KIND_DEFAULTS
+
     from .explore_eval import quant_config, weights_tag
-    from .explore_networks import NETWORK_DEFAULTS
 
     kind = values.get("kind", "twin-if")
-    q = {**NETWORK_DEFAULTS[kind], **values}
+    q = {**KIND_DEFAULTS[kind], **values}
     q.setdefault("membrane_frac", min(8, q.get("membrane_bits", 16) - 4))
     q = {k: v for k, v in q.items() if k in _NET_KEYS}
     try:
@@ -313,7 +314,7 @@ def _task(point: dict, design: dict, golden: dict | None) -> dict:
 
 
 def _jsonable(x):
-    from .explore_networks import jsonable
+    from .experiments import jsonable
 
     return jsonable(x)
 

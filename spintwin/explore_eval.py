@@ -20,14 +20,13 @@ Macrospin points
     standard errors, and whether every current is within 0.03 + 3 standard errors; with
     ``synth`` the resources of the integrator and its magnet-steps per second.
 
-Weights follow the network benchmark (bench/networks.py): the twin IF network uses the ReLU CNN normalised at the maximum
-activation (``golden.snn.run_dw``), the CMOS baseline at the 99.9th percentile
-(``golden.snn.run_if``), network 2 the sigmoid CNN.
+Weights come from ``quantize.trained`` (as the network benchmark's): the twin IF network uses the
+ReLU CNN normalised at the maximum activation, the CMOS baseline at the 99.9th percentile,
+network 2 the sigmoid CNN.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 import warnings
@@ -44,9 +43,6 @@ __all__ = ["QUANT_FIELDS", "quant_config", "weights_tag", "network_for", "networ
 QUANT_FIELDS = ("kind", "levels", "weight_bits", "scale_bits", "membrane_bits", "membrane_frac", "input_bits",
                 "input_rate", "steps", "encoding", "tile", "reset_position", "lut_addr_bits", "lut_bits",
                 "lut_range", "seed")
-#: Images the normalisation of the ReLU CNN sees (training images, as the network benchmark).
-NORMALISE_IMAGES = 10000
-
 
 def quant_config(point: dict):
     """The ``quantize.snn.QuantConfig`` of a network point (ValueError names a bad field)."""
@@ -56,28 +52,19 @@ def quant_config(point: dict):
     return QuantConfig(**{k: v for k, v in point.items() if k in known})
 
 
-@functools.lru_cache(maxsize=4)
 def _weights(kind: str):
-    """Weights of a network kind (:func:`weights_tag` names them); cached per process
-    (the normalisation takes ~1 s)."""
-    from golden import cnn, snn
-    from spinbase.data import load_mnist
+    """Weights of a network kind (:func:`weights_tag` names them; ``quantize.trained``, which
+    normalises once per process)."""
+    from quantize.trained import kind_weights
 
-    if kind == "twin-stochastic":
-        return cnn.train_cnn(cnn.SIGMOID_CONFIG)[0]
-    relu, _ = cnn.train_cnn(cnn.RELU_CONFIG)
-    (xt, _), _ = load_mnist()
-    pct = 100.0 if kind == "twin-if" else 99.9
-    return snn.normalise(relu, xt[:NORMALISE_IMAGES], pct)[0]
+    return kind_weights(kind)
 
 
 def weights_tag(kind: str) -> str:
     """Names the trained weights and normalisation of ``kind`` (part of a point's cache key)."""
-    from golden import cnn
+    from quantize.trained import weights_tag as tag
 
-    if kind == "twin-stochastic":
-        return cnn.config_hash(cnn.SIGMOID_CONFIG)
-    return f"{cnn.config_hash(cnn.RELU_CONFIG)}-p{100.0 if kind == 'twin-if' else 99.9:g}"
+    return tag(kind)
 
 
 def network_for(point: dict):

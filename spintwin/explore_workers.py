@@ -1,8 +1,8 @@
 """Local worker processes and the output-folder lock of ``spintwin explore``.
 
 Workers die with their parent
-    The sweep's local workers are spawned processes (:func:`local_runner`). Each one, before it
-    takes a task, (1) ignores SIGINT, so a Ctrl-C in the terminal (which signals the whole
+    The sweep's local workers are spawned processes (:func:`local_runner`), started with SIGINT
+    blocked. Each one, before it takes a task, (1) ignores SIGINT, so a Ctrl-C in the terminal (which signals the whole
     foreground process group) reaches only the parent, which prints one line and kills the
     workers; (2) on Linux asks the kernel for SIGKILL when its parent dies
     (``prctl(PR_SET_PDEATHSIG)``), so a ``kill -9`` of the parent takes the workers with it; and
@@ -57,27 +57,30 @@ def _watchdog(parent: int) -> None:
 
 def _worker_init(parent: int) -> None:
     """Initializer of every local worker (see the module docstring)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # also discards a SIGINT pending since the spawn
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _parent_death_signal()
     if os.getppid() != parent:  # died before the death signal was armed
         os._exit(1)
     threading.Thread(target=_watchdog, args=(parent,), name="explore-parent-watchdog", daemon=True).start()
 
 
-class _SigintIgnored:
-    """SIGINT ignored while workers are spawned: an ignored disposition survives exec, so a
-    Ctrl-C during a worker's start-up (before its initializer runs) cannot print a traceback
-    there. Only the main thread may change signal handlers; elsewhere this does nothing."""
+class _SigintBlocked:
+    """SIGINT blocked (held pending, not lost) while workers are spawned. A signal mask survives
+    fork and exec, so a Ctrl-C during a worker's start-up stays pending there until its
+    initializer ignores SIGINT (which discards it) instead of raising KeyboardInterrupt in the
+    middle of an import; here it is delivered when the block ends, and stops the sweep."""
 
     def __enter__(self):
         self.old = None
-        if threading.current_thread() is threading.main_thread():
-            self.old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "pthread_sigmask"):
+            self.old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         return self
 
     def __exit__(self, *exc):
         if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
         return False
 
 
@@ -105,7 +108,7 @@ def local_runner(task, jobs, workers: int):
                              initializer=_worker_init, initargs=(os.getpid(),))
     finished = False
     try:
-        with _SigintIgnored():
+        with _SigintBlocked():
             futs = {ex.submit(task, *args): key for key, args in jobs}
         for f in as_completed(futs):
             yield futs[f], f.result()

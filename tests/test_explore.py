@@ -67,7 +67,7 @@ def test_space_product_drops_unused_fields_and_duplicates(tmp_path):
         ("cmos-if", None, 4), ("twin-if", 4, None), ("twin-if", 16, None)]
     assert len({point_key({k: v for k, v in p.items() if k != "axes"}) for p in pts}) == 3
     twin = next(p for p in pts if p["kind"] == "twin-if")
-    assert twin["input_rate"] == 0.5 and twin["steps"] == 5          # bench.networks.BASE, then [base]
+    assert twin["input_rate"] == 0.5 and twin["steps"] == 5          # quantize.trained.KIND_DEFAULTS, then [base]
     assert twin["membrane_frac"] == 8 and twin["images"] == 4 and twin["profile_images"] == 1
 
 
