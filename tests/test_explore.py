@@ -180,7 +180,7 @@ def test_profile_ranges_equal_direct_computation(kind, membrane_bits, membrane_f
 
 
 def test_profile_stochastic_lut_address():
-    from quantize.snn import _windows, encode, layer_input, run
+    from quantize.snn import encode, layer_input, run
     from spinbase.data import load_mnist
 
     net = explore_eval.network_for({"kind": "twin-stochastic", "steps": 4, "lut_addr_bits": 4})
