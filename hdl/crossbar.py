@@ -29,11 +29,13 @@ def _signed_width(lo: int, hi: int) -> int:
     return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
 
 
-def tile_widths(k: np.ndarray, c: np.ndarray, shift: int, count_bits: int) -> tuple[int, int, int]:
-    """(weight code width, accumulator width, output width) that hold every reachable value."""
+def tile_widths(k: np.ndarray, c: np.ndarray, shift: int, count_bits: int,
+                max_count: int | None = None) -> tuple[int, int, int]:
+    """(weight code width, accumulator width, output width) that hold every reachable value when
+    each row gets at most ``max_count`` spikes per vector (default ``2**count_bits - 1``: one event)."""
     k = np.asarray(k, dtype=np.int64)
     kw = _signed_width(min(int(k.min()), 0), max(int(k.max()), 0))
-    cmax = (1 << count_bits) - 1
+    cmax = (1 << count_bits) - 1 if max_count is None else int(max_count)
     pos = int(np.clip(k, 0, None).sum(axis=0).max()) * cmax
     neg = int(np.clip(k, None, 0).sum(axis=0).min()) * cmax
     aw = _signed_width(neg, pos)
@@ -56,6 +58,9 @@ class CrossbarTile(wiring.Component):
         Right shift (round half up) of ``acc * c``; >= 1.
     count_bits : int
         Width of an event's count (1: spikes).
+    max_count : int, optional
+        Most spikes one row receives per vector, summed over its events (a row may be named by
+        several events); the accumulators are sized for it. Default ``2**count_bits - 1``.
 
     Members
     -------
@@ -64,7 +69,7 @@ class CrossbarTile(wiring.Component):
         ``last`` marks the last column of a vector.
     """
 
-    def __init__(self, k, c, shift: int, count_bits: int = 1):
+    def __init__(self, k, c, shift: int, count_bits: int = 1, *, max_count: int | None = None):
         k = np.asarray(k, dtype=np.int64)
         c = np.asarray(c, dtype=np.int64)
         problem = None
@@ -74,12 +79,15 @@ class CrossbarTile(wiring.Component):
             problem = f"shift must be >= 1, not {shift}"
         elif c.min() < 0:
             problem = "scale codes c must be unsigned"
+        elif max_count is not None and max_count < (1 << count_bits) - 1:
+            problem = f"max_count must be >= 2**count_bits - 1 = {(1 << count_bits) - 1}, not {max_count}"
         if problem:
             self._MustUse__silence = True  # never elaborated: no "unused" warning on top of the error
             raise ValueError(problem)
         self.k, self.c, self.shift, self.count_bits = k, c, int(shift), int(count_bits)
         self.rows, self.cols = k.shape
-        self.k_width, self.acc_width, self.y_width = tile_widths(k, c, shift, count_bits)
+        self.max_count = (1 << self.count_bits) - 1 if max_count is None else int(max_count)
+        self.k_width, self.acc_width, self.y_width = tile_widths(k, c, shift, count_bits, self.max_count)
         self.c_width = max(1, int(c.max()).bit_length())
         row_w = max(1, (self.rows - 1).bit_length())
         col_w = max(1, (self.cols - 1).bit_length())

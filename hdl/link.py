@@ -6,7 +6,7 @@ as a response frame. Any ``wiring.Component`` with the :data:`ENGINE_MEMBERS` in
 the engine (the full SNN core can be plugged in the same way as the fc layer here).
 
 Frames (CRC-8: polynomial 0x07, initial value 0, no reflection, no final XOR, "CRC-8/SMBUS";
-protocol version :data:`PROTOCOL_VERSION` = 2)::
+protocol version :data:`PROTOCOL_VERSION` = 3)::
 
     request  (host -> board): 0xA5 | SEQ | LEN | CMD | ARG[LEN-1] | CRC8(SEQ, LEN, CMD, ARG)
                               LEN = 1..255 bytes of CMD + ARG
@@ -45,10 +45,12 @@ shift)`` with ``c_rj`` the eq. 12 factor ``1 / (1 + gamma)`` in fixed point, int
 wall position as an integer membrane), with 16-bit saturating spike counters.
 Commands (:class:`Cmd`)::
 
-    INFO   (0x00)  -> "S" "T" version rows_lo rows_hi cols tile membrane_bits thr_lo thr_hi, status
+    INFO   (0x00)  -> "S" "T" version rows_lo rows_hi cols tile membrane_bits thr_lo thr_hi max_count, status
     CLEAR  (0x01)  -> status                 zero the accumulators, membranes and counters
     SPIKES (0x02)  ARG = input events: a row index 0..rows-1 is one input spike of the current
-                   time step; 0xFF ends the step (the layer integrates it, its IF neurons fire)
+                   time step (a row named n times spikes n times; at most max_count times a
+                   step, more are ignored and flagged COUNT_OVERFLOW); 0xFF ends the step (the
+                   layer integrates it, its IF neurons fire)
                    -> for every 0xFF, the step's output spikes as ceil(cols/8) bytes (bit j =
                    neuron j, little endian), then status. Events after the last 0xFF stay
                    accumulated for the step a later frame ends.
@@ -71,14 +73,17 @@ from hdl.crossbar import CrossbarTile, tile_widths
 from hdl.neurons import IfNeuronBank
 from hdl.uart import UartRx, UartTx
 
-__all__ = ["BYTE_LAYOUT", "Cmd", "ENGINE_MEMBERS", "EngineStatus", "FcEngine", "HostLink", "LinkCore", "LinkStatus",
+__all__ = ["BYTE_LAYOUT", "Cmd", "DEFAULT_MAX_COUNT", "ENGINE_MEMBERS", "EngineStatus", "FcEngine", "HostLink", "LinkCore", "LinkStatus",
            "PROTOCOL_VERSION", "REQ_SYNC", "RESP_SYNC", "STEP_END", "crc8", "check_engine"]
 
-PROTOCOL_VERSION = 2   #: 2: SEQ in every request and response (1: none)
+PROTOCOL_VERSION = 3   #: 3: max_count in INFO; 2: SEQ in every request and response (1: none)
 REQ_SYNC = 0xA5
 RESP_SYNC = 0x5A
 STEP_END = 0xFF
 COUNTER_BITS = 16
+#: FcEngine's default ``max_count``: the most spikes per row per step the seed's networks send,
+#: 4 with network 2's folded 2 x 2 pooling (``quantize.core.CoreLayer.max_count``), else 1.
+DEFAULT_MAX_COUNT = 4
 
 #: One byte of a request or response stream.
 BYTE_LAYOUT = data.StructLayout({"data": unsigned(8), "last": unsigned(1)})
@@ -116,6 +121,7 @@ class EngineStatus(enum.IntFlag):
     BAD_ARG = 0x02      #: arguments where the command takes none (ignored)
     BAD_ROW = 0x04      #: an event row >= rows and != 0xFF (ignored)
     SATURATED = 0x08    #: a spike counter reached 2**16 - 1 and stopped
+    COUNT_OVERFLOW = 0x10   #: a row got more than max_count events in one step (the extra ones ignored)
 
 
 def crc8(data: bytes, crc: int = 0) -> int:
@@ -412,6 +418,18 @@ class HostLink(wiring.Component):
 class FcEngine(wiring.Component):
     """Network 1's fc layer as an engine for :class:`HostLink` (see the module docstring).
 
+    A SPIKES count n > 1 for a row is the row's index sent n times (``spintwin.host.pack_steps``),
+    so the tile accumulators must hold ``max_count`` events per row per step, not one: they are
+    sized exactly for it (``hdl.crossbar.tile_widths``: ``max_count x`` the largest positive and
+    negative column sums of ``k``, every partial sum lies between them), and the engine counts
+    each row's events in the current step (a ``rows x bit_length(max_count)`` memory, zeroed
+    after each step in ``rows`` cycles) and ignores and flags (:attr:`EngineStatus.COUNT_OVERFLOW`)
+    any event past ``max_count``. So no input can wrap an accumulator silently: a step either
+    equals the integer model or is flagged (its result is then the model's with the row's count
+    clipped to ``max_count``). A saturating accumulator instead would flag only some overflows
+    late and give results no model reproduces; the host driver checks counts against the
+    ``max_count`` that INFO reports before it sends anything.
+
     Parameters
     ----------
     k : int array (rows, cols)
@@ -430,6 +448,10 @@ class FcEngine(wiring.Component):
         Signed membrane width.
     reset : {"zero", "subtract"}
         DW neuron (back to 0) or CMOS baseline (subtract the threshold).
+    max_count : int
+        Spikes per row per time step the engine accepts (1..255), :data:`DEFAULT_MAX_COUNT` = 4
+        by default (network 2's folded pooling sends counts up to 4; network 1's fc input is
+        binary, so 1 would be enough there). Each doubling adds one bit to the tile accumulators.
 
     Members
     -------
@@ -437,7 +459,7 @@ class FcEngine(wiring.Component):
     """
 
     def __init__(self, k, c, shift: int, tile: int, *, threshold: int, floor: int | None, membrane_bits: int,
-                 reset: str = "zero"):
+                 reset: str = "zero", max_count: int = DEFAULT_MAX_COUNT):
         k = np.asarray(k, dtype=np.int64)
         c = np.asarray(c, dtype=np.int64)
         problem = None
@@ -449,21 +471,27 @@ class FcEngine(wiring.Component):
             problem = f"c must be (ceil(rows / tile), cols) = {(-(-k.shape[0] // tile), k.shape[1])}, not {c.shape}"
         elif not 1 <= k.shape[1] <= 64:
             problem = f"cols must be in 1..64, not {k.shape[1]}"
+        elif isinstance(max_count, bool) or int(max_count) != max_count or not 1 <= max_count <= 255:
+            problem = f"max_count must be an integer 1..255 (one INFO byte), not {max_count!r}"
         if problem:
             self._MustUse__silence = True
             raise ValueError(problem)
         self.k, self.c, self.shift, self.tile = k, c, int(shift), int(tile)
         self.rows, self.cols = k.shape
         self.threshold, self.floor, self.membrane_bits, self.reset = int(threshold), floor, int(membrane_bits), reset
+        self.max_count = int(max_count)
         n_tiles = c.shape[0]
-        y_width = max(tile_widths(k[r * tile:(r + 1) * tile], c[r], shift, 1)[2] for r in range(n_tiles))
+        y_width = max(tile_widths(k[r * tile:(r + 1) * tile], c[r], shift, 1, self.max_count)[2]
+                      for r in range(n_tiles))
         self.y_bits = y_width + max(0, (n_tiles - 1).bit_length())   # the sum of n_tiles outputs
         try:
             self.bank = IfNeuronBank(self.cols, membrane_bits, self.y_bits, threshold, floor, reset)
         except ValueError:
             self._MustUse__silence = True
             raise
-        self.tiles = [CrossbarTile(k[r * tile:(r + 1) * tile], c[r], shift) for r in range(n_tiles)]
+        # Events carry a count of 1 (a select, no multiplier); repeats of a row add up in the accumulators.
+        self.tiles = [CrossbarTile(k[r * tile:(r + 1) * tile], c[r], shift, max_count=self.max_count)
+                      for r in range(n_tiles)]
         self.mask_bytes = -(-self.cols // 8)
         self.v_bytes = -(-membrane_bits // 8)
         super().__init__(ENGINE_MEMBERS)
@@ -471,7 +499,7 @@ class FcEngine(wiring.Component):
     def info_bytes(self) -> bytes:
         """The INFO response body without the status byte."""
         return bytes([ord("S"), ord("T"), PROTOCOL_VERSION, self.rows & 0xFF, self.rows >> 8, self.cols, self.tile,
-                      self.membrane_bits, self.threshold & 0xFF, (self.threshold >> 8) & 0xFF])
+                      self.membrane_bits, self.threshold & 0xFF, (self.threshold >> 8) & 0xFF, self.max_count])
 
     def elaborate(self, platform):
         m = Module()
@@ -530,6 +558,23 @@ class FcEngine(wiring.Component):
             read_bytes += [ext[8 * i:8 * (i + 1)] for i in range(self.v_bytes)]
         read_arr = Array(read_bytes)
 
+        # Events of each row in the current step (saturating at max_count), zeroed by a sweep
+        # over the rows after every step end and CLEAR; no event is taken while it runs.
+        m.submodules.row_counts = cnt_mem = memory.Memory(shape=unsigned(self.max_count.bit_length()),
+                                                          depth=self.rows, init=[])
+        cnt_wr, cnt_rd = cnt_mem.write_port(), cnt_mem.read_port(transparent_for=())
+        m.d.comb += cnt_rd.en.eq(0)       # the read data holds while an event waits for its tile
+        looked = Signal()                 # cnt_rd.data is the offered event's row count
+        sweeping = Signal()
+        sweep_row = Signal(range(self.rows))
+        with m.If(sweeping):
+            m.d.comb += [cnt_wr.addr.eq(sweep_row), cnt_wr.data.eq(0), cnt_wr.en.eq(1)]
+            m.d.sync += sweep_row.eq(sweep_row + 1)
+            with m.If(sweep_row == self.rows - 1):
+                m.d.sync += sweeping.eq(0)
+        full = Signal()
+        m.d.comb += full.eq(cnt_rd.data >= self.max_count)
+
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += req.ready.eq(1)
@@ -570,12 +615,23 @@ class FcEngine(wiring.Component):
                         m.d.sync += [was_last.eq(last), discard.eq(0)]
                         m.next = "CLOSE"
                 with m.Elif(b < self.rows):
-                    m.d.comb += req.ready.eq(sel_ready)
-                    for r, t in enumerate(tiles):
-                        m.d.comb += [t.i_event.valid.eq(req.valid & (sel == r)), t.i_event.payload.row.eq(local),
-                                     t.i_event.payload.count.eq(1)]
-                    with m.If(req.valid & sel_ready & last):
-                        m.next = "STATUS"
+                    # First look up the row's count (one cycle), then offer the event: count 0 past max_count.
+                    with m.If(req.valid & ~looked & ~sweeping):
+                        m.d.comb += [cnt_rd.addr.eq(b), cnt_rd.en.eq(1)]
+                        m.d.sync += looked.eq(1)
+                    with m.If(looked):
+                        m.d.comb += req.ready.eq(sel_ready)
+                        for r, t in enumerate(tiles):
+                            m.d.comb += [t.i_event.valid.eq(req.valid & (sel == r)),
+                                         t.i_event.payload.row.eq(local), t.i_event.payload.count.eq(~full)]
+                        with m.If(req.valid & sel_ready):
+                            m.d.sync += looked.eq(0)
+                            with m.If(full):
+                                m.d.sync += flags.eq(flags | EngineStatus.COUNT_OVERFLOW)
+                            with m.Else():
+                                m.d.comb += [cnt_wr.addr.eq(b), cnt_wr.data.eq(cnt_rd.data + 1), cnt_wr.en.eq(1)]
+                            with m.If(last):
+                                m.next = "STATUS"
                 with m.Else():
                     m.d.comb += req.ready.eq(1)
                     with m.If(req.valid):
@@ -587,7 +643,7 @@ class FcEngine(wiring.Component):
                     m.d.comb += [t.i_event.valid.eq(all_ready), t.i_event.payload.last.eq(1),
                                  t.i_event.payload.count.eq(0)]
                 with m.If(all_ready):
-                    m.d.sync += mask.eq(0)
+                    m.d.sync += [mask.eq(0), sweeping.eq(1), sweep_row.eq(0)]
                     m.next = "COLLECT"
             with m.State("COLLECT"):
                 with m.If(discard):     # CLEAR: drain the tiles, then zero everything

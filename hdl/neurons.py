@@ -107,7 +107,7 @@ class IfNeuronBank(wiring.Component):
         last_valid = Signal()
         v_old = Mux(last_valid & (last_neuron == st1_neuron), last_v, rd.data)
 
-        total = Signal(signed(w + 1))
+        total = Signal(signed(max(w, self.y_bits) + 1))   # y may be wider than the membrane
         m.d.comb += total.eq(v_old + st1_y)
         clamped = Signal(signed(w))
         m.d.comb += clamped.eq(Mux(total > self.vmax, self.vmax, Mux(total < self.floor, self.floor, total)))

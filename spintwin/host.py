@@ -13,8 +13,10 @@ Example (an iCEBreaker programmed by ``spintwin build --board icebreaker``)::
         out = board.run(spike_trains)          # bool (steps, 192) -> output spikes (steps, 10)
         counts, membranes = board.read()
 
-The frame format (protocol version 2: a sequence number in every request, echoed in its
-response), the commands and the status flags are documented in ``hdl/link.py``. After a
+The frame format (protocol version 3: a sequence number in every request, echoed in its
+response; INFO reports the engine's ``max_count``), the commands and the status flags are
+documented in ``hdl/link.py``. :meth:`FcBoard.run` refuses (ValueError, nothing sent) a count
+above the board's ``max_count``, the most spikes per row per step its accumulators hold. After a
 timeout or a damaged frame the driver flushes its input and discards answers that carry an
 older sequence number, so a late answer is never taken for the answer to the next request.
 """
@@ -51,13 +53,15 @@ def encode_request(cmd: int, args: bytes = b"", seq: int = 1) -> bytes:
     return bytes([REQ_SYNC]) + body + bytes([crc8(body)])
 
 
-def pack_steps(spikes, rows: int) -> list[bytes]:
+def pack_steps(spikes, rows: int, max_count: int | None = None) -> list[bytes]:
     """SPIKES argument blocks for input spike counts ``spikes`` (steps, rows).
 
     Every step becomes its active row indices (a row repeated ``count`` times) and an 0xFF;
     the byte string is cut into blocks of at most :data:`MAX_ARGS` bytes (a step may straddle
     two blocks: the board keeps its events accumulated until the 0xFF). A row index is one
     byte and 0xFF ends a step, so ``rows`` is at most :data:`MAX_ROWS` = 255 (rows 0..254).
+    With ``max_count`` (the board's, from INFO) a larger count is a ValueError: the engine
+    would ignore the spikes past it and flag the step.
     """
     if isinstance(rows, bool) or int(rows) != rows or not 1 <= rows <= MAX_ROWS:
         raise ValueError(f"rows must be 1..{MAX_ROWS} (a row index is one byte and 0x{STEP_END:02X} ends a step), "
@@ -67,6 +71,10 @@ def pack_steps(spikes, rows: int) -> list[bytes]:
         raise ValueError(f"spikes must be (steps, rows={rows}), not shape {s.shape}")
     if s.size and (s.dtype.kind not in "biu" or s.min() < 0):
         raise ValueError("spikes must be non-negative integer (or bool) counts")
+    if max_count is not None and s.size and s.max() > max_count:
+        t, r = np.argwhere(s > max_count)[0]
+        raise ValueError(f"spikes has a count of {int(s[t, r])} (step {t}, row {r}); the board takes at most "
+                         f"max_count = {max_count} spikes per row per step")
     stream = bytearray()
     for step in s.astype(np.int64):
         stream += bytes(np.repeat(np.arange(rows), step).tolist())
@@ -224,15 +232,18 @@ class FcBoard(BoardLink):
         return body[:-1]
 
     def info(self) -> dict:
-        """``{"version", "rows", "cols", "tile", "membrane_bits", "threshold"}`` of the engine."""
+        """``{"version", "rows", "cols", "tile", "membrane_bits", "threshold", "max_count"}`` of the engine."""
         b = self.command(Cmd.INFO)
-        if len(b) != 10 or b[:2] != b"ST":
+        if len(b) < 3 or b[:2] != b"ST":
             raise self._error(f"unexpected INFO answer {b.hex()} (not a spintwin fc engine?)")
+        # the version first: another version's INFO may have another length
         if b[2] != PROTOCOL_VERSION:
             raise self._error(f"the board speaks link protocol version {b[2]}, this driver {PROTOCOL_VERSION} "
                               f"(rebuild the bitstream with this spintwin)")
+        if len(b) != 11:
+            raise self._error(f"unexpected INFO answer {b.hex()} ({len(b)} bytes, expected 11)")
         self._info = {"version": b[2], "rows": b[3] | b[4] << 8, "cols": b[5], "tile": b[6],
-                      "membrane_bits": b[7], "threshold": b[8] | b[9] << 8}
+                      "membrane_bits": b[7], "threshold": b[8] | b[9] << 8, "max_count": b[10]}
         return dict(self._info)
 
     def _shape(self) -> dict:
@@ -243,11 +254,13 @@ class FcBoard(BoardLink):
         self.command(Cmd.CLEAR)
 
     def run(self, spikes) -> np.ndarray:
-        """Run input spike counts (steps, rows) through the layer; return output spikes bool (steps, cols)."""
+        """Run input spike counts (steps, rows) through the layer; return output spikes bool (steps, cols).
+
+        A count above the board's ``max_count`` (INFO) is a ValueError before anything is sent."""
         shape = self._shape()
         cols, nbytes = shape["cols"], -(-shape["cols"] // 8)
         out = []
-        for block in pack_steps(spikes, shape["rows"]):
+        for block in pack_steps(spikes, shape["rows"], shape["max_count"]):
             b = self.command(Cmd.SPIKES, block)
             steps = block.count(STEP_END)
             if len(b) != steps * nbytes:

@@ -16,6 +16,7 @@ from hdl.link import PROTOCOL_VERSION, REQ_SYNC, RESP_SYNC, STEP_END, Cmd, LinkS
 from spintwin.host import BoardLink, FcBoard, HostError, encode_request, pack_steps
 
 ROWS, COLS = 4, 3
+MAX_COUNT = 2                         # spikes per row per step the fake engine accepts (INFO)
 _SEQ = PROTOCOL_VERSION >= 2          # the frames carry a sequence number
 
 
@@ -27,7 +28,7 @@ def response_frame(seq, status, body=b""):
 
 
 def _info_body(version=PROTOCOL_VERSION):
-    return bytes([ord("S"), ord("T"), version, ROWS, 0, COLS, ROWS, 12, 0, 1])
+    return bytes([ord("S"), ord("T"), version, ROWS, 0, COLS, ROWS, 12, 0, 1, MAX_COUNT])
 
 
 class FakeBoard:
@@ -203,12 +204,15 @@ GARBAGE = bytes(b for b in range(256) if b != RESP_SYNC) * 2
     ([response_frame(1, 0)], None, "info", "empty engine response to INFO"),
     ([response_frame(1, 0, b"\x04")], None, "info", r"engine reported status 0x04 \(BAD_ROW\) for INFO"),
     ([response_frame(1, 0, _info_body()[:8] + b"\x00")], None, "info", "unexpected INFO answer"),
+    ([response_frame(1, 0, _info_body()[:10] + b"\x00")], None, "info", r"\(10 bytes, expected 11\)"),
+    ([response_frame(1, 0, _info_body(2)[:10] + b"\x00")], None, "info", "protocol version 2, this driver 3"),
     ([response_frame(1, 0, _info_body(PROTOCOL_VERSION + 1) + b"\x00")], None, "info",
      f"protocol version {PROTOCOL_VERSION + 1}, this driver {PROTOCOL_VERSION}"),
     ([INFO, response_frame(2, 0, b"\x05\x00")], None, "run", r"SPIKES answered 1 bytes for 2 steps \(expected 2\)"),
     ([INFO, response_frame(2, 0, b"\x00" * 8 + b"\x00")], None, "read", r"READ answered 8 bytes \(expected 12\)"),
 ], ids=["silence", "garbage-no-sync", "endless-garbage", "len-0", "huge-len", "short-header", "short-body",
-        "bad-crc", "link-status", "empty-engine", "engine-status", "short-info", "version", "short-spikes",
+        "bad-crc", "link-status", "empty-engine", "engine-status", "short-info", "v2-info-length",
+        "v2-board", "version", "short-spikes",
         "short-read"])
 def test_every_malformed_answer_is_one_host_error_line(answers, fill, action, message):
     board = FcBoard(Script(*answers, fill=fill))
@@ -253,3 +257,21 @@ def test_pack_steps_rows_are_limited_to_255():
     assert b"".join(blocks) == bytes([254, STEP_END, STEP_END, 254, 254, STEP_END])
     with pytest.raises(ValueError, match="non-negative integer"):
         pack_steps(np.full((1, 3), 0.5), 3)
+
+
+# max_count ---------------------------------------------------------------------------------------------
+def test_run_refuses_counts_above_the_boards_max_count_before_sending():
+    """INFO reports the engine's max_count (protocol 3); a larger count would be ignored and
+    flagged by the engine, so the driver raises ValueError and sends nothing (the old driver
+    sent it: its board then wrapped an accumulator silently)."""
+    p = FakeBoard()
+    board = FcBoard(p)
+    assert board.info()["max_count"] == MAX_COUNT
+    sent = len(p.seqs)
+    s = np.array([[0, MAX_COUNT, 0, 1], [0, 0, MAX_COUNT + 1, 0]])
+    with pytest.raises(ValueError, match=r"count of 3 \(step 1, row 2\); the board takes at most max_count = 2"):
+        board.run(s)
+    assert len(p.seqs) == sent                       # nothing was sent
+    # counts up to max_count go through (the row repeated count times)
+    np.testing.assert_array_equal(board.run(s[:1]), [[False, True, False]])
+    assert b"".join(pack_steps(s[:1], ROWS, MAX_COUNT)) == bytes([1, 1, 3, STEP_END])

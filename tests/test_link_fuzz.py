@@ -5,9 +5,10 @@ integer model says.
 
 The bytes go straight into :class:`hdl.link.LinkCore`'s receive stream (one byte a clock cycle
 at most, below the UART bit level, which ``tests/test_uart.py`` covers), so one stream of a few
-hundred bytes costs a few thousand cycles: 120 streams (17,675 random bytes, noise, sync-heavy
+hundred bytes costs a few thousand cycles: 120 streams (18,636 random bytes, noise, sync-heavy
 noise, mutated and valid requests, UART error pulses, gaps past the receive timeout) and 480
-checked requests take about 10 s of CPU. The frames are built here from the documented format
+checked requests (their 254 time steps name rows repeatedly, 36 of them a row more than the
+engine's max_count times) take about 30 s of CPU. The frames are built here from the documented format
 (``hdl/link.py``), not by the host driver, so the two sides are checked against the document.
 """
 
@@ -16,12 +17,13 @@ from __future__ import annotations
 import numpy as np
 from amaranth.sim import Simulator
 
-from hdl.link import PROTOCOL_VERSION, REQ_SYNC, RESP_SYNC, STEP_END, Cmd, FcEngine, LinkCore, LinkStatus, crc8
+from hdl.link import (DEFAULT_MAX_COUNT, PROTOCOL_VERSION, REQ_SYNC, RESP_SYNC, STEP_END, Cmd, EngineStatus,
+                      FcEngine, LinkCore, LinkStatus, crc8)
 from quantize.snn import tile_output
 
 CLK = 1e-6
 TIMEOUT = 64            #: the link's receive timeout in cycles
-STREAMS = 120           #: random streams per run (seed 20: 17,675 random bytes, 303 answers, 480 checked requests)
+STREAMS = 120           #: random streams per run (seed 20: 18,636 random bytes, 365 answers, 480 checked requests)
 SEED = 20
 
 # The engine of tests/test_uart.py's error cases: 40 rows (two 32-row tiles) x 3 columns.
@@ -30,8 +32,9 @@ K = _RNG.integers(-15, 16, (40, 3))
 C = _RNG.integers(1, 600, (2, 3))
 SHIFT, TILE, THRESHOLD, FLOOR, MEMBRANE_BITS = 6, 32, 256, -256, 12
 ROWS, COLS = K.shape
+MAX_COUNT = DEFAULT_MAX_COUNT
 INFO = bytes([ord("S"), ord("T"), PROTOCOL_VERSION, ROWS, 0, COLS, TILE, MEMBRANE_BITS, THRESHOLD & 0xFF,
-              THRESHOLD >> 8])
+              THRESHOLD >> 8, MAX_COUNT])
 
 
 def _engine():
@@ -53,13 +56,19 @@ def response(seq, status, body):
 
 def model(events_per_step):
     """The fc layer's integer model (quantize.snn.tile_output + the IF rule with reset to zero)
-    from cleared state: (SPIKES response body, READ response body), status bytes included."""
+    from cleared state: (SPIKES response body, READ response body), status bytes included. A row
+    named more than MAX_COUNT times in a step counts MAX_COUNT times, and the SPIKES status says
+    COUNT_OVERFLOW."""
     vmax = (1 << (MEMBRANE_BITS - 1)) - 1
     v = np.zeros(COLS, np.int64)
     counts = np.zeros(COLS, np.int64)
     masks = b""
+    status = 0
     for rows in events_per_step:
         s = np.bincount(np.asarray(rows, np.int64), minlength=ROWS)
+        if s.max(initial=0) > MAX_COUNT:
+            status |= EngineStatus.COUNT_OVERFLOW
+        s = np.minimum(s, MAX_COUNT)
         y = sum(tile_output(K[r * TILE:(r + 1) * TILE], C[r], SHIFT, s[r * TILE:(r + 1) * TILE])
                 for r in range(len(C)))
         v = np.clip(v + y, FLOOR, vmax)
@@ -69,7 +78,7 @@ def model(events_per_step):
         masks += bytes([int(np.sum(fire << np.arange(COLS)))])
     read = b"".join(int(c).to_bytes(2, "little") for c in counts)
     read += b"".join(int(x).to_bytes(2, "little", signed=True) for x in v)
-    return masks + b"\x00", read + b"\x00"
+    return masks + bytes([status]), read + b"\x00"
 
 
 def split_frames(data):
@@ -131,7 +140,7 @@ def test_random_byte_streams_never_hang_the_link_and_valid_requests_follow():
     out = bytearray()
     cycle = [0]
     stats = {"streams": 0, "bytes": 0, "responses": 0, "executed": 0, "timeouts": 0, "crc_errors": 0,
-             "checked_requests": 0, "cycles": 0}
+             "checked_requests": 0, "cycles": 0, "steps": 0, "over_steps": 0}
 
     async def monitor(ctx):
         # the transmitter takes a byte on two cycles of three (a slow sink exercises the stalls)
@@ -211,10 +220,14 @@ def test_random_byte_streams_never_hang_the_link_and_valid_requests_follow():
             assert s == seq and st & ~(LinkStatus.DROPPED | LinkStatus.FRAMING) == 0, f"stream {i}: {got}"
             assert body == INFO + b"\x00", f"stream {i}: INFO answered {body.hex()}"
             assert await exchange(request(seq ^ 1, Cmd.CLEAR)) == response(seq ^ 1, 0, b"\x00")
-            # each row at most once a step: FcEngine sizes its tile accumulators for binary input
-            # spikes (count_bits = 1), so a row repeated within a step may overflow them
-            steps = [rng.choice(ROWS, int(rng.integers(0, 25)), replace=False).tolist()
-                     for _ in range(int(rng.integers(1, 5)))]
+            # rows repeat within a step in any order, drawn from a random subset of the rows so
+            # that some steps name a row more than MAX_COUNT times (the engine flags those)
+            steps = []
+            for _ in range(int(rng.integers(1, 5))):
+                subset = rng.choice(ROWS, int(rng.integers(1, ROWS + 1)), replace=False)
+                steps.append(rng.choice(subset, int(rng.integers(0, 25))).tolist())
+                over = np.bincount(steps[-1], minlength=ROWS).max() > MAX_COUNT
+                stats["over_steps" if over else "steps"] += 1
             args = b"".join(bytes(s) + bytes([STEP_END]) for s in steps)
             want_spikes, want_read = model(steps)
             assert await exchange(request(seq ^ 2, Cmd.SPIKES, args)) == response(seq ^ 2, 0, want_spikes), \
@@ -232,4 +245,5 @@ def test_random_byte_streams_never_hang_the_link_and_valid_requests_follow():
     assert stats["streams"] == STREAMS
     # the streams did reach the interesting paths (else the fuzz proves little)
     assert stats["timeouts"] >= 5 and stats["crc_errors"] >= 5 and stats["executed"] >= 5, stats
+    assert stats["steps"] >= 50 and stats["over_steps"] >= 20, stats
 

@@ -12,7 +12,7 @@ import pytest
 from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
-from hdl.link import REQ_SYNC, Cmd, EngineStatus, FcEngine, HostLink, LinkStatus, crc8
+from hdl.link import DEFAULT_MAX_COUNT, REQ_SYNC, STEP_END, Cmd, EngineStatus, FcEngine, HostLink, LinkStatus, crc8
 from hdl.uart import UartRx, UartTx, baud_divisor
 from quantize.snn import tile_output
 from spintwin.host import FcBoard, HostError, encode_request, pack_steps
@@ -297,12 +297,97 @@ def test_host_driver_runs_the_fc_layer_like_the_model(fc_net):
     np.testing.assert_array_equal(board.run(spikes[:5]), want[:5])
 
 
+def _small_kc():
+    rng = np.random.default_rng(3)
+    return rng.integers(-15, 16, (40, 3)), rng.integers(1, 600, (2, 3))
+
+
+SMALL = {"shift": 6, "tile": 32, "threshold": 256, "floor": -256, "membrane_bits": 12}
+
+
+def _small_engine(max_count=DEFAULT_MAX_COUNT, k=None):
+    kk, c = _small_kc()
+    return FcEngine(kk if k is None else k, c, SMALL["shift"], SMALL["tile"], threshold=SMALL["threshold"],
+                    floor=SMALL["floor"], membrane_bits=SMALL["membrane_bits"], max_count=max_count)
+
+
+def _small_model(spikes, max_count, k=None):
+    """The small engine's integer model from cleared state: quantize.snn.tile_output per tile and
+    the IF rule (reset to zero) with each count clipped to ``max_count``. Returns (output spikes
+    (steps, 3), counts, membranes, any count clipped)."""
+    kk, c = _small_kc()
+    k = kk if k is None else k
+    t, vmax = SMALL["tile"], (1 << (SMALL["membrane_bits"] - 1)) - 1
+    s = np.asarray(spikes, np.int64)
+    v, out = np.zeros(3, np.int64), []
+    for step in np.minimum(s, max_count):
+        y = sum(tile_output(k[r * t:(r + 1) * t], c[r], SMALL["shift"], step[r * t:(r + 1) * t]) for r in range(2))
+        v = np.clip(v + y, SMALL["floor"], vmax)
+        fire = v >= SMALL["threshold"]
+        v = np.where(fire, 0, v)
+        out.append(fire)
+    out = np.array(out)
+    return out, out.sum(axis=0), v, bool((s > max_count).any())
+
+
+def _engine_session(engine, requests):
+    """Request byte strings straight into an engine's i_req stream (Amaranth simulator, no
+    link); returns each request's response bytes (status byte last)."""
+    answers, cur = [], []
+
+    async def monitor(ctx):
+        ctx.set(engine.o_resp.ready, 1)
+        async for _, _, valid, byte, last in ctx.tick().sample(engine.o_resp.valid, engine.o_resp.payload.data,
+                                                              engine.o_resp.payload.last):
+            if valid:
+                cur.append(byte)
+                if last:
+                    answers.append(bytes(cur))
+                    cur.clear()
+
+    async def bench(ctx):
+        for n, req in enumerate(requests):
+            for i, b in enumerate(req):
+                ctx.set(engine.i_req.valid, 1)
+                ctx.set(engine.i_req.payload.data, b)
+                ctx.set(engine.i_req.payload.last, i == len(req) - 1)
+                await ctx.tick().until(engine.i_req.ready)
+            ctx.set(engine.i_req.valid, 0)
+            for _ in range(100_000):
+                if len(answers) > n:
+                    break
+                await ctx.tick()
+            assert len(answers) > n, f"no answer to request {n}"
+
+    sim = Simulator(engine)
+    sim.add_clock(CLK)
+    sim.add_testbench(bench)
+    sim.add_testbench(monitor, background=True)
+    sim.run()
+    return answers
+
+
+def _spikes_request(spikes, shuffle=None):
+    """One SPIKES request: each step's rows, a row named ``count`` times, then 0xFF (in a random
+    order of the step's events when ``shuffle`` is a Generator: repeats need not be adjacent)."""
+    args = b""
+    for step in np.asarray(spikes, np.int64):
+        ev = np.repeat(np.arange(len(step)), step)
+        if shuffle is not None:
+            ev = shuffle.permutation(ev)
+        args += bytes(ev.tolist()) + bytes([STEP_END])
+    return bytes([Cmd.SPIKES]) + args
+
+
+def _read_body(counts, v):
+    return b"".join(int(x).to_bytes(2, "little") for x in counts) + \
+        b"".join(int(x).to_bytes(2, "little", signed=True) for x in v)
+
+
 @pytest.fixture(scope="module")
 def small():
     """A 40-row, 3-column engine (two tiles) behind a link with a short timeout, for error cases."""
-    rng = np.random.default_rng(3)
-    eng = FcEngine(rng.integers(-15, 16, (40, 3)), rng.integers(1, 600, (2, 3)), 6, 32,
-                   threshold=256, floor=-256, membrane_bits=12)
+    eng = _small_engine()
     port = SimPort(HostLink(eng, DIV, timeout_cycles=40 * DIV), DIV, timeout_cycles=4000)
     return FcBoard(port), port
 
@@ -453,3 +538,80 @@ def test_bad_engine_and_link_arguments():
     eng._MustUse__silence = True         # never elaborated here
     with pytest.raises(ValueError, match="timeout_cycles must be >= 12 bit times = 48, not 10"):
         HostLink(eng, 4, timeout_cycles=10)
+
+
+# Repeated rows (a count > 1 is the row sent count times) -----------------------------------------------
+# Found with the old engine, whose tile accumulators held one spike per row: rows 21 and 30 twice
+# and rows 35 and 39 three times in one step; tile 1's 7-bit column-1 accumulator wrapped.
+REPEAT_STEP = np.zeros((1, 40), np.int64)
+REPEAT_STEP[0, [21, 30, 35, 39]] = [2, 2, 3, 3]
+
+
+def test_repeated_rows_give_the_models_membrane_not_a_wrapped_one(small):
+    """The old board answered a membrane of -69 for neuron 1 where the integer model gives 149."""
+    board, _ = small
+    assert board.info()["max_count"] == DEFAULT_MAX_COUNT
+    _, _, v, clipped = _small_model(REPEAT_STEP, DEFAULT_MAX_COUNT)
+    assert v[1] == 149 and not clipped
+    board.clear()
+    board.run(REPEAT_STEP)
+    counts, membranes = board.read()
+    np.testing.assert_array_equal(membranes, v)
+    assert not counts.any()
+
+
+def test_default_max_count_is_what_the_seeds_networks_send():
+    from quantize.core import CoreLayer
+
+    one = np.zeros((1, 1), np.int64)
+    sends = [CoreLayer("fc", "fc", (4, 4, 12), pool, (1, 1), one, one, 1, 0).max_count() for pool in (False, True)]
+    assert DEFAULT_MAX_COUNT == max(sends) == 4
+
+
+@pytest.mark.parametrize("max_count", [1, 3, DEFAULT_MAX_COUNT])
+def test_counts_up_to_max_count_are_bit_exact(max_count):
+    """Extreme steps (every row with k > 0 in a column at max_count: that tile column's
+    accumulator reaches its bound; then every row with k < 0) and random counts 0..max_count in
+    a random event order: spikes, counts and membranes equal the model's, status OK. The
+    accumulators are exactly as wide as the bound needs (one bit less would not hold it)."""
+    k, c = _small_kc()
+    eng = _small_engine(max_count)
+    for r, t in enumerate(eng.tiles):
+        kt = k[r * 32:(r + 1) * 32]
+        hi = int(np.clip(kt, 0, None).sum(axis=0).max()) * max_count
+        lo = int(np.clip(kt, None, 0).sum(axis=0).min()) * max_count
+        assert t.acc_width == max(hi.bit_length(), (-lo - 1).bit_length()) + 1
+    rng = np.random.default_rng(max_count)
+    steps = [np.where(k[:, j] > 0, max_count, 0) for j in range(3)]
+    steps += [np.where(k[:, j] < 0, max_count, 0) for j in range(3)]
+    steps += list(rng.integers(0, max_count + 1, (6, 40)) * (rng.random((6, 40)) < 0.3))
+    steps = np.array(steps)
+    want, counts, v, clipped = _small_model(steps, max_count)
+    assert not clipped and want.any() and (v != 0).any()
+    answers = _engine_session(eng, [bytes([Cmd.CLEAR]), _spikes_request(steps, rng), bytes([Cmd.READ])])
+    masks = bytes(int(np.sum(f << np.arange(3))) for f in want)
+    assert answers == [b"\x00", masks + b"\x00", _read_body(counts, v) + b"\x00"]
+
+
+def test_a_count_above_max_count_is_flagged_and_refused_by_the_host(small):
+    """The engine ignores the events past max_count (the step equals the model with the count
+    clipped) and says COUNT_OVERFLOW; the host driver refuses such counts before sending."""
+    eng = _small_engine(2)
+    s = REPEAT_STEP.copy()                      # rows 35 and 39 three times: one too many each
+    want, counts, v, clipped = _small_model(s, 2)
+    assert clipped
+    answers = _engine_session(eng, [_spikes_request(s, np.random.default_rng(1)), bytes([Cmd.READ]),
+                                    _spikes_request(np.minimum(s, 2)), bytes([Cmd.READ])])
+    assert answers[0][-1] == EngineStatus.COUNT_OVERFLOW
+    assert answers[1] == _read_body(counts, v) + b"\x00"
+    # the count is per step: the same counts clipped to 2 in the next step are fine
+    assert answers[2][-1] == EngineStatus.OK
+    board, port = small
+    board.clear()
+    sent = port.sent
+    s[0, 7] = DEFAULT_MAX_COUNT + 1
+    with pytest.raises(ValueError, match=r"count of 5 \(step 0, row 7\); the board takes at most max_count = 4"):
+        board.run(s)
+    assert port.sent == sent and not port.to_board       # nothing sent
+    with pytest.raises(HostError, match="COUNT_OVERFLOW"):
+        board.command(Cmd.SPIKES, bytes([7] * (DEFAULT_MAX_COUNT + 1) + [STEP_END]))
