@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import cnn
+from . import network as nw
 from .crossbar import TiledCrossbar, dw_conductance_range
 from .neurons import DwIfNeuron, StochasticMtjNeuron
 
@@ -58,10 +59,44 @@ __all__ = [
     "normalised_cnn",
 ]
 
-_IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
+#: The built-in CNN's layers (shapes only; zero weights), for the name-based compatible paths.
+_BUILTIN = nw.from_weights("cnn-if", {k: np.zeros(v, np.float32) for k, v in cnn.PARAM_SHAPES.items()})
+_IF_LAYERS = tuple(layer.name for _, layer in _BUILTIN.spiking())
 _STOCH_LAYERS = ("conv1", "conv2", "fc")
-_IN_SHAPE = {"conv1": (28, 28, 1), "pool1": (24, 24, 6), "conv2": (12, 12, 6), "pool2": (8, 8, 12), "fc": (192,)}
-_OUT_SHAPE = {"conv1": (24, 24, 6), "pool1": (12, 12, 6), "conv2": (8, 8, 12), "pool2": (4, 4, 12), "fc": (10,)}
+_IN_SHAPE = {layer.name: shape[0] for layer, shape in zip(_BUILTIN.layers, _BUILTIN.shapes)
+             if layer.name in _IF_LAYERS}
+_OUT_SHAPE = {name: _BUILTIN.out_shape_of(name) for name in _IF_LAYERS}
+
+
+def _as_network(weights, name: str) -> nw.Network:
+    """A network description, or the built-in ``name``'s structure with a weight dict."""
+    return weights if isinstance(weights, nw.Network) else nw.from_weights(name, weights)
+
+
+def _stages(net: nw.Network) -> list:
+    """``[(name, in_shape, out_shape, folded pools, layer)]`` of the spiking stages: in_shape is
+    what arrives (before any folded pooling), out_shape the neurons'."""
+    out = []
+    for folded, layer in net.spiking():
+        first = folded[0] if folded else layer
+        out.append((layer.name, net.in_shape_of(first.name), net.out_shape_of(layer.name), folded, layer))
+    return out
+
+
+def _stage_fanout(net: nw.Network, stage) -> np.ndarray:
+    """Synapses each input of a stage drives (folded pooling: those of its pooled position)."""
+    name, in_shape, _, folded, layer = stage
+    fo = nw.layer_fanout(layer, net.in_shape_of(layer.name), net.out_shape_of(layer.name))
+    if folded:
+        fo = fo.reshape(net.out_shape_of(folded[-1].name))
+        for pool in reversed(folded):
+            if pool.step != pool.size:
+                raise nw.NetworkError(f"layer {pool.name!r}: folded pooling must not overlap (stride = size)")
+            fo = np.repeat(np.repeat(fo, pool.size, axis=0), pool.size, axis=1)
+            ih, iw, _ = net.in_shape_of(pool.name)
+            if fo.shape[:2] != (ih, iw):
+                fo = np.pad(fo, ((0, ih - fo.shape[0]), (0, iw - fo.shape[1]), (0, 0)))
+    return fo.reshape(in_shape)
 
 
 # Conversion ---------------------------------------------------------------------------------------
@@ -158,7 +193,7 @@ def normalised_cnn(percentile: float = 99.9, *, norm_images: int = 10000, data=N
     return out
 
 
-def layer_fanouts(folded_pooling: bool = False) -> dict[str, np.ndarray]:
+def layer_fanouts(folded_pooling: bool = False, network: nw.Network | None = None) -> dict[str, np.ndarray]:
     """Synapses each input of a layer drives (the fan-out), per input position.
 
     Parameters
@@ -167,6 +202,8 @@ def layer_fanouts(folded_pooling: bool = False) -> dict[str, np.ndarray]:
         False: network 1's layers conv1, pool1, conv2, pool2, fc. True: network 2's conv1,
         conv2, fc with the pooling folded in (conv2's inputs are conv1's 24 x 24 x 6 spikes, each
         driving the synapses of its pooling cell; fc's inputs are conv2's 8 x 8 x 12 spikes).
+    network : golden.network.Network, optional
+        Any description (then ``folded_pooling`` is ignored: its linear pooling layers fold).
 
     Returns
     -------
@@ -174,16 +211,9 @@ def layer_fanouts(folded_pooling: bool = False) -> dict[str, np.ndarray]:
         Layer -> integer array shaped like that layer's input (e.g. conv1: (28, 28, 1) with
         values 6 x (1..5) x (1..5)).
     """
-    def conv(h, c, k_out):
-        f = _conv_fanout_1d(h, 5)
-        return np.broadcast_to((f[:, None] * f[None, :])[..., None] * k_out, (h, h, c)).astype(np.int64)
-
-    fo = {"conv1": conv(28, 1, 6), "pool1": np.ones((24, 24, 6), np.int64), "conv2": conv(12, 6, 12),
-          "pool2": np.ones((8, 8, 12), np.int64), "fc": np.full((192,), 10, np.int64)}
-    if not folded_pooling:
-        return fo
-    up = lambda a: np.repeat(np.repeat(a, 2, axis=0), 2, axis=1)  # noqa: E731
-    return {"conv1": fo["conv1"], "conv2": up(fo["conv2"]), "fc": np.full((8, 8, 12), 10, np.int64)}
+    if network is None:
+        network = nw.from_weights("cnn-stochastic" if folded_pooling else "cnn-if", _BUILTIN.weights())
+    return {st[0]: _stage_fanout(network, st) for st in _stages(network)}
 
 
 def decide(counts: np.ndarray, membrane: np.ndarray) -> np.ndarray:
@@ -193,23 +223,35 @@ def decide(counts: np.ndarray, membrane: np.ndarray) -> np.ndarray:
 
 
 # Layer operators ----------------------------------------------------------------------------------
-def _matrices(weights: dict) -> dict:
-    """Each weighted layer as a crossbar matrix (inputs x outputs); pooling as (4, 1) of 1/4."""
-    return {"conv1": weights["conv1"].reshape(6, -1).T.astype(np.float32),
-            "conv2": weights["conv2"].reshape(12, -1).T.astype(np.float32),
-            "fc": weights["fc"].T.astype(np.float32),
-            "pool1": np.full((4, 1), 0.25, np.float32), "pool2": np.full((4, 1), 0.25, np.float32)}
+def _matrices(weights) -> dict:
+    """Each spiking layer as a crossbar matrix (inputs x outputs), float32: the weighted layers
+    in order, then the pooling layers ((size**2, 1) of the fixed weight, 1/4 for 2 x 2 average).
+    ``weights``: a description or the built-in CNN's weight dict (conv1, conv2, fc)."""
+    net = _as_network(weights, "cnn-if")
+    mats, pools = {}, {}
+    for _, layer in net.spiking():
+        if isinstance(layer, nw.Conv2d):
+            mats[layer.name] = layer.weight.reshape(layer.out_channels, -1).T.astype(np.float32)
+        elif isinstance(layer, nw.Dense):
+            mats[layer.name] = layer.weight.T.astype(np.float32)
+        else:
+            pools[layer.name] = np.full((layer.size ** 2, 1), layer.weight_value, np.float32)
+    mats.update(pools)
+    return mats
 
 
-def _apply(name: str, mat: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Input current of layer ``name`` for input spikes s (B, *in_shape) through matrix ``mat``."""
+def _apply(layer, mat: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Input current of ``layer`` (a description layer, or a built-in layer's name) for input
+    spikes s (B, *in_shape) through matrix ``mat``."""
+    if isinstance(layer, str):
+        layer = _BUILTIN[layer]
     b = len(s)
-    if name.startswith("conv"):
-        cols = cnn.im2col(s, 5)
+    if isinstance(layer, nw.Conv2d):
+        cols = nw.windows(layer, s)
         return (cols.reshape(-1, cols.shape[-1]) @ mat).reshape(cols.shape[:3] + (mat.shape[1],))
-    if name.startswith("pool"):
-        # the four devices of a pooling column are equal: the column sums its 2 x 2 inputs
-        return (s[:, 0::2, 0::2] + s[:, 1::2, 0::2] + s[:, 0::2, 1::2] + s[:, 1::2, 1::2]) * float(mat[0, 0])
+    if isinstance(layer, nw.Pool2d):
+        # the devices of a pooling column are equal: the column sums its window's inputs
+        return nw.sum_pool(layer, s) * float(mat[0, 0])
     return s.reshape(b, -1) @ mat
 
 
@@ -254,20 +296,22 @@ def _checkpoints(steps, checkpoints):
     return cps
 
 
-def _images(x, y):
+def _images(x, y, shape=(28, 28, 1)):
     x = np.asarray(x)
-    if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise ValueError(f"x must have shape (N, 28, 28), not {x.shape}")
+    want = tuple(shape[:2]) if shape[2] == 1 else tuple(shape)
+    if x.shape[1:] != want:
+        raise ValueError(f"x must have shape (N, {', '.join(map(str, want))}), not {x.shape}")
     y = np.asarray(y)
     if y.shape != (len(x),):
         raise ValueError(f"y must have shape ({len(x)},), not {y.shape}")
     return x, y
 
 
-def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps):
+def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps, out_shape=None):
+    out_shape = _OUT_SHAPE if out_shape is None else out_shape
     ev = {}
     for k in names:
-        n_neurons = int(np.prod(_OUT_SHAPE[k])) if k in _OUT_SHAPE else 0
+        n_neurons = int(np.prod(out_shape[k])) if k in out_shape else 0
         ev[k] = {"input_spikes": float(in_counts[k].sum() / n_images),
                  "synaptic_events": float((in_counts[k] * fanouts[k]).sum() / n_images),
                  "neuron_updates": float(n_neurons * steps),
@@ -314,40 +358,49 @@ def simulate_if(weights: dict, x, y, *, steps: int = 100, checkpoints=(), encodi
         ``accuracy`` {T: fraction}, ``predictions`` {T: (N,) int}, ``events`` per layer per image
         (see the module docstring), ``steps``, ``images``, ``seconds``.
     """
-    x, y = _images(x, y)
+    net = _as_network(weights, "cnn-if")
+    x, y = _images(x, y, net.input.shape)
     cps = _checkpoints(steps, checkpoints)
     if not 0 < input_rate <= 1:
         raise ValueError(f"input_rate must be in (0, 1], not {input_rate!r}")
     rng = np.random.default_rng(rng)
-    mats = _matrices(weights) if layers is None else layers["matrices"]
+    stages = _stages(net)
+    names = tuple(st[0] for st in stages)
+    in_shape = {st[0]: st[1] for st in stages}
+    out_shape = {st[0]: st[2] for st in stages}
+    mats = _matrices(net) if layers is None else layers["matrices"]
     make_neuron = (lambda name, shape: _IfLayer(shape)) if layers is None else layers["neuron"]
-    fanouts = layer_fanouts(False)
-    in_counts = {k: np.zeros(_IN_SHAPE[k]) for k in _IF_LAYERS}
-    out_counts = dict.fromkeys(_IF_LAYERS, 0.0)
+    fanouts = layer_fanouts(network=net)
+    in_counts = {k: np.zeros(in_shape[k]) for k in names}
+    out_counts = dict.fromkeys(names, 0.0)
+    last = names[-1]
     preds = {t: [] for t in cps}
     t0 = time.perf_counter()
     with cnn.blas_single_thread():
         for i in range(0, len(x), batch):
             xb = x[i:i + batch]
             nb = len(xb)
-            neurons = {k: make_neuron(k, (nb,) + _OUT_SHAPE[k]) for k in _IF_LAYERS}
-            counts = np.zeros((nb, 10))
+            neurons = {k: make_neuron(k, (nb,) + out_shape[k]) for k in names}
+            counts = np.zeros((nb, net.classes))
             for t, s in enumerate(_encode(xb * np.float32(input_rate), steps, encoding, rng), start=1):
-                for k in _IF_LAYERS:
-                    in_counts[k] += s.sum(axis=0).reshape(_IN_SHAPE[k])
-                    s = neurons[k].step(_apply(k, mats[k], s.reshape((nb,) + _IN_SHAPE[k])))
+                for name, _, _, folded, layer in stages:
+                    in_counts[name] += s.sum(axis=0).reshape(in_shape[name])
+                    s = s.reshape((nb,) + in_shape[name])
+                    for pool in folded:   # linear pooling: its fixed weights, then the layer
+                        s = nw.sum_pool(pool, s) * np.float32(pool.weight_value)
+                    s = neurons[name].step(_apply(layer, mats[name], s))
                     s = s.astype(np.float32)
-                    out_counts[k] += float(s.sum())
-                counts += s
+                    out_counts[name] += float(s.sum())
+                counts += s.reshape(nb, -1)
                 if t in preds:
-                    preds[t].append(decide(counts, neurons["fc"].v))
+                    preds[t].append(decide(counts, neurons[last].v.reshape(nb, -1)))
             if progress is not None:
                 progress(i + nb, len(x))
     preds = {t: np.concatenate(p) for t, p in preds.items()}
     return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
             "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
             "predictions": preds,
-            "events": _event_summary(_IF_LAYERS, in_counts, out_counts, fanouts, len(x), steps),
+            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape),
             "seconds": time.perf_counter() - t0}
 
 
@@ -534,37 +587,37 @@ def simulate_stochastic(params: dict, x, y, *, steps: int = 50, checkpoints=(), 
     dict
         As :func:`simulate_if`, plus ``i50_A`` and ``width_A``.
     """
-    x, y = _images(x, y)
+    net = _as_network(params, "cnn-stochastic")
+    x, y = _images(x, y, net.input.shape)
     cps = _checkpoints(steps, checkpoints)
     rng = np.random.default_rng(rng)
-    fanouts = layer_fanouts(True)
-    in_shape = {"conv1": (28, 28, 1), "conv2": (24, 24, 6), "fc": (8, 8, 12)}
-    out_shape = {"conv1": (24, 24, 6), "conv2": (8, 8, 12), "fc": (10,)}
-    in_counts = {k: np.zeros(in_shape[k]) for k in _STOCH_LAYERS}
-    out_counts = dict.fromkeys(_STOCH_LAYERS, 0.0)
+    stages = _stages(net)
+    names = tuple(st[0] for st in stages)
+    in_shape = {st[0]: st[1] for st in stages}
+    out_shape = {st[0]: st[2] for st in stages}
+    fanouts = layer_fanouts(network=net)
+    in_counts = {k: np.zeros(in_shape[k]) for k in names}
+    out_counts = dict.fromkeys(names, 0.0)
     kw = dict(neuron_kw or {})
     probe = StochasticMtjNeuron(1, **kw)
-    w1, w2, wf = params["conv1"], params["conv2"], params["fc"]
-    ops = {"conv1": lambda s: cnn.conv2d(s, w1),
-           "conv2": lambda s: cnn.conv2d(cnn.avg_pool2(s), w2),
-           "fc": lambda s: cnn.avg_pool2(s).reshape(len(s), -1) @ wf.T}
+    ops = {st[0]: _ann_op(st) for st in stages}
     preds = {t: [] for t in cps}
     t0 = time.perf_counter()
     with cnn.blas_single_thread():
         for i in range(0, len(x), batch):
             xb = x[i:i + batch]
             nb = len(xb)
-            neurons = {k: StochasticMtjNeuron((nb,) + out_shape[k], rng=rng, **kw) for k in _STOCH_LAYERS}
-            counts = np.zeros((nb, 10))
-            z_sum = np.zeros((nb, 10))
+            neurons = {k: StochasticMtjNeuron((nb,) + out_shape[k], rng=rng, **kw) for k in names}
+            counts = np.zeros((nb, net.classes))
+            z_sum = np.zeros((nb, net.classes))
             for t, s in enumerate(_encode(xb, steps, encoding, rng), start=1):
-                for k in _STOCH_LAYERS:
+                for k in names:
                     in_counts[k] += s.sum(axis=0).reshape(in_shape[k])
-                    z = ops[k](s)
+                    z = ops[k](s.reshape((nb,) + in_shape[k]))
                     s = neurons[k].step(probe.i50 + probe.width * z.astype(np.float64)).astype(np.float32)
                     out_counts[k] += float(s.sum())
-                counts += s
-                z_sum += z
+                counts += s.reshape(nb, -1)
+                z_sum += z.reshape(nb, -1)
                 if t in preds:
                     preds[t].append(decide(counts, z_sum))
             if progress is not None:
@@ -573,5 +626,26 @@ def simulate_stochastic(params: dict, x, y, *, steps: int = 50, checkpoints=(), 
     return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
             "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
             "predictions": preds,
-            "events": _event_summary(_STOCH_LAYERS, in_counts, out_counts, fanouts, len(x), steps),
+            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape),
             "seconds": time.perf_counter() - t0, "i50_A": probe.i50, "width_A": probe.width}
+
+
+def _ann_op(stage):
+    """The ANN pre-activation of a stage (float32, as golden.cnn computes it): folded average
+    pooling (the window mean), then the layer's weights (plus its bias, if any)."""
+    _, _, _, folded, layer = stage
+
+    def op(s):
+        b = len(s)
+        for pool in folded:
+            s = nw.sum_pool(pool, s) * np.float32(pool.weight_value)
+        if isinstance(layer, nw.Conv2d):
+            cols = nw.windows(layer, s)
+            z = (cols.reshape(-1, cols.shape[-1]) @ layer.weight.reshape(layer.out_channels, -1).T)
+            z = z.reshape(cols.shape[:3] + (layer.out_channels,))
+        elif isinstance(layer, nw.Dense):
+            z = s.reshape(b, -1) @ layer.weight.T
+        else:
+            z = nw.sum_pool(layer, s) * np.float32(layer.weight_value)
+        return z if getattr(layer, "bias", None) is None else z + layer.bias
+    return op
