@@ -73,8 +73,8 @@ from hdl.crossbar import CrossbarTile, tile_widths
 from hdl.neurons import IfNeuronBank
 from hdl.uart import UartRx, UartTx
 
-__all__ = ["BYTE_LAYOUT", "Cmd", "DEFAULT_MAX_COUNT", "ENGINE_MEMBERS", "EngineStatus", "FcEngine", "HostLink", "LinkCore", "LinkStatus",
-           "PROTOCOL_VERSION", "REQ_SYNC", "RESP_SYNC", "STEP_END", "crc8", "check_engine"]
+__all__ = ["BYTE_LAYOUT", "Cmd", "DEFAULT_MAX_COUNT", "ENGINE_MEMBERS", "EngineStatus", "FcEngine", "HostLink",
+           "LinkCore", "LinkStatus", "PROTOCOL_VERSION", "REQ_SYNC", "RESP_SYNC", "STEP_END", "crc8", "check_engine"]
 
 PROTOCOL_VERSION = 3   #: 3: max_count in INFO; 2: SEQ in every request and response (1: none)
 REQ_SYNC = 0xA5
@@ -426,9 +426,10 @@ class FcEngine(wiring.Component):
     after each step in ``rows`` cycles) and ignores and flags (:attr:`EngineStatus.COUNT_OVERFLOW`)
     any event past ``max_count``. So no input can wrap an accumulator silently: a step either
     equals the integer model or is flagged (its result is then the model's with the row's count
-    clipped to ``max_count``). A saturating accumulator instead would flag only some overflows
-    late and give results no model reproduces; the host driver checks counts against the
-    ``max_count`` that INFO reports before it sends anything.
+    clipped to ``max_count``). A saturating accumulator instead would need a saturation check
+    per column per event and its flagged results would match no model; counting a row's events
+    costs one small memory and keeps every unflagged step bit-exact. The host driver checks counts
+    against the ``max_count`` that INFO reports before it sends anything.
 
     Parameters
     ----------

@@ -8,8 +8,9 @@ at most, below the UART bit level, which ``tests/test_uart.py`` covers), so one 
 hundred bytes costs a few thousand cycles: 120 streams (18,636 random bytes, noise, sync-heavy
 noise, mutated and valid requests, UART error pulses, gaps past the receive timeout) and 480
 checked requests (their 254 time steps name rows repeatedly, 36 of them a row more than the
-engine's max_count times) take about 30 s of CPU. The frames are built here from the documented format
-(``hdl/link.py``), not by the host driver, so the two sides are checked against the document.
+engine's max_count times) take about 12 s of CPU. The frames are built here from the
+documented format (``hdl/link.py``), not by the host driver, so the two sides are checked
+against the document.
 """
 
 from __future__ import annotations

@@ -524,6 +524,9 @@ def test_bad_engine_and_link_arguments():
         FcEngine(k, c[:1], 6, 32, threshold=256, floor=None, membrane_bits=12)
     with pytest.raises(ValueError, match="threshold must be in 1..2047, not 4096"):
         FcEngine(k, c, 6, 32, threshold=4096, floor=None, membrane_bits=12)
+    for bad in (0, 256, 2.5, True):
+        with pytest.raises(ValueError, match=r"max_count must be an integer 1..255 \(one INFO byte\)"):
+            FcEngine(k, c, 6, 32, threshold=256, floor=None, membrane_bits=12, max_count=bad)
     with pytest.raises(ValueError, match="engine must be a wiring.Component"):
         HostLink(object(), 4)
     from amaranth.lib import wiring
