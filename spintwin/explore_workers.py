@@ -99,10 +99,14 @@ def local_runner(task, jobs, workers: int):
 
     ``task`` must be importable by name (it is pickled by reference). Spawn, not fork: the
     caller may already run numba's OpenMP threads. A caller that stops early (exception,
-    KeyboardInterrupt, ``close()``) gets its workers killed, not waited for.
+    KeyboardInterrupt, ``close()``) gets its workers killed, not waited for. A worker that dies
+    (e.g. killed by the kernel for memory) ends the sweep with :class:`ToolFailure` (one line).
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from spinbase.errors import ToolFailure
 
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_worker_init, initargs=(os.getpid(),))
@@ -111,7 +115,12 @@ def local_runner(task, jobs, workers: int):
         with _SigintBlocked():
             futs = {ex.submit(task, *args): key for key, args in jobs}
         for f in as_completed(futs):
-            yield futs[f], f.result()
+            try:
+                res = f.result()
+            except BrokenProcessPool:
+                raise ToolFailure("a local explore worker died (killed, or out of memory?); the points finished so "
+                                  "far are saved: rerun to resume") from None
+            yield futs[f], res
         finished = True
     finally:
         if not finished:

@@ -147,6 +147,22 @@ def test_interrupt_is_one_line_and_takes_the_workers(tmp_path, how):
         _reap(proc, everything)
 
 
+def test_a_dead_worker_is_one_line(tmp_path):
+    """A worker killed under the sweep (the kernel's OOM killer, a user): the parent stops with
+    one line and exit 3 (no verdict) and takes the other worker with it."""
+    proc = _start(tmp_path, tmp_path / "out")
+    kids = _workers(proc)
+    everything = psutil.Process(proc.pid).children(recursive=True)
+    try:
+        kids[0].kill()
+        _, err = proc.communicate(timeout=START_S)
+        assert proc.returncode == 3 and err.count("\n") == 1, err
+        assert err.startswith("spintwin: tool failure: a local explore worker died")
+        assert not _wait_gone(kids, GONE_S)
+    finally:
+        _reap(proc, everything)
+
+
 def test_second_explore_into_one_folder_is_one_line(tmp_path, monkeypatch):
     """The folder is in use: the second run stops at once, computing nothing; a killed holder
     leaves no stale lock behind."""
