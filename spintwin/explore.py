@@ -471,6 +471,8 @@ def run_explore(config_path, space_path, out_dir, *, scheduler=None, workers=Non
         raise SpintwinError(f"workers must be an integer >= 1, not {workers!r}")
     out = prepare_out_dir(out_dir)
     pdir = prepare_out_dir(out / "points", "--out")
+    if any(p["type"] == "macrospin" for p in points):
+        prepare_out_dir(out / "golden", "--out")  # the golden curves' cache
     with OutLock(out):
         return _sweep(points, design, out, pdir, scheduler, workers, echo)
 

@@ -304,6 +304,16 @@ def test_unusable_out_is_one_line_before_any_work(tmp_path, monkeypatch, kind, c
     assert err.startswith("spintwin: error: --out") and err.count("\n") == 1 and calls == []
 
 
+def test_cache_folder_taken_by_a_file_is_one_line(tmp_path):
+    space = _space(tmp_path, "[macrospin]\ntrials = 3\ncurrents_uA = [60, 80]\n")
+    for sub in ("points", "golden"):
+        out = tmp_path / sub / "out"
+        out.mkdir(parents=True)
+        (out / sub).write_text("in the way")
+        with pytest.raises(SpintwinError, match=f"--out '.*{sub}' is an existing file, not a folder"):
+            run_explore(None, space, out, workers=1, echo=lambda s: None)
+
+
 # Reports and layering ------------------------------------------------------------------------------
 def test_profile_csv_columns_are_fixed(tiny):
     space, out, _, _ = tiny
