@@ -6,6 +6,17 @@ One engine serves the three kinds: the weight codes, scale codes and the neuron 
 build-time parameters (DW IF: clamp at the near edge and reset to the reset position; CMOS IF:
 reset by subtraction; p-bit: sigmoid LUT against an LFSR word).
 
+The core is built from the network description (``golden.network``) the QuantNetwork was built
+from, within these limits (anything else is refused with one line naming the layer):
+
+* input 28 x 28 x 1 (the pixel stream and the raster encoder), 10 classes (the counters and
+  the decision);
+* conv k x k (any k >= 1), stride 1, no padding, no bias;
+* 2 x 2 pooling with stride 2, with IF neurons (a layer of its own) or linear (folded into the
+  next conv or dense layer, network 2's way);
+* one dense layer, the last, on the flattened map; neurons IF (DW or CMOS) or p-bit, one kind
+  for the whole network (``QuantConfig.kind``).
+
 Memories per layer: the weight ROM (one word per row: all columns' codes, the crossbar's
 parallel column read), the accumulator RAM (one word per (position, row tile): all columns)
 and, for IF layers with more than one position, the membrane RAM (one word per position).
@@ -40,7 +51,7 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigne
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from quantize.core import SIG_BITS, CoreLayer, core_layers
+from quantize.core import SIG_BITS, CoreLayer, check_core_network, core_layers
 from quantize.lfsr import LfsrConfig
 from quantize.snn import ENCODER_WIDTHS, QuantNetwork
 
@@ -103,6 +114,16 @@ class _Lfsr:
         self.m.d.sync += s.eq(Cat(*[(s & mask).xor() for mask in self.cfg.leap_masks]))
 
 
+def _check_limits(net: QuantNetwork) -> None:
+    """Refuse a network the core cannot run (ValueError, one line naming the layer)."""
+    if tuple(net.input_shape) != (28, 28, 1):
+        raise ValueError(f"layer 'input': the core streams 28 x 28 x 1 images, not {tuple(net.input_shape)}")
+    if net.classes != 10:
+        raise ValueError(f"layer {net.layers[-1].name!r}: the core decides among 10 classes, not {net.classes}")
+    if net.network is not None:
+        check_core_network(net.network)
+
+
 class SnnCore(wiring.Component):
     """The inference core of a ``quantize.snn.QuantNetwork`` (any kind).
 
@@ -124,8 +145,13 @@ class SnnCore(wiring.Component):
         if cfg.input_bits > 16:
             self._MustUse__silence = True
             raise ValueError(f"QuantConfig.input_bits must be <= 16 for the core, not {cfg.input_bits}")
+        try:
+            _check_limits(net)
+            self.layers = core_layers(net)
+        except ValueError:
+            self._MustUse__silence = True
+            raise
         self.net = net
-        self.layers = core_layers(net)
         self.widths = [layer_widths(L) for L in self.layers]
         self.stochastic = net.lut is not None
         nl = len(self.layers) + 1
@@ -346,11 +372,12 @@ class SnnCore(wiring.Component):
         oy, ox = Signal(8, name=f"oy_{L.name}"), Signal(8, name=f"ox_{L.name}")
         oy_hi, ox_lo, ox_hi = Signal(8), Signal(8), Signal(8)
         ho, wo = L.out_hw
+        k, k1 = L.ksize, L.ksize - 1
         py_ = ry >> 1 if L.pool_input else ry
         px_ = rx >> 1 if L.pool_input else rx
 
         def lo(v):
-            return Mux(v > 4, v - 4, 0)
+            return Mux(v > k1, v - k1, 0)
 
         def hi(v, top):
             return Mux(v > top, top, v)
@@ -377,7 +404,7 @@ class SnnCore(wiring.Component):
         row = Signal(range(L.rows + 1), name=f"row_{L.name}")
         addr = Signal(range(L.positions * L.tiles + 1), name=f"addr_{L.name}")
         if L.kind == "conv":
-            m.d.comb += row.eq(cc * 25 + (yy - oy) * 5 + (xx - ox))
+            m.d.comb += row.eq(cc * (k * k) + (yy - oy) * k + (xx - ox))
             m.d.comb += addr.eq((oy * wo + ox) * L.tiles + (row >> L.tile_log2))
         elif L.kind == "pool":
             m.d.comb += row.eq(cc * 4 + yy[0] * 2 + xx[0])

@@ -48,13 +48,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from golden import network as _nw
 from quantize import snn as q
 
-__all__ = ["CoreLayer", "core_layers", "trace", "signature", "signatures", "cycles_exact", "cycles_per_image",
-           "fanouts", "trained_network", "network_from_config", "NETWORKS", "SIG_BITS"]
+__all__ = ["CoreLayer", "core_layers", "check_core_network", "trace", "signature", "signatures", "cycles_exact",
+           "cycles_per_image", "fanouts", "trained_network", "network_from_config", "NETWORKS", "SIG_BITS"]
 
-#: Flow network names -> quantize.snn kinds.
-NETWORKS = {"cnn-if": "twin-if", "cnn-stochastic": "twin-stochastic", "cmos-if": "cmos-if"}
+#: Flow network names -> quantize.snn kinds (golden.network.KIND_OF).
+NETWORKS = dict(_nw.KIND_OF)
 SIG_BITS = 32
 #: Per-image overhead cycles outside the steps (start, 10 decision cycles).
 IMAGE_OVERHEAD = 11
@@ -71,7 +72,7 @@ class CoreLayer:
     Attributes
     ----------
     name : str
-    kind : str            "conv" (5 x 5, stride 1), "pool" (2 x 2, stride 2) or "fc"
+    kind : str            "conv" (k x k, stride 1, no padding), "pool" (2 x 2, stride 2) or "fc"
     in_shape : (H, W, C)  shape of the arriving spikes (before any input pooling)
     pool_input : bool     network 2: (y, x) -> (y // 2, x // 2) before the scatter
     out_hw : (Ho, Wo)     output positions (fc: (1, 1))
@@ -79,6 +80,7 @@ class CoreLayer:
     c : int64 (R, n)      scale codes per row tile and column
     shift : int           rshift_round of acc * c
     tile_log2 : int       rows per tile = 2**tile_log2 (R = ceil(rows / 2**tile_log2))
+    ksize : int           conv kernel size k (5 in the built-ins)
     """
 
     name: str
@@ -90,6 +92,7 @@ class CoreLayer:
     c: np.ndarray
     shift: int
     tile_log2: int
+    ksize: int = 5
 
     @property
     def n(self) -> int:
@@ -125,8 +128,9 @@ class CoreLayer:
         if self.kind != "conv":
             return np.ones(np.broadcast(y, x).shape, dtype=np.int64)
         ho, wo = self.out_hw
-        ny = np.minimum(ho - 1, y) - np.maximum(0, y - 4) + 1
-        nx = np.minimum(wo - 1, x) - np.maximum(0, x - 4) + 1
+        k1 = self.ksize - 1
+        ny = np.minimum(ho - 1, y) - np.maximum(0, y - k1) + 1
+        nx = np.minimum(wo - 1, x) - np.maximum(0, x - k1) + 1
         return (ny * nx).astype(np.int64)
 
     def words(self, y: int, x: int, c: int) -> list[tuple[int, int]]:
@@ -137,10 +141,11 @@ class CoreLayer:
             y, x = y // 2, x // 2
         if self.kind == "conv":
             ho, wo = self.out_hw
+            k = self.ksize
             out = []
-            for oy in range(max(0, y - 4), min(ho - 1, y) + 1):
-                for ox in range(max(0, x - 4), min(wo - 1, x) + 1):
-                    row = c * 25 + (y - oy) * 5 + (x - ox)
+            for oy in range(max(0, y - k + 1), min(ho - 1, y) + 1):
+                for ox in range(max(0, x - k + 1), min(wo - 1, x) + 1):
+                    row = c * k * k + (y - oy) * k + (x - ox)
                     out.append(((oy * wo + ox) * self.tiles + (row >> self.tile_log2), row))
             return out
         if self.kind == "pool":
@@ -149,24 +154,47 @@ class CoreLayer:
         return [(row >> self.tile_log2, row)]
 
 
-_GEOMETRY = {  # name -> (kind, in_shape, out_hw) for the IF networks
-    "conv1": ("conv", (28, 28, 1), (24, 24)), "pool1": ("pool", (24, 24, 6), (12, 12)),
-    "conv2": ("conv", (12, 12, 6), (8, 8)), "pool2": ("pool", (8, 8, 12), (4, 4)), "fc": ("fc", (4, 4, 12), (1, 1)),
-}
-_GEOMETRY_FOLDED = {
-    "conv1": ("conv", (28, 28, 1), (24, 24)), "conv2": ("conv", (24, 24, 6), (8, 8)), "fc": ("fc", (8, 8, 12), (1, 1)),
-}
+def check_core_network(network) -> None:
+    """Refuse (ValueError, one line naming the layer and what is supported) a description the
+    core's architecture cannot run. Supported: conv k x k (k >= 1) with stride 1 and no padding
+    and without bias; 2 x 2 pooling with stride 2, with neurons or folded (linear) into the
+    next weighted layer; Flatten; one dense layer, the last, on the flattened map."""
+    layers = [L for L in network.layers if not isinstance(L, _nw.Flatten)]
+    for j, L in enumerate(layers):
+        what = f"layer {L.name!r}"
+        if isinstance(L, _nw.Conv2d):
+            if L.stride != 1 or L.padding != 0:
+                raise ValueError(f"{what}: the core runs convolutions with stride 1 and no padding, not stride "
+                                 f"{L.stride}, padding {L.padding}")
+        elif isinstance(L, _nw.Pool2d):
+            if L.size != 2 or L.step != 2:
+                raise ValueError(f"{what}: the core pools 2 x 2 with stride 2, not {L.size} x {L.size} stride {L.step}")
+            if L.neuron is None and not isinstance(layers[j + 1] if j + 1 < len(layers) else None,
+                                                    (_nw.Conv2d, _nw.Dense)):
+                raise ValueError(f"{what}: linear pooling must fold into a following conv or dense layer")
+        elif isinstance(L, _nw.Dense):
+            if j != len(layers) - 1:
+                raise ValueError(f"{what}: the core runs one dense layer, the last")
+        if getattr(L, "bias", None) is not None:
+            raise ValueError(f"{what}: the core has no biases (supported: weights only)")
 
 
 def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
-    """The core's layers from a bit-accurate network (``net.cfg.tile`` must be a power of two)."""
+    """The core's layers from a bit-accurate network (``net.cfg.tile`` must be a power of two;
+    its description within :func:`check_core_network`'s limits)."""
     tile = net.cfg.tile
     if tile & (tile - 1):
         raise ValueError(f"the core needs QuantConfig.tile to be a power of two, not {tile}")
-    geo = _GEOMETRY_FOLDED if net.lut is not None else _GEOMETRY
+    if net.network is not None:
+        check_core_network(net.network)
     out = []
     for layer in net.layers:
-        kind, in_shape, out_hw = geo[layer.name]
+        kind = {"conv": "conv", "pool": "pool", "dense": "fc"}[layer.op]
+        in_shape = tuple(layer.in_shape)
+        if len(in_shape) == 1:           # a dense layer after a Flatten: the map it flattens
+            in_shape = tuple(net.network.out_shape_of(_before_flatten(net.network, layer.name)))
+        out_shape = tuple(layer.out_shape)
+        out_hw = (1, 1) if kind == "fc" else out_shape[:2]
         k, c = np.asarray(layer.k, np.int64), np.asarray(layer.c, np.int64)
         tl = tile.bit_length() - 1
         if kind == "pool":
@@ -176,8 +204,20 @@ def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
                 kd[4 * j:4 * j + 4, j] = k[0, 0]
             k, c = kd, np.full((1, ch), int(c[0, 0]), np.int64)
             tl = (4 * ch).bit_length()            # one tile
-        out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl))
+        ks = layer.geo.kernel if kind == "conv" else 5
+        out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl, ks))
     return out
+
+
+def _before_flatten(network, name: str) -> str:
+    """The layer whose output the Flatten in front of ``name`` flattens (or the input)."""
+    prev = "input"
+    for L in network.layers:
+        if L.name == name:
+            return prev
+        if not isinstance(L, _nw.Flatten):
+            prev = L.name
+    raise KeyError(name)
 
 
 # Trace ---------------------------------------------------------------------------------------------
@@ -190,12 +230,13 @@ def trace(net: q.QuantNetwork, x, first_image: int = 0) -> list[dict]:
     tests/test_core_model.py checks they agree).
     """
     x = np.asarray(x)
-    s_in = q.encode(net.cfg, x, first_image)                       # (steps, B, 28, 28)
+    s_in = q.encode(net.cfg, x, first_image)                       # (steps, B, H, W)
     steps, b = net.cfg.steps, len(x)
-    spk = {"input": s_in.reshape(steps, b, 784, 1)}
-    for name in (layer.name for layer in net.layers):
-        spk[name] = np.zeros((steps, b) + (int(np.prod(q._OUT_SHAPE[name][:-1])) if name != "fc" else 1,
-                                           q._OUT_SHAPE[name][-1]), bool)
+    h, w, ch = net.input_shape
+    spk = {"input": s_in.reshape(steps, b, h * w, ch)}
+    for layer in net.layers:
+        shape = tuple(layer.out_shape)
+        spk[layer.name] = np.zeros((steps, b) + ((int(np.prod(shape[:-1])) if len(shape) > 1 else 1), shape[-1]), bool)
     counts, state = q.step_loop(net, s_in, _SpikeKeeper(spk))
     membrane = state[net.layers[-1].name]
     pred = q.decide(counts, membrane)
@@ -295,26 +336,37 @@ def cycles_per_image(net: q.QuantNetwork, spikes: dict, fanout: dict | None = No
 
 
 # Trained networks ----------------------------------------------------------------------------------
-def trained_network(network: str, steps: int | None = None, seed: int = 1, data=None) -> q.QuantNetwork:
-    """The bit-accurate network of a flow name with the shipped trained weights.
+def trained_network(network, steps: int | None = None, seed: int = 1, data=None) -> q.QuantNetwork:
+    """The bit-accurate network of a built-in network with the shipped trained weights.
 
-    ``cnn-if``: the twin of network 1 (max normalisation, half-rate input, 100 steps);
-    ``cmos-if``: the CMOS baseline (99.9th percentile, 100 steps); ``cnn-stochastic``: network 2
-    (50 steps). Weights: :func:`quantize.trained.kind_weights`.
+    ``network``: a built-in name (``golden.network.BUILTINS``) or a ``golden.network.Network``
+    whose neurons name a kind. ``cnn-if``: the twin of network 1 (max normalisation, half-rate
+    input, 100 steps); ``cmos-if``: the CMOS baseline (99.9th percentile, 100 steps);
+    ``cnn-stochastic``: network 2 (50 steps); formats as ``quantize.trained.KIND_DEFAULTS``.
     """
-    if network not in NETWORKS:
+    if isinstance(network, _nw.Network):
+        kind = network.kind
+        if kind is None:
+            raise ValueError(f"network {network.name!r}: its neurons name no single kind (twin-if, cmos-if or "
+                             "twin-stochastic)")
+    elif network not in NETWORKS:
         raise ValueError(f"network must be one of {sorted(NETWORKS)}, not {network!r}")
-    kind = NETWORKS[network]
+    else:
+        kind = NETWORKS[network]
     if kind == "twin-stochastic":
-        return network_from_config(q.QuantConfig(kind=kind, steps=steps or 50, seed=seed), data)
+        return network_from_config(q.QuantConfig(kind=kind, steps=steps or 50, seed=seed), data, network)
     extra = {"input_rate": 0.5} if kind == "twin-if" else {}
-    return network_from_config(q.QuantConfig(kind=kind, steps=steps or 100, seed=seed, **extra), data)
+    return network_from_config(q.QuantConfig(kind=kind, steps=steps or 100, seed=seed, **extra), data, network)
 
 
-def network_from_config(cfg: q.QuantConfig, data=None) -> q.QuantNetwork:
-    """The bit-accurate network of any QuantConfig with the shipped trained CNN weights: the
-    sigmoid CNN for ``twin-stochastic``, else the ReLU CNN normalised for ``cfg.kind``
-    (:func:`trained_network` is this with each flow name's formats)."""
-    from quantize.trained import kind_weights
-
-    return q.build_network(kind_weights(cfg.kind, data=data), cfg)
+def network_from_config(cfg: q.QuantConfig, data=None, network=None) -> q.QuantNetwork:
+    """The bit-accurate network of any QuantConfig: ``network`` (a ``golden.network.Network``,
+    or a built-in name), default the built-in network of ``cfg.kind`` with its shipped trained
+    weights (``golden.network.builtin``: the sigmoid CNN for ``twin-stochastic``, else the ReLU
+    CNN normalised for ``cfg.kind``); :func:`trained_network` is this with each built-in's formats."""
+    if not isinstance(network, _nw.Network):
+        name = _nw.NETWORK_OF_KIND[cfg.kind] if network is None else network
+        if name not in NETWORKS:
+            raise ValueError(f"network must be one of {sorted(NETWORKS)}, not {name!r}")
+        network = _nw.builtin(name, data=data)
+    return q.build_network(network, cfg)

@@ -77,6 +77,8 @@ ENCODER_WIDTHS = (31, 29)
 _PIXELS = 784
 _M64 = (1 << 64) - 1
 _OUT_SHAPE = {"conv1": (24, 24, 6), "pool1": (12, 12, 6), "conv2": (8, 8, 12), "pool2": (4, 4, 12), "fc": (10,)}
+#: Neuron model each kind runs (golden.network.Neuron.model).
+_KIND_MODEL = {"twin-if": "if", "cmos-if": "if", "twin-stochastic": "pbit"}
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,13 @@ class QuantLayer:
     c : int64 (R, n)      unsigned scale codes per row tile and column (CMOS: all equal)
     shift : int           right shift (round half up) of acc * c into membrane units
     tile : int            rows per tile (R = ceil(m / tile))
-    pool_input : bool     sum-pool the input spikes 2 x 2 first (network 2's folded pooling)
+    pool_input : bool     sum-pool the input spikes first (network 2's folded pooling)
+    geo : golden.network layer or None
+                          the description's layer (conv, pool or dense: its geometry); None for
+                          a built-in layer known by name (the former constructor)
+    pre_pool : tuple      the description's linear pooling layers folded into this one, in order
+    in_shape, out_shape : tuple
+                          arriving spikes (before pre_pool) and the neurons, (H, W, C) or (n,)
     """
 
     name: str
@@ -172,10 +180,32 @@ class QuantLayer:
     shift: int
     tile: int
     pool_input: bool = False   # network 2: the input is 2 x 2 sum-pooled first (counts 0..4)
+    geo: object = None
+    pre_pool: tuple = ()
+    in_shape: tuple = ()
+    out_shape: tuple = ()
+
+    def __post_init__(self):
+        if self.geo is None:   # a built-in layer by name: its geometry from the description
+            from golden.snn import _BUILTIN
+
+            geo = _BUILTIN[self.name]
+            pre = (_BUILTIN["pool1" if self.name == "conv2" else "pool2"],) if self.pool_input else ()
+            first = pre[0] if pre else geo
+            self.geo, self.pre_pool = geo, pre
+            self.in_shape = _BUILTIN.in_shape_of(first.name)
+            self.out_shape = _BUILTIN.out_shape_of(self.name)
 
     @property
     def row_tiles(self) -> int:
         return self.c.shape[0]
+
+    @property
+    def op(self) -> str:
+        """``"conv"``, ``"pool"`` or ``"dense"``."""
+        from golden import network as nw
+
+        return "conv" if isinstance(self.geo, nw.Conv2d) else "pool" if isinstance(self.geo, nw.Pool2d) else "dense"
 
 
 @dataclass
@@ -190,6 +220,16 @@ class QuantNetwork:
     lut: np.ndarray | None = None          # int64 (2**lut_addr_bits,) for stochastic networks
     lut_shift: int = 0                      # z >> lut_shift, then + 2**(A-1), addresses the LUT
     info: dict = field(default_factory=dict)
+    network: object = None                  # the golden.network.Network it was built from
+
+    @property
+    def input_shape(self) -> tuple:
+        """(H, W, C) of the input map."""
+        return self.network.input.shape if self.network is not None else (28, 28, 1)
+
+    @property
+    def classes(self) -> int:
+        return int(np.prod(self.layers[-1].out_shape))
 
 
 def rshift_round(x, shift: int):
@@ -237,14 +277,51 @@ def _layer_matrices(weights: dict, folded: bool) -> dict:
     return {k: mats[k] for k in _STOCH_LAYERS}
 
 
-def build_network(weights: dict, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -> QuantNetwork:
-    """Integer network from normalised golden weights (``golden.snn.normalise``; threshold 1).
+def _stage_matrices(network, kind: str) -> list:
+    """``[(folded pools, layer, matrix)]`` of a description for the integer model of ``kind``:
+    the golden orientation (rows: one window's inputs, float32), a folded average pooling
+    dividing the next layer's weights by its window size, a threshold other than 1 dividing
+    them by the threshold. A layer the integer model cannot run is refused with one line."""
+    from golden import network as nw
+
+    model = _KIND_MODEL[kind]
+    out = []
+    for folded, layer in network.spiking():
+        nrn = layer.neuron
+        if nrn.model != model:
+            raise ValueError(f"layer {layer.name!r}: quantize.snn kind {kind!r} runs {model!r} neurons, "
+                             f"not {nrn.model!r} (supported: IF for twin-if/cmos-if, p-bit for twin-stochastic)")
+        if getattr(layer, "bias", None) is not None:
+            raise ValueError(f"layer {layer.name!r}: the integer model has no biases yet (supported: weights only)")
+        for pool in folded:
+            if pool.step != pool.size:
+                raise ValueError(f"layer {pool.name!r}: folded pooling must not overlap (stride = size = {pool.size})")
+        if isinstance(layer, nw.Conv2d):
+            mat = layer.weight.reshape(layer.out_channels, -1).T.astype(np.float32)
+        elif isinstance(layer, nw.Dense):
+            mat = layer.weight.T.astype(np.float32)
+        else:
+            mat = np.full((layer.size ** 2, 1), layer.weight_value, np.float32)
+        for pool in folded:
+            if pool.mode == "avg":
+                mat = mat / float(pool.size ** 2)
+        if model == "if" and nrn.threshold != 1.0:
+            mat = mat / float(nrn.threshold)
+        out.append((folded, layer, mat))
+    return out
+
+
+def build_network(weights, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -> QuantNetwork:
+    """Integer network from a network description or normalised golden weights.
 
     Parameters
     ----------
-    weights : dict
-        ``conv1`` (6, 1, 5, 5), ``conv2`` (12, 6, 5, 5), ``fc`` (10, 192), threshold-1 units
-        (network 2: the sigmoid CNN's weights, ANN units).
+    weights : golden.network.Network or dict
+        The description (its layers and weights; ``cfg.kind`` says which hardware runs it and
+        must match its neuron model), or the built-in CNN's weight dict ``conv1`` (6, 1, 5, 5),
+        ``conv2`` (12, 6, 5, 5), ``fc`` (10, 192) in threshold-1 units (network 2: the sigmoid
+        CNN's weights, ANN units), which stands for the built-in network of ``cfg.kind``
+        (``golden.network.from_weights``).
     cfg : QuantConfig
     crossbar : golden.snn.DwCrossbarConfig, optional
         Device mapping for the twin (default ``golden.snn.DW_CONFIG`` with ``cfg.levels`` and
@@ -253,26 +330,33 @@ def build_network(weights: dict, cfg: QuantConfig = QuantConfig(), *, crossbar=N
     """
     from dataclasses import replace
 
+    from golden import network as nw
     from golden.crossbar import dw_conductance_range
     from golden.devices import dw_neuron, dw_synapse
     from golden.snn import DW_CONFIG, program_layer
 
+    network = weights if isinstance(weights, nw.Network) else nw.from_weights(nw.NETWORK_OF_KIND[cfg.kind], weights)
     v_frac = cfg.membrane_frac
     stochastic = cfg.kind == "twin-stochastic"
-    mats = _layer_matrices(weights, folded=stochastic)
-    if stochastic:
-        mats = _fold_pooling(weights)
+    stages = _stage_matrices(network, cfg.kind)
+
+    def geometry(folded, layer):
+        first = folded[0] if folded else layer
+        return dict(pool_input=bool(folded), geo=layer, pre_pool=tuple(folded),
+                    in_shape=network.in_shape_of(first.name), out_shape=network.out_shape_of(layer.name))
+
     layers, info = [], {}
     if cfg.kind == "cmos-if":
         q = 2 ** (cfg.weight_bits - 1) - 1
-        for name, w in mats.items():
+        for folded, layer, w in stages:
             w_max = float(np.max(np.abs(w))) or 1.0
             k = np.clip(np.rint(w / w_max * q), -q, q).astype(np.int64)
             rows = -(-w.shape[0] // cfg.tile)
             c, shift = _scale_codes(np.full((rows, w.shape[1]), w_max / q), cfg.scale_bits, v_frac)
-            layers.append(QuantLayer(name, k, c, shift, cfg.tile))
-            info[name] = {"w_max": w_max}
-        return QuantNetwork(cfg, layers, 1 << v_frac, None, 2 ** (cfg.membrane_bits - 1) - 1, info=info)
+            layers.append(QuantLayer(layer.name, k, c, shift, cfg.tile, **geometry(folded, layer)))
+            info[layer.name] = {"w_max": w_max}
+        return QuantNetwork(cfg, layers, 1 << v_frac, None, 2 ** (cfg.membrane_bits - 1) - 1, info=info,
+                            network=network)
 
     xcfg = crossbar or replace(DW_CONFIG, levels=cfg.levels, tile=cfg.tile)
     if xcfg.variation:
@@ -281,21 +365,22 @@ def build_network(weights: dict, cfg: QuantConfig = QuantConfig(), *, crossbar=N
     g_min, g_max = (g * xcfg.g_scale for g in dw_conductance_range(syn))
     g_s = 1.0 / dw_neuron().r_hm
     lv = cfg.levels - 1
-    for name, w in mats.items():
+    for folded, layer, w in stages:
         xb, gain = program_layer(np.asarray(w, np.float64), xcfg, g_min, g_max, g_s)
         wp = xb.programmed                                   # gamma-compensated when configured
         k = (np.sign(wp) * np.clip(np.rint(np.abs(wp) / xb.w_max * lv), 0, lv)).astype(np.int64)
         a = xb.w_max / (lv * (1.0 + xb.gamma) * gain)          # threshold units per level, (R, n)
         c, shift = _scale_codes(a, cfg.scale_bits, v_frac)
-        layers.append(QuantLayer(name, k, c, shift, cfg.tile, pool_input=stochastic and name != "conv1"))
-        info[name] = {"w_max": xb.w_max, "gamma_mean": float(xb.gamma.mean()), "gain": gain}
+        layers.append(QuantLayer(layer.name, k, c, shift, cfg.tile, **geometry(folded, layer)))
+        info[layer.name] = {"w_max": xb.w_max, "gamma_mean": float(xb.gamma.mean()), "gain": gain}
     vmax = 2 ** (cfg.membrane_bits - 1) - 1
     if not stochastic:
         r = cfg.reset_position
         floor = -int(round(r / (1 - r) * (1 << v_frac)))
-        return QuantNetwork(cfg, layers, 1 << v_frac, max(floor, -vmax - 1), vmax, info=info)
+        return QuantNetwork(cfg, layers, 1 << v_frac, max(floor, -vmax - 1), vmax, info=info, network=network)
     lut, lut_shift = _sigmoid_lut(cfg)
-    return QuantNetwork(cfg, layers, 1 << v_frac, None, vmax, lut=lut, lut_shift=lut_shift, info=info)
+    return QuantNetwork(cfg, layers, 1 << v_frac, None, vmax, lut=lut, lut_shift=lut_shift, info=info,
+                        network=network)
 
 
 def _fold_pooling(weights: dict) -> dict:
@@ -336,13 +421,13 @@ def encoder_seeds(master_seed: int, image: int) -> tuple[int, ...]:
                  for b, w in enumerate(ENCODER_WIDTHS))
 
 
-def encoder_words(cfg: QuantConfig, images, first_image: int = 0) -> np.ndarray:
-    """Encoder words int64 (images, steps, 784): word ``t * 784 + i`` of each image's banks.
+def encoder_words(cfg: QuantConfig, images, first_image: int = 0, pixels: int = _PIXELS) -> np.ndarray:
+    """Encoder words int64 (images, steps, pixels): word ``t * pixels + i`` of each image's banks.
 
     ``images`` is a count; image j of the result has run index ``first_image + j``.
     """
     n = int(images)
-    out = np.empty((n, cfg.steps * _PIXELS), dtype=np.int64)
+    out = np.empty((n, cfg.steps * pixels), dtype=np.int64)
     chunk = 16  # images per bank run: bounds the int64 temporaries to ~10 MB per 100 steps
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
@@ -351,9 +436,9 @@ def encoder_words(cfg: QuantConfig, images, first_image: int = 0) -> np.ndarray:
         for b, w in enumerate(ENCODER_WIDTHS):
             bank = LfsrBank(LfsrConfig(w, hi - lo, cfg.input_bits, 1))
             bank.state = [s[b] for s in seeds]
-            r = r ^ bank.run(cfg.steps * _PIXELS)       # (cycles, lanes): lane = image
+            r = r ^ bank.run(cfg.steps * pixels)        # (cycles, lanes): lane = image
         out[lo:hi] = r.T
-    return out.reshape(n, cfg.steps, _PIXELS)
+    return out.reshape(n, cfg.steps, pixels)
 
 
 def pixel_codes(cfg: QuantConfig, x) -> np.ndarray:
@@ -364,15 +449,17 @@ def pixel_codes(cfg: QuantConfig, x) -> np.ndarray:
 
 
 def encode(cfg: QuantConfig, x, first_image: int = 0) -> np.ndarray:
-    """Input spikes of every step: bool (steps, B, 28, 28) for images x (B, 28, 28) in [0, 1].
+    """Input spikes of every step: bool (steps, *x.shape) for images x (B, H, W) or (B, H, W, C)
+    in [0, 1] (MNIST: (steps, B, 28, 28)); the encoder scans each image's values in raster order.
 
     ``first_image``: run index of x[0] (the LFSR encoder's per-image seeds, ``encoder_seeds``).
     """
     b = cfg.input_bits
     p = pixel_codes(cfg, x)
     if cfg.encoding == "lfsr":
-        r = encoder_words(cfg, len(p), first_image).reshape(len(p), cfg.steps, 28, 28)
-        return p[None] > r.transpose(1, 0, 2, 3)                     # (steps, B, 28, 28)
+        r = encoder_words(cfg, len(p), first_image, int(np.prod(p.shape[1:]))).reshape(
+            (len(p), cfg.steps) + p.shape[1:])
+        return p[None] > np.moveaxis(r, 1, 0)                        # (steps, B, H, W[, C])
     out = np.empty((cfg.steps,) + p.shape, dtype=bool)
     e = np.zeros_like(p)
     for t in range(cfg.steps):
@@ -382,34 +469,46 @@ def encode(cfg: QuantConfig, x, first_image: int = 0) -> np.ndarray:
     return out
 
 
-def _windows(name: str, s: np.ndarray, pool_input: bool = False) -> np.ndarray:
-    """Input spikes (B, H, W, C) -> per-output-position rows (B, P, m) as float64 integers."""
-    from golden.cnn import im2col
+def _windows(layer, s: np.ndarray, pool_input: bool = False) -> np.ndarray:
+    """Input spikes (B, H, W, C) -> per-output-position rows (B, P, m) as float64 integers.
 
+    ``layer``: a :class:`QuantLayer` (its description geometry and folded pooling), or a
+    built-in layer's name with ``pool_input`` (the former signature). Pooling layers give one
+    row per (position, channel) holding that channel's window.
+    """
+    from golden import network as nw
+
+    if isinstance(layer, str):
+        layer = QuantLayer(layer, np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64), 0, 1, pool_input)
     b = len(s)
     s = s.astype(np.float64)
-    if pool_input:
-        s = s[:, 0::2, 0::2] + s[:, 1::2, 0::2] + s[:, 0::2, 1::2] + s[:, 1::2, 1::2]
-    if name.startswith("conv"):
-        cols = im2col(s, 5)
+    for pool in layer.pre_pool:
+        s = nw.sum_pool(pool, s)
+    geo = layer.geo
+    if isinstance(geo, nw.Conv2d):
+        cols = nw.windows(geo, s)
         return cols.reshape(b, -1, cols.shape[-1])
-    if name.startswith("pool"):
-        h, w, c = s.shape[1:]
-        win = s.reshape(b, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4)  # (b, h/2, w/2, c, 2, 2)
-        return win.reshape(b, -1, 4)
+    if isinstance(geo, nw.Pool2d):
+        win = nw.windows(geo, s)                                      # (b, Ho, Wo, C k k)
+        return win.reshape(b, -1, geo.size ** 2)
     return s.reshape(b, 1, -1)
 
 
 def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray, observe=None) -> np.ndarray:
     """Integer input y (B, positions, n) of a layer for input spikes s (B, *in_shape);
     ``observe(acc)``, if given, sees each row tile's int64 accumulator."""
-    rows = _windows(layer.name, s, layer.pool_input)
-    if layer.name.startswith("pool"):
-        # each pooled output (one per channel) sees only its own 4 rows: acc = count x k
-        acc = rows.sum(axis=-1).astype(np.int64) * int(layer.k[0, 0])
+    from golden import network as nw
+
+    if layer.op == "pool":
+        # each pooled output (one per channel) sees only its own window: acc = count x k
+        t = s.astype(np.float64)
+        for pool in layer.pre_pool:
+            t = nw.sum_pool(pool, t)
+        acc = nw.sum_pool(layer.geo, t).reshape(len(s), -1).astype(np.int64) * int(layer.k[0, 0])
         if observe is not None:
             observe(acc)
         return rshift_round(acc * int(layer.c[0, 0]), layer.shift)[..., None]
+    rows = _windows(layer, s)
     y = 0
     t = layer.tile
     for r in range(layer.row_tiles):
@@ -422,19 +521,24 @@ def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray, observe=Non
 
 def _fanout_map(layer: QuantLayer, hw: tuple) -> np.ndarray:
     """Accumulator words (output positions) each input position (H, W) of a layer reaches."""
+    from golden import network as nw
+
     h, w = hw
-    if not layer.name.startswith("conv"):
+    if layer.op != "conv":
         return np.ones((h, w), np.int64)
-    y, x = np.arange(h), np.arange(w)
-    if layer.pool_input:
-        y, x, h, w = y // 2, x // 2, h // 2, w // 2
-    ny = np.minimum(h - 5, y) - np.maximum(0, y - 4) + 1
-    nx = np.minimum(w - 5, x) - np.maximum(0, x - 4) + 1
-    return ny[:, None] * nx[None, :]
+    shape = layer.in_shape
+    for pool in layer.pre_pool:
+        shape = pool.out_shape(shape)
+    geo_in = shape
+    f = nw.layer_fanout(layer.geo, geo_in, layer.out_shape)[..., 0] // layer.out_shape[2]
+    for pool in reversed(layer.pre_pool):
+        f = np.repeat(np.repeat(f, pool.size, axis=0), pool.size, axis=1)
+    return np.pad(f, ((0, h - f.shape[0]), (0, w - f.shape[1])))
 
 
-def _to_shape(name: str, y: np.ndarray, b: int) -> np.ndarray:
-    return y.reshape((b,) + _OUT_SHAPE[name])
+def _to_shape(layer, y: np.ndarray, b: int) -> np.ndarray:
+    shape = _OUT_SHAPE[layer] if isinstance(layer, str) else layer.out_shape
+    return y.reshape((b,) + tuple(shape))
 
 
 class StepObserver:
@@ -460,7 +564,7 @@ class StepObserver:
         """Output spikes of ``layer`` in step ``t``: bool (B, *out_shape)."""
 
     def step_end(self, t: int, counts: np.ndarray, state: dict) -> None:
-        """End of step ``t``: output spike ``counts`` (B, 10) so far, every layer's ``state``."""
+        """End of step ``t``: output spike ``counts`` (B, classes) so far, every layer's ``state``."""
 
 
 _NO_OBSERVER = StepObserver()
@@ -473,8 +577,8 @@ def step_loop(net: QuantNetwork, s_in: np.ndarray, observer: StepObserver | None
     Parameters
     ----------
     net : QuantNetwork
-    s_in : ndarray, shape (steps, B, 28, 28)
-        Input spikes (:func:`encode`).
+    s_in : ndarray, shape (steps, B, H, W[, C])
+        Input spikes (:func:`encode`; MNIST: (steps, B, 28, 28)).
     observer : StepObserver, optional
         Called at each stage of each step and layer.
     draws : dict, optional
@@ -483,7 +587,7 @@ def step_loop(net: QuantNetwork, s_in: np.ndarray, observer: StepObserver | None
     Returns
     -------
     (counts, state)
-        Output spikes int64 (B, 10) over all steps; each layer's final state (B, *out_shape).
+        Output spikes int64 (B, classes) over all steps; each layer's final state (B, *out_shape).
     """
     obs = _NO_OBSERVER if observer is None else observer
     b = s_in.shape[1]
@@ -491,15 +595,16 @@ def step_loop(net: QuantNetwork, s_in: np.ndarray, observer: StepObserver | None
     if stochastic and draws is None:
         draws = _neuron_words(net)
     acc_hook = None
-    state = {layer.name: np.zeros((b,) + _OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
-    counts = np.zeros((b, 10), np.int64)
+    state = {layer.name: np.zeros((b,) + tuple(layer.out_shape), np.int64) for layer in net.layers}
+    counts = np.zeros((b, net.classes), np.int64)
+    in_shape = (b,) + tuple(net.input_shape)
     for t in range(net.cfg.steps):
-        s = s_in[t][..., None]
+        s = s_in[t].reshape(in_shape)
         for layer in net.layers:
             obs.layer_input(t, layer, s)
             if type(obs).accumulator is not StepObserver.accumulator:
                 acc_hook = (lambda acc, _t=t, _layer=layer: obs.accumulator(_t, _layer, acc))
-            y = _to_shape(layer.name, layer_input(net, layer, s, acc_hook), b)
+            y = _to_shape(layer, layer_input(net, layer, s, acc_hook), b)
             obs.pre_activation(t, layer, y, state[layer.name])
             if stochastic:
                 state[layer.name] += y
@@ -507,7 +612,7 @@ def step_loop(net: QuantNetwork, s_in: np.ndarray, observer: StepObserver | None
             else:
                 s = _if_step(net, state, layer.name, y)
             obs.layer_output(t, layer, s)
-        counts += s.reshape(b, 10)
+        counts += s.reshape(b, -1)
         obs.step_end(t, counts, state)
     return counts, state
 
@@ -581,7 +686,7 @@ def _neuron_words(net: QuantNetwork) -> dict:
     cfg = net.cfg
     words = {}
     for j, layer in enumerate(net.layers):
-        shape = _OUT_SHAPE[layer.name]
+        shape = tuple(layer.out_shape)
         ch = shape[-1]
         pos = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
         w = _words(31, ch, cfg.lut_bits, (cfg.seed + 1 + j) & ((1 << 64) - 1), cfg.steps * pos)

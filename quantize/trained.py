@@ -10,6 +10,10 @@ a ``QuantConfig.kind`` runs on, how they are normalised, what names them in a ca
 * ``cmos-if``: the ReLU CNN at the 99.9th percentile (Diehl et al. 2015), full-rate input;
 * ``twin-stochastic``: the sigmoid CNN trained on the spike-noise model, 50 steps (network 2).
 
+The networks themselves (layers, neurons, weights) are ``golden.network.builtin(name)``, one
+name each: kind ``twin-if`` runs ``"cnn-if"``, ``cmos-if`` runs ``"cmos-if"``,
+``twin-stochastic`` runs ``"cnn-stochastic"`` (``golden.network.KIND_OF``).
+
 Normalisation uses the first :data:`NORMALISE_IMAGES` training images
 (:func:`golden.snn.normalised_cnn`, computed once per process).
 """
@@ -23,10 +27,7 @@ KINDS = ("twin-if", "cmos-if", "twin-stochastic")
 #: ``QuantConfig`` fields per kind that differ from the dataclass defaults (bench's sweeps and
 #: explore's network points start from these).
 KIND_DEFAULTS = {"twin-if": {"input_rate": 0.5}, "cmos-if": {}, "twin-stochastic": {"steps": 50}}
-#: Normalisation percentile of the IF kinds' ReLU CNN.
-PERCENTILE = {"twin-if": 100.0, "cmos-if": 99.9}
-#: Training images the normalisation sees (the test set stays unseen).
-NORMALISE_IMAGES = 10000
+from golden.network import NORMALISE_IMAGES, PERCENTILE  # noqa: E402  (one definition, in golden)
 
 
 def _check(kind: str) -> None:
@@ -52,12 +53,10 @@ def kind_weights(kind: str, *, data=None, norm_images: int = NORMALISE_IMAGES) -
         ``conv1``, ``conv2``, ``fc`` float32 arrays (:data:`golden.cnn.PARAM_SHAPES`); shared
         with other callers when cached: do not modify.
     """
-    from golden import cnn, snn
+    from golden import network as nw
 
     _check(kind)
-    if kind == "twin-stochastic":
-        return cnn.train_cnn(cnn.SIGMOID_CONFIG, data=data)[0]
-    return snn.normalised_cnn(PERCENTILE[kind], norm_images=norm_images, data=data)[0]
+    return nw.builtin(nw.NETWORK_OF_KIND[kind], data=data, norm_images=norm_images).weights()
 
 
 def weights_tag(kind: str) -> str:

@@ -183,3 +183,128 @@ def test_step_loop_observer_sees_what_run_computes(kind):
     assert np.array_equal(state[net.layers[-1].name], ref["membrane"])
     assert rec.spikes == {layer.name: ref["spikes"][layer.name] for layer in net.layers}
     assert sum(rec.spikes.values()) > 0
+
+
+# Any network description ------------------------------------------------------------------------
+def _general_network(kind: str):
+    """Conv 3 x 3 stride 2 padding 1 -> 2 x 2 sum pooling (IF, or linear and folded for the
+    p-bits) -> conv 2 x 2 -> flatten -> dense 4, on an 11 x 11 input."""
+    from golden import network as nw
+
+    rng = np.random.default_rng(11)
+    nrn = {"twin-if": nw.Neuron("if", 1.0, "position", 0.5, None, "dw"),
+           "cmos-if": nw.Neuron("if", 1.0, "subtract", 0.0, None, "cmos"),
+           "twin-stochastic": nw.Neuron("pbit", 1.0, "subtract", 0.0, None, "mtj")}[kind]
+    return nw.Network("small", nw.Input(11, 11, 1), (
+        nw.Conv2d("c1", rng.normal(0.3, 0.6, (3, 1, 3, 3)), stride=2, padding=1, neuron=nrn),
+        nw.Pool2d("p1", 2, mode="sum", neuron=None if kind == "twin-stochastic" else nrn),
+        nw.Conv2d("c2", rng.normal(0.2, 0.5, (5, 3, 2, 2)), neuron=nrn),
+        nw.Flatten("f"),
+        nw.Dense("d", rng.normal(0.1, 0.5, (4, 20)), neuron=nrn),
+    ))
+
+
+def _direct_layer_input(layer, s):
+    """Integer input of a QuantLayer by loops over output positions and row tiles, from the
+    description's geometry: windows (zero padding, stride) read straight off the input."""
+    from golden import network as nw
+
+    s = s.astype(np.int64)
+    for pool in layer.pre_pool:                             # folded pooling: window sums
+        k = pool.size
+        h, w = s.shape[1] // k, s.shape[2] // k
+        s = s[:, :h * k, :w * k].reshape(len(s), h, k, w, k, -1).sum(axis=(2, 4))
+    geo, b = layer.geo, len(s)
+    if isinstance(geo, nw.Dense):
+        rows = s.reshape(b, 1, -1)
+    else:
+        k = geo.kernel if isinstance(geo, nw.Conv2d) else geo.size
+        st = geo.stride if isinstance(geo, nw.Conv2d) else geo.step
+        p = geo.padding if isinstance(geo, nw.Conv2d) else 0
+        ho, wo = layer.out_shape[:2]
+        rows = []
+        for oy in range(ho):
+            for ox in range(wo):
+                r = []
+                for c in range(s.shape[3]):
+                    for dy in range(k):
+                        for dx in range(k):
+                            yy, xx = oy * st + dy - p, ox * st + dx - p
+                            inside = 0 <= yy < s.shape[1] and 0 <= xx < s.shape[2]
+                            r.append(s[:, yy, xx, c] if inside else np.zeros(b, np.int64))
+                rows.append(np.stack(r, axis=1))
+        rows = np.stack(rows, axis=1)                       # (b, P, C k k)
+        if isinstance(geo, nw.Pool2d):                      # a channel sees its own window
+            cnt = rows.reshape(b, ho * wo, s.shape[3], k * k).sum(axis=-1).reshape(b, -1)
+            return q.rshift_round(cnt * int(layer.k[0, 0]) * int(layer.c[0, 0]), layer.shift)[..., None]
+    y, t = 0, layer.tile
+    for r in range(layer.row_tiles):
+        acc = np.einsum("bpm,mn->bpn", rows[..., r * t:(r + 1) * t], layer.k[r * t:(r + 1) * t])
+        y = y + q.rshift_round(acc * layer.c[r], layer.shift)
+    return y
+
+
+@pytest.mark.parametrize("kind", ["twin-if", "cmos-if", "twin-stochastic"])
+def test_general_network_layer_input_equals_direct_loops(kind):
+    """Any kernel, stride, padding and pooling: quantize.snn.layer_input (vectorised) equals
+    loops over output positions on the description's geometry, layer by layer."""
+    net = q.build_network(_general_network(kind), q.QuantConfig(kind=kind, steps=1, tile=4))
+    assert [L.name for L in net.layers] == (["c1", "c2", "d"] if kind == "twin-stochastic" else ["c1", "p1", "c2", "d"])
+    rng = np.random.default_rng(3)
+    for layer in net.layers:
+        s = rng.random((3,) + tuple(layer.in_shape)) < 0.4
+        want = _direct_layer_input(layer, s)
+        got = q.layer_input(net, layer, s)
+        np.testing.assert_array_equal(got.reshape(want.shape), want, err_msg=layer.name)
+        assert np.abs(want).max() > 0
+
+
+def test_general_network_runs_as_a_direct_integer_simulation():
+    """run() on an 11 x 11 CMOS IF network equals a loop simulation (direct layer inputs, reset
+    by subtraction) fed the same encoder spikes: counts and membranes."""
+    cfg = q.QuantConfig(kind="cmos-if", steps=6, tile=4, seed=4)
+    net = q.build_network(_general_network("cmos-if"), cfg)
+    x = np.random.default_rng(8).random((5, 11, 11))
+    res = q.run(net, x)
+    s_in = q.encode(cfg, x)
+    assert s_in.shape == (6, 5, 11, 11)
+    v = {L.name: np.zeros((5,) + tuple(L.out_shape), np.int64) for L in net.layers}
+    counts = np.zeros((5, 4), np.int64)
+    for t in range(cfg.steps):
+        s = s_in[t][..., None]
+        for L in net.layers:
+            y = _direct_layer_input(L, s).reshape(v[L.name].shape)
+            vv = np.clip(v[L.name] + y, -net.vmax - 1, net.vmax)
+            s = vv >= net.threshold
+            v[L.name] = vv - s * net.threshold
+        counts += s.reshape(5, -1)
+    np.testing.assert_array_equal(res["counts"], counts)
+    np.testing.assert_array_equal(res["membrane"], v["d"])
+    assert counts.sum() > 0
+
+
+def test_description_and_weight_dict_build_the_same_network():
+    """build_network(description) == build_network(weight dict) for all three kinds: codes,
+    scales, shifts, geometry."""
+    from golden import network as nw
+
+    w = _weights()
+    for name, kind in nw.KIND_OF.items():
+        cfg = q.QuantConfig(kind=kind, steps=1)
+        a, b = q.build_network(w, cfg), q.build_network(nw.from_weights(name, w), cfg)
+        for la, lb in zip(a.layers, b.layers, strict=True):
+            assert la.name == lb.name and la.shift == lb.shift and la.pool_input == lb.pool_input
+            assert np.array_equal(la.k, lb.k) and np.array_equal(la.c, lb.c)
+            assert la.in_shape == lb.in_shape and la.out_shape == lb.out_shape
+
+
+def test_a_network_the_integer_model_cannot_run_is_refused_naming_the_layer():
+    from golden import network as nw
+
+    good = _general_network("cmos-if")
+    with pytest.raises(ValueError, match=r"layer 'c1'.*'pbit'"):
+        q.build_network(good, q.QuantConfig(kind="twin-stochastic"))
+    biased = nw.Network("b", good.input, good.layers[:-1] + (
+        nw.Dense("d", good["d"].weight, bias=np.ones(4), neuron=good["d"].neuron),))
+    with pytest.raises(ValueError, match=r"layer 'd'.*bias"):
+        q.build_network(biased, q.QuantConfig(kind="cmos-if"))
