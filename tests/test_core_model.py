@@ -77,12 +77,28 @@ def test_trace_agrees_with_run_and_counts_words():
                 res["spikes"]["words." + layer.name], (kind, layer.name)
 
 
-@pytest.mark.parametrize("kind", ["twin-if", "twin-stochastic"])
-def test_scatter_addresses_reproduce_layer_input(kind):
+def _kernel_network(kind):
+    """Conv 4@3x3 -> pool -> conv 6@4x4 -> pool -> flatten -> dense 10 (pooling folded for p-bits)."""
+    from golden import network as nw
+
+    rng = np.random.default_rng(2)
+    nrn = nw.Neuron("pbit", device="mtj") if kind == "twin-stochastic" else nw.Neuron("if", 1.0, "position", 0.5,
+                                                                                       None, "dw")
+    pn = None if kind == "twin-stochastic" else nrn
+    return nw.Network("kernels", nw.Input(28, 28, 1), (
+        nw.Conv2d("c3", rng.normal(0.3, 1.0, (4, 1, 3, 3)), neuron=nrn), nw.Pool2d("p1", 2, neuron=pn),
+        nw.Conv2d("c4", rng.normal(0.2, 0.5, (6, 4, 4, 4)), neuron=nrn), nw.Pool2d("p2", 2, neuron=pn),
+        nw.Flatten("f"), nw.Dense("d", rng.normal(0.1, 1.0, (10, 150)), neuron=nrn)))
+
+
+@pytest.mark.parametrize("kind, desc", [("twin-if", False), ("twin-stochastic", False), ("twin-if", True),
+                                        ("twin-stochastic", True)])
+def test_scatter_addresses_reproduce_layer_input(kind, desc):
     """Scattering spikes with CoreLayer.words (acc[addr] += k[row]) and reading out
     sum_r rshift_round(acc c_r) gives quantize.snn.layer_input for every layer, and a spike's
-    fan-out is its number of words."""
-    net = q.build_network(_weights(), q.QuantConfig(kind=kind, steps=1))
+    fan-out is its number of words (the built-in CNN, and a description with 3 x 3 and 4 x 4
+    kernels)."""
+    net = q.build_network(_kernel_network(kind) if desc else _weights(), q.QuantConfig(kind=kind, steps=1))
     rng = np.random.default_rng(5)
     for qlayer, layer in zip(net.layers, qc.core_layers(net)):
         h, w, c = layer.in_shape

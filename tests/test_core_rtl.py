@@ -113,3 +113,69 @@ def test_bad_configs_are_one_clear_error():
     net = q.build_network(_weights(), q.QuantConfig(kind="twin-if", steps=1, encoding="deterministic"))
     with pytest.raises(ValueError, match="QuantConfig.encoding must be 'lfsr', not 'deterministic'"):
         SnnCore(net)
+
+
+def _kernel_network(kind="cmos-if", seed=3):
+    """A description with other kernels than the built-ins': conv 4@3x3 -> pool -> conv 6@4x4
+    -> pool -> flatten -> dense 10 (28 -> 26 -> 13 -> 10 -> 5), biased like ``_weights``."""
+    from golden import network as nw
+
+    rng = np.random.default_rng(seed)
+    nrn = (nw.Neuron("if", 1.0, "subtract", 0.0, None, "cmos") if kind == "cmos-if"
+           else nw.Neuron("pbit", 1.0, "subtract", 0.0, None, "mtj"))
+    pool_nrn = None if kind == "twin-stochastic" else nrn
+    return nw.Network("kernels", nw.Input(28, 28, 1), (
+        nw.Conv2d("c3", (rng.normal(0, 1.0, (4, 1, 3, 3)) + 0.6).astype(np.float32), neuron=nrn),
+        nw.Pool2d("p1", 2, neuron=pool_nrn),
+        nw.Conv2d("c4", (rng.normal(0, 0.5, (6, 4, 4, 4)) + 0.3).astype(np.float32), neuron=nrn),
+        nw.Pool2d("p2", 2, neuron=pool_nrn),
+        nw.Flatten("f"),
+        nw.Dense("d", (rng.normal(0, 1.0, (10, 150)) + 0.1).astype(np.float32), neuron=nrn),
+    ))
+
+
+@pytest.mark.parametrize("kind", ["cmos-if", "twin-stochastic"])
+def test_core_from_a_description_with_other_kernels_equals_the_model(kind):
+    """SnnCore built from a description with 3 x 3 and 4 x 4 kernels (IF pooling layers, or
+    folded pooling for p-bits) equals quantize.core.trace spike for spike and cycle for cycle."""
+    net = q.build_network(_kernel_network(kind), q.QuantConfig(kind=kind, steps=1, seed=5))
+    assert [L.ksize for L in qc.core_layers(net) if L.kind == "conv"] == [3, 4]
+    items, _ = _check(net, _image(), first=1)
+    assert items[0]["spikes"]["d"].sum() > 0
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda nw, net: net.layers[:1] + (nw.Pool2d("p1", 2, neuron=net["p1"].neuron), nw.Conv2d(
+        "c4", net["c4"].weight, stride=2, neuron=net["c4"].neuron), nw.Flatten("f"),
+        nw.Dense("d", np.ones((10, 6 * 5 * 5)), neuron=net["d"].neuron)), ["'c4'", "stride 1"]),
+    (lambda nw, net: (nw.Conv2d("c3", net["c3"].weight, padding=1, neuron=net["c3"].neuron),) + net.layers[1:2]
+        + (nw.Conv2d("c4", np.ones((6, 4, 3, 3)), neuron=net["c4"].neuron),) + net.layers[3:5]
+        + (nw.Dense("d", np.ones((10, 6 * 6 * 6)), neuron=net["d"].neuron),), ["'c3'", "no padding"]),
+    (lambda nw, net: net.layers[:3] + (nw.Pool2d("p2", 5, neuron=net["p2"].neuron), nw.Flatten("f"),
+                                       nw.Dense("d", np.ones((10, 24)), neuron=net["d"].neuron)), ["'p2'", "2 x 2"]),
+    (lambda nw, net: net.layers[:5] + (nw.Dense("d0", np.ones((12, 150)), neuron=net["d"].neuron),
+                                       nw.Dense("d", np.ones((10, 12)), neuron=net["d"].neuron)), ["'d0'", "last"]),
+    (lambda nw, net: net.layers[:5] + (nw.Dense("d", np.ones((3, 150)), neuron=net["d"].neuron),),
+     ["'d'", "10 classes"]),
+])
+def test_core_refuses_what_it_cannot_run_naming_the_layer(change, words):
+    from golden import network as nw
+
+    base = _kernel_network()
+    desc = nw.Network("bad", base.input, change(nw, base))
+    net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=1))
+    with pytest.raises(ValueError) as e:
+        SnnCore(net)
+    assert "\n" not in str(e.value)
+    for w in words:
+        assert w in str(e.value), (w, str(e.value))
+
+
+def test_core_refuses_another_input_size():
+    from golden import network as nw
+
+    desc = nw.Network("small", nw.Input(8, 8, 1), (
+        nw.Conv2d("c", np.ones((2, 1, 3, 3)), neuron=nw.Neuron("if", device="cmos")), nw.Flatten("f"),
+        nw.Dense("d", np.ones((10, 72)), neuron=nw.Neuron("if", device="cmos"))))
+    with pytest.raises(ValueError, match=r"layer 'input'.*28 x 28 x 1"):
+        SnnCore(q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=1)))
