@@ -36,7 +36,7 @@ __all__ = [
     "HOROWITZ_ADD", "HOROWITZ_MULT", "HOROWITZ_SRAM64", "SEED_CNN", "MNIST_MEAN_INTENSITY",
     "LEAKAGE_PER_KB_CYCLE", "REGISTER_ENERGY",
     "add_energy", "mult_energy", "sram_read_energy",
-    "LayerEvents", "NETWORK_SHAPES", "NetworkEvents", "parse_architecture", "cnn_events",
+    "LayerEvents", "NETWORK_SHAPES", "network_shapes", "NetworkEvents", "parse_architecture", "cnn_events",
     "SpinConfig", "dw_spin_config", "mtj_spin_config", "CmosConfig",
     "Breakdown", "Comparison", "spin_energy", "cmos_energy", "cmos_ann_energy", "compare",
     "calibrate_register_energy", "seed_figures_report",
@@ -172,13 +172,45 @@ class LayerEvents:
         return self.synapses / self.inputs
 
 
-#: (inputs, neurons, fan_in, stored weights) per layer. Network 2 folds each pooling stage into
-#: the next layer: its inputs are the unpooled spikes, each driving four devices per weight.
-NETWORK_SHAPES = {
-    "cnn-dw": {"conv1": (784, 3456, 25, 150), "pool1": (3456, 864, 4, 0), "conv2": (864, 768, 150, 1800),
-               "pool2": (768, 192, 4, 0), "fc": (192, 10, 192, 1920)},
-    "cnn-stochastic": {"conv1": (784, 3456, 25, 150), "conv2": (3456, 768, 600, 1800), "fc": (768, 10, 768, 1920)},
-}
+def network_shapes(network) -> dict:
+    """(inputs, neurons, fan_in, stored weights) of every spiking layer of a description
+    (``golden.network.Network``).
+
+    inputs: the spikes' positions arriving (before any folded pooling); neurons: the layer's;
+    fan_in: synapses per neuron (conv ``k k C``, pooling ``size**2``, dense its inputs), times
+    the window of each folded pooling (network 2: its inputs are the unpooled spikes, each
+    driving four devices per weight); stored weights: the weight array's size (0 for pooling's
+    fixed weights).
+    """
+    from . import network as nw
+
+    out = {}
+    for folded, layer in network.spiking():
+        first = folded[0] if folded else layer
+        shape_in, shape_out = network.in_shape_of(first.name), network.out_shape_of(layer.name)
+        if isinstance(layer, nw.Conv2d):
+            fan_in, weights = layer.kernel ** 2 * network.in_shape_of(layer.name)[2], int(np.size(layer.weight))
+        elif isinstance(layer, nw.Dense):
+            fan_in, weights = int(np.shape(layer.weight)[1]), int(np.size(layer.weight))
+        else:
+            fan_in, weights = layer.size ** 2, 0
+        for pool in folded:
+            fan_in *= pool.size ** 2
+        out[layer.name] = (int(np.prod(shape_in)), int(np.prod(shape_out)), int(fan_in), weights)
+    return out
+
+
+def _builtin_structure(name: str):
+    from . import network as nw
+
+    shapes = {"conv1": (6, 1, 5, 5), "conv2": (12, 6, 5, 5), "fc": (10, 192)}
+    return nw.from_weights(name, {k: np.zeros(v, np.float32) for k, v in shapes.items()})
+
+
+#: (inputs, neurons, fan_in, stored weights) per layer of the built-in networks, from their
+#: descriptions (:func:`network_shapes`); ``"cnn-dw"`` is the former name of ``"cnn-if"``.
+NETWORK_SHAPES = {name: network_shapes(_builtin_structure(name)) for name in ("cnn-if", "cnn-stochastic", "cmos-if")}
+NETWORK_SHAPES["cnn-dw"] = NETWORK_SHAPES["cnn-if"]
 
 
 @dataclass(frozen=True)

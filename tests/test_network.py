@@ -136,3 +136,17 @@ def test_sum_pool_matches_direct_windows(size, stride):
     ref = np.array([[[x[n, i * stride:i * stride + size, j * stride:j * stride + size].sum(axis=(0, 1))
                       for j in range(ho)] for i in range(ho)] for n in range(2)])
     assert np.array_equal(nw.sum_pool(layer, x), ref)
+
+
+def test_energy_shape_table_is_derived_from_the_descriptions():
+    """golden.energy.NETWORK_SHAPES (inputs, neurons, fan_in, stored weights) from the
+    built-in descriptions equals the former hand-written table; a general network's too."""
+    from golden.energy import NETWORK_SHAPES, network_shapes
+
+    assert NETWORK_SHAPES["cnn-dw"] == NETWORK_SHAPES["cnn-if"] == NETWORK_SHAPES["cmos-if"] == {
+        "conv1": (784, 3456, 25, 150), "pool1": (3456, 864, 4, 0), "conv2": (864, 768, 150, 1800),
+        "pool2": (768, 192, 4, 0), "fc": (192, 10, 192, 1920)}
+    assert NETWORK_SHAPES["cnn-stochastic"] == {"conv1": (784, 3456, 25, 150), "conv2": (3456, 768, 600, 1800),
+                                                "fc": (768, 10, 768, 1920)}
+    assert network_shapes(_small(np.random.default_rng(0))) == {"c1": (242, 144, 18, 72), "p1": (144, 36, 4, 0),
+                                                                 "d": (36, 3, 36, 108)}
