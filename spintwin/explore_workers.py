@@ -85,7 +85,7 @@ class _SigintBlocked:
 
 
 def _kill_workers(ex) -> None:
-    procs = list(getattr(ex, "_processes", {}).values())  # ProcessPoolExecutor keeps them by pid
+    procs = list((getattr(ex, "_processes", None) or {}).values())  # ProcessPoolExecutor keeps them by pid
     for p in procs:
         if p.is_alive():
             p.kill()
