@@ -16,8 +16,8 @@ step t sees layer l-1's spikes of step t):
 * Scatter of an input spike (y, x, c) into a layer: for every output position it touches, the
   weight row ``k[i, :]`` (all output columns at once: the crossbar's parallel column read) is
   added to the accumulator word ``(position, row tile i >> tile_log2)``, one word per cycle.
-  conv: 5 x 5 windows (25 positions, fewer at the border), row ``i = c 25 + dy 5 + dx`` (the
-  im2col order of golden.cnn); pool: the 2 x 2 window's one position, rows ``(c, dy, dx)`` of a
+  conv: k x k windows (k**2 positions, fewer at the border; k = 5 in the built-ins), row
+  ``i = c k**2 + dy k + dx`` (the im2col order of golden.cnn); pool: the 2 x 2 window's one position, rows ``(c, dy, dx)`` of a
   channel-diagonal ``k``; fc: one word, row ``(y W + x) C + c``. Network 2's folded pooling:
   the spike first moves to ``(y // 2, x // 2)`` (count x k = the sum of the spikes' k: exact).
 * READ(l): per output position, the row tiles' words are read (one per cycle) and cleared,

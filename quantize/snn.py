@@ -5,7 +5,17 @@ and every operation is written the way the hardware computes it. Floats appear o
 model is built from a golden network (weights, gamma) and for exact integer dot products
 (float64 matmuls of integers below 2**53, which BLAS runs fast; checked by the tests).
 
-Networks (``kind``):
+The network (input shape, layers with their geometry, which layers have neurons, the float
+weights) is a ``golden.network.Network`` description; :func:`build_network` takes one (or the
+built-in CNN's weight dict, standing for the built-in network of the kind) and
+``QuantConfig.kind`` chooses the hardware that runs it: its weight codes and neuron rule. The
+built-ins: kind ``twin-if`` runs ``"cnn-if"``, ``cmos-if`` runs ``"cmos-if"``,
+``twin-stochastic`` runs ``"cnn-stochastic"`` (``golden.network.KIND_OF``). Any conv kernel,
+stride and zero padding, and any non-overlapping or overlapping pooling with neurons run here;
+a pooling layer without neurons folds into the next weighted layer (non-overlapping only).
+Not yet in the integer model: biases and LIF neurons (refused naming the layer).
+
+Networks (``kind``), as the built-ins use them:
 
 ``"twin-if"`` (network 1 on DW crossbars, seed V.1)
     conv1 -> IF, pool1 -> IF, conv2 -> IF, pool2 -> IF, fc -> IF, as ``golden.snn.dw_layers``.
