@@ -152,3 +152,38 @@ def test_encoder_seeds_and_tile_are_checked():
     net = q.build_network(_weights(), q.QuantConfig(tile=24, steps=1))
     with pytest.raises(ValueError, match="tile to be a power of two, not 24"):
         qc.core_layers(net)
+
+
+#: Per-layer spike signatures ("input" first) and exact cycles of MNIST test images 0..2 (run
+#: indices 5..7) through the three built-in networks (cnn-stochastic 4 steps, the IF networks
+#: 12), computed with the code before the network description (commit edba887): the
+#: description-driven models must reproduce them bit for bit.
+_REGRESSION = {
+    "cnn-if": ([[3383255983, 2839926648, 842948810, 2741851269, 10, 0],
+                [759960941, 3425172245, 3627570144, 2273905989, 9533, 0],
+                [3716280423, 2388268602, 968924970, 1168219270, 1986, 0]], [34315, 41036, 29780],
+               [-23, 36, 13, 13, 35, 24, -69, -11, 12, -35]),
+    "cnn-stochastic": ([[2376165434, 969237211, 280439720, 15658103],
+                        [3961816114, 2434736363, 2539193787, 1099227],
+                        [157673584, 884238443, 3149393711, 727453]], [108950, 117157, 100514],
+                       [-78, -3966, 5791, 5364, -11795, -2116, -17922, 18589, 95, 3907]),
+    "cmos-if": ([[3963051283, 436204873, 2824116338, 3836698013, 2076724446, 7793],
+                 [2726560390, 1914683322, 1564705573, 478406276, 3771338509, 68],
+                 [409344571, 3555390678, 34181644, 2228308598, 913191234, 13]], [51435, 66286, 38708],
+                [-638, -293, -120, -439, -1939, -1226, -2271, 193, -884, -304]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_REGRESSION))
+def test_builtin_networks_reproduce_the_former_traces(name):
+    from spinbase.data import load_mnist
+
+    (_, _), (xs, _) = load_mnist()
+    net = qc.trained_network(name, steps=4 if name == "cnn-stochastic" else 12)
+    assert net.network is not None and net.network.name == name
+    tr = qc.trace(net, xs[:3], first_image=5)
+    layers = qc.core_layers(net)
+    sigs, cycles, membrane = _REGRESSION[name]
+    assert [list(qc.signatures(it).values()) for it in tr] == sigs
+    assert [qc.cycles_exact(layers, it) for it in tr] == cycles
+    assert tr[0]["membrane"].tolist() == membrane
