@@ -56,6 +56,7 @@ __all__ = [
     "dw_layers",
     "simulate_if",
     "simulate_stochastic",
+    "simulate",
     "normalised_cnn",
 ]
 
@@ -649,3 +650,101 @@ def _ann_op(stage):
             z = nw.sum_pool(layer, s) * np.float32(layer.weight_value)
         return z if getattr(layer, "bias", None) is None else z + layer.bias
     return op
+
+
+# Any description, its own neuron models ------------------------------------------------------------
+class _ModelNeurons:
+    """Float neurons of a :class:`golden.network.Neuron` (float32 state, updated in place).
+
+    IF / LIF: ``v <- v - v 2**-leak_shift`` (LIF only), ``v += I``; a DW wall (device ``"dw"``)
+    cannot pass its near edge: ``v >= -r / (1 - r) threshold``; fire at ``v >= threshold``;
+    reset by subtraction or to 0 (the reset position). p-bit: fire with probability
+    sigmoid(I) (``rng``), no state; ``v`` accumulates I for the decision's tie-break.
+    """
+
+    def __init__(self, neuron, shape, rng):
+        self.n, self.rng = neuron, rng
+        self.v = np.zeros(shape, np.float32)
+        self.theta = np.float32(neuron.threshold)
+        r = neuron.reset_position
+        self.floor = np.float32(-r / (1 - r) * neuron.threshold) if neuron.device == "dw" else None
+
+    def step(self, current):
+        n = self.n
+        if n.model == "pbit":
+            self.v += current
+            p = 0.5 * (1 + np.tanh(0.5 * np.asarray(current, np.float64)))
+            return self.rng.random(p.shape) < p
+        if n.model == "lif":
+            self.v -= self.v * np.float32(2.0 ** -n.leak_shift)
+        self.v += current
+        if self.floor is not None:
+            np.maximum(self.v, self.floor, out=self.v)
+        spikes = self.v >= self.theta
+        if n.reset == "subtract":
+            self.v -= spikes * self.theta
+        else:
+            self.v[spikes] = 0
+        return spikes
+
+
+def simulate(network, x, y, *, steps: int = 100, checkpoints=(), encoding: str = "deterministic",
+             input_rate: float = 1.0, rng=None, batch: int = 500, progress=None) -> dict:
+    """Run any network description in float with its own neuron models and score it.
+
+    Each step: input spikes (as :func:`simulate_if`), then every stage in order: its folded
+    linear pooling (the window mean or sum), the layer's weights (plus bias), its neurons
+    (:class:`_ModelNeurons`). :func:`simulate_if` is this for ideal IF neurons of threshold 1
+    with reset by subtraction (tests/test_network.py checks they agree exactly);
+    :func:`simulate_stochastic` runs network 2 with the device's fitted MTJ neuron instead.
+
+    Parameters
+    ----------
+    network : golden.network.Network
+    x : ndarray, shape (N, H, W) or (N, H, W, C); y : ndarray, shape (N,)
+    Other parameters as :func:`simulate_if`.
+
+    Returns
+    -------
+    dict
+        As :func:`simulate_if`.
+    """
+    net = network
+    x, y = _images(x, y, net.input.shape)
+    cps = _checkpoints(steps, checkpoints)
+    if not 0 < input_rate <= 1:
+        raise ValueError(f"input_rate must be in (0, 1], not {input_rate!r}")
+    rng = np.random.default_rng(rng)
+    stages = _stages(net)
+    names = tuple(st[0] for st in stages)
+    in_shape = {st[0]: st[1] for st in stages}
+    out_shape = {st[0]: st[2] for st in stages}
+    ops = {st[0]: _ann_op(st) for st in stages}
+    fanouts = layer_fanouts(network=net)
+    in_counts = {k: np.zeros(in_shape[k]) for k in names}
+    out_counts = dict.fromkeys(names, 0.0)
+    last = names[-1]
+    preds = {t: [] for t in cps}
+    t0 = time.perf_counter()
+    with cnn.blas_single_thread():
+        for i in range(0, len(x), batch):
+            xb = x[i:i + batch]
+            nb = len(xb)
+            neurons = {st[0]: _ModelNeurons(st[4].neuron, (nb,) + st[2], rng) for st in stages}
+            counts = np.zeros((nb, net.classes))
+            for t, s in enumerate(_encode(xb * np.float32(input_rate), steps, encoding, rng), start=1):
+                for k in names:
+                    in_counts[k] += s.sum(axis=0).reshape(in_shape[k])
+                    s = neurons[k].step(ops[k](s.reshape((nb,) + in_shape[k]))).astype(np.float32)
+                    out_counts[k] += float(s.sum())
+                counts += s.reshape(nb, -1)
+                if t in preds:
+                    preds[t].append(decide(counts, neurons[last].v.reshape(nb, -1)))
+            if progress is not None:
+                progress(i + nb, len(x))
+    preds = {t: np.concatenate(p) for t, p in preds.items()}
+    return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
+            "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
+            "predictions": preds,
+            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape),
+            "seconds": time.perf_counter() - t0}

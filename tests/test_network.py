@@ -3,6 +3,8 @@ general layer arithmetic against direct references."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,59 @@ def test_energy_shape_table_is_derived_from_the_descriptions():
                                                 "fc": (768, 10, 768, 1920)}
     assert network_shapes(_small(np.random.default_rng(0))) == {"c1": (242, 144, 18, 72), "p1": (144, 36, 4, 0),
                                                                  "d": (36, 3, 36, 108)}
+
+
+def _relu_weights():
+    from golden import snn
+
+    return snn.normalised_cnn(100.0)[0]
+
+
+@pytest.mark.parametrize("encoding", ["deterministic", "poisson"])
+def test_simulate_with_ideal_if_neurons_is_simulate_if(encoding):
+    """golden.snn.simulate on the built-in CNN with ideal IF neurons (threshold 1, reset by
+    subtraction) equals simulate_if exactly: predictions at every checkpoint and all events."""
+    from golden import snn
+    from spinbase.data import load_mnist
+
+    (_, _), (xs, ys) = load_mnist()
+    w = _relu_weights()
+    ideal = nw.Neuron("if", 1.0, "subtract")
+    base = nw.from_weights("cnn-if", w)
+    net = nw.Network("ideal", base.input, [layer if layer.neuron is None else replace(layer, neuron=ideal)
+                                           for layer in base.layers])
+    a = snn.simulate(net, xs[:12], ys[:12], steps=15, checkpoints=(5,), encoding=encoding, input_rate=0.5, rng=2)
+    b = snn.simulate_if(w, xs[:12], ys[:12], steps=15, checkpoints=(5,), encoding=encoding, input_rate=0.5, rng=2)
+    for t in (5, 15):
+        assert np.array_equal(a["predictions"][t], b["predictions"][t])
+    assert a["events"] == b["events"]
+    assert a["events"]["fc"]["output_spikes"] > 0
+
+
+def test_simulate_runs_lif_position_reset_and_bias_as_documented():
+    """A dense LIF layer with a bias, a DW wall floor and reset to the position, on constant
+    input: simulate's spikes equal a direct float loop of the documented update."""
+    from golden import snn
+
+    rng = np.random.default_rng(4)
+    w, bias = rng.normal(0.2, 0.6, (3, 4)).astype(np.float32), np.float32([0.05, -0.3, 0.1])
+    nrn = nw.Neuron("lif", 0.8, "position", 0.5, 2, "dw")
+    net = nw.Network("lif", nw.Input(1, 1, 4), (nw.Flatten("f"), nw.Dense("d", w, bias=bias, neuron=nrn)))
+    x = rng.random((6, 1, 1, 4)).astype(np.float32)
+    res = snn.simulate(net, x, np.zeros(6), steps=9, encoding="poisson", rng=7)
+    # the reference: the same Poisson draws, then the update written out
+    r = np.random.default_rng(7)
+    v = np.zeros((6, 3), np.float32)
+    counts = np.zeros((6, 3))
+    floor = np.float32(-0.5 / 0.5 * 0.8)
+    for _ in range(9):
+        s = (r.random(x[..., None].shape, dtype=np.float32) < x[..., None]).astype(np.float32)
+        current = s.reshape(6, -1) @ w.T + bias
+        v = v - v * np.float32(0.25)
+        v = np.maximum(v + current, floor)
+        fire = v >= np.float32(0.8)
+        v[fire] = 0
+        counts += fire
+    assert res["events"]["d"]["output_spikes"] == pytest.approx(counts.sum() / 6)
+    assert np.array_equal(res["predictions"][9], snn.decide(counts, v))
+    assert counts.sum() > 0 and (v < 0).any()
