@@ -168,7 +168,7 @@ class SnnCore(wiring.Component):
     # ------------------------------------------------------------------------------------------
     def elaborate(self, platform):
         m = Module()
-        net, cfg = self.net, self.net.cfg
+        cfg = self.net.cfg
         layers, widths = self.layers, self.widths
         nl = len(layers)
         b = cfg.input_bits
