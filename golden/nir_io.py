@@ -200,6 +200,28 @@ def _chain(graph) -> list:
     for a, b in edges:
         succ.setdefault(a, []).append(b)
         pred.setdefault(b, []).append(a)
+    def reaches(a, b):
+        todo, seen = [a], set()
+        while todo:
+            x = todo.pop()
+            if x == b:
+                return True
+            if x not in seen:
+                seen.add(x)
+                todo.extend(succ.get(x, []))
+        return False
+
+    depth, todo = {}, [(k, 0) for k, v in nodes.items() if type(v).__name__ == "Input"]
+    while todo:                            # breadth-first distance from the Input(s)
+        x, d = todo.pop(0)
+        if x not in depth:
+            depth[x] = d
+            todo.extend((y, d + 1) for y in succ.get(x, []))
+    back = [(a, b) for a, b in edges if reaches(b, a)]
+    back.sort(key=lambda e: depth.get(e[1], 1 << 30) > depth.get(e[0], -1))   # the edge back upstream first
+    for a, b in back[:1]:                  # an edge back to a node upstream of it: recurrence
+            raise NirError(f"edge ({a!r}, {b!r}) into node {b!r} ({type(nodes[b]).__name__}) is recurrent (a cycle); "
+                           "the core runs feed-forward chains only")
     for nid in nodes:
         kind = type(nodes[nid]).__name__
         if len(succ.get(nid, [])) > 1:
@@ -213,10 +235,7 @@ def _chain(graph) -> list:
     if len(inputs) != 1 or len(outputs) != 1:
         raise NirError(f"the graph has {len(inputs)} Input and {len(outputs)} Output nodes (supported: one of each)")
     order, seen, nid = [], set(), inputs[0]
-    while True:
-        if nid in seen:
-            raise NirError(f"node {nid!r} ({type(nodes[nid]).__name__}) is on a recurrent edge (a cycle); the core "
-                           "runs feed-forward networks only")
+    while True:                            # no cycles and one edge out: this ends
         seen.add(nid)
         order.append(nid)
         nxt = succ.get(nid, [])
