@@ -250,3 +250,31 @@ def test_missing_file_and_not_nir_are_one_line(tmp_path):
         f.create_dataset("x", data=np.zeros(3))
     with pytest.raises(NirError, match="not a NIR file"):
         nir_io.read_nir(tmp_path / "other.h5")
+
+
+def test_numpy_mlp_on_digits_as_nir_runs_on_the_integer_model(tmp_path):
+    """The framework-free path: a 64-32-10 ReLU MLP trained in numpy on scikit-learn digits
+    (stratified 80/20, seed 0: 360 test images), normalised for IF neurons, written as NIR, read
+    back identical; the CMOS-IF integer model (100 steps) is within 1 point of the float network on
+    the whole test split (the issue's criterion), and the core's trace runs on it."""
+    from golden import mlp
+    from quantize import core as qc
+    from quantize import snn as q
+    from spinbase.data import check_fits, load_dataset
+
+    (x_tr, y_tr), (x_te, y_te), rec = load_dataset("digits")
+    w = mlp.train_mlp(x_tr, y_tr, (32,), epochs=60, seed=0)
+    wn, _ = mlp.normalise_mlp(w, x_tr, 99.9)
+    net = mlp.mlp_network(wn, "digits-mlp", tuple(rec["sample_shape"]))
+    check_fits(net, rec)
+    back, _ = nir_io.read_nir(nir_io.write_nir(net, tmp_path / "mlp.nir"))
+    _same_description(net, back)
+    assert [n.weight.shape for n in nir.read(tmp_path / "mlp.nir").nodes.values() if hasattr(n, "weight")] == \
+        [(32, 64), (10, 32)]
+    cfg = q.QuantConfig(kind="cmos-if", steps=100)
+    qn = q.build_network(back, cfg)
+    counts, state = q.step_loop(qn, q.encode(cfg, x_te))
+    twin = float(np.mean(q.decide(counts, state[qn.layers[-1].name]) == y_te))
+    flt = mlp.accuracy(w, x_te, y_te)
+    assert abs(twin - flt) <= 0.01, (twin, flt)
+    assert set(qc.signatures(qc.trace(qn, x_te[:1])[0])) == {"input", "fc1", "fc2"}
