@@ -13,7 +13,21 @@ built-ins: kind ``twin-if`` runs ``"cnn-if"``, ``cmos-if`` runs ``"cmos-if"``,
 ``twin-stochastic`` runs ``"cnn-stochastic"`` (``golden.network.KIND_OF``). Any conv kernel,
 stride and zero padding, and any non-overlapping or overlapping pooling with neurons run here;
 a pooling layer without neurons folds into the next weighted layer (non-overlapping only).
-Not yet in the integer model: biases and LIF neurons (refused naming the layer).
+A network may be a chain of dense layers (an MLP on a flat or image input).
+
+Biases: a layer's bias is a constant input current added every step after the row tiles'
+scaled sums, ``y_j = sum_r rshift_round(acc_rj c_rj, shift) + b_j``, quantised to the grid the
+sum lands on (the membrane LSB, ``2**-V`` thresholds; p-bit layers: ``2**-V`` ANN units):
+``b_j = clip(round(bias_j / threshold 2**V), -2**(membrane_bits-1), 2**(membrane_bits-1) - 1)``
+(numpy's round half to even; the float bias is divided by the neuron's threshold as the
+weights are, and is not touched by a folded average pooling, which scales spikes only).
+
+LIF neurons (``golden.network.Neuron`` model ``"lif"``, on the IF kinds ``twin-if`` and
+``cmos-if``): before the input is added, the membrane leaks ``v <- v - (v >> leak_shift)``,
+``>>`` the arithmetic shift right (floor division by ``2**leak_shift``; so a positive membrane
+below ``2**leak_shift`` LSBs no longer leaks and a negative one leaks by at least one LSB,
+``-1 -> 0``); then ``v <- clamp(v + y)``, fire, reset as for IF. ``hdl.core`` computes the same
+expression. Each layer keeps its own ``leak_shift`` (IF layers: none).
 
 Networks (``kind``), as the built-ins use them:
 
@@ -77,7 +91,7 @@ from quantize.fixed import shift_right
 from quantize.lfsr import LfsrBank, LfsrConfig, derive_seeds, splitmix64
 
 __all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode", "encoder_seeds", "encoder_words",
-           "run", "step_loop", "StepObserver", "rshift_round", "tile_output", "ENCODER_WIDTHS"]
+           "run", "step_loop", "StepObserver", "rshift_round", "tile_output", "scatter_words", "ENCODER_WIDTHS"]
 
 KINDS = ("twin-if", "cmos-if", "twin-stochastic")
 _IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
@@ -182,6 +196,10 @@ class QuantLayer:
     pre_pool : tuple      the description's linear pooling layers folded into this one, in order
     in_shape, out_shape : tuple
                           arriving spikes (before pre_pool) and the neurons, (H, W, C) or (n,)
+    bias : int64 (n,) or None
+                          constant input per step in membrane units (module docstring)
+    leak_shift : int or None
+                          LIF leak ``v -= v >> leak_shift`` before the input; None for IF and p-bit
     """
 
     name: str
@@ -194,6 +212,8 @@ class QuantLayer:
     pre_pool: tuple = ()
     in_shape: tuple = ()
     out_shape: tuple = ()
+    bias: np.ndarray | None = None
+    leak_shift: int | None = None
 
     def __post_init__(self):
         if self.geo is None:   # a built-in layer by name: its geometry from the description
@@ -295,14 +315,13 @@ def _stage_matrices(network, kind: str) -> list:
     from golden import network as nw
 
     model = _KIND_MODEL[kind]
+    models = ("if", "lif") if model == "if" else (model,)
     out = []
     for folded, layer in network.spiking():
         nrn = layer.neuron
-        if nrn.model != model:
-            raise ValueError(f"layer {layer.name!r}: quantize.snn kind {kind!r} runs {model!r} neurons, "
-                             f"not {nrn.model!r} (supported: IF for twin-if/cmos-if, p-bit for twin-stochastic)")
-        if getattr(layer, "bias", None) is not None:
-            raise ValueError(f"layer {layer.name!r}: the integer model has no biases yet (supported: weights only)")
+        if nrn.model not in models:
+            raise ValueError(f"layer {layer.name!r}: quantize.snn kind {kind!r} runs {' or '.join(repr(m) for m in models)} neurons, "
+                             f"not {nrn.model!r} (supported: IF/LIF for twin-if/cmos-if, p-bit for twin-stochastic)")
         for pool in folded:
             if pool.step != pool.size:
                 raise ValueError(f"layer {pool.name!r}: folded pooling must not overlap (stride = size = {pool.size})")
@@ -315,10 +334,21 @@ def _stage_matrices(network, kind: str) -> list:
         for pool in folded:
             if pool.mode == "avg":
                 mat = mat / float(pool.size ** 2)
+        bias = getattr(layer, "bias", None)
+        bias = None if bias is None else np.asarray(bias, np.float64)
         if model == "if" and nrn.threshold != 1.0:
             mat = mat / float(nrn.threshold)
-        out.append((folded, layer, mat))
+            bias = None if bias is None else bias / float(nrn.threshold)
+        out.append((folded, layer, mat, bias, nrn.leak_shift if nrn.model == "lif" else None))
     return out
+
+
+def _bias_codes(bias, cfg: QuantConfig):
+    """A float bias (threshold units) as membrane LSBs, clipped to the membrane's range."""
+    if bias is None:
+        return None
+    top = 2 ** (cfg.membrane_bits - 1)
+    return np.clip(np.rint(bias * 2.0 ** cfg.membrane_frac), -top, top - 1).astype(np.int64)
 
 
 def build_network(weights, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -> QuantNetwork:
@@ -350,20 +380,21 @@ def build_network(weights, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -
     stochastic = cfg.kind == "twin-stochastic"
     stages = _stage_matrices(network, cfg.kind)
 
-    def geometry(folded, layer):
+    def geometry(folded, layer, bias, leak):
         first = folded[0] if folded else layer
         return dict(pool_input=bool(folded), geo=layer, pre_pool=tuple(folded),
-                    in_shape=network.in_shape_of(first.name), out_shape=network.out_shape_of(layer.name))
+                    in_shape=network.in_shape_of(first.name), out_shape=network.out_shape_of(layer.name),
+                    bias=_bias_codes(bias, cfg), leak_shift=leak)
 
     layers, info = [], {}
     if cfg.kind == "cmos-if":
         q = 2 ** (cfg.weight_bits - 1) - 1
-        for folded, layer, w in stages:
+        for folded, layer, w, bias, leak in stages:
             w_max = float(np.max(np.abs(w))) or 1.0
             k = np.clip(np.rint(w / w_max * q), -q, q).astype(np.int64)
             rows = -(-w.shape[0] // cfg.tile)
             c, shift = _scale_codes(np.full((rows, w.shape[1]), w_max / q), cfg.scale_bits, v_frac)
-            layers.append(QuantLayer(layer.name, k, c, shift, cfg.tile, **geometry(folded, layer)))
+            layers.append(QuantLayer(layer.name, k, c, shift, cfg.tile, **geometry(folded, layer, bias, leak)))
             info[layer.name] = {"w_max": w_max}
         return QuantNetwork(cfg, layers, 1 << v_frac, None, 2 ** (cfg.membrane_bits - 1) - 1, info=info,
                             network=network)
@@ -375,13 +406,13 @@ def build_network(weights, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -
     g_min, g_max = (g * xcfg.g_scale for g in dw_conductance_range(syn))
     g_s = 1.0 / dw_neuron().r_hm
     lv = cfg.levels - 1
-    for folded, layer, w in stages:
+    for folded, layer, w, bias, leak in stages:
         xb, gain = program_layer(np.asarray(w, np.float64), xcfg, g_min, g_max, g_s)
         wp = xb.programmed                                   # gamma-compensated when configured
         k = (np.sign(wp) * np.clip(np.rint(np.abs(wp) / xb.w_max * lv), 0, lv)).astype(np.int64)
         a = xb.w_max / (lv * (1.0 + xb.gamma) * gain)          # threshold units per level, (R, n)
         c, shift = _scale_codes(a, cfg.scale_bits, v_frac)
-        layers.append(QuantLayer(layer.name, k, c, shift, cfg.tile, **geometry(folded, layer)))
+        layers.append(QuantLayer(layer.name, k, c, shift, cfg.tile, **geometry(folded, layer, bias, leak)))
         info[layer.name] = {"w_max": xb.w_max, "gamma_mean": float(xb.gamma.mean()), "gain": gain}
     vmax = 2 ** (cfg.membrane_bits - 1) - 1
     if not stochastic:
@@ -526,7 +557,17 @@ def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray, observe=Non
         if observe is not None:  # exact integers: the float64 product stays below 2**53
             observe(acc)
         y = y + rshift_round(acc * layer.c[r], layer.shift)
+    if layer.bias is not None:   # a constant current per step, after the tiles (module docstring)
+        y = y + layer.bias
     return y
+
+
+def scatter_words(layer: QuantLayer, s: np.ndarray) -> int:
+    """Accumulator words the core's scatter touches for input spikes s (B, *in_shape): a conv
+    spike's k x k window positions (fewer at the border), one word for pooling and dense."""
+    if layer.op != "conv":
+        return int(s.sum())
+    return int((s * _fanout_map(layer, s.shape[1:3])[..., None]).sum())
 
 
 def _fanout_map(layer: QuantLayer, hw: tuple) -> np.ndarray:
@@ -636,7 +677,7 @@ class _RunObserver(StepObserver):
     def layer_input(self, t, layer, s):
         if layer is self.net.layers[0]:
             self.spikes["input"] += int(s.sum())
-        self.spikes["words." + layer.name] += int((s * _fanout_map(layer, s.shape[1:3])[..., None]).sum())
+        self.spikes["words." + layer.name] += scatter_words(layer, s)
 
     def layer_output(self, t, layer, s):
         self.spikes[layer.name] += int(s.sum())
@@ -647,7 +688,7 @@ class _RunObserver(StepObserver):
 
 
 def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: int = 0) -> dict:
-    """Run images x (B, 28, 28) through the network (x[j] is image ``first_image + j`` of the
+    """Run images x (B, H, W[, C]) through the network (x[j] is image ``first_image + j`` of the
     run: it selects the encoder's per-image seeds).
 
     Returns
@@ -679,7 +720,12 @@ def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: 
 
 
 def _if_step(net: QuantNetwork, state: dict, name: str, y: np.ndarray) -> np.ndarray:
-    v = state[name] + y
+    """IF/LIF update of layer ``name``: leak (LIF), add, clamp, fire, reset (module docstring)."""
+    v = state[name]
+    leak = next((L.leak_shift for L in net.layers if L.name == name), None)
+    if leak is not None:
+        v = v - (v >> leak)
+    v = v + y
     lo = net.floor if net.floor is not None else -net.vmax - 1
     v = np.clip(v, lo, net.vmax)
     fire = v >= net.threshold

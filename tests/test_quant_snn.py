@@ -304,7 +304,144 @@ def test_a_network_the_integer_model_cannot_run_is_refused_naming_the_layer():
     good = _general_network("cmos-if")
     with pytest.raises(ValueError, match=r"layer 'c1'.*'pbit'"):
         q.build_network(good, q.QuantConfig(kind="twin-stochastic"))
-    biased = nw.Network("b", good.input, good.layers[:-1] + (
-        nw.Dense("d", good["d"].weight, bias=np.ones(4), neuron=good["d"].neuron),))
-    with pytest.raises(ValueError, match=r"layer 'd'.*bias"):
-        q.build_network(biased, q.QuantConfig(kind="cmos-if"))
+    pbits = _general_network("twin-stochastic")
+    leaky = nw.Network("l", pbits.input, pbits.layers[:-1] + (
+        nw.Dense("d", pbits["d"].weight, neuron=nw.Neuron("lif", leak_shift=3, device="mtj")),))
+    with pytest.raises(ValueError, match=r"layer 'd'.*'lif'"):
+        q.build_network(leaky, q.QuantConfig(kind="twin-stochastic"))
+
+
+# Any network: MLPs, biases, LIF -------------------------------------------------------------------
+def _mlp(kind="cmos-if", seed=0, leak=(2, None), bias=True, shape=(8, 8, 1)):
+    """Flatten -> dense 16 (LIF, biased) -> dense 5 (IF): random weights with a positive mean so
+    spikes reach the output."""
+    from golden import network as nw
+
+    rng = np.random.default_rng(seed)
+    dev, reset = ("cmos", "subtract") if kind == "cmos-if" else ("dw", "position")
+    nrn = [nw.Neuron("lif" if lk else "if", 1.0 + 0.5 * j, reset, 0.5 if dev == "dw" else 0.0, lk, dev)
+           for j, lk in enumerate(leak)]
+    n_in = int(np.prod(shape))
+    return nw.Network("mlp", nw.Input(*shape), (
+        nw.Flatten("f"),
+        nw.Dense("h", rng.normal(0.05, 0.2, (16, n_in)).astype(np.float32),
+                 bias=rng.normal(0, 0.15, 16) if bias else None, neuron=nrn[0]),
+        nw.Dense("o", rng.normal(0.1, 0.3, (5, 16)).astype(np.float32),
+                 bias=rng.normal(0, 0.1, 5) if bias else None, neuron=nrn[1])))
+
+
+def _direct_run(net, s_in):
+    """The integer network written as loops over neurons from the module docstring: tile sums
+    (``_direct_layer_input``), the bias, the LIF leak ``v - (v >> L)``, clamp, fire, the kind's reset. (counts, membranes)."""
+    steps, b = s_in.shape[:2]
+    lo = net.floor if net.floor is not None else -net.vmax - 1
+    v = {L.name: np.zeros((b, int(np.prod(L.out_shape))), np.int64) for L in net.layers}
+    counts = np.zeros((b, net.classes), np.int64)
+    for t in range(steps):
+        s = s_in[t].reshape((b,) + tuple(net.input_shape))
+        for L in net.layers:
+            y = _direct_layer_input(L, s[..., None] if s.ndim == 2 else s).reshape(b, -1)
+            out = np.zeros_like(y, dtype=bool)
+            for i in range(b):
+                for j in range(y.shape[1]):
+                    vv = int(v[L.name][i, j])
+                    if L.leak_shift is not None:
+                        vv -= vv // 2 ** L.leak_shift          # floor division: the arithmetic shift
+                    vv += int(y[i, j]) + (int(L.bias[j % len(L.bias)]) if L.bias is not None else 0)
+                    vv = min(max(vv, lo), net.vmax)
+                    out[i, j] = vv >= net.threshold
+                    if out[i, j]:
+                        vv = vv - net.threshold if net.cfg.kind == "cmos-if" else 0
+                    v[L.name][i, j] = vv
+            s = out.reshape((b,) + tuple(L.out_shape))
+        counts += s.reshape(b, -1)
+    return counts, v
+
+
+@pytest.mark.parametrize("kind", ["cmos-if", "twin-if"])
+def test_mlp_with_biases_and_lif_runs_as_a_direct_loop(kind):
+    """run() on an MLP (flat spikes into dense layers: crashed in the scatter-word count) with
+    biases and a LIF layer equals the loop reference fed the same encoder spikes; the words
+    counted are one per input spike of a dense layer."""
+    cfg = q.QuantConfig(kind=kind, steps=8, tile=16, seed=3)
+    net = q.build_network(_mlp(kind), cfg)
+    h = net.layers[0]
+    assert h.leak_shift == 2 and net.layers[1].leak_shift is None
+    assert h.bias is not None and np.abs(h.bias).max() > 0
+    x = np.random.default_rng(5).random((3, 8, 8))
+    res = q.run(net, x)
+    counts, v = _direct_run(net, q.encode(cfg, x))
+    np.testing.assert_array_equal(res["counts"], counts)
+    np.testing.assert_array_equal(res["membrane"], v["o"])
+    assert counts.sum() > 0 and res["spikes"]["h"] > 0
+    assert res["spikes"]["words.h"] == res["spikes"]["input"] and res["spikes"]["words.o"] == res["spikes"]["h"]
+
+
+
+@pytest.mark.parametrize("kind", ["cmos-if", "twin-if"])
+def test_conv_network_with_biases_and_lif_runs_as_a_direct_loop(kind):
+    """A 9 x 9 x 2 input, conv 4@3x3 padding 1 (biased, LIF) -> 3 x 3 sum pooling (IF) ->
+    dense 3 (biased, LIF): run() equals the loop reference, counts and membranes."""
+    from golden import network as nw
+
+    rng = np.random.default_rng(11)
+    dev, reset, r = ("cmos", "subtract", 0.0) if kind == "cmos-if" else ("dw", "position", 0.5)
+    desc = nw.Network("lifconv", nw.Input(9, 9, 2), (
+        nw.Conv2d("c", rng.normal(0.1, 0.4, (4, 2, 3, 3)), padding=1, bias=rng.normal(0, 0.2, 4),
+                  neuron=nw.Neuron("lif", 1.0, reset, r, 3, dev)),
+        nw.Pool2d("p", 3, mode="sum", neuron=nw.Neuron("if", 2.0, reset, r, None, dev)),
+        nw.Flatten("f"),
+        nw.Dense("d", rng.normal(0.1, 0.4, (3, 36)), bias=rng.normal(0, 0.2, 3),
+                 neuron=nw.Neuron("lif", 1.0, reset, r, 1, dev))))
+    cfg = q.QuantConfig(kind=kind, steps=6, tile=8, seed=2)
+    net = q.build_network(desc, cfg)
+    assert [L.leak_shift for L in net.layers] == [3, None, 1]
+    x = rng.random((3, 9, 9, 2))
+    res = q.run(net, x)
+    counts, v = _direct_run(net, q.encode(cfg, x))
+    np.testing.assert_array_equal(res["counts"], counts)
+    np.testing.assert_array_equal(res["membrane"], v["d"])
+    assert counts.sum() > 0
+
+
+def test_biased_network_is_within_the_derived_bound_of_golden_simulate():
+    """cmos-if against golden.snn.simulate (float) on one biased dense layer, same deterministic
+    input spikes (pixel values on the encoder's 2**-8 grid: both encoders then spike alike).
+
+    Non-negative weights and biases with a per-step input below the threshold keep every
+    membrane in [0, threshold): then an IF neuron with reset by subtraction has fired exactly
+    floor(S / threshold) times, S its summed input, in either model. So the counts differ by at
+    most ceil(|S_int - S_float|), bounded per step by the codes' weight error over the spiking
+    inputs, half an LSB per row tile (the rounding shifts), the bias's rounding and float32's
+    rounding (2**-24 relative per operation, m + 3 operations on values below sum|w| + |b| + 2).
+    """
+    from golden import network as nw
+    from golden.snn import simulate
+
+    rng = np.random.default_rng(4)
+    m, n, steps = 16, 6, 20
+    w = (rng.random((n, m)) * 0.9 / m).astype(np.float32)
+    b = (rng.random(n) * 0.09).astype(np.float32)
+    desc = nw.Network("one", nw.Input(4, 4, 1), (nw.Flatten("f"), nw.Dense(
+        "d", w, bias=b, neuron=nw.Neuron("if", 1.0, "subtract", 0.0, None, "cmos"))))
+    cfg = q.QuantConfig(kind="cmos-if", steps=steps, tile=4, encoding="deterministic", weight_bits=5,
+                        membrane_frac=8)
+    net = q.build_network(desc, cfg)
+    L = net.layers[0]
+    x = rng.integers(0, 256, (40, 4, 4)) / 256.0
+    res = q.run(net, x)
+    gold = simulate(desc, x, np.zeros(40, int), steps=steps, encoding="deterministic")
+    s_in = q.encode(cfg, x).reshape(steps, 40, m).astype(np.float64)
+    lsb = 2.0 ** -cfg.membrane_frac
+    w_eff = (L.k * np.repeat(L.c, L.tile, axis=0)[:m]) * 2.0 ** -L.shift * lsb   # (m, n) the codes' weights
+    assert (L.k >= 0).all() and L.bias.min() >= 0
+    assert (w_eff.sum(axis=0) + L.bias * lsb).max() < 1 and (w.sum(axis=1) + b).max() < 1   # below threshold
+    per_step = (s_in @ np.abs(w_eff - w.T.astype(np.float64))                  # (steps, B, n)
+                + L.row_tiles * 0.5 * lsb + np.abs(L.bias * lsb - b.astype(np.float64))
+                + (m + 3) * 2.0 ** -24 * (np.abs(w).sum(axis=1) + b + 2))
+    bound = np.ceil(per_step.sum(axis=0)).astype(int)                             # (B, n)
+    assert bound.max() < steps / 2                                                # the bound says something
+    n_int = int(res["counts"].sum())
+    n_float = gold["events"]["d"]["output_spikes"] * 40
+    assert abs(n_int - n_float) <= bound.sum(), (n_int, n_float, bound.sum())
+    assert n_int > 0
