@@ -108,7 +108,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``spintwin: error: ...``, exit 2), as every user error."""
 
     def error(self, message):
-        self.exit(2, f"spintwin: error: {self.prog.split(' ', 1)[-1]}: {' '.join(message.split())}\n")
+        import re
+
+        message = re.sub(r"^argument (\S+?)(/\S+)?: ", r"\1 ", " ".join(message.split()))
+        self.exit(2, f"spintwin: error: {self.prog.split(' ', 1)[-1]}: {message}\n")
 
 
 def _int_at_least(lo: int, hi: int | None = None):
