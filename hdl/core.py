@@ -9,13 +9,16 @@ reset by subtraction; p-bit: sigmoid LUT against an LFSR word).
 The core is built from the network description (``golden.network``) the QuantNetwork was built
 from, within these limits (anything else is refused with one line naming the layer):
 
-* input 28 x 28 x 1 (the pixel stream and the raster encoder), 10 classes (the counters and
-  the decision);
-* conv k x k (any k >= 1), stride 1, no padding, no bias;
+* any input H x W x C up to 256 x 256 x 256 (the pixel stream and the raster encoder scan
+  ``H W C`` pixels, channel fastest), any number of classes (the counters and the decision);
+* conv k x k (any k >= 1), stride 1, any zero padding (the scatter offsets the spike);
 * 2 x 2 pooling with stride 2, with IF neurons (a layer of its own) or linear (folded into the
   next conv or dense layer, network 2's way);
-* one dense layer, the last, on the flattened map; neurons IF (DW or CMOS) or p-bit, one kind
-  for the whole network (``QuantConfig.kind``).
+* dense layers on the flattened map, chained (an MLP: a dense spike scatters one word);
+* biases (a constant per column added at the neuron update); neurons IF (DW or CMOS), LIF
+  (the shift leak ``v - (v >> leak_shift)`` of the stored membrane, per layer) or p-bit, one
+  kind for the whole network (``QuantConfig.kind``); up to 7 layers with neurons, up to 256
+  channels each.
 
 Memories per layer: the weight ROM (one word per row: all columns' codes, the crossbar's
 parallel column read), the accumulator RAM (one word per (position, row tile): all columns)
@@ -34,12 +37,12 @@ read meets the scatter's last write and is forwarded likewise.
 Ports (flat, for ``tb.harness_top.clocked_top``; the control/status block)
 --------------------------------------------------------------------------
 pix_valid, pix_data, pix_ready : the pixel stream, ``PIX_PER_BEAT`` codes per beat (pixel
-    ``8 b + j`` in bits ``[j input_bits, (j + 1) input_bits)`` of beat b); the last of the 98
-    beats starts the image.
+    ``8 b + j`` in bits ``[j input_bits, (j + 1) input_bits)`` of beat b); the last of the
+    ``ceil(H W C / 8)`` beats (98 for MNIST) starts the image.
 seed0, seed1 : the encoder banks' states for this image (``quantize.snn.encoder_seeds``).
 steps : time steps per image (1 .. 2**16 - 1), read at the start.
 busy, done : running; results valid (cleared by the next pixel beat).
-counts : 10 x 16 bits output spikes; pred : the decided class; cycles : cycles of the image.
+counts : classes x 16 bits output spikes; pred : the decided class; cycles : cycles of the image.
 sigs, spikes : per layer (``input`` first) the 32-bit spike signature and spike count.
 ev_valid, ev_layer, ev_index : the spike event of this cycle (trace mode of tb/core_tb.py).
 """
@@ -58,7 +61,6 @@ from quantize.snn import ENCODER_WIDTHS, QuantNetwork
 __all__ = ["SnnCore", "PIX_PER_BEAT", "layer_widths"]
 
 PIX_PER_BEAT = 8
-_PIXELS = 784
 _COUNT_BITS = 16
 
 
@@ -88,6 +90,9 @@ def layer_widths(layer: CoreLayer) -> dict:
         alo, ahi = min(alo, int(neg.min())), max(ahi, int(pos.max()))
         lo_y += [_rr(int(v) * int(cc), layer.shift) for v, cc in zip(neg, c[r])]
         hi_y += [_rr(int(v) * int(cc), layer.shift) for v, cc in zip(pos, c[r])]
+    if layer.bias is not None:
+        lo_y += layer.bias
+        hi_y += layer.bias
     return {"kw": kw, "aw": _sw(alo, ahi), "cw": max(1, int(c.max()).bit_length()),
             "yw": _sw(int(lo_y.min()), int(hi_y.max()))}
 
@@ -116,10 +121,6 @@ class _Lfsr:
 
 def _check_limits(net: QuantNetwork) -> None:
     """Refuse a network the core cannot run (ValueError, one line naming the layer)."""
-    if tuple(net.input_shape) != (28, 28, 1):
-        raise ValueError(f"layer 'input': the core streams 28 x 28 x 1 images, not {tuple(net.input_shape)}")
-    if net.classes != 10:
-        raise ValueError(f"layer {net.layers[-1].name!r}: the core decides among 10 classes, not {net.classes}")
     if net.network is not None:
         check_core_network(net.network)
 
@@ -154,13 +155,16 @@ class SnnCore(wiring.Component):
         self.net = net
         self.widths = [layer_widths(L) for L in self.layers]
         self.stochastic = net.lut is not None
+        self.pixels = int(np.prod(net.input_shape))
+        self.classes = net.classes
+        self.pred_bits = max(1, (self.classes - 1).bit_length())
         nl = len(self.layers) + 1
         b = cfg.input_bits
         super().__init__({
             "pix_valid": In(1), "pix_data": In(PIX_PER_BEAT * b), "pix_ready": Out(1),
             "seed0": In(ENCODER_WIDTHS[0]), "seed1": In(ENCODER_WIDTHS[1]), "steps": In(_COUNT_BITS),
             "busy": Out(1), "done": Out(1),
-            "counts": Out(10 * _COUNT_BITS), "pred": Out(4), "cycles": Out(32),
+            "counts": Out(self.classes * _COUNT_BITS), "pred": Out(self.pred_bits), "cycles": Out(32),
             "sigs": Out(nl * SIG_BITS), "spikes": Out(nl * 32),
             "ev_valid": Out(1), "ev_layer": Out(3), "ev_index": Out(32),
         })
@@ -172,7 +176,9 @@ class SnnCore(wiring.Component):
         layers, widths = self.layers, self.widths
         nl = len(layers)
         b = cfg.input_bits
-        beats = -(-_PIXELS // PIX_PER_BEAT)
+        pixels, classes, pw = self.pixels, self.classes, self.pred_bits
+        ih, iw, ic = self.net.input_shape
+        beats = -(-pixels // PIX_PER_BEAT)
 
         # Pixel memory, loaded by the stream while idle.
         m.submodules.pix_mem = pix_mem = memory.Memory(shape=unsigned(PIX_PER_BEAT * b), depth=beats + 1, init=[])
@@ -184,11 +190,11 @@ class SnnCore(wiring.Component):
         steps = Signal(_COUNT_BITS)
         busy, done = Signal(), Signal()
         cycles = Signal(32)
-        counts = Array(Signal(_COUNT_BITS, name=f"count{j}") for j in range(10))
+        counts = Array(Signal(_COUNT_BITS, name=f"count{j}") for j in range(classes))
         sigs = Array(Signal(SIG_BITS, name=f"sig{j}") for j in range(nl + 1))
         nspk = Array(Signal(32, name=f"nspk{j}") for j in range(nl + 1))
         bases = [Signal(32, name=f"base{j}") for j in range(nl + 1)]
-        pred = Signal(4)
+        pred = Signal(pw)
         m.d.comb += [self.busy.eq(busy), self.done.eq(done), self.pred.eq(pred), self.cycles.eq(cycles),
                      self.counts.eq(Cat(*counts)), self.sigs.eq(Cat(*sigs)), self.spikes.eq(Cat(*nspk))]
         with m.If(busy):
@@ -216,9 +222,10 @@ class SnnCore(wiring.Component):
 
         # Encoder --------------------------------------------------------------------------------
         lf = [_Lfsr(m, wd, b, f"enc{i}") for i, wd in enumerate(ENCODER_WIDTHS)]
-        pix_i = Signal(range(_PIXELS + 1))
+        pix_i = Signal(range(pixels + 1))
         pix_next = Signal.like(pix_i)
-        prow, pcol = Signal(range(28)), Signal(range(28))
+        prow, pcol = Signal(range(ih)), Signal(range(iw))
+        pch = Signal(range(ic), name="pch") if ic > 1 else None
         pix_sel = Signal(range(PIX_PER_BEAT))
         m.d.comb += [pix_next.eq(pix_i), pix_rd.addr.eq(pix_next >> 3), pix_rd.en.eq(1)]
         m.d.sync += [pix_i.eq(pix_next), pix_sel.eq(pix_next[:3])]
@@ -272,10 +279,10 @@ class SnnCore(wiring.Component):
                 pbanks.append(bank)
 
         # Decision.
-        dec_c = Signal(range(11))
+        dec_c = Signal(range(classes + 1))
         best_cnt = Signal(_COUNT_BITS)
         best_v = Signal(signed(len(v_regs[-1][0])))
-        best_i = Signal(4)
+        best_i = Signal(pw)
 
         # Control FSM ---------------------------------------------------------------------------
         post = []
@@ -291,11 +298,13 @@ class SnnCore(wiring.Component):
                         m.next = "START"
             with m.State("START"):
                 m.d.sync += [t.eq(0), steps.eq(self.steps), prow.eq(0), pcol.eq(0)]
+                if pch is not None:
+                    m.d.sync += pch.eq(0)
                 lf[0].load(self.seed0)
                 lf[1].load(self.seed1)
                 for j in range(nl + 1):
                     m.d.sync += [sigs[j].eq(0), nspk[j].eq(0), bases[j].eq(0)]
-                for c in range(10):
+                for c in range(classes):
                     m.d.sync += counts[c].eq(0)
                     if self.stochastic:
                         m.d.sync += v_regs[-1][c].eq(0)
@@ -307,20 +316,18 @@ class SnnCore(wiring.Component):
                 e0 = eng[0]
                 with m.If(e0["busy_next"]):
                     pass
-                with m.Elif(pix_i == _PIXELS):
+                with m.Elif(pix_i == pixels):
                     m.next = f"PHASE_{layers[0].name}"
                 with m.Else():
                     m.d.comb += pix_next.eq(pix_i + 1)
                     lf[0].advance()
                     lf[1].advance()
-                    with m.If(pcol == 27):
-                        m.d.sync += [pcol.eq(0), prow.eq(prow + 1)]
-                    with m.Else():
-                        m.d.sync += pcol.eq(pcol + 1)
+                    self._raster(m, prow, pcol, pch, iw, ic)
                     m.d.sync += bases[0].eq(bases[0] + 1)
                     with m.If(pixel > r_word):
                         spike_event(0, bases[0])
-                        m.d.comb += [e0["req"].eq(1), e0["y"].eq(prow), e0["x"].eq(pcol), e0["c"].eq(0)]
+                        m.d.comb += [e0["req"].eq(1), e0["y"].eq(prow), e0["x"].eq(pcol),
+                                     e0["c"].eq(0 if pch is None else pch)]
             for j, L in enumerate(layers):
                 self._readout(m, j, L, widths[j], dict(
                     acc_rd=acc_rd[j], acc_wr=acc_wr[j], eng_next=eng[j + 1] if j + 1 < nl else None,
@@ -333,20 +340,23 @@ class SnnCore(wiring.Component):
             with m.State("STEP_END"):
                 m.d.comb += pix_next.eq(0)
                 m.d.sync += [t.eq(t + 1), prow.eq(0), pcol.eq(0)]
+                if pch is not None:
+                    m.d.sync += pch.eq(0)
                 with m.If(t + 1 == steps):
                     m.d.sync += dec_c.eq(0)
                     m.next = "DECIDE"
                 with m.Else():
                     m.next = "ENC"
             with m.State("DECIDE"):
-                cnt = counts[dec_c[:4]]
-                v = v_regs[-1][dec_c[:4]]
+                cnt = counts[dec_c[:pw]]
+                v = v_regs[-1][dec_c[:pw]]
                 with m.If((dec_c == 0) | (cnt > best_cnt) | ((cnt == best_cnt) & (v > best_v))):
                     m.d.sync += [best_cnt.eq(cnt), best_v.eq(v), best_i.eq(dec_c)]
                 m.d.sync += dec_c.eq(dec_c + 1)
-                with m.If(dec_c == 9):
-                    with m.If((cnt > best_cnt) | ((cnt == best_cnt) & (v > best_v))):
-                        m.d.sync += pred.eq(9)
+                with m.If(dec_c == classes - 1):
+                    with m.If((dec_c == 0) | (cnt > best_cnt) | ((cnt == best_cnt) & (v > best_v))
+                              if classes == 1 else (cnt > best_cnt) | ((cnt == best_cnt) & (v > best_v))):
+                        m.d.sync += pred.eq(classes - 1)
                     with m.Else():
                         m.d.sync += pred.eq(best_i)
                     m.d.sync += [busy.eq(0), done.eq(1)]
@@ -357,6 +367,23 @@ class SnnCore(wiring.Component):
                 if mem_rd is not None:
                     m.d.comb += [mem_rd.addr.eq(maddr), mem_rd.en.eq(1)]
         return m
+
+    @staticmethod
+    def _raster(m: Module, prow, pcol, pch, iw: int, ic: int):
+        """Advance the encoder's (row, column[, channel]) to the next pixel, channel fastest."""
+        def col_row():
+            with m.If(pcol == iw - 1):
+                m.d.sync += [pcol.eq(0), prow.eq(prow + 1)]
+            with m.Else():
+                m.d.sync += pcol.eq(pcol + 1)
+        if pch is None:
+            col_row()
+            return
+        with m.If(pch == ic - 1):
+            m.d.sync += pch.eq(0)
+            col_row()
+        with m.Else():
+            m.d.sync += pch.eq(pch + 1)
 
     # ------------------------------------------------------------------------------------------
     def _scatter(self, m: Module, j: int, L: CoreLayer, w: dict, acc_rd, acc_wr, k_rd) -> dict:
@@ -375,6 +402,8 @@ class SnnCore(wiring.Component):
         k, k1 = L.ksize, L.ksize - 1
         py_ = ry >> 1 if L.pool_input else ry
         px_ = rx >> 1 if L.pool_input else rx
+        if L.kind == "conv" and L.padding:   # the spike's place in the zero-padded map
+            py_, px_ = py_ + L.padding, px_ + L.padding
 
         def lo(v):
             return Mux(v > k1, v - k1, 0)
@@ -474,7 +503,10 @@ class SnnCore(wiring.Component):
         fires, new_v = [], []
         for c in range(n):
             y = Signal(signed(yw + 1), name=f"ytot_{L.name}{c}")
-            m.d.comb += y.eq(Mux(r == 0, 0, y_reg[c]) + contrib[c])
+            if L.bias is not None and int(L.bias[c]):   # a constant current per step
+                m.d.comb += y.eq(Mux(r == 0, 0, y_reg[c]) + contrib[c] + int(L.bias[c]))
+            else:
+                m.d.comb += y.eq(Mux(r == 0, 0, y_reg[c]) + contrib[c])
             if self.stochastic:
                 a = cfg.lut_addr_bits
                 sh = (y >> net.lut_shift) if net.lut_shift >= 0 else (y << (-net.lut_shift))
@@ -489,6 +521,10 @@ class SnnCore(wiring.Component):
                 continue
             stored = mem_rd.data[mw * c:mw * (c + 1)].as_signed() if mem_rd is not None else v_regs[c]
             v_old = Mux(s["t"] == 0, 0, stored)
+            if L.leak_shift is not None:         # LIF: v - (v >> leak_shift), an arithmetic shift
+                v_leak = Signal(signed(mw), name=f"vl_{L.name}{c}")
+                m.d.comb += v_leak.eq(v_old - (v_old >> L.leak_shift))
+                v_old = v_leak
             total = Signal(signed(max(mw, yw + 1) + 1), name=f"vt_{L.name}{c}")
             m.d.comb += total.eq(v_old + y)
             lo = net.floor if net.floor is not None else -net.vmax - 1
@@ -526,7 +562,8 @@ class SnnCore(wiring.Component):
             if e is not None:
                 m.d.comb += [e["req"].eq(1), e["y"].eq(s["py"]), e["x"].eq(s["px"]), e["c"].eq(ch)]
             else:
-                m.d.sync += s["counts"][ch[:4]].eq(s["counts"][ch[:4]] + 1)
+                pw = self.pred_bits
+                m.d.sync += s["counts"][ch[:pw]].eq(s["counts"][ch[:pw]] + 1)
             m.next = f"SPIKES_{L.name}"
         with m.Else():
             with m.If(pos == L.positions - 1):

@@ -8,27 +8,35 @@ signatures) and :func:`cycles_exact` (cycle for cycle).
 Architecture (event driven, time multiplexed; seed section V.1, REFERENCES.md sections 4-6)
 -------------------------------------------------------------------------------------------
 Per image the host writes the encoder seeds (``quantize.snn.encoder_seeds``) and streams the
-784 pixel codes; per time step the core runs phases in layer order, as the model (layer l at
-step t sees layer l-1's spikes of step t):
+``N = H W C`` pixel codes of the input map (784 for MNIST); per time step the core runs phases
+in layer order, as the model (layer l at step t sees layer l-1's spikes of step t):
 
-* ENC: pixels in raster order, one per cycle; pixel i spikes when ``p_i > r`` (``r`` the XOR
-  of the two encoder banks' words). A spike is *scattered* into the first layer.
+* ENC: pixels in raster order ``(y, x, c)``, channel fastest, one per cycle; pixel i spikes
+  when ``p_i > r`` (``r`` the XOR of the two encoder banks' words). A spike is *scattered*
+  into the first layer.
 * Scatter of an input spike (y, x, c) into a layer: for every output position it touches, the
   weight row ``k[i, :]`` (all output columns at once: the crossbar's parallel column read) is
   added to the accumulator word ``(position, row tile i >> tile_log2)``, one word per cycle.
   conv: k x k windows (k**2 positions, fewer at the border; k = 5 in the built-ins), row
-  ``i = c k**2 + dy k + dx`` (the im2col order of golden.cnn); pool: the 2 x 2 window's one position, rows ``(c, dy, dx)`` of a
-  channel-diagonal ``k``; fc: one word, row ``(y W + x) C + c``. Network 2's folded pooling:
-  the spike first moves to ``(y // 2, x // 2)`` (count x k = the sum of the spikes' k: exact).
+  ``i = c k**2 + dy k + dx`` (the im2col order of golden.cnn); zero padding p moves the spike
+  to ``(y + p, x + p)`` of the padded map first (the padding itself never spikes); pool: the
+  2 x 2 window's one position, rows ``(c, dy, dx)`` of a channel-diagonal ``k``; dense: one
+  word, the row tile of row ``(y W + x) C + c`` (a dense layer's own spikes come from its one
+  position: row ``c``, so dense layers chain: an MLP). Network 2's folded pooling: the spike
+  first moves to ``(y // 2, x // 2)`` (count x k = the sum of the spikes' k: exact).
 * READ(l): per output position, the row tiles' words are read (one per cycle) and cleared,
   ``y_j = sum_r rshift_round(acc_rj c_rj, shift)`` (columns in parallel), then the position's
-  neurons update (membrane word = all columns): DW IF, CMOS IF or p-bit, as quantize.snn.
+  neurons update (membrane word = all columns): DW IF, CMOS IF or p-bit, as quantize.snn,
+  with the layer's bias added to ``y`` and a LIF layer's leak ``v - (v >> leak_shift)``
+  applied to the stored membrane first.
   Each spike of the position is then handled in channel order: one cycle (signature, counter)
-  plus its scatter into layer l+1 (the readout stalls meanwhile); fc spikes count the classes.
-* After the last step: the decision (10 cycles, quantize.snn.decide's order).
+  plus its scatter into layer l+1 (the readout stalls meanwhile); the last layer's spikes
+  count the classes.
+* After the last step: the decision (one cycle per class, quantize.snn.decide's order).
 
-Cycles (exact; ``cycles_exact``): per step ``785 + sum_{input spikes} (F_1 - 1) + sum_l
-[1 + P_l R_l + sum_{spikes of l} F_{l+1}] + 1`` and per image ``+ 11`` (start, decision), with
+Cycles (exact; ``cycles_exact``): per step ``N + 1 + sum_{input spikes} (F_1 - 1) + sum_l
+[1 + P_l R_l + sum_{spikes of l} F_{l+1}] + 1`` and per image ``+ 1 + classes`` (start,
+decision; MNIST: ``785`` and ``+ 11``), with
 ``F`` a spike's fan-out (words touched; 1 for an output spike), ``P`` positions, ``R`` row
 tiles. Where the terms come from: a pixel takes one cycle, a spiking one also waits for all but
 the last of its scatter words (the next pixel is tested in the scatter's last issue cycle), and
@@ -57,12 +65,18 @@ __all__ = ["CoreLayer", "core_layers", "check_core_network", "trace", "signature
 #: Flow network names -> quantize.snn kinds (golden.network.KIND_OF).
 NETWORKS = dict(_nw.KIND_OF)
 SIG_BITS = 32
-#: Per-image overhead cycles outside the steps (start, 10 decision cycles).
+#: Per-image overhead cycles outside the steps (start, one decision cycle per class) of the
+#: 10-class built-ins; any network: ``1 + classes``.
 IMAGE_OVERHEAD = 11
 #: Per-step overhead cycles (the step's closing cycle).
 STEP_OVERHEAD = 1
-#: Encoder cycles per step without spikes: 784 pixels and the phase's closing cycle.
+#: Encoder cycles per step without spikes for MNIST: 784 pixels and the phase's closing cycle;
+#: any network: ``H W C + 1``.
 ENC_CYCLES = 785
+#: Limits of the core's datapath: coordinates and channels in 8-bit registers, layers in the
+#: 3-bit event port (with the input), counters of 16 bits.
+MAX_COORD = 256
+MAX_LAYERS = 7
 
 
 @dataclass
@@ -72,7 +86,7 @@ class CoreLayer:
     Attributes
     ----------
     name : str
-    kind : str            "conv" (k x k, stride 1, no padding), "pool" (2 x 2, stride 2) or "fc"
+    kind : str            "conv" (k x k, stride 1), "pool" (2 x 2, stride 2) or "fc" (dense)
     in_shape : (H, W, C)  shape of the arriving spikes (before any input pooling)
     pool_input : bool     network 2: (y, x) -> (y // 2, x // 2) before the scatter
     out_hw : (Ho, Wo)     output positions (fc: (1, 1))
@@ -81,6 +95,11 @@ class CoreLayer:
     shift : int           rshift_round of acc * c
     tile_log2 : int       rows per tile = 2**tile_log2 (R = ceil(rows / 2**tile_log2))
     ksize : int           conv kernel size k (5 in the built-ins)
+    padding : int         conv zero padding p (0 in the built-ins)
+    bias : int64 (n,) or None
+                          constant input per step (membrane units), added at the neuron update
+    leak_shift : int or None
+                          LIF: the stored membrane leaks ``v - (v >> leak_shift)`` first
     """
 
     name: str
@@ -93,6 +112,9 @@ class CoreLayer:
     shift: int
     tile_log2: int
     ksize: int = 5
+    padding: int = 0
+    bias: np.ndarray | None = None
+    leak_shift: int | None = None
 
     @property
     def n(self) -> int:
@@ -127,6 +149,7 @@ class CoreLayer:
             y, x = y // 2, x // 2
         if self.kind != "conv":
             return np.ones(np.broadcast(y, x).shape, dtype=np.int64)
+        y, x = y + self.padding, x + self.padding
         ho, wo = self.out_hw
         k1 = self.ksize - 1
         ny = np.minimum(ho - 1, y) - np.maximum(0, y - k1) + 1
@@ -140,6 +163,7 @@ class CoreLayer:
         if self.pool_input:
             y, x = y // 2, x // 2
         if self.kind == "conv":
+            y, x = y + self.padding, x + self.padding
             ho, wo = self.out_hw
             k = self.ksize
             out = []
@@ -156,27 +180,35 @@ class CoreLayer:
 
 def check_core_network(network) -> None:
     """Refuse (ValueError, one line naming the layer and what is supported) a description the
-    core's architecture cannot run. Supported: conv k x k (k >= 1) with stride 1 and no padding
-    and without bias; 2 x 2 pooling with stride 2, with neurons or folded (linear) into the
-    next weighted layer; Flatten; one dense layer, the last, on the flattened map."""
+    core's architecture cannot run. Supported: any input H x W x C (H, W, C <= 256); conv
+    k x k (k >= 1) with stride 1 and any zero padding; 2 x 2 pooling with stride 2, with
+    neurons or folded (linear) into the next weighted layer; Flatten; dense layers after the
+    flatten, chained (an MLP); biases; IF, LIF (shift leak) or p-bit neurons; up to
+    ``MAX_LAYERS`` layers with neurons, each with at most 256 channels (outputs)."""
     layers = [L for L in network.layers if not isinstance(L, _nw.Flatten)]
+    h, w, c = network.input.shape
+    if max(h, w, c) > MAX_COORD:
+        raise ValueError(f"layer 'input': the core runs inputs up to {MAX_COORD} x {MAX_COORD} x {MAX_COORD}, "
+                         f"not {h} x {w} x {c}")
     for j, L in enumerate(layers):
         what = f"layer {L.name!r}"
         if isinstance(L, _nw.Conv2d):
-            if L.stride != 1 or L.padding != 0:
-                raise ValueError(f"{what}: the core runs convolutions with stride 1 and no padding, not stride "
-                                 f"{L.stride}, padding {L.padding}")
+            if L.stride != 1:
+                raise ValueError(f"{what}: the core runs convolutions with stride 1 (any padding), not stride "
+                                 f"{L.stride}")
         elif isinstance(L, _nw.Pool2d):
             if L.size != 2 or L.step != 2:
                 raise ValueError(f"{what}: the core pools 2 x 2 with stride 2, not {L.size} x {L.size} stride {L.step}")
             if L.neuron is None and not isinstance(layers[j + 1] if j + 1 < len(layers) else None,
                                                     (_nw.Conv2d, _nw.Dense)):
                 raise ValueError(f"{what}: linear pooling must fold into a following conv or dense layer")
-        elif isinstance(L, _nw.Dense):
-            if j != len(layers) - 1:
-                raise ValueError(f"{what}: the core runs one dense layer, the last")
-        if getattr(L, "bias", None) is not None:
-            raise ValueError(f"{what}: the core has no biases (supported: weights only)")
+        shape = network.out_shape_of(L.name)
+        if max(shape[:2] if len(shape) == 3 else (1,)) > MAX_COORD or shape[-1] > MAX_COORD:
+            raise ValueError(f"{what}: the core runs maps up to {MAX_COORD} x {MAX_COORD} x {MAX_COORD}, not {shape}")
+    spiking = [L for L in layers if L.neuron is not None]
+    if len(spiking) > MAX_LAYERS:
+        raise ValueError(f"layer {spiking[MAX_LAYERS].name!r}: the core runs at most {MAX_LAYERS} layers with "
+                         f"neurons, not {len(spiking)}")
 
 
 def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
@@ -192,7 +224,10 @@ def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
         kind = {"conv": "conv", "pool": "pool", "dense": "fc"}[layer.op]
         in_shape = tuple(layer.in_shape)
         if len(in_shape) == 1:           # a dense layer after a Flatten: the map it flattens
-            in_shape = tuple(net.network.out_shape_of(_before_flatten(net.network, layer.name)))
+            prev = _before_flatten(net.network, layer.name)
+            in_shape = tuple(net.input_shape if prev == "input" else net.network.out_shape_of(prev))
+            if len(in_shape) == 1:       # after a dense layer: its one position
+                in_shape = (1, 1) + in_shape
         out_shape = tuple(layer.out_shape)
         out_hw = (1, 1) if kind == "fc" else out_shape[:2]
         k, c = np.asarray(layer.k, np.int64), np.asarray(layer.c, np.int64)
@@ -205,7 +240,10 @@ def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
             k, c = kd, np.full((1, ch), int(c[0, 0]), np.int64)
             tl = (4 * ch).bit_length()            # one tile
         ks = layer.geo.kernel if kind == "conv" else 5
-        out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl, ks))
+        pad = layer.geo.padding if kind == "conv" else 0
+        bias = None if layer.bias is None else np.asarray(layer.bias, np.int64)
+        out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl, ks,
+                             pad, bias, layer.leak_shift))
     return out
 
 
@@ -222,10 +260,11 @@ def _before_flatten(network, name: str) -> str:
 
 # Trace ---------------------------------------------------------------------------------------------
 def trace(net: q.QuantNetwork, x, first_image: int = 0) -> list[dict]:
-    """Run images x (B, 28, 28) through the model keeping every spike.
+    """Run images x (B, H, W[, C]) through the model keeping every spike.
 
     Returns one dict per image: ``spikes`` {layer ("input" first): bool (steps, P, n)} in the
-    core's (position, channel) order, ``counts`` int (10,), ``membrane`` int (10,), ``pred``.
+    core's (position, channel) order, ``counts`` int (classes,), ``membrane`` int (classes,),
+    ``pred``.
     The same loop as ``quantize.snn.run`` (:func:`quantize.snn.step_loop`, keeping the spikes;
     tests/test_core_model.py checks they agree).
     """
@@ -288,9 +327,10 @@ def fanouts(layers: list[CoreLayer], item: dict) -> dict:
 def cycles_exact(layers: list[CoreLayer], item: dict) -> int:
     """Cycles the core takes for one traced image (see the module docstring)."""
     f = fanouts(layers, item)
-    steps = item["spikes"]["input"].shape[0]
+    steps, positions, channels = item["spikes"]["input"].shape
     n_in = int(item["spikes"]["input"].sum())
-    total = steps * (ENC_CYCLES + STEP_OVERHEAD) + int(f[layers[0].name].sum()) - n_in + IMAGE_OVERHEAD
+    total = (steps * (positions * channels + 1 + STEP_OVERHEAD) + int(f[layers[0].name].sum()) - n_in
+             + 1 + layers[-1].n)
     for j, layer in enumerate(layers):
         total += steps * (1 + layer.positions * layer.tiles)
         if j + 1 < len(layers):
@@ -328,7 +368,8 @@ def cycles_per_image(net: q.QuantNetwork, spikes: dict, fanout: dict | None = No
         return spikes["input" if j == 0 else layers[j - 1].name] * fanout[name]
 
     steps = net.cfg.steps
-    total = steps * (ENC_CYCLES + STEP_OVERHEAD) + IMAGE_OVERHEAD + words(0) - spikes["input"]
+    pixels = int(np.prod(net.input_shape))
+    total = steps * (pixels + 1 + STEP_OVERHEAD) + 1 + layers[-1].n + words(0) - spikes["input"]
     for j, layer in enumerate(layers):
         total += steps * (1 + layer.positions * layer.tiles)
         total += words(j + 1) if j + 1 < len(layers) else spikes[layer.name]

@@ -1,0 +1,158 @@
+"""The SNN core on the user's networks, not only the built-ins: an MLP on scikit-learn's 8 x 8
+digits (golden.mlp, 64-32-10, IF, dense layers chained), a small multi-channel LIF conv net
+with biases and zero padding, in the Amaranth simulator against quantize.core.trace
+(every layer's spike signature and count, the class counts, the decision) and
+quantize.core.cycles_exact (cycle for cycle); and the core's limits, refused naming the layer."""
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from hdl.core import PIX_PER_BEAT, SnnCore
+from quantize import core as qc
+from quantize import snn as q
+
+
+def simulate(net, x, first: int = 0) -> list[dict]:
+    """Run inputs x (B, H, W[, C]) through SnnCore(net) in the Amaranth simulator: per image
+    the class counts, decision, cycles, and every layer's signature and spike count."""
+    dut = SnnCore(net)
+    names = ["input"] + [layer.name for layer in net.layers]
+    b = net.cfg.input_bits
+    out = []
+
+    async def bench(ctx):
+        for j, image in enumerate(x):
+            p = q.pixel_codes(net.cfg, image).reshape(-1)        # raster order (y, x, c)
+            s0, s1 = q.encoder_seeds(net.cfg.seed, first + j)
+            ctx.set(dut.seed0, s0)
+            ctx.set(dut.seed1, s1)
+            ctx.set(dut.steps, net.cfg.steps)
+            for k in range(0, len(p), PIX_PER_BEAT):
+                ctx.set(dut.pix_valid, 1)
+                ctx.set(dut.pix_data, sum(int(v) << (b * i) for i, v in enumerate(p[k:k + PIX_PER_BEAT])))
+                await ctx.tick()
+            ctx.set(dut.pix_valid, 0)
+            await ctx.tick().until(dut.done)
+            sigs, spikes = ctx.get(dut.sigs), ctx.get(dut.spikes)
+            out.append({"counts": [(ctx.get(dut.counts) >> (16 * c)) & 0xFFFF for c in range(net.classes)],
+                        "pred": ctx.get(dut.pred), "cycles": ctx.get(dut.cycles),
+                        "sigs": {n: (sigs >> (32 * i)) & 0xFFFFFFFF for i, n in enumerate(names)},
+                        "spikes": {n: (spikes >> (32 * i)) & 0xFFFFFFFF for i, n in enumerate(names)}})
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return out
+
+
+def check(net, x, first: int = 0) -> list[dict]:
+    """The RTL equals the model spike for spike and cycle for cycle; returns the model's items."""
+    got = simulate(net, x, first)
+    layers = qc.core_layers(net)
+    items = qc.trace(net, x, first_image=first)
+    for item, g in zip(items, got, strict=True):
+        sig = qc.signatures(item)
+        for name, s in item["spikes"].items():
+            assert g["spikes"][name] == int(s.sum()), name
+            assert g["sigs"][name] == sig[name], name
+        assert g["counts"] == [int(v) for v in item["counts"]]
+        assert g["pred"] == item["pred"]
+        assert g["cycles"] == qc.cycles_exact(layers, item)
+    return items
+
+
+def _digits_mlp(hidden=32):
+    """The 64-hidden-10 IF MLP of golden.mlp on scikit-learn digits (seed 0), normalised at the
+    99.9th percentile; the test split's first images."""
+    from golden import mlp
+    from spinbase.data import load_dataset
+
+    (x_tr, y_tr), (x_te, y_te), rec = load_dataset("digits")
+    w = mlp.train_mlp(x_tr, y_tr, (hidden,), epochs=20, seed=0)
+    wn, _ = mlp.normalise_mlp(w, x_tr, 99.9)
+    return mlp.mlp_network(wn, "digits-mlp", tuple(rec["sample_shape"])), x_te, y_te
+
+
+def test_digits_mlp_on_the_core_equals_the_model():
+    """64-32-10 on 8 x 8 digits: flat input into a dense chain (each dense spike scatters one
+    word), 10 classes from the description; two images, 12 steps."""
+    desc, x, _ = _digits_mlp()
+    net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=12, seed=3))
+    layers = qc.core_layers(net)
+    assert [(L.kind, L.in_shape, L.n) for L in layers] == [("fc", (8, 8, 1), 32), ("fc", (1, 1, 32), 10)]
+    items = check(net, x[:2], first=4)
+    assert all(it["spikes"]["fc1"].sum() > 0 and it["spikes"]["fc2"].sum() > 0 for it in items)
+
+
+def _lif_conv(kind="cmos-if", seed=1):
+    """10 x 10 x 2 input -> conv 4@3x3 padding 1 (biased, LIF shift 2) -> 2 x 2 pooling (IF)
+    -> flatten -> dense 16 (biased, LIF shift 3) -> dense 3 (IF): padding, channels in the
+    encoder, biases, leaks and a dense chain at once."""
+    from golden import network as nw
+
+    rng = np.random.default_rng(seed)
+    dev, reset, r = ("cmos", "subtract", 0.0) if kind == "cmos-if" else ("dw", "position", 0.5)
+    return nw.Network("lif-conv", nw.Input(10, 10, 2), (
+        nw.Conv2d("c", rng.normal(0.15, 0.4, (4, 2, 3, 3)), padding=1, bias=rng.normal(0.1, 0.2, 4),
+                  neuron=nw.Neuron("lif", 1.0, reset, r, 2, dev)),
+        nw.Pool2d("p", 2, mode="avg", neuron=nw.Neuron("if", 1.0, reset, r, None, dev)),
+        nw.Flatten("f"),
+        nw.Dense("d", rng.normal(0.05, 0.3, (16, 100)), bias=rng.normal(0, 0.3, 16),
+                 neuron=nw.Neuron("lif", 1.0, reset, r, 3, dev)),
+        nw.Dense("o", rng.normal(0.1, 0.4, (3, 16)), neuron=nw.Neuron("if", 1.0, reset, r, None, dev))))
+
+
+@pytest.mark.parametrize("kind", ["cmos-if", "twin-if"])
+def test_lif_conv_net_with_bias_and_padding_on_the_core_equals_the_model(kind):
+    net = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=4, tile=16, seed=2))
+    layers = qc.core_layers(net)
+    assert layers[0].padding == 1 and layers[0].leak_shift == 2 and layers[0].bias is not None
+    x = np.random.default_rng(7).random((2, 10, 10, 2))
+    items = check(net, x, first=1)
+    assert all(it["spikes"]["o"].sum() > 0 for it in items)
+    # the leak and the bias matter: without them the model's spikes differ
+    from dataclasses import replace
+    plain = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=4, tile=16, seed=2))
+    plain.layers[0] = replace(plain.layers[0], leak_shift=None, bias=None)
+    other = qc.trace(plain, x, first_image=1)
+    assert any(qc.signatures(a) != qc.signatures(b) for a, b in zip(items, other))
+
+
+def test_stochastic_core_with_bias_and_another_input():
+    """p-bits (network 2's neurons) on a 12 x 12 x 1 input with biases and 4 classes."""
+    from golden import network as nw
+
+    rng = np.random.default_rng(3)
+    nrn = nw.Neuron("pbit", 1.0, "subtract", 0.0, None, "mtj")
+    desc = nw.Network("pb", nw.Input(12, 12, 1), (
+        nw.Conv2d("c", rng.normal(0.2, 1.0, (3, 1, 3, 3)), bias=rng.normal(0, 0.5, 3), neuron=nrn),
+        nw.Pool2d("p", 2, neuron=None), nw.Flatten("f"),
+        nw.Dense("o", rng.normal(0.1, 0.5, (4, 75)), bias=rng.normal(0, 0.5, 4), neuron=nrn)))
+    net = q.build_network(desc, q.QuantConfig(kind="twin-stochastic", steps=2, seed=4))
+    items = check(net, rng.random((1, 12, 12)), first=0)
+    assert items[0]["spikes"]["o"].sum() > 0
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda nw, n: (nw.Conv2d("c", np.ones((2, 1, 3, 3)), stride=2, neuron=n), nw.Flatten("f"),
+                    nw.Dense("d", np.ones((3, 2 * 3 * 3)), neuron=n)), ["'c'", "stride 1"]),
+    (lambda nw, n: (nw.Conv2d("c", np.ones((2, 1, 2, 2)), neuron=n), nw.Pool2d("p", 3, neuron=n),
+                    nw.Flatten("f"), nw.Dense("d", np.ones((3, 2 * 2 * 2)), neuron=n)), ["'p'", "2 x 2"]),
+    (lambda nw, n: (nw.Flatten("f"),) + tuple(nw.Dense(f"d{j}", np.ones((3, 49 if j == 0 else 3)), neuron=n)
+                                             for j in range(8)), ["'d7'", "at most 7"]),
+    (lambda nw, n: (nw.Flatten("f"), nw.Dense("wide", np.ones((300, 49)), neuron=n),
+                    nw.Dense("d", np.ones((3, 300)), neuron=n)), ["'wide'", "256"]),
+])
+def test_core_refuses_what_it_cannot_run_naming_the_layer(change, words):
+    from golden import network as nw
+
+    n = nw.Neuron("if", device="cmos")
+    desc = nw.Network("bad", nw.Input(7, 7, 1), change(nw, n))
+    net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=1))
+    with pytest.raises(ValueError) as e:
+        SnnCore(net)
+    assert "\n" not in str(e.value)
+    for w in words:
+        assert w in str(e.value), (w, str(e.value))
