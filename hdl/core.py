@@ -211,8 +211,10 @@ class SnnCore(wiring.Component):
         acc_rd, acc_wr, eng = [], [], []
         for j, (L, w) in enumerate(zip(layers, widths)):
             n, aw, kw = L.n, w["aw"], w["kw"]
-            am = memory.Memory(shape=unsigned(n * aw), depth=L.positions * L.tiles, init=[])
-            km = memory.Memory(shape=unsigned(n * kw), depth=L.rows, init=[_pack(row, kw) for row in L.k])
+            # at least two words: a one-word memory has a zero-width address, which Verilog cannot
+            # declare (an MLP layer within one row tile); the spare word is never addressed
+            am = memory.Memory(shape=unsigned(n * aw), depth=max(2, L.positions * L.tiles), init=[])
+            km = memory.Memory(shape=unsigned(n * kw), depth=max(2, L.rows), init=[_pack(row, kw) for row in L.k])
             m.submodules[f"acc_{L.name}"] = am
             m.submodules[f"w_{L.name}"] = km
             wr = am.write_port()

@@ -48,6 +48,9 @@ def _design_key(net) -> str:
         for a in (layer.k, layer.c):
             h.update(a.tobytes())
         h.update(f"{layer.name}{layer.shift}{layer.tile}{layer.pool_input}".encode())
+        h.update(repr((layer.in_shape, layer.out_shape, layer.leak_shift, getattr(layer.geo, "padding", 0))).encode())
+        if layer.bias is not None:
+            h.update(layer.bias.tobytes())
     h.update(repr((net.threshold, net.floor, net.vmax, net.lut_shift)).encode())
     if net.lut is not None:
         h.update(net.lut.tobytes())
@@ -78,13 +81,19 @@ def check_inputs(*, images, steps, first: int = 0) -> None:
 
 
 def run(network: str, *, sim: str, images: int, steps: int, seed: int = 1, first: int = 0, env: dict | None = None,
-        case: str | None = None, net=None):
+        case: str | None = None, net=None, x=None):
     """Batch co-simulation of MNIST test images ``first .. first + images - 1``; on a mismatch,
     replay the first differing image with the spike-event trace and raise a MismatchError
     naming the first differing step, layer, position and channel (ToolFailure when a run gives
-    no verdict; SpintwinError for inputs out of range, before any build)."""
+    no verdict; SpintwinError for inputs out of range, before any build).
+
+    A user's network: ``net`` (its description ``net.network`` and formats ``net.cfg``; its
+    ``steps`` are used) with its inputs ``x`` (N, H, W[, C]) in [0, 1]; the testbench reads both
+    from files written for the run (``first``, ``images`` index ``x``)."""
     from quantize.core import trained_network
 
+    if x is not None:
+        return _run_user(net, x, sim=sim, images=images, first=first, env=env, case=case)
     check_inputs(images=images, steps=steps, first=first)
     from dataclasses import asdict
 
@@ -104,6 +113,38 @@ def run(network: str, *, sim: str, images: int, steps: int, seed: int = 1, first
                              env={**env, "CORE_MODE": "trace", "CORE_IMAGE": _first_bad_image(e, first)},
                              case=f"{case or 'run'}-trace", **args),
         label=lambda e: f"image {_first_bad_image(e, first)}: ")
+
+
+def _run_user(net, x, *, sim, images, first, env, case):
+    """``run`` for a user's network: the description and inputs go to the testbench as files."""
+    import tempfile
+    from dataclasses import asdict
+
+    import numpy as np
+
+    from golden.network import save
+
+    if net is None or net.network is None:
+        raise SpintwinError("a co-simulation on your own inputs needs the network they run on (net=)")
+    x = np.asarray(x)
+    if not (_is_int(images) and images >= 1 and _is_int(first) and first >= 0 and first + images <= len(x)):
+        raise SpintwinError(f"images {first}..{first + images - 1} do not exist: the inputs hold {len(x)}")
+    verilog, wrapper, top = core_verilog(net)
+    build = [WAIVERS, CORE_WAIVERS, *FAST_VERILATOR_ARGS] if sim == "verilator" else ()
+    args = dict(sim=sim, seed=net.cfg.seed, build_args=build)
+    with tempfile.TemporaryDirectory(prefix="spintwin-core-") as tmp:
+        net_file = save(net.network, Path(tmp) / "network.npz")
+        x_file = Path(tmp) / "inputs.npy"
+        np.save(x_file, x)
+        env = {"CORE_NETWORK_FILE": str(net_file), "CORE_IMAGES_FILE": str(x_file), "CORE_CONFIG": asdict(net.cfg),
+               "CORE_FIRST": first, "CORE_IMAGES": images, **(env or {})}
+        sources = [verilog, wrapper]
+        return replay_on_mismatch(
+            lambda: run_cocotb(sources, top, "tb.core_tb", env=env, case=case, **args),
+            lambda e: run_cocotb(sources, top, "tb.core_tb",
+                                 env={**env, "CORE_MODE": "trace", "CORE_IMAGE": _first_bad_image(e, first)},
+                                 case=f"{case or 'run'}-trace", **args),
+            label=lambda e: f"image {_first_bad_image(e, first)}: ")
 
 
 def _first_bad_image(error: BaseException, default: int) -> int:

@@ -17,7 +17,9 @@ in that mode when a batch run differs.
 
 Parameters (environment): ``CORE_NETWORK`` (cnn-if, cnn-stochastic, cmos-if), ``CORE_STEPS``,
 ``CORE_SEED`` (master seed), ``CORE_FIRST`` and ``CORE_IMAGES`` (MNIST test images
-``first .. first + images - 1``), ``CORE_MODE`` (``batch`` or ``trace``), ``CORE_IMAGE``
+``first .. first + images - 1``); a user's network: ``CORE_NETWORK_FILE`` (a
+``golden.network.save`` file), ``CORE_IMAGES_FILE`` (a ``.npy`` of its inputs, which
+``CORE_FIRST``/``CORE_IMAGES`` index) and ``CORE_CONFIG``; ``CORE_MODE`` (``batch`` or ``trace``), ``CORE_IMAGE``
 (trace), ``CORE_CORRUPT`` (self-test of the checker: ``"layer:k"`` toggles the model's k-th
 spike event of that layer in the first image checked).
 """
@@ -35,31 +37,36 @@ from tb.mismatch import check
 
 
 def build_from_params():
-    """(net, images x (N, 28, 28), first index) from the testbench parameters."""
+    """(net, images x (N, H, W[, C]), first index) from the testbench parameters."""
     from quantize.core import network_from_config, trained_network
-    from quantize.snn import QuantConfig
+    from quantize.snn import QuantConfig, build_network
     from spinbase.data import load_mnist
 
-    data = load_mnist()
     fields = tb_param("CORE_CONFIG")  # a design's own formats (QuantConfig fields), as data
+    first = int(tb_param("CORE_FIRST", 0))
+    n = int(tb_param("CORE_IMAGES", 1))
+    if tb_param("CORE_NETWORK_FILE"):  # a user's network and inputs, as files
+        from golden.network import load
+
+        net = build_network(load(tb_param("CORE_NETWORK_FILE")), QuantConfig(**fields))
+        return net, np.load(tb_param("CORE_IMAGES_FILE"))[first:first + n], first
+    data = load_mnist()
     if fields:
         net = network_from_config(QuantConfig(**fields), data)
     else:
         net = trained_network(tb_param("CORE_NETWORK", "cnn-if"), int(tb_param("CORE_STEPS", 5)),
                               int(tb_param("CORE_SEED", 1)), data=data)
-    first = int(tb_param("CORE_FIRST", 0))
-    n = int(tb_param("CORE_IMAGES", 1))
     return net, data[1][0][first:first + n], first
 
 
 def beats(net, image) -> list[int]:
-    """The 98 pixel beats of one image (``hdl.core.PIX_PER_BEAT`` codes each, pixel 0 lowest)."""
+    """The pixel beats of one image (``hdl.core.PIX_PER_BEAT`` codes each, pixel 0 lowest; 98 for MNIST)."""
     from hdl.core import PIX_PER_BEAT
     from quantize.snn import pixel_codes
 
     b = net.cfg.input_bits
     p = pixel_codes(net.cfg, image).reshape(-1)
-    return [sum(int(v) << (b * i) for i, v in enumerate(p[k:k + PIX_PER_BEAT])) for k in range(0, 784, PIX_PER_BEAT)]
+    return [sum(int(v) << (b * i) for i, v in enumerate(p[k:k + PIX_PER_BEAT])) for k in range(0, len(p), PIX_PER_BEAT)]
 
 
 def corrupt(net, item: dict, spec: str | None) -> None:
@@ -97,9 +104,9 @@ async def _load(dut, net, image, index: int) -> None:
     valid(0)
 
 
-def _results(dut, names) -> dict:
+def _results(dut, names, classes: int = 10) -> dict:
     nl = len(names)
-    return {"counts": _split(int(dut.counts.value), 16, 10), "pred": int(dut.pred.value),
+    return {"counts": _split(int(dut.counts.value), 16, classes), "pred": int(dut.pred.value),
             "cycles": int(dut.cycles.value), "sigs": dict(zip(names, _split(int(dut.sigs.value), 32, nl))),
             "spikes": dict(zip(names, _split(int(dut.spikes.value), 32, nl)))}
 
@@ -131,7 +138,8 @@ def first_event_mismatch(net, item: dict, events: np.ndarray) -> str | None:
     from quantize.core import core_layers
 
     names = list(item["spikes"])
-    shapes = {"input": (784, 1), **{L.name: (L.positions, L.n) for L in core_layers(net)}}
+    h, w, c = net.input_shape
+    shapes = {"input": (h * w, c), **{L.name: (L.positions, L.n) for L in core_layers(net)}}
     best = None
     for li, name in enumerate(names):
         p, n = shapes[name]
@@ -185,7 +193,7 @@ async def core_matches_model(dut):
         if not int(dut.done.value):
             await RisingEdge(dut.done)
         await FallingEdge(dut.clk)
-        got.append(_results(dut, names))
+        got.append(_results(dut, names, net.classes))
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     t1 = time.perf_counter()
     items = trace(net, x, first_image=first)

@@ -156,3 +156,21 @@ def test_core_refuses_what_it_cannot_run_naming_the_layer(change, words):
     assert "\n" not in str(e.value)
     for w in words:
         assert w in str(e.value), (w, str(e.value))
+
+
+def test_digits_mlp_on_verilator_equals_the_model():
+    """The exported Verilog of the digits MLP under cocotb on Verilator (tb.core_launch with the
+    user's network and inputs as files): 20 test images at 20 steps, spike for spike and cycle
+    for cycle; a corrupted model spike is named (layer fc1) by the trace replay."""
+    from spinbase.errors import MismatchError
+    from tb import core_launch
+    from tb.runner import skip_unless_simulator
+
+    skip_unless_simulator("verilator")
+    desc, x, _ = _digits_mlp()
+    net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=20, seed=1))
+    r = core_launch.run(desc.name, sim="verilator", images=20, steps=20, net=net, x=x, case="digits-mlp")
+    assert r.metrics["images"] == 20
+    with pytest.raises(MismatchError, match=r"image 3: step \d+, layer fc1, position 0, channel \d+"):
+        core_launch.run(desc.name, sim="verilator", images=1, steps=20, first=3, net=net, x=x, case="digits-mlp",
+                        env={"CORE_CORRUPT": "fc1:0"})
