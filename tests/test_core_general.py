@@ -174,3 +174,30 @@ def test_digits_mlp_on_verilator_equals_the_model():
     with pytest.raises(MismatchError, match=r"image 3: step \d+, layer fc1, position 0, channel \d+"):
         core_launch.run(desc.name, sim="verilator", images=1, steps=20, first=3, net=net, x=x, case="digits-mlp",
                         env={"CORE_CORRUPT": "fc1:0"})
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("kind", ["cmos-if", "twin-if"])
+def test_lif_conv_net_on_verilator_equals_the_model(kind):
+    """The padded multi-channel LIF conv net with biases as exported Verilog on Verilator,
+    8 inputs at 10 steps (a Verilator build per kind)."""
+    from tb import core_launch
+    from tb.runner import skip_unless_simulator
+
+    skip_unless_simulator("verilator")
+    net = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=10, tile=16, seed=2))
+    x = np.random.default_rng(7).random((8, 10, 10, 2))
+    r = core_launch.run("lif-conv", sim="verilator", images=8, steps=10, net=net, x=x, case=f"lif-conv-{kind}")
+    assert r.metrics["images"] == 8
+
+
+def test_digits_mlp_on_icarus_equals_the_model():
+    """The digits MLP's Verilog on Icarus: 3 test images at 20 steps (about 15 s)."""
+    from tb import core_launch
+    from tb.runner import skip_unless_simulator
+
+    skip_unless_simulator("icarus")
+    desc, x, _ = _digits_mlp()
+    net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=20, seed=1))
+    r = core_launch.run(desc.name, sim="icarus", images=3, steps=20, net=net, x=x, case="digits-mlp")
+    assert r.metrics["images"] == 3
