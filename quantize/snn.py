@@ -18,9 +18,10 @@ A network may be a chain of dense layers (an MLP on a flat or image input).
 Biases: a layer's bias is a constant input current added every step after the row tiles'
 scaled sums, ``y_j = sum_r rshift_round(acc_rj c_rj, shift) + b_j``, quantised to the grid the
 sum lands on (the membrane LSB, ``2**-V`` thresholds; p-bit layers: ``2**-V`` ANN units):
-``b_j = clip(round(bias_j / threshold 2**V), -2**(membrane_bits-1), 2**(membrane_bits-1) - 1)``
-(numpy's round half to even; the float bias is divided by the neuron's threshold as the
-weights are, and is not touched by a folded average pooling, which scales spikes only).
+``b_j = round(bias_j / threshold 2**V)`` (numpy's round half to even; the float bias is
+divided by the neuron's threshold as the weights are, and is not touched by a folded average
+pooling, which scales spikes only); a bias beyond the membrane's range is refused naming the
+layer, never clipped silently.
 
 LIF neurons (``golden.network.Neuron`` model ``"lif"``, on the IF kinds ``twin-if`` and
 ``cmos-if``): before the input is added, the membrane leaks ``v <- v - (v >> leak_shift)``,
@@ -343,12 +344,17 @@ def _stage_matrices(network, kind: str) -> list:
     return out
 
 
-def _bias_codes(bias, cfg: QuantConfig):
-    """A float bias (threshold units) as membrane LSBs, clipped to the membrane's range."""
+def _bias_codes(name: str, bias, cfg: QuantConfig):
+    """A float bias (threshold units) as membrane LSBs; one that the membrane cannot hold is
+    refused naming the layer."""
     if bias is None:
         return None
     top = 2 ** (cfg.membrane_bits - 1)
-    return np.clip(np.rint(bias * 2.0 ** cfg.membrane_frac), -top, top - 1).astype(np.int64)
+    b = np.rint(bias * 2.0 ** cfg.membrane_frac)
+    if not (b >= -top).all() or not (b < top).all():
+        raise ValueError(f"layer {name!r}: a bias of {float(np.abs(bias).max()):g} thresholds does not fit the "
+                         f"{cfg.membrane_bits}-bit membrane ({cfg.membrane_frac} fractional bits)")
+    return b.astype(np.int64)
 
 
 def build_network(weights, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -> QuantNetwork:
@@ -384,7 +390,7 @@ def build_network(weights, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -
         first = folded[0] if folded else layer
         return dict(pool_input=bool(folded), geo=layer, pre_pool=tuple(folded),
                     in_shape=network.in_shape_of(first.name), out_shape=network.out_shape_of(layer.name),
-                    bias=_bias_codes(bias, cfg), leak_shift=leak)
+                    bias=_bias_codes(layer.name, bias, cfg), leak_shift=leak)
 
     layers, info = [], {}
     if cfg.kind == "cmos-if":
@@ -693,7 +699,7 @@ def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: 
 
     Returns
     -------
-    dict with ``counts`` int64 (B, 10) output spikes, ``membrane`` int64 (B, 10) (IF: final
+    dict with ``counts`` int64 (B, classes) output spikes, ``membrane`` int64 (B, classes) (IF: final
     membrane; stochastic: accumulated input), ``pred`` (B,), ``spikes`` per layer (total output
     spikes over the batch; ``"input"`` the encoder's) and, as ``"words.<layer>"``, the
     accumulator words the RTL core's scatter touches for the layer's input spikes (a spike's

@@ -309,6 +309,10 @@ def test_a_network_the_integer_model_cannot_run_is_refused_naming_the_layer():
         nw.Dense("d", pbits["d"].weight, neuron=nw.Neuron("lif", leak_shift=3, device="mtj")),))
     with pytest.raises(ValueError, match=r"layer 'd'.*'lif'"):
         q.build_network(leaky, q.QuantConfig(kind="twin-stochastic"))
+    huge = nw.Network("h", good.input, good.layers[:-1] + (
+        nw.Dense("d", good["d"].weight, bias=np.full(4, 200.0), neuron=good["d"].neuron),))
+    with pytest.raises(ValueError, match=r"layer 'd': a bias of 200 thresholds does not fit the 16-bit membrane"):
+        q.build_network(huge, q.QuantConfig(kind="cmos-if"))
 
 
 # Any network: MLPs, biases, LIF -------------------------------------------------------------------
