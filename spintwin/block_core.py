@@ -1,6 +1,13 @@
 """Registry entry of the SNN inference core ([core]; quantize.snn / quantize.core, hdl.core,
 tb.core_launch): networks ``cnn-if`` (network 1 on DW crossbars), ``cnn-stochastic`` (network
 2, p-bit MTJ neurons) and ``cmos-if`` (the CMOS baseline), with any formats of the [core] table.
+
+A user's network is a file: a network description (``.npz``, :func:`golden.network.save`, as
+``spintwin import`` writes it) or a NIR graph (``.nir``, read by :func:`golden.nir_io.read_nir`),
+named by ``[core] network`` (a relative path is relative to the design file) or ``--network``
+(relative to the working directory). Its data set is ``[core] dataset``: a name of
+:data:`spinbase.data.DATASETS` or a user's ``.npz`` (:func:`spinbase.data.load_dataset`); a data
+set that does not fit the network's input or classes is one line (:func:`spinbase.data.check_fits`).
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from spinbase.fileio import atomic_write_text
 from .blocks import Block, Request
 from .config import CORE_NETWORKS
 
-__all__ = ["BLOCK", "CoreDesign", "core_quant_config", "core_network", "TEST_IMAGES"]
+__all__ = ["BLOCK", "CoreDesign", "core_quant_config", "core_network", "core_description", "core_dataset", "fitting_dataset",
+           "is_network_file", "TEST_IMAGES"]
 
 _TOP = "snn_core"
 #: MNIST test images: the bound of ``--images`` (and ``first + images``).
@@ -31,32 +39,158 @@ _FAMILY = {"twin-if": "relu", "cmos-if": "relu", "twin-stochastic": "sigmoid"}
 
 @dataclass(frozen=True)
 class CoreDesign:
-    """A core design: its network name, the frozen QuantConfig and the design file."""
+    """A core design: its network (a built-in name or the absolute path of a network file), the
+    frozen QuantConfig, the design file and its data set (a name or an absolute ``.npz`` path)."""
 
     network: str
     cfg: object
     config_path: Path | None = None
+    dataset: str = "mnist"
+
+
+#: The built-in networks' input (H, W, C) and classes: MNIST's (checked without building them).
+_BUILTIN_IO = ((28, 28, 1), 10)
+
+
+def is_network_file(spec) -> bool:
+    """A network given as a file (``.npz`` description or ``.nir`` graph), not a built-in name."""
+    return isinstance(spec, str) and spec.lower().endswith((".npz", ".nir"))
+
+
+def _resolve_file(spec: str, path) -> str:
+    """``spec`` relative to the design file's folder (``path``; the working directory without one)."""
+    p = Path(spec).expanduser()
+    if not p.is_absolute() and path is not None:
+        p = Path(path).resolve().parent / p
+    return str(p.resolve())
+
+
+_DESCRIPTIONS: dict = {}
+
+
+def core_description(network: str):
+    """The description of a network file (cached per file and modification), or None for a
+    built-in name. A file that is missing or not a network is one line (SpintwinError)."""
+    if not is_network_file(network):
+        return None
+    from golden import network as nw
+
+    p = Path(network)
+    try:
+        st = p.stat()
+    except OSError as e:
+        raise SpintwinError(f"network {network}: no such file ({type(e).__name__})") from None
+    if not p.is_file():
+        raise SpintwinError(f"network {network}: not a file")
+    key = (str(p), st.st_mtime_ns, st.st_size)
+    if key not in _DESCRIPTIONS:
+        try:
+            if network.lower().endswith(".nir"):
+                from golden.nir_io import read_nir
+
+                _DESCRIPTIONS[key] = read_nir(p)[0]
+            else:
+                _DESCRIPTIONS[key] = nw.load(p)
+        except SpintwinError:
+            raise
+        except ValueError as e:    # golden.network.NetworkError: one line naming file and layer
+            raise SpintwinError(f"network {' '.join(str(e).split())}") from None
+        except Exception as e:     # a damaged .npz: zipfile.BadZipFile, EOFError, ... from numpy.load
+            raise SpintwinError(f"network {network}: not a network file ({type(e).__name__}: "
+                                f"{' '.join(str(e).split())})") from None
+    return _DESCRIPTIONS[key]
+
+
+def core_dataset(name: str):
+    """``(train, test, record)`` of a data set name or ``.npz`` path (spinbase.data.load_dataset)."""
+    from spinbase.data import load_dataset
+
+    return load_dataset(name)
+
+
+def fitting_dataset(network) -> str:
+    """The first built-in data set (:data:`spinbase.data.DATASETS` order) that fits a
+    description's input and classes; one line when none does."""
+    from spinbase.data import DATASETS, check_fits
+
+    for name in DATASETS:
+        try:
+            check_fits(network, core_dataset(name)[2])
+        except SpintwinError:
+            continue
+        return name
+    shape = " x ".join(str(v) for v in network.input.shape)
+    raise SpintwinError(f"no built-in data set ({', '.join(DATASETS)}) fits network {network.name!r} (input "
+                        f"{shape}, {network.classes} classes): name one in [core] dataset (an .npz with x, y)")
+
+
+def _data_spec(spec, path, network: str) -> str:
+    """The design's data set: a built-in name, or an ``.npz`` made absolute (relative to the
+    design file); left out, MNIST for a built-in network, else the first built-in that fits."""
+    from spinbase.data import DATASETS
+
+    if spec is None:
+        return "mnist" if not is_network_file(network) else fitting_dataset(core_description(network))
+    key = spec.lower().replace("-", "_")
+    return key if key in DATASETS else _resolve_file(spec, path)
+
+
+def _check_fits(network: str, dataset: str, where: str) -> None:
+    """One line when ``dataset`` does not fit ``network`` (a built-in runs MNIST's 28 x 28 x 1, 10 classes)."""
+    from types import SimpleNamespace
+
+    from spinbase.data import check_fits
+
+    if not is_network_file(network) and dataset == "mnist":
+        return                              # the built-ins were trained on it
+    desc = core_description(network)
+    if desc is None:
+        desc = SimpleNamespace(name=network, input=SimpleNamespace(shape=_BUILTIN_IO[0]), classes=_BUILTIN_IO[1])
+    try:
+        check_fits(desc, core_dataset(dataset)[2])
+    except SpintwinError as e:
+        raise SpintwinError(f"{where}'core.dataset' {dataset}: {e}") from None
 
 
 def core_quant_config(table: dict, *, network: str | None = None, steps: int | None = None,
                       seed: int | None = None, path=None):
     """``(network, quantize.snn.QuantConfig)`` of a [core] table; keys left out (None) take the
     network's value; ``network``, ``steps``, ``seed`` (the command line's) override the table.
-    A refusal is one line naming the file and the key."""
+    A network file (``.npz`` / ``.nir``) comes back as its absolute path (a relative one in the
+    table is relative to the design file ``path``; ``network`` relative to the working
+    directory); its kind is ``core.kind`` or its neurons' own. A refusal is one line naming the
+    file and the key."""
     from quantize.snn import QuantConfig
 
     where = f"config {path}: " if path is not None else ""
+    option = "--network" if network is not None else f"{where}'core.network'"
+    if network is not None and is_network_file(network):
+        network = _resolve_file(network, None)
+    elif network is None and is_network_file(table.get("network")):
+        network = _resolve_file(table["network"], path)
     network = network or table.get("network") or "cnn-if"
-    if network not in CORE_NETWORKS:
-        raise SpintwinError(f"--network must be one of {', '.join(CORE_NETWORKS)}, not {network!r}")
-    kind = table.get("kind") or _NETWORK_DEFAULTS[network]["kind"]
-    if _FAMILY[kind] != _FAMILY[_NETWORK_DEFAULTS[network]["kind"]]:
-        ok = [k for k, f in _FAMILY.items() if f == _FAMILY[_NETWORK_DEFAULTS[network]["kind"]]]
-        raise SpintwinError(f"{where}'core.kind' must be {' or '.join(map(repr, ok))} for network {network!r} "
-                            f"(its trained weights), not {kind!r}")
-    canonical = next(n for n, d in _NETWORK_DEFAULTS.items() if d["kind"] == kind)
-    values = {**_NETWORK_DEFAULTS[canonical], "seed": 1}
     names = {f.name for f in fields(QuantConfig)}
+    if is_network_file(network):
+        try:
+            desc = core_description(network)
+        except SpintwinError as e:
+            raise SpintwinError(f"{option}: {e}") from None
+        kind = table.get("kind") or desc.kind
+        if kind is None:
+            raise SpintwinError(f"{where}'core.kind' must be given for network {network} (its neurons name no "
+                                f"hardware kind; one of twin-if, twin-stochastic, cmos-if)")
+        values = {"kind": kind, "seed": 1}
+    else:
+        if network not in CORE_NETWORKS:
+            raise SpintwinError(f"--network must be one of {', '.join(CORE_NETWORKS)} or a .npz / .nir network "
+                                f"file, not {network!r}")
+        kind = table.get("kind") or _NETWORK_DEFAULTS[network]["kind"]
+        if _FAMILY[kind] != _FAMILY[_NETWORK_DEFAULTS[network]["kind"]]:
+            ok = [k for k, f in _FAMILY.items() if f == _FAMILY[_NETWORK_DEFAULTS[network]["kind"]]]
+            raise SpintwinError(f"{where}'core.kind' must be {' or '.join(map(repr, ok))} for network {network!r} "
+                                f"(its trained weights), not {kind!r}")
+        canonical = next(n for n, d in _NETWORK_DEFAULTS.items() if d["kind"] == kind)
+        values = {**_NETWORK_DEFAULTS[canonical], "seed": 1}
     values.update({k: v for k, v in table.items() if k in names and v is not None})
     if steps is not None:
         values["steps"] = steps
@@ -78,22 +212,43 @@ def core_network(d: CoreDesign):
     """The bit-accurate network of a design (built once per process and config)."""
     from quantize.core import network_from_config
 
-    if d.cfg not in _NETS:
+    desc = core_description(d.network)
+    key = (d.cfg, d.network if desc is None else id(desc))
+    if key not in _NETS:
         try:
-            _NETS[d.cfg] = network_from_config(d.cfg)
+            _NETS[key] = network_from_config(d.cfg, network=desc)
         except FileNotFoundError as e:
             raise SpintwinError(f"no trained weights for {d.network}: {e}") from None
-    return _NETS[d.cfg]
+        except ValueError as e:    # the description does not suit the kind (one line naming the layer)
+            raise SpintwinError(f"network {d.network}: {' '.join(str(e).split())}") from None
+    return _NETS[key]
 
 
 def _design(cfg: dict, req: Request) -> CoreDesign:
     network, qcfg = core_quant_config(cfg["core"], network=req.network, steps=req.steps, seed=req.seed,
                                       path=req.config_path)
-    return CoreDesign(network, qcfg, req.config_path)
+    dataset = _data_spec(cfg["core"].get("dataset"), req.config_path, network)
+    _check_fits(network, dataset, f"config {req.config_path}: " if req.config_path is not None else "")
+    return CoreDesign(network, qcfg, req.config_path, dataset)
 
 
 def _check(cfg: dict, path) -> None:
-    core_quant_config(cfg["core"], path=path)
+    network, _ = core_quant_config(cfg["core"], path=path)
+    _check_fits(network, _data_spec(cfg["core"].get("dataset"), path, network), f"config {path}: ")
+
+
+def _within_limits(d: CoreDesign):
+    """The design's bit-accurate network, refused in one line (naming the layer) when the RTL
+    core cannot run it (``quantize.core.check_core_network``) before a testbench or synthesis starts."""
+    from quantize.core import check_core_network
+
+    net = core_network(d)
+    if net.network is not None:
+        try:
+            check_core_network(net.network)
+        except ValueError as e:
+            raise SpintwinError(f"core: {e}") from None
+    return net
 
 
 def _component(d: CoreDesign, style: str = "generic"):
@@ -120,9 +275,12 @@ def _manifest(d: CoreDesign, core, style: str) -> dict:
     from quantize.core import ENC_CYCLES, IMAGE_OVERHEAD, STEP_OVERHEAD
 
     net, cfg = core_network(d), d.cfg
+    pixels = 1
+    for v in net.input_shape:
+        pixels *= int(v)
     return {
-        "network": d.network, "kind": cfg.kind, "dataset": "mnist",
-        "pixels_per_beat": PIX_PER_BEAT, "beats_per_image": -(-784 // PIX_PER_BEAT),
+        "network": d.network, "kind": cfg.kind, "dataset": d.dataset, "dataset_record": core_dataset(d.dataset)[2],
+        "pixels_per_beat": PIX_PER_BEAT, "beats_per_image": -(-pixels // PIX_PER_BEAT),
         "layers": [{"name": L.name, "kind": L.kind, "in_shape": list(L.in_shape), "pool_input": L.pool_input,
                     "out_hw": list(L.out_hw), "rows": L.rows, "columns": L.n, "row_tiles": L.tiles,
                     "shift": L.shift, **w} for L, w in zip(core.layers, core.widths)],
@@ -135,17 +293,25 @@ def _manifest(d: CoreDesign, core, style: str) -> dict:
 
 
 def _verify(d: CoreDesign, req: Request, echo, first: int = 0) -> dict:
+    import inspect
     import time
 
     from tb import core_launch
 
-    if not 1 <= req.images <= TEST_IMAGES - first:
-        raise SpintwinError(f"--images must be in 1..{TEST_IMAGES - first} (MNIST has {TEST_IMAGES} test images), "
+    own = is_network_file(d.network) or d.dataset != "mnist"
+    x_test = core_dataset(d.dataset)[1][0] if own else None
+    n_test = TEST_IMAGES if x_test is None else len(x_test)
+    if not 1 <= req.images <= n_test - first:
+        raise SpintwinError(f"--images must be in 1..{n_test - first} ({d.dataset} has {n_test} test images), "
                             f"not {req.images}")
-    net = core_network(d)
+    if own and "x" not in inspect.signature(core_launch.run).parameters:
+        raise SpintwinError(f"verify core: this testbench co-simulates the built-in networks on MNIST only, not "
+                            f"{d.network} on {d.dataset}")
+    net = _within_limits(d)
     t0 = time.perf_counter()
+    kw = {"x": x_test} if own else {}
     r = core_launch.run(d.network, sim=req.sim, images=req.images, steps=d.cfg.steps, seed=d.cfg.seed, first=first,
-                        net=net)
+                        net=net, **kw)
     out = {"network": d.network, "sim": req.sim, "images": req.images, "steps": d.cfg.steps, "seed": d.cfg.seed,
            "bit_exact": True, "seconds": time.perf_counter() - t0,
            **{k: r.metrics.get(k) for k in ("cycles", "cycles_per_s", "seconds_per_image", "cycles_per_image")},
@@ -157,6 +323,7 @@ def _verify(d: CoreDesign, req: Request, echo, first: int = 0) -> dict:
 
 
 def _synth(d: CoreDesign, target: str) -> dict:
+    _within_limits(d)
     return {"component": _component(d), "top": _TOP, "timeout_s": 3600.0}
 
 
@@ -164,10 +331,9 @@ def _synth_report(d: CoreDesign, res: dict) -> dict:
     """Images/s at fmax from the analytical cycle count (first 20 test images)."""
     from quantize.core import cycles_per_image
     from quantize.snn import run
-    from spinbase.data import load_mnist
 
     net = core_network(d)
-    x = load_mnist()[1][0][:20]
+    x = core_dataset(d.dataset)[1][0][:20]
     spikes = run(net, x)["spikes"]
     cyc = cycles_per_image(net, {k: v / 20 for k, v in spikes.items()})
     keep = ("target", "device", "lut", "ff", "dsp", "bram", "fmax_mhz", "fits", "fits_reason", "capacity", "io",

@@ -27,6 +27,19 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _with_network_file(args, cfg: dict) -> dict:
+    """``--network FILE`` (a .npz description or .nir graph, relative to the working directory)
+    stands for ``[core] network`` of the design; the registry's blocks take built-in names."""
+    from .block_core import is_network_file
+
+    if is_network_file(getattr(args, "network", None)):
+        if args.block != "core":
+            raise SpintwinError(f"--network {args.network}: a network file runs on the core, not on {args.block}")
+        cfg = {**cfg, "core": {**cfg["core"], "network": str(Path(args.network).resolve())}}
+        args.network = None
+    return cfg
+
+
 def _request(args):
     from .blocks import Request
 
@@ -43,10 +56,16 @@ def _cmd_generate(args) -> int:
     from .config import load_config
     from .flow import generate
 
+    from dataclasses import replace
+
+    from .flow import design_of
+
     get_block(args.block)
-    cfg = load_config(args.config)
+    cfg = _with_network_file(args, load_config(args.config))
+    req = _request(args)
+    design_of(args.block, cfg, replace(req, style=args.blocks))   # the design holds before --out is made
     out = prepare_out_dir(args.out)
-    m = generate(args.block, cfg, out, run_lint=not args.no_lint, blocks=args.blocks, req=_request(args))
+    m = generate(args.block, cfg, out, run_lint=not args.no_lint, blocks=args.blocks, req=req)
     lint = (m.get("lint") or {}).get("clean")
     from .blocks import get_block as _get
 
@@ -58,10 +77,12 @@ def _cmd_generate(args) -> int:
 def _cmd_verify(args) -> int:
     import json
 
+    from .config import load_config
     from .flow import verify
 
+    cfg = _with_network_file(args, load_config(args.config))
     res = verify(args.block, args.config, sim=args.sim, steps=args.steps, seed=args.seed, trace=args.trace,
-                 blocks=args.blocks, req=_request(args))
+                 blocks=args.blocks, req=_request(args), cfg=cfg)
     print(json.dumps(res, default=str))
     return 0
 
@@ -72,7 +93,8 @@ def _cmd_synth(args) -> int:
     from .config import load_config
     from .flow import synth
 
-    res = synth(args.block, load_config(args.config), target=args.target, seed=args.seed, req=_request(args))
+    cfg = _with_network_file(args, load_config(args.config))
+    res = synth(args.block, cfg, target=args.target, seed=args.seed, req=_request(args))
     keys = ("lut", "ff", "dsp", "bram", "fmax_mhz", "lanes")
     print(json.dumps({**{k: res.get(k) for k in keys}, **{k: v for k, v in res.items() if k not in keys}}, indent=2,
                      default=str))
@@ -93,6 +115,27 @@ def _cmd_build(args) -> int:
 
     res = build_board(args.board, args.out, design=args.design, baud=args.baud, timeout_s=args.timeout)
     print(json.dumps(res, indent=2, default=str))
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from .user_network import import_nir
+
+    import_nir(args.model, args.out, dt=args.dt, dataset=args.dataset)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .user_network import export_nir
+
+    export_nir(args.network, args.out, dt=args.dt)
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from .user_network import train_to_nir
+
+    train_to_nir(args.dataset, tuple(args.hidden), args.out, epochs=args.epochs, seed=args.seed)
     return 0
 
 
@@ -126,13 +169,48 @@ def _int_at_least(lo: int, hi: int | None = None):
     return parse
 
 
+def _float_in(lo: float, hi: float):
+    def parse(text: str) -> float:
+        import math
+
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (math.isfinite(v) and lo < v <= hi):
+            raise argparse.ArgumentTypeError(f"must be in ({lo:g}, {hi:g}], not {text}")
+        return v
+    return parse
+
+
+def _hidden_sizes(text: str) -> list:
+    """``32`` or ``64,32``: hidden layer widths, each 1..256 (the core's channels per layer)."""
+    parts = [t.strip() for t in text.split(",")]
+    if not parts or len(parts) > 6 or not all(t.isdigit() and 1 <= int(t) <= 256 for t in parts):
+        raise argparse.ArgumentTypeError(f"must be 1 to 6 comma-separated widths in 1..256, not {text!r}")
+    return [int(t) for t in parts]
+
+
+def _network_spec(names):
+    """A network: one of ``names`` or a .npz / .nir file (checked when it is read)."""
+    def parse(text: str) -> str:
+        from .block_core import is_network_file
+
+        if text in names or (is_network_file(text) and len(Path(text).name) > 4):
+            return text
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(names)} or a .npz / .nir network file, "
+                                         f"not {text!r}")
+    return parse
+
+
 def _block_args(p, *, network_help: str, all_networks: bool = True):
     from .blocks import REGISTRY, network_choices
 
     p.add_argument("block", choices=list(REGISTRY),
                    help="; ".join(f"{n}: {b.help}" for n, b in REGISTRY.items()))
-    p.add_argument("--network", default=None, choices=network_choices() if all_networks else REGISTRY["core"].networks,
-                   help=network_help)
+    p.add_argument("--network", default=None, metavar="NAME|FILE",
+                   type=_network_spec(network_choices() if all_networks else REGISTRY["core"].networks),
+                   help=network_help + "; or a network file (.npz description, .nir graph) for the core")
     p.add_argument("--config", default=None,
                    help="design TOML (default: the embedded configs/default.toml); core: its [core] table")
 
@@ -222,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_explore_arguments(exp)
     exp.set_defaults(func=_cmd_explore)
 
+    _user_network_commands(sub)
+
     from boards.build import add_build_arguments
 
     bld = sub.add_parser("build", help="bitstream for a board (iCEBreaker, ULX3S) with the UART host link",
@@ -231,6 +311,63 @@ def build_parser() -> argparse.ArgumentParser:
     add_build_arguments(bld)
     bld.set_defaults(func=_cmd_build)
     return parser
+
+
+def _user_network_commands(sub) -> None:
+    """import | export | train: your network on the twin (spintwin.user_network)."""
+    from golden.network import BUILTINS
+    from golden.nir_io import DEFAULT_DT
+    from spinbase.data import DATASETS
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    imp = sub.add_parser("import", help="a NIR graph -> a network file and a design TOML for the core",
+                         description="Read a NIR file (snnTorch, Norse, Sinabs, ... or spintwin export), map it onto "
+                                     "the network description (a per-layer report of thresholds and leak shifts is "
+                                     "printed) and write it. --out DESIGN.toml writes the design file and the "
+                                     "network beside it (DESIGN.npz; the design's [core] names it, its kind and a "
+                                     "data set that fits); --out NET.npz writes the network only. A node the core "
+                                     "cannot run is one line naming the node, exit 2.",
+                         epilog="examples: spintwin import model.nir --out design.toml\n"
+                                "          spintwin generate core --config design.toml --out out/rtl\n"
+                                "          spintwin import model.nir --out net.npz --dt 1e-3\n\n" + EXIT_STATUSES,
+                         formatter_class=fmt)
+    imp.add_argument("model", help="the NIR file (.nir)")
+    imp.add_argument("--out", required=True, help="DESIGN.toml (and DESIGN.npz beside it) or NET.npz")
+    imp.add_argument("--dt", type=_float_in(0.0, 1.0), default=DEFAULT_DT,
+                     help=f"seconds per time step for LIF time constants (default {DEFAULT_DT:g}, snnTorch's)")
+    imp.add_argument("--dataset", default=None, metavar="NAME|FILE",
+                     help=f"the design's data set: {', '.join(DATASETS)} or an .npz with x, y (default: the first "
+                          "built-in one that fits the network)")
+    imp.set_defaults(func=_cmd_import)
+
+    exp = sub.add_parser("export", help="a network (built-in or file) -> NIR",
+                         description="Write a built-in network or a network file as a NIR graph (spintwin's own "
+                                     "neuron details travel as metadata: export -> import gives the same network).",
+                         epilog="examples: spintwin export --network cnn-if --out cnn-if.nir\n"
+                                "          spintwin export --network design.npz --out model.nir\n\n" + EXIT_STATUSES,
+                         formatter_class=fmt)
+    exp.add_argument("--network", required=True, metavar="NAME|FILE", type=_network_spec(BUILTINS),
+                     help=f"{', '.join(BUILTINS)} or a .npz / .nir network file")
+    exp.add_argument("--out", required=True, help="the NIR file to write (.nir)")
+    exp.add_argument("--dt", type=_float_in(0.0, 1.0), default=DEFAULT_DT,
+                     help=f"seconds per time step written with LIF time constants (default {DEFAULT_DT:g})")
+    exp.set_defaults(func=_cmd_export)
+
+    trn = sub.add_parser("train", help="train a small MLP on a data set (numpy) and write it as NIR",
+                         description="Train a bias-free ReLU MLP on the data set's training split (numpy, Adam), "
+                                     "normalise it for CMOS IF neurons and write it as NIR; prints the float "
+                                     "accuracy on the test split. No deep-learning framework needed.",
+                         epilog="examples: spintwin train --dataset digits --hidden 32 --out digits.nir\n"
+                                "          spintwin import digits.nir --out digits.toml\n"
+                                "          spintwin train --dataset mydata.npz --hidden 64,32 --out my.nir\n\n"
+                                + EXIT_STATUSES, formatter_class=fmt)
+    trn.add_argument("--dataset", required=True, metavar="NAME|FILE",
+                     help=f"{', '.join(DATASETS)} or an .npz with x, y (spinbase.data.load_dataset)")
+    trn.add_argument("--hidden", type=_hidden_sizes, default=[32], help="hidden widths, e.g. 32 or 64,32 (default 32)")
+    trn.add_argument("--epochs", type=_int_at_least(1, 10000), default=60, help="training epochs (default 60)")
+    trn.add_argument("--seed", type=_int_at_least(0, 2**32 - 1), default=0, help="initialisation and shuffle seed")
+    trn.add_argument("--out", required=True, help="the NIR file to write (.nir)")
+    trn.set_defaults(func=_cmd_train)
 
 
 def main(argv=None) -> int:

@@ -8,7 +8,11 @@ twin's format widths and ``magnets >= depth + 3``, the core's QuantConfig), all 
 work starts.
 
 The ``[core]`` table maps 1:1 onto :class:`quantize.snn.QuantConfig`; a key left out takes
-the value of its network (``network``: a built-in name, ``spintwin.core_design.NETWORKS``).
+the value of its network. ``network`` is a built-in name (:data:`CORE_NETWORKS`) or a network
+file (``.npz`` description or ``.nir`` graph, relative to the design file); ``dataset`` a name of
+:data:`spinbase.data.DATASETS` or a user's ``.npz`` (also relative to the design file). Whether
+the file exists, is a network, and whether the data set fits it, is checked by the core's
+semantic check (``spintwin.block_core``), still before any work.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+from spinbase.data import DATASETS
 from spinbase.errors import SpintwinError
 
 __all__ = ["SCHEMA", "DEFAULT_CONFIG", "DT_PS_MAX", "load_config", "read_toml", "check_table"]
@@ -78,6 +83,14 @@ def _one_of(*names):
     return (lambda v: v in names), "one of " + ", ".join(repr(n) for n in names)
 
 
+def _file_or(names, suffixes):
+    """A name of ``names`` or a file name ending in one of ``suffixes`` (a non-empty string)."""
+    def check(v):
+        return isinstance(v, str) and (v in names or (len(v) > len(min(suffixes, key=len))
+                                                      and v.lower().endswith(suffixes) and "\0" not in v))
+    return check, (f"one of {', '.join(repr(n) for n in names)} or a {' / '.join(suffixes)} file")
+
+
 _DEVICES = ("mtj_neuron", "volatile_synapse", "step_neuron")
 #: Built-in networks of the SNN core (quantize.core.NETWORKS).
 CORE_NETWORKS = ("cnn-if", "cnn-stochastic", "cmos-if")
@@ -128,8 +141,9 @@ SCHEMA = {
     "twin.macrospin.noise_uniform_bits": (lambda v: _pos_int(v) and v <= 16, "an integer in 1..16", 5),
     "twin.macrospin.noise_uniforms": (lambda v: _pos_int(v) and v <= 32, "an integer in 1..32", 12),
     # The SNN core (quantize.snn.QuantConfig field for field; hdl.core). Left out: the network's value.
-    "core.network": (*_one_of(*CORE_NETWORKS), "cnn-if"),
-    "core.dataset": (lambda v: v == "mnist", "'mnist' (the only data set the core reads for now)", "mnist"),
+    "core.network": (*_file_or(CORE_NETWORKS, (".npz", ".nir")), "cnn-if"),
+    # None: MNIST for a built-in network, else the first built-in data set that fits it.
+    "core.dataset": (*_file_or(tuple(DATASETS), (".npz",)), None),
     "core.kind": _core(_one_of(*CORE_KINDS)),
     "core.levels": _core(_int_in(2, 256), " (DW conductance levels)"),
     "core.weight_bits": _core(_int_in(2, 16), " (CMOS weight width)"),

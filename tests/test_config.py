@@ -36,7 +36,10 @@ def test_empty_config_is_the_default_design(tmp_path):
     ("dt.toml", b"[twin.macrospin]\ndt_ps = 100\n", ["'twin.macrospin.dt_ps'", "(0, 1] ps", "100"]),
     ("depth.toml", b"[twin.macrospin]\nmagnets = 32\n", ["'twin.macrospin.magnets'", "pipeline depth"]),
     ("net.toml", b"[core]\nnetwork = \"lenet\"\n", ["'core.network'", "lenet"]),
-    ("data.toml", b"[core]\ndataset = \"cifar\"\n", ["'core.dataset'", "only data set", "cifar"]),
+    ("data.toml", b"[core]\ndataset = \"cifar\"\n", ["'core.dataset'", "'iris'", ".npz file", "cifar"]),
+    ("netfile.toml", b"[core]\nnetwork = \"missing.npz\"\n", ["'core.network'", "missing.npz", "no such file"]),
+    ("netjunk.toml", b"[core]\nnetwork = \"netjunk.toml.npz\"\n", ["'core.network'", "not a network file"]),
+    ("dataset.toml", b"[core]\ndataset = \"missing.npz\"\n", ["'core.dataset'", "missing.npz", "no such data"]),
     ("kind.toml", b"[core]\nkind = \"twin-stochastic\"\n", ["'core.kind'", "cnn-if"]),
     ("frac.toml", b"[core]\nmembrane_bits = 12\nmembrane_frac = 11\n", ["'core.membrane_frac'", "11"]),
     ("tile.toml", b"[core]\ntile = 24\n", ["'core.tile'", "power of two", "24"]),
@@ -49,6 +52,7 @@ def test_bad_config_is_one_line_before_any_work(tmp_path, name, content, needles
         path.mkdir()
     else:
         path.write_bytes(content)
+        (tmp_path / f"{name}.npz").write_bytes(b"PK\x03\x04 damaged")   # a file that is not a network
     r = _run("generate", "core" if b"core" in (content or b"") else "macrospin", "--config", str(path),
              "--out", str(tmp_path / "o"), "--no-lint")
     _one_line(r, *needles, *([str(path)] if content is not None else []))
