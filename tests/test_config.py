@@ -103,3 +103,24 @@ def test_verify_keeps_the_config_seed_unless_given(tmp_path):
 ])
 def test_bad_arguments_are_one_line(args, needles):
     _one_line(_run(*args), *needles)
+
+
+def test_default_core_table_documents_every_key_with_its_true_default():
+    """configs/default.toml's [core] lists every schema key; uncommenting the documented values
+    gives exactly the design of the table as shipped (cnn-if's own formats), and the same Verilog
+    inputs: the QuantConfig is equal."""
+    import tomllib
+
+    import spintwin.blocks  # noqa: F401  (the registry first: block_core imported alone is a cycle)
+    from spintwin.block_core import core_quant_config
+    from spintwin.config import DEFAULT_CONFIG
+
+    text = DEFAULT_CONFIG.read_text()
+    core = text[text.index("\n[core]"):]
+    uncommented = "\n".join(line[2:] if line.startswith("# ") and " = " in line.split("#")[1] else line
+                            for line in core.splitlines())
+    table = tomllib.loads(uncommented)["core"]
+    keys = {k.split(".", 1)[1] for k in SCHEMA if k.startswith("core.")}
+    assert set(table) == keys
+    shipped = load_config()["core"]
+    assert core_quant_config(table) == core_quant_config(shipped)
