@@ -376,6 +376,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
+        print("spintwin: error: a command is required (one of the above)", file=sys.stderr)
         return 2
     try:
         return args.func(args)
