@@ -124,9 +124,11 @@ def _valid(rng: random.Random, key: str):
     return default
 
 
-def _design_text(rng: random.Random) -> str:
+def _design_text(rng: random.Random, drawn: set | None = None) -> str:
     tables: dict = {}
     for key in rng.sample(sorted(SCHEMA), rng.randint(1, 4)):
+        if drawn is not None:
+            drawn.add(key)
         table, leaf = key.rsplit(".", 1)
         tables.setdefault(table, {})[leaf] = _valid(rng, key) if rng.random() < 0.5 else _junk(rng)
     r = rng.random()
@@ -226,9 +228,9 @@ def test_random_design_files(tmp_path, monkeypatch, capsys, stubbed):
     rng = random.Random(20)
     commands = [["generate", "macrospin", "--no-lint"], ["generate", "core", "--no-lint"], ["generate", "stdp"],
                 ["verify", "core"], ["verify", "macrospin"], ["synth", "core"], ["synth", "macrospin"], ["demo"]]
-    outcomes = {}
+    outcomes, drawn = {}, set()
     for case in range(CONFIG_CASES):
-        text = _design_text(rng)
+        text = _design_text(rng, drawn)
         (tmp_path / "design.toml").write_text(text, encoding="utf-8")
         argv = [*rng.choice(commands), "--config", "design.toml"]
         if argv[0] in ("generate", "demo"):
@@ -241,6 +243,7 @@ def test_random_design_files(tmp_path, monkeypatch, capsys, stubbed):
         outcomes[code] = outcomes.get(code, 0) + 1
     # both kinds of outcome occur: the draws reach the checks and get past them
     print("config outcomes", outcomes)
+    assert drawn == set(SCHEMA)                      # every key of the schema was drawn
     assert outcomes.get(2, 0) > CONFIG_CASES // 10 and outcomes.get("validated", 0) > CONFIG_CASES // 20, outcomes
 
 
