@@ -121,6 +121,26 @@ def test_train_import_generate_on_iris(tmp_path, capsys):
     assert not (tmp_path / "rtl2").exists()
 
 
+def test_a_users_npz_data_set_travels_relative_to_the_design(tmp_path, monkeypatch, capsys):
+    """train and import with --dataset FILE.npz: the design names the file relative to itself, and
+    generate from another working directory finds it (manifest: its split and scaling)."""
+    rng = np.random.default_rng(1)
+    y = np.arange(60) % 3
+    np.savez(tmp_path / "feat.npz", x=rng.normal(size=(60, 5)) + y[:, None] * 2.0, y=y)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "feat.npz", "--hidden", "6", "--epochs", "30", "--out", "f.nir"]) == 0
+    assert main(["import", "f.nir", "--dataset", "feat.npz", "--out", "sub/f.toml"]) == 0
+    capsys.readouterr()
+    assert 'dataset = "../feat.npz"' in (tmp_path / "sub" / "f.toml").read_text()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["generate", "core", "--config", "../sub/f.toml", "--no-lint", "--out", "rtl"]) == 0
+    m = json.loads((tmp_path / "elsewhere" / "rtl" / "snn_core.manifest.json").read_text())
+    rec = m["dataset_record"]
+    assert m["dataset"] == str(tmp_path / "feat.npz") and rec["sample_shape"] == [1, 1, 5]
+    assert rec["train"] + rec["test"] == 60 and rec["scaling"]["mode"] == "feature"
+
+
 @pytest.mark.parametrize("args, needles", [
     (["export", "--network", "lenet", "--out", "m.nir"], ["--network", "lenet"]),
     (["export", "--network", "missing.npz", "--out", "m.nir"], ["missing.npz"]),
