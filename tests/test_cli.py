@@ -16,13 +16,28 @@ def _run(*args):
     return subprocess.run([sys.executable, "-m", "spintwin.cli", *args], capture_output=True, text=True)
 
 
+def test_no_command_is_one_error_line():
+    """Bare `spintwin`: the help on stdout and one error line on stderr, exit 2 (was: no error line)."""
+    r = _run()
+    assert r.returncode == 2 and "usage: spintwin" in r.stdout
+    assert r.stderr.strip().splitlines() == ["spintwin: error: a command is required (one of the above)"]
+
+
+def test_help_documents_the_exit_statuses():
+    r = _run("--help")
+    for line in ("0    success", "1    verify: MISMATCH", "2    a user error", "3    a tool or simulator failed",
+                 "130  interrupted"):
+        assert line in r.stdout, line
+
+
 def test_version():
     r = _run("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"spintwin {__version__}"
 
 
 @pytest.mark.parametrize("args", [["--help"], ["demo", "--help"], ["generate", "--help"], ["verify", "--help"],
-                                  ["synth", "--help"], ["explore", "--help"], ["build", "--help"]])
+                                  ["synth", "--help"], ["explore", "--help"], ["build", "--help"],
+                                  ["import", "--help"], ["export", "--help"], ["train", "--help"]])
 def test_help_has_an_example(args):
     """Every command's --help ends with at least one example command line."""
     r = _run(*args)
