@@ -83,26 +83,36 @@ class Block:
     extras: dict = field(default_factory=dict)
 
 
+_REGISTRY: dict = {}
+
+
 def _registry() -> dict:
-    from . import block_core, block_macrospin, block_stdp
+    """name -> Block, in the CLI's order; built on first use, so that a block module may
+    import this one (for :class:`Block`) before the registry exists."""
+    if not _REGISTRY:
+        from . import block_core, block_macrospin, block_stdp
 
-    return {b.name: b for b in (block_macrospin.BLOCK, block_core.BLOCK, block_stdp.BLOCK)}
+        _REGISTRY.update((b.name, b) for b in (block_macrospin.BLOCK, block_core.BLOCK, block_stdp.BLOCK))
+    return _REGISTRY
 
 
-#: name -> Block, in the CLI's order.
-REGISTRY: dict = _registry()
+def __getattr__(name: str):
+    # ``REGISTRY`` (name -> Block) is built lazily: importing spintwin.block_core first must work.
+    if name == "REGISTRY":
+        return _registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_block(name: str) -> Block:
     try:
-        return REGISTRY[name]
+        return _registry()[name]
     except KeyError:
-        raise SpintwinError(f"unknown block {name!r} (known: {', '.join(REGISTRY)})") from None
+        raise SpintwinError(f"unknown block {name!r} (known: {', '.join(_registry())})") from None
 
 
 def network_choices() -> list[str]:
     """Every network of every block (a network names the block that runs it)."""
-    return [n for b in REGISTRY.values() for n in b.networks]
+    return [n for b in _registry().values() for n in b.networks]
 
 
 def resolve(block: str, network: str | None) -> Block:
@@ -110,7 +120,7 @@ def resolve(block: str, network: str | None) -> Block:
     b = get_block(block)
     if network is None or network in b.networks or not b.networks:
         return b
-    for other in REGISTRY.values():
+    for other in _registry().values():
         if network in other.networks:
             return other
     raise SpintwinError(f"--network must be one of {', '.join(network_choices())}, not {network!r}")
@@ -118,6 +128,6 @@ def resolve(block: str, network: str | None) -> Block:
 
 def check_design(cfg: dict, path) -> None:
     """Every block's semantic checks of its table (called by ``spintwin.config.load_config``)."""
-    for b in REGISTRY.values():
+    for b in _registry().values():
         if b.check is not None:
             b.check(cfg, path)
