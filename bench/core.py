@@ -42,7 +42,7 @@ def _cosim(network: str, sim: str, images: int, steps: int | None = None) -> dic
 
 
 def _stdp_cosim(images: int = 20) -> dict:
-    from tb.runner import simulator_available
+    from boards.tools import simulator_available
     from tb.stdp_core_launch import verify_stdp_core
 
     ok, why = simulator_available("verilator")

@@ -41,7 +41,7 @@ def _cosim(sim, mode, magnet_steps, case=None):
     from spintwin.twin import macrospin_from_config
     from tb import macrospin_launch
     from tb.macrospin_cases import build_case
-    from tb.runner import simulator_available
+    from boards.tools import simulator_available
 
     design = case or "twin-default"
     ok, why = simulator_available(sim)

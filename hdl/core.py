@@ -55,6 +55,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from quantize.core import SIG_BITS, CoreLayer, check_core_network, core_layers
+from quantize.fixed import signed_width
 from quantize.lfsr import LfsrConfig
 from quantize.snn import ENCODER_WIDTHS, QuantNetwork
 
@@ -65,8 +66,8 @@ _COUNT_BITS = 16
 
 
 def _sw(lo: int, hi: int) -> int:
-    """Signed width holding lo..hi."""
-    return max(int(hi).bit_length(), int(-lo - 1).bit_length(), 1) + 1
+    """Signed width holding lo..hi, at least 2 bits (a one-bit signed word would hold only -1 and 0)."""
+    return max(2, signed_width(lo, hi))
 
 
 def _rr(x: int, shift: int) -> int:

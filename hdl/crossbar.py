@@ -22,11 +22,9 @@ from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from quantize.fixed import signed_width
+
 __all__ = ["CrossbarTile", "tile_widths"]
-
-
-def _signed_width(lo: int, hi: int) -> int:
-    return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
 
 
 def tile_widths(k: np.ndarray, c: np.ndarray, shift: int, count_bits: int,
@@ -34,14 +32,14 @@ def tile_widths(k: np.ndarray, c: np.ndarray, shift: int, count_bits: int,
     """(weight code width, accumulator width, output width) that hold every reachable value when
     each row gets at most ``max_count`` spikes per vector (default ``2**count_bits - 1``: one event)."""
     k = np.asarray(k, dtype=np.int64)
-    kw = _signed_width(min(int(k.min()), 0), max(int(k.max()), 0))
+    kw = signed_width(min(int(k.min()), 0), max(int(k.max()), 0))
     cmax = (1 << count_bits) - 1 if max_count is None else int(max_count)
     pos = int(np.clip(k, 0, None).sum(axis=0).max()) * cmax
     neg = int(np.clip(k, None, 0).sum(axis=0).min()) * cmax
-    aw = _signed_width(neg, pos)
+    aw = signed_width(neg, pos)
     top = int(np.max(c))
     half = (1 << (shift - 1)) if shift > 0 else 0
-    yw = _signed_width((neg * top + half) >> shift, (pos * top + half) >> shift)
+    yw = signed_width((neg * top + half) >> shift, (pos * top + half) >> shift)
     return kw, aw, yw
 
 

@@ -56,6 +56,8 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Const, Module, Shape, Signal, Value, signed, unsigned
 
+from quantize.fixed import signed_width
+
 __all__ = ["lut_multiply", "product_shape"]
 
 
@@ -71,7 +73,7 @@ def _range_shape(lo: int, hi: int) -> Shape:
     """The narrowest shape holding every integer in ``[lo, hi]``."""
     if lo >= 0:
         return unsigned(max(hi.bit_length(), 1))
-    return signed(max((-lo - 1).bit_length(), hi.bit_length()) + 1)
+    return signed(signed_width(lo, hi))
 
 
 def _bits_range(shape: Shape) -> tuple[int, int]:

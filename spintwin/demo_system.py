@@ -113,7 +113,7 @@ def _core_flow():
 
 def core_rtl(cfg: dict, out: Path, echo) -> tuple[dict, str]:
     """The twin core's Verilog (lint-checked) and a bit-exact Verilator co-simulation."""
-    from tb.runner import simulator_available
+    from boards.tools import simulator_available
 
     s = cfg["demo"]["system"]
     cf = _core_flow()

@@ -1,8 +1,8 @@
 """Numerical profiling of a bit-accurate network (in the spirit of hls4ml's profiling).
 
-:func:`profile_network` runs ``quantize.snn``'s integer model step by step exactly as
-``quantize.snn.run`` does (same encoder, LFSR draws, tile loop and neuron rules; its outputs
-are checked against ``run`` by the tests) and records, per layer, every value of:
+:func:`profile_network` runs ``quantize.snn``'s integer model through its one time-step loop
+(``quantize.snn.step_loop``, as ``quantize.snn.run`` does) with an observer that records, per
+layer, every value of:
 
 ``accumulator``
     a crossbar tile's integer sum ``acc = sum_i s_i k_ij`` (one per row tile, window and
@@ -32,6 +32,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from quantize import snn as qsnn
+from quantize.fixed import signed_width
 
 __all__ = ["PERCENTILES", "PROFILE_COLUMNS", "profile_network", "layer_y_bits", "histogram_percentile",
            "plot_profile", "profile_rows_csv"]
@@ -75,10 +78,6 @@ def histogram_percentile(values: np.ndarray, counts: np.ndarray, q: float) -> in
     return int(values[min(idx, len(values) - 1)])
 
 
-def _signed_bits(lo: int, hi: int) -> int:
-    return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
-
-
 def layer_y_bits(layer) -> int:
     """Signed width of a layer's summed tile outputs y (every reachable value; hdl.crossbar.tile_widths)."""
     from hdl.crossbar import tile_widths
@@ -96,7 +95,7 @@ def layer_y_bits(layer) -> int:
         half = (1 << (layer.shift - 1)) if layer.shift > 0 else 0
         hi += int(((pos + half) >> layer.shift).max())
         lo += int(((neg + half) >> layer.shift).min())
-    return _signed_bits(lo, hi)
+    return signed_width(lo, hi)
 
 
 def _acc_bits(layer) -> int:
@@ -125,37 +124,33 @@ def _formats(net) -> dict:
     return out
 
 
-def _trace_input(layer, s, hists) -> np.ndarray:
-    """``quantize.snn.layer_input`` with every tile accumulator recorded."""
-    from quantize.snn import _windows, rshift_round
+class _Profiler(qsnn.StepObserver):
+    """Records every accumulator, pre-activation and membrane (IF) or LUT address (p-bit) value."""
 
-    rows = _windows(layer.name, s, layer.pool_input)
-    h = hists[layer.name, "accumulator"]
-    if layer.name.startswith("pool"):
-        acc = rows.sum(axis=-1).astype(np.int64) * int(layer.k[0, 0])
-        h.add(acc)
-        return rshift_round(acc * int(layer.c[0, 0]), layer.shift)[..., None]
-    y = 0
-    t = layer.tile
-    for r in range(layer.row_tiles):
-        acc = (rows[..., r * t:(r + 1) * t] @ layer.k[r * t:(r + 1) * t].astype(np.float64)).astype(np.int64)
-        h.add(acc)
-        y = y + rshift_round(acc * layer.c[r], layer.shift)
-    return y
+    def __init__(self, net, hists: dict):
+        self.net, self.hists = net, hists
 
+    def accumulator(self, t, layer, acc):
+        self.hists[layer.name, "accumulator"].add(acc)
 
-def _encoder(encode):
-    """``encode(cfg, x, first_image)``; older ``quantize.snn`` versions encode every batch alike."""
-    import inspect
-
-    if "first_image" in inspect.signature(encode).parameters:
-        return encode
-    return lambda cfg, x, first_image: encode(cfg, x)
+    def pre_activation(self, t, layer, y, state):
+        net, hists = self.net, self.hists
+        hists[layer.name, "pre-activation"].add(y)
+        if net.lut is not None:
+            a = net.cfg.lut_addr_bits
+            hists[layer.name, "lut address"].add((y >> net.lut_shift) + (1 << (a - 1)))
+            return
+        v = state
+        if getattr(layer, "leak_shift", None) is not None:   # LIF: the leak comes first
+            v = v - (v >> layer.leak_shift)
+        hists[layer.name, "membrane"].add(v + y)              # before the clamp
 
 
 def profile_network(net, x, *, batch: int = 50, first_image: int = 0) -> dict:
     """Observed value ranges of a ``quantize.snn.QuantNetwork`` on images ``x`` (B, 28, 28)
     (x[j] is image ``first_image + j`` of the run, as in ``quantize.snn.run``).
+
+    Runs ``quantize.snn.step_loop`` (the model's one time-step loop) with an observer.
 
     Returns
     -------
@@ -163,35 +158,15 @@ def profile_network(net, x, *, batch: int = 50, first_image: int = 0) -> dict:
     {(layer, quantity): (sorted unique int64 values, int64 counts)}, and the run's ``counts``
     (B, 10), ``membrane`` (B, 10) and ``pred`` (B,) (equal to ``quantize.snn.run``'s).
     """
-    from quantize.snn import _OUT_SHAPE, _if_step, _neuron_words, _pbit, _to_shape, decide, encode
-
     x = np.asarray(x)
-    encoder = _encoder(encode)
-    stochastic = net.lut is not None
     fmts = _formats(net)
     hists = {key: _Hist() for key in fmts}
-    draws = _neuron_words(net) if stochastic else None
-    a = net.cfg.lut_addr_bits
+    profiler = _Profiler(net, hists)
+    draws = qsnn._neuron_words(net) if net.lut is not None else None   # once for every batch, as run does
     all_counts, all_membrane = [], []
     for i in range(0, len(x), batch):
         xb = x[i:i + batch]
-        b = len(xb)
-        s_in = encoder(net.cfg, xb, first_image + i)
-        state = {layer.name: np.zeros((b,) + _OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
-        counts = np.zeros((b, 10), np.int64)
-        for t in range(net.cfg.steps):
-            s = s_in[t][..., None]
-            for layer in net.layers:
-                y = _to_shape(layer.name, _trace_input(layer, s, hists), b)
-                hists[layer.name, "pre-activation"].add(y)
-                if stochastic:
-                    state[layer.name] += y
-                    hists[layer.name, "lut address"].add((y >> net.lut_shift) + (1 << (a - 1)))
-                    s = _pbit(net, y, draws[layer.name][t])
-                else:
-                    hists[layer.name, "membrane"].add(state[layer.name] + y)
-                    s = _if_step(net, state, layer.name, y)
-            counts += s.reshape(b, 10)
+        counts, state = qsnn.step_loop(net, qsnn.encode(net.cfg, xb, first_image + i), profiler, draws=draws)
         all_counts.append(counts)
         all_membrane.append(state[net.layers[-1].name].copy())
     counts = np.concatenate(all_counts)
@@ -199,7 +174,7 @@ def profile_network(net, x, *, batch: int = 50, first_image: int = 0) -> dict:
     values = {key: h.values_counts() for key, h in hists.items()}
     table = [_row(key, values[key], fmts[key]) for key in fmts]
     return {"table": table, "values": values, "counts": counts, "membrane": membrane,
-            "pred": decide(counts, membrane)}
+            "pred": qsnn.decide(counts, membrane)}
 
 
 def _row(key, vc, fmt) -> dict:
@@ -219,7 +194,7 @@ def _row(key, vc, fmt) -> dict:
             row[f"abs_p{q:g}"] = histogram_percentile(av, ac, q)
         row["abs_max"] = int(av[-1])
     sat = int(c[(v < lo) | (v > hi)].sum())
-    used = _signed_bits(min(int(v[0]), 0), max(int(v[-1]), 0)) if lo < 0 else max(1, int(max(v[-1], 0)).bit_length())
+    used = signed_width(min(int(v[0]), 0), max(int(v[-1]), 0)) if lo < 0 else max(1, int(max(v[-1], 0)).bit_length())
     row.update(used_bits=used, unused_msbs=max(0, width - used), saturated=sat,
                saturated_fraction=sat / row["count"])
     if sat:

@@ -11,8 +11,8 @@ that mean what they say.
 
 Tool discovery (``boards.tools``), Verilog export (``boards.export``) and lint
 (``boards.lint``) live in the boards layer; the cocotb-side helpers in ``tb.cocotb_helpers``;
-the mismatch reporter in ``tb.mismatch``. Their names are re-exported here for the callers
-that still import them from ``tb.runner``.
+the mismatch reporter in ``tb.mismatch``; the build lock in ``spinbase.locks``. Import them
+from there: this module has only the run and its verdict.
 
 Concurrency
 -----------
@@ -67,51 +67,25 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from boards.export import export_verilog
-from boards.tools import (
-    MIN_VERILATOR,
-    SIMULATORS,
-    ToolError,
-    VerilatorInfo,
-    simulator_available,
-    verilator_env,
-    verilator_probe,
-)
+from boards.tools import SIMULATORS, ToolError, simulator_available, verilator_probe
 from spinbase.errors import MismatchError, SpintwinError, ToolFailure
 from spinbase.fileio import atomic_write_text
 from spinbase.locks import file_lock
-from tb.cocotb_helpers import METRICS_FILE, report_metrics, reset, run_cycles, start_clock, tb_param
-from tb.cocotb_helpers import writer as _writer  # noqa: F401  (old private name, for callers)
-from tb.mismatch import first_mismatch
+from tb.cocotb_helpers import METRICS_FILE
 
 __all__ = [
     "KEEP_RUNS",
-    "MIN_VERILATOR",
-    "file_lock",
-    "SIMULATORS",
     "CocotbRun",
     "CocotbTestResult",
-    "ToolError",
-    "VerilatorInfo",
     "build_root",
-    "export_verilog",
-    "first_mismatch",
-    "report_metrics",
-    "reset",
     "run_cocotb",
-    "run_cycles",
-    "simulator_available",
     "skip_unless_simulator",
-    "start_clock",
-    "tb_param",
-    "verilator_env",
 ]
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _STAMP_FILE = "spintwin-build.json"
 #: Directories of finished runs (failed, or kept for their waves) left in a build's runs/.
 KEEP_RUNS = 8
-_verilator_probe = verilator_probe  # the old private name
 
 
 def skip_unless_simulator(sim: str) -> str:

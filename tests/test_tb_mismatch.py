@@ -122,7 +122,7 @@ def test_shared_lock_admits_readers_and_excludes_a_writer(tmp_path):
 
 def test_one_lint_function(tmp_path):
     from boards.lint import lint
-    from tb.runner import simulator_available
+    from boards.tools import simulator_available
 
     ok, why = simulator_available("verilator")
     if not ok:

@@ -16,15 +16,10 @@ import numpy as np
 import pytest
 
 from spinbase.errors import MismatchError, SpintwinError, ToolFailure
-from tb.runner import (
-    MIN_VERILATOR,
-    export_verilog,
-    first_mismatch,
-    run_cocotb,
-    simulator_available,
-    skip_unless_simulator,
-    verilator_env,
-)
+from boards.export import export_verilog
+from boards.tools import MIN_VERILATOR, simulator_available, verilator_env
+from tb.mismatch import first_mismatch
+from tb.runner import run_cocotb, skip_unless_simulator
 from tb.smoke_counter import SmokeCounter, lfsr_table, smoke_model
 
 SIMS = ["verilator", "icarus"]
@@ -127,7 +122,8 @@ def test_src_attributes_do_not_invalidate_cache(sim, tmp_path):
 
 _PARALLEL_SCRIPT = textwrap.dedent("""
     import json, sys
-    from tb.runner import export_verilog, run_cocotb
+    from boards.export import export_verilog
+    from tb.runner import run_cocotb
     from tb.smoke_counter import SmokeCounter
     r = run_cocotb(export_verilog(SmokeCounter(), "smoke_counter"), "smoke_counter",
                    "tb.smoke_counter_tb", sim=sys.argv[1], root=sys.argv[2],
