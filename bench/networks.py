@@ -133,7 +133,8 @@ def run(images: int = 1000, out: Path | str = "bench/results", golden_images: in
                        "accuracy": [p["accuracy"] for p in pts], "accuracy_se": [p["accuracy_se"] for p in pts]})
     res["sweeps"] = sweeps
 
-    e1 = energy.compare(_events(g1dw, "cnn-dw", g1dw["steps"]), energy.dw_spin_config())
+    # "cnn-dw" labels the DW-neuron golden run (run_dw) in the results; its network is "cnn-if"
+    e1 = energy.compare(_events(g1dw, "cnn-if", g1dw["steps"]), energy.dw_spin_config())
     e2 = energy.compare(_events(g2, "cnn-stochastic", 50), energy.mtj_spin_config())
     res["energy"] = {"cnn-dw": e1.as_dict(), "cnn-stochastic": e2.as_dict()}
     res["seed_report"] = _jsonable(energy.seed_figures_report())

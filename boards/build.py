@@ -46,15 +46,12 @@ def fc_network(kind: str = "twin-if", norm_images: int = 10000):
     kind : "twin-if" (max normalisation, 16-level DW crossbars) or "cmos-if" (99.9th percentile).
     Its last layer (``net.layers[-1]``, "fc": k (192, 10), c (6, 10)) is what the boards run.
     """
-    from golden import cnn, snn
     from quantize import snn as q
-    from spinbase.data import load_mnist
+    from quantize.trained import kind_weights
 
     if kind not in ("twin-if", "cmos-if"):
         raise ValueError(f"kind must be 'twin-if' or 'cmos-if', not {kind!r}")
-    (xt, _), _ = load_mnist()
-    params, _ = cnn.load_cnn(cnn.RELU_CONFIG)
-    weights, _ = snn.normalise(params, xt[:norm_images], 100.0 if kind == "twin-if" else 99.9)
+    weights = kind_weights(kind, norm_images=norm_images)   # train or load, then normalise: one place
     cfg = q.QuantConfig(kind=kind, input_rate=0.5) if kind == "twin-if" else q.QuantConfig(kind=kind)
     return q.build_network(weights, cfg)
 

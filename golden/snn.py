@@ -60,15 +60,6 @@ __all__ = [
     "normalised_cnn",
 ]
 
-#: The built-in CNN's layers (shapes only; zero weights), for the name-based compatible paths.
-_BUILTIN = nw.from_weights("cnn-if", {k: np.zeros(v, np.float32) for k, v in cnn.PARAM_SHAPES.items()})
-_IF_LAYERS = tuple(layer.name for _, layer in _BUILTIN.spiking())
-_STOCH_LAYERS = ("conv1", "conv2", "fc")
-_IN_SHAPE = {layer.name: shape[0] for layer, shape in zip(_BUILTIN.layers, _BUILTIN.shapes)
-             if layer.name in _IF_LAYERS}
-_OUT_SHAPE = {name: _BUILTIN.out_shape_of(name) for name in _IF_LAYERS}
-
-
 def _as_network(weights, name: str) -> nw.Network:
     """A network description, or the built-in ``name``'s structure with a weight dict."""
     return weights if isinstance(weights, nw.Network) else nw.from_weights(name, weights)
@@ -194,17 +185,15 @@ def normalised_cnn(percentile: float = 99.9, *, norm_images: int = 10000, data=N
     return out
 
 
-def layer_fanouts(folded_pooling: bool = False, network: nw.Network | None = None) -> dict[str, np.ndarray]:
+def layer_fanouts(network: nw.Network) -> dict[str, np.ndarray]:
     """Synapses each input of a layer drives (the fan-out), per input position.
 
     Parameters
     ----------
-    folded_pooling : bool
-        False: network 1's layers conv1, pool1, conv2, pool2, fc. True: network 2's conv1,
-        conv2, fc with the pooling folded in (conv2's inputs are conv1's 24 x 24 x 6 spikes, each
-        driving the synapses of its pooling cell; fc's inputs are conv2's 8 x 8 x 12 spikes).
-    network : golden.network.Network, optional
-        Any description (then ``folded_pooling`` is ignored: its linear pooling layers fold).
+    network : golden.network.Network
+        Any description; its linear pooling layers fold into the next layer (network 2,
+        ``"cnn-stochastic"``: conv2's inputs are conv1's 24 x 24 x 6 spikes, each driving the
+        synapses of its pooling cell; fc's inputs are conv2's 8 x 8 x 12 spikes).
 
     Returns
     -------
@@ -212,8 +201,6 @@ def layer_fanouts(folded_pooling: bool = False, network: nw.Network | None = Non
         Layer -> integer array shaped like that layer's input (e.g. conv1: (28, 28, 1) with
         values 6 x (1..5) x (1..5)).
     """
-    if network is None:
-        network = nw.from_weights("cnn-stochastic" if folded_pooling else "cnn-if", _BUILTIN.weights())
     return {st[0]: _stage_fanout(network, st) for st in _stages(network)}
 
 
@@ -242,10 +229,8 @@ def _matrices(weights) -> dict:
 
 
 def _apply(layer, mat: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Input current of ``layer`` (a description layer, or a built-in layer's name) for input
-    spikes s (B, *in_shape) through matrix ``mat``."""
-    if isinstance(layer, str):
-        layer = _BUILTIN[layer]
+    """Input current of ``layer`` (a description's layer) for input spikes s (B, *in_shape)
+    through matrix ``mat``."""
     b = len(s)
     if isinstance(layer, nw.Conv2d):
         cols = nw.windows(layer, s)
@@ -308,8 +293,7 @@ def _images(x, y, shape=(28, 28, 1)):
     return x, y
 
 
-def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps, out_shape=None):
-    out_shape = _OUT_SHAPE if out_shape is None else out_shape
+def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps, out_shape):
     ev = {}
     for k in names:
         n_neurons = int(np.prod(out_shape[k])) if k in out_shape else 0

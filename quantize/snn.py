@@ -95,13 +95,10 @@ __all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode
            "run", "step_loop", "StepObserver", "rshift_round", "tile_output", "scatter_words", "ENCODER_WIDTHS"]
 
 KINDS = ("twin-if", "cmos-if", "twin-stochastic")
-_IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
-_STOCH_LAYERS = ("conv1", "conv2", "fc")
 #: Widths of the encoder's two LFSR banks (coprime periods; see "LFSR draw order").
 ENCODER_WIDTHS = (31, 29)
 _PIXELS = 784
 _M64 = (1 << 64) - 1
-_OUT_SHAPE = {"conv1": (24, 24, 6), "pool1": (12, 12, 6), "conv2": (8, 8, 12), "pool2": (4, 4, 12), "fc": (10,)}
 #: Neuron model each kind runs (golden.network.Neuron.model).
 _KIND_MODEL = {"twin-if": "if", "cmos-if": "if", "twin-stochastic": "pbit"}
 
@@ -191,9 +188,8 @@ class QuantLayer:
     shift : int           right shift (round half up) of acc * c into membrane units
     tile : int            rows per tile (R = ceil(m / tile))
     pool_input : bool     sum-pool the input spikes first (network 2's folded pooling)
-    geo : golden.network layer or None
-                          the description's layer (conv, pool or dense: its geometry); None for
-                          a built-in layer known by name (the former constructor)
+    geo : golden.network layer
+                          the description's layer (conv, pool or dense: its geometry)
     pre_pool : tuple      the description's linear pooling layers folded into this one, in order
     in_shape, out_shape : tuple
                           arriving spikes (before pre_pool) and the neurons, (H, W, C) or (n,)
@@ -217,15 +213,8 @@ class QuantLayer:
     leak_shift: int | None = None
 
     def __post_init__(self):
-        if self.geo is None:   # a built-in layer by name: its geometry from the description
-            from golden.snn import _BUILTIN
-
-            geo = _BUILTIN[self.name]
-            pre = (_BUILTIN["pool1" if self.name == "conv2" else "pool2"],) if self.pool_input else ()
-            first = pre[0] if pre else geo
-            self.geo, self.pre_pool = geo, pre
-            self.in_shape = _BUILTIN.in_shape_of(first.name)
-            self.out_shape = _BUILTIN.out_shape_of(self.name)
+        if self.geo is None:   # the geometry is the description's (build_network gives it)
+            raise ValueError(f"layer {self.name!r}: geo (its golden.network layer) is required")
 
     @property
     def row_tiles(self) -> int:
@@ -295,17 +284,6 @@ def _scale_codes(a: np.ndarray, scale_bits: int, membrane_frac: int) -> tuple[np
         f -= 1
         c = np.rint(a * 2.0 ** f).astype(np.int64)
     return c, f - membrane_frac
-
-
-def _layer_matrices(weights: dict, folded: bool) -> dict:
-    """(m, n) float matrices in the golden orientation (rows: one window's inputs)."""
-    from golden.snn import _matrices
-
-    mats = _matrices(weights)
-    if not folded:
-        return {k: mats[k] for k in _IF_LAYERS}
-    # network 2: pooling folded into the next layer (weights / 4 on the four pooled rows)
-    return {k: mats[k] for k in _STOCH_LAYERS}
 
 
 def _stage_matrices(network, kind: str) -> list:
@@ -430,14 +408,6 @@ def build_network(weights, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -
                         network=network)
 
 
-def _fold_pooling(weights: dict) -> dict:
-    """Network 2's matrices: conv2 and fc see the unpooled spikes (each weight / 4 on 2 x 2 rows)."""
-    from golden.snn import _matrices
-
-    mats = _matrices(weights)
-    return {"conv1": mats["conv1"], "conv2": mats["conv2"] / 4.0, "fc": mats["fc"] / 4.0}
-
-
 def _sigmoid_lut(cfg: QuantConfig) -> tuple[np.ndarray, int]:
     """LUT of round(sigmoid(z) 2**lut_bits) (clipped to 2**lut_bits - 1) at the centres of
     2**A cells over [-zr, zr); zr is rounded up to a power of two (cells are a shift of z)."""
@@ -516,17 +486,14 @@ def encode(cfg: QuantConfig, x, first_image: int = 0) -> np.ndarray:
     return out
 
 
-def _windows(layer, s: np.ndarray, pool_input: bool = False) -> np.ndarray:
+def _windows(layer: QuantLayer, s: np.ndarray) -> np.ndarray:
     """Input spikes (B, H, W, C) -> per-output-position rows (B, P, m) as float64 integers.
 
-    ``layer``: a :class:`QuantLayer` (its description geometry and folded pooling), or a
-    built-in layer's name with ``pool_input`` (the former signature). Pooling layers give one
-    row per (position, channel) holding that channel's window.
+    ``layer``: its description geometry and folded pooling. Pooling layers give one row per
+    (position, channel) holding that channel's window.
     """
     from golden import network as nw
 
-    if isinstance(layer, str):
-        layer = QuantLayer(layer, np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64), 0, 1, pool_input)
     b = len(s)
     s = s.astype(np.float64)
     for pool in layer.pre_pool:
@@ -593,9 +560,8 @@ def _fanout_map(layer: QuantLayer, hw: tuple) -> np.ndarray:
     return np.pad(f, ((0, h - f.shape[0]), (0, w - f.shape[1])))
 
 
-def _to_shape(layer, y: np.ndarray, b: int) -> np.ndarray:
-    shape = _OUT_SHAPE[layer] if isinstance(layer, str) else layer.out_shape
-    return y.reshape((b,) + tuple(shape))
+def _to_shape(layer: QuantLayer, y: np.ndarray, b: int) -> np.ndarray:
+    return y.reshape((b,) + tuple(layer.out_shape))
 
 
 class StepObserver:

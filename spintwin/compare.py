@@ -30,11 +30,12 @@ __all__ = ["twin_vs_cmos", "events_from_run"]
 _IF_LAYERS = ("conv1", "pool1", "conv2", "pool2", "fc")
 
 
-def events_from_run(res: dict, images: int, steps: int, network: str = "cnn-dw"):
+def events_from_run(res: dict, images: int, steps: int, network: str = "cnn-if"):
     """``golden.energy.NetworkEvents`` per image from a ``quantize.snn.run`` result.
 
     res : the run's dict (``spikes``: total output spikes per layer over the images, and
-    ``"input"``); images : how many images it ran; steps : time steps per image.
+    ``"input"``); images : how many images it ran; steps : time steps per image; network : a
+    built-in network's name (``golden.energy.NETWORK_SHAPES``).
     """
     from golden.energy import NETWORK_SHAPES, LayerEvents, NetworkEvents
 
@@ -69,31 +70,31 @@ def twin_vs_cmos(images: int = 200, *, steps: int = 100, data=None, echo=None) -
     image per layer, cycles_per_image (or None), energy_J (per inference) and its breakdown, and
     ``agreement`` (fraction of images both classify alike), ``energy_ratio`` (CMOS / twin).
     """
-    from golden import cnn, energy, snn
+    from golden import cnn, energy
+    from golden.network import NETWORK_OF_KIND
     from quantize import snn as q
+    from quantize.trained import PERCENTILE, kind_weights
     from spinbase.data import load_mnist
 
     if images < 1:
         raise ValueError(f"images must be >= 1, not {images}")
-    data = data or load_mnist()
-    (xt, _), (xs, ys) = data
+    _, (xs, ys) = data or load_mnist()
     x, y = xs[:images], ys[:images]
-    params, record = cnn.load_cnn(cnn.RELU_CONFIG)
     cores = {
-        "twin": (q.QuantConfig(kind="twin-if", input_rate=0.5, steps=steps), 100.0,
+        "twin": (q.QuantConfig(kind="twin-if", input_rate=0.5, steps=steps),
                  lambda ev: energy.spin_energy(ev, energy.dw_spin_config())),
-        "cmos": (q.QuantConfig(kind="cmos-if", steps=steps), 99.9,
+        "cmos": (q.QuantConfig(kind="cmos-if", steps=steps),
                  lambda ev: energy.cmos_energy(ev, energy.CmosConfig())),
     }
-    out = {"images": images, "steps": steps, "weights": record["config_hash"]}
+    out = {"images": images, "steps": steps, "weights": cnn.config_hash(cnn.RELU_CONFIG)}
     preds = {}
-    for name, (cfg, percentile, price) in cores.items():
+    for name, (cfg, price) in cores.items():
         t0 = time.perf_counter()
-        weights, _ = snn.normalise(params, xt[:10000], percentile)
-        net = q.build_network(weights, cfg)
+        percentile = PERCENTILE[cfg.kind]
+        net = q.build_network(kind_weights(cfg.kind, data=data), cfg)   # trained, then normalised at the kind's percentile
         res = q.run(net, x)
         acc = float(np.mean(res["pred"] == y))
-        ev = events_from_run(res, images, steps)
+        ev = events_from_run(res, images, steps, NETWORK_OF_KIND[cfg.kind])
         bd = price(ev)
         preds[name] = res["pred"]
         out[name] = {

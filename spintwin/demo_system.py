@@ -183,9 +183,10 @@ def synthesis(cfg: dict, out: Path, echo) -> tuple[dict, str]:
         if cf:
             r = cf.synth_core("cnn-if", target=target, timeout_s=s["synth_timeout_s"])
         else:
-            from .flow import _block
+            from .flow import design_of
 
-            dut = _block("macrospin", cfg)[0]
+            b, d = design_of("macrospin", cfg)
+            dut = b.component(d, "generic")
             r = synthesize(dut, "macrospin", target=target, timeout_s=s["synth_timeout_s"])
             r["lanes"] = dut.lanes
     except (SynthError, SpintwinError, TypeError) as e:

@@ -79,14 +79,15 @@ def network_for(point: dict):
 def network_events(net, spikes: dict, images: int):
     """``golden.energy.NetworkEvents`` per image from ``quantize.snn.run``'s spike totals.
 
-    Layer shapes come from ``golden.energy.NETWORK_SHAPES``; a layer's input spikes are the previous
-    layer's output spikes (the encoder's for conv1). Synaptic events use the layer's mean
+    Layer shapes come from the network's description (``golden.energy.network_shapes``); a
+    layer's input spikes are the previous layer's output spikes (the encoder's for the first
+    layer). Synaptic events use the layer's mean
     fan-out (synapses / inputs); the golden simulators count each input position's own
     fan-out, which differs only at the image borders of the convolutions.
     """
     from golden import energy
 
-    shapes = energy.NETWORK_SHAPES["cnn-stochastic" if net.lut is not None else "cnn-dw"]
+    shapes = energy.network_shapes(net.network)
     layers, prev = [], "input"
     for layer in net.layers:
         inputs, neurons, fan_in, weights = shapes[layer.name]
@@ -160,7 +161,7 @@ def network_blocks(net) -> dict:
             blocks["neurons"] = _pbit_columns(PbitLayer(wide.k.shape[1], y_bits, net.lut, net.lut_shift,
                                                         net.cfg.lut_bits, net.cfg.seed))
         else:
-            neurons = max(int(np.prod(_out_shape(layer.name))) for layer in net.layers)
+            neurons = max(int(np.prod(layer.out_shape)) for layer in net.layers)
             reset = "subtract" if net.cfg.kind == "cmos-if" else "zero"
             blocks["neurons"] = IfNeuronBank(neurons, net.cfg.membrane_bits, y_bits, net.threshold, net.floor, reset)
     return blocks
@@ -204,12 +205,6 @@ def _pbit_columns(pbit):
             return m
 
     return PbitColumns()
-
-
-def _out_shape(name: str):
-    from quantize.snn import _OUT_SHAPE
-
-    return _OUT_SHAPE[name]
 
 
 def macrospin_model(point: dict, design: dict):

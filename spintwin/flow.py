@@ -154,8 +154,3 @@ def synth(block: str, cfg: dict, *, target: str, seed: int | None = None, req: R
         res["lanes"] = design.model.cfg.lanes
     return res
 
-
-def _block(name: str, cfg: dict, blocks: str = "generic"):
-    """(component, model, noise, params) of the macrospin integrator (spintwin.demo_system's use)."""
-    b, d = design_of(name, cfg, Request(style=blocks))
-    return b.component(d, blocks), d.model, d.noise, d.params

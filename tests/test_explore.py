@@ -132,7 +132,7 @@ def _direct_layer1(net, x):
     acc, y_all, v_all, v = [], [], [], 0
     for t in range(net.cfg.steps):
         s = s_in[t][..., None]
-        rows = _windows(layer.name, s, layer.pool_input)
+        rows = _windows(layer, s)
         acc.append((rows @ layer.k).astype(np.int64).ravel())       # conv1 fits in one 32-row tile
         y = layer_input(net, layer, s).reshape(len(x), 24, 24, 6)
         y_all.append(y.ravel())
@@ -370,7 +370,7 @@ def test_cycles_per_image_counts_events_and_windows():
 
     net = explore_eval.network_for({"kind": "cmos-if", "steps": 2})
     # one synaptic event per layer: the count is then the per-window overhead plus 1 / cols each
-    layers = [LayerEvents(name=la.name, inputs=1, neurons=int(np.prod(explore_eval._out_shape(la.name))),
+    layers = [LayerEvents(name=la.name, inputs=1, neurons=int(np.prod(la.out_shape)),
                           fan_in=1, weights=0, input_spikes=0, synaptic_events=1, neuron_updates=0, output_spikes=0)
               for la in net.layers]
     ev = NetworkEvents(layers, 2)

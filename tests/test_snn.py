@@ -16,6 +16,7 @@ import pytest
 from scipy.stats import binom
 
 from golden import cnn, snn
+from golden import network as nw
 from golden.crossbar import TiledCrossbar
 from golden.neurons import IFNeuron, StochasticMtjNeuron, sigmoid
 from spintwin import experiments
@@ -80,7 +81,7 @@ def test_if_rates_follow_relu_on_a_layer(relu, held_out):
     neurons.v = neurons.v.astype(np.float64)
     counts = np.zeros((20, 24, 24, 6))
     for s in snn._encode(x, steps, "deterministic", None):
-        counts += neurons.step(snn._apply("conv1", mat, s.astype(np.float64)))
+        counts += neurons.step(snn._apply(nw.from_weights("cnn-if", weights)["conv1"], mat, s.astype(np.float64)))
     z = cnn.conv2d(x[..., None], w)
     bound = (np.abs(w).sum(axis=(1, 2, 3)) + 1) / steps      # per output map
     assert np.all(np.abs(counts / steps - np.maximum(z, 0)) <= bound + 1e-12)
@@ -105,13 +106,14 @@ def test_decide_breaks_ties_by_membrane():
 
 
 def test_layer_fanouts_count_every_synapse():
-    fo = snn.layer_fanouts(False)
+    shapes = {k: np.zeros(v, np.float32) for k, v in cnn.PARAM_SHAPES.items()}
+    fo = snn.layer_fanouts(nw.from_weights("cnn-if", shapes))
     assert fo["conv1"].sum() == 24 * 24 * 6 * 25
     assert fo["conv2"].sum() == 8 * 8 * 12 * 150
     assert fo["pool1"].sum() == 24 * 24 * 6 and fo["pool2"].sum() == 8 * 8 * 12
     assert fo["fc"].sum() == 1920
     assert fo["conv1"][0, 0, 0] == 6 and fo["conv1"][14, 14, 0] == 6 * 25
-    folded = snn.layer_fanouts(True)
+    folded = snn.layer_fanouts(nw.from_weights("cnn-stochastic", shapes))
     assert folded["conv2"].sum() == 4 * 8 * 8 * 12 * 150      # each pooled synapse seen by 4 inputs
     assert folded["fc"].sum() == 4 * 4 * 4 * 12 * 10
 

@@ -499,14 +499,14 @@ def test_one_mnist_image_through_the_simulated_board(fc_net_full):
     _, (xs, _) = load_mnist()
     x = xs[:1]
     net = fc_net_full
-    s_in = q.encode(net.cfg, x)
-    state = {layer.name: np.zeros((1,) + q._OUT_SHAPE[layer.name], np.int64) for layer in net.layers}
     fc_in = []
-    for t in range(net.cfg.steps):
-        s = s_in[t][..., None]
-        for layer in net.layers[:-1]:
-            s = q._if_step(net, state, layer.name, q._to_shape(layer.name, q.layer_input(net, layer, s), 1))
-        fc_in.append(s.reshape(-1))                     # the fc rows in (h, w, c) order, as _windows
+
+    class FcInput(q.StepObserver):
+        def layer_input(self, t, layer, s):
+            if layer is net.layers[-1]:
+                fc_in.append(s.reshape(-1).copy())      # the fc rows in (h, w, c) order, as _windows
+
+    q.step_loop(net, q.encode(net.cfg, x), FcInput())
     ref = q.run(net, x)
     assert ref["counts"][0].sum() >= 5              # the image drives the output layer
     board = FcBoard(SimPort(HostLink(_engine_for(net), DIV), DIV))
