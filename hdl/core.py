@@ -59,7 +59,7 @@ from quantize.fixed import signed_width
 from quantize.lfsr import LfsrConfig
 from quantize.snn import ENCODER_WIDTHS, QuantNetwork
 
-__all__ = ["SnnCore", "PIX_PER_BEAT", "layer_widths"]
+__all__ = ["SnnCore", "PIX_PER_BEAT", "check_core", "layer_widths"]
 
 PIX_PER_BEAT = 8
 _COUNT_BITS = 16
@@ -126,6 +126,18 @@ def _check_limits(net: QuantNetwork) -> None:
         check_core_network(net.network)
 
 
+def check_core(net: QuantNetwork) -> list[CoreLayer]:
+    """The core's layers for ``net``, without building any hardware; a config or network the
+    core cannot run is a ValueError (one line, naming the field or layer)."""
+    cfg = net.cfg
+    if cfg.encoding != "lfsr":
+        raise ValueError(f"the core encodes with LFSRs: QuantConfig.encoding must be 'lfsr', not {cfg.encoding!r}")
+    if cfg.input_bits > 16:
+        raise ValueError(f"QuantConfig.input_bits must be <= 16 for the core, not {cfg.input_bits}")
+    _check_limits(net)
+    return core_layers(net)
+
+
 class SnnCore(wiring.Component):
     """The inference core of a ``quantize.snn.QuantNetwork`` (any kind).
 
@@ -139,20 +151,16 @@ class SnnCore(wiring.Component):
     widths : list of dict (``layer_widths``)
     """
 
+    def __new__(cls, net: QuantNetwork, *args, src_loc_at: int = 0, **kwargs):
+        # Checked before the object exists: a refused network leaves no unused Elaboratable
+        # (and so no UnusedElaboratable warning on top of the error).
+        layers = check_core(net)
+        self = super().__new__(cls, net, *args, src_loc_at=src_loc_at + 1, **kwargs)
+        self.layers = layers
+        return self
+
     def __init__(self, net: QuantNetwork):
         cfg = net.cfg
-        if cfg.encoding != "lfsr":
-            self._MustUse__silence = True
-            raise ValueError(f"the core encodes with LFSRs: QuantConfig.encoding must be 'lfsr', not {cfg.encoding!r}")
-        if cfg.input_bits > 16:
-            self._MustUse__silence = True
-            raise ValueError(f"QuantConfig.input_bits must be <= 16 for the core, not {cfg.input_bits}")
-        try:
-            _check_limits(net)
-            self.layers = core_layers(net)
-        except ValueError:
-            self._MustUse__silence = True
-            raise
         self.net = net
         self.widths = [layer_widths(L) for L in self.layers]
         self.stochastic = net.lut is not None

@@ -43,6 +43,19 @@ def tile_widths(k: np.ndarray, c: np.ndarray, shift: int, count_bits: int,
     return kw, aw, yw
 
 
+def _tile_problem(k: np.ndarray, c: np.ndarray, shift: int, count_bits: int, max_count: int | None) -> str | None:
+    """What is wrong with a tile's parameters (one line), or None."""
+    if k.ndim != 2 or c.shape != (k.shape[1],):
+        return f"k must be (rows, cols) and c (cols,), not {k.shape} and {c.shape}"
+    if shift < 1:
+        return f"shift must be >= 1, not {shift}"
+    if c.min() < 0:
+        return "scale codes c must be unsigned"
+    if max_count is not None and max_count < (1 << count_bits) - 1:
+        return f"max_count must be >= 2**count_bits - 1 = {(1 << count_bits) - 1}, not {max_count}"
+    return None
+
+
 class CrossbarTile(wiring.Component):
     """One ``rows x cols`` crossbar tile.
 
@@ -67,21 +80,20 @@ class CrossbarTile(wiring.Component):
         ``last`` marks the last column of a vector.
     """
 
+    def __new__(cls, k, c, shift: int, count_bits: int = 1, *args, max_count: int | None = None,
+                src_loc_at: int = 0, **kwargs):
+        # Checked before the object exists: a refused tile leaves no unused Elaboratable (and
+        # so no UnusedElaboratable warning on top of the error).
+        problem = _tile_problem(np.asarray(k, dtype=np.int64), np.asarray(c, dtype=np.int64), shift, count_bits,
+                                max_count)
+        if problem:
+            raise ValueError(problem)
+        return super().__new__(cls, k, c, shift, count_bits, *args, max_count=max_count, src_loc_at=src_loc_at + 1,
+                               **kwargs)
+
     def __init__(self, k, c, shift: int, count_bits: int = 1, *, max_count: int | None = None):
         k = np.asarray(k, dtype=np.int64)
         c = np.asarray(c, dtype=np.int64)
-        problem = None
-        if k.ndim != 2 or c.shape != (k.shape[1],):
-            problem = f"k must be (rows, cols) and c (cols,), not {k.shape} and {c.shape}"
-        elif shift < 1:
-            problem = f"shift must be >= 1, not {shift}"
-        elif c.min() < 0:
-            problem = "scale codes c must be unsigned"
-        elif max_count is not None and max_count < (1 << count_bits) - 1:
-            problem = f"max_count must be >= 2**count_bits - 1 = {(1 << count_bits) - 1}, not {max_count}"
-        if problem:
-            self._MustUse__silence = True  # never elaborated: no "unused" warning on top of the error
-            raise ValueError(problem)
         self.k, self.c, self.shift, self.count_bits = k, c, int(shift), int(count_bits)
         self.rows, self.cols = k.shape
         self.max_count = (1 << self.count_bits) - 1 if max_count is None else int(max_count)

@@ -9,6 +9,7 @@ line; a real model-vs-RTL difference :class:`MismatchError`; a simulator or tool
 from __future__ import annotations
 
 import platform
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -70,14 +71,20 @@ def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True, blocks: s
     deep delay memories as ECP5 MULT18X18D / DP16KD stand-ins, their models written alongside."""
     from dataclasses import replace
 
+    from amaranth.hdl import UnusedElaboratable
+
     req = replace(req or Request(), style=blocks)
     out = prepare_out_dir(out_dir)
     b, design = design_of(block, cfg, req)
-    dut = b.component(design, req.style)
-    dut._MustUse__silence = True   # described for the manifest; the block's verilog hook exports its own
-    top, vpath, extra, waivers = b.verilog(design, req.style, out)
-    manifest = {"block": b.name, "top": top, "ports": _port_list(dut), **b.manifest(design, dut, req.style),
-                "tool_versions": _versions()}
+    with warnings.catch_warnings():
+        # dut is described for the manifest, never elaborated (the block's verilog hook exports
+        # its own): no UnusedElaboratable when it goes
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        dut = b.component(design, req.style)
+        top, vpath, extra, waivers = b.verilog(design, req.style, out)
+        manifest = {"block": b.name, "top": top, "ports": _port_list(dut), **b.manifest(design, dut, req.style),
+                    "tool_versions": _versions()}
+        del dut
     if run_lint:
         from boards.lint import lint
 
