@@ -8,6 +8,7 @@ line; a real model-vs-RTL difference :class:`MismatchError`; a simulator or tool
 
 from __future__ import annotations
 
+import gc
 import platform
 import warnings
 from importlib import metadata
@@ -85,6 +86,7 @@ def generate(block: str, cfg: dict, out_dir, *, run_lint: bool = True, blocks: s
         manifest = {"block": b.name, "top": top, "ports": _port_list(dut), **b.manifest(design, dut, req.style),
                     "tool_versions": _versions()}
         del dut
+        gc.collect()   # an Amaranth component sits in reference cycles: collect it under the filter
     if run_lint:
         from boards.lint import lint
 
