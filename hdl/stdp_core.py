@@ -95,7 +95,7 @@ class StdpCore(wiring.Component):
 
     def __init__(self, layout: CoreLayout):
         self.layout = lo = layout
-        c, g = lo.config, lo.config.golden
+        c = lo.config
         self.n_in = lo.n_inputs
         nl, kb = lo.neuron_lanes, lo.state_bits
         self.nbits = lo.group_bits + lo.lane_bits         # neuron address width

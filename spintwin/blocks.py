@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from spinbase.errors import SpintwinError
 
-__all__ = ["Block", "Request", "REGISTRY", "get_block", "resolve", "network_choices", "check_design"]
+__all__ = ["Block", "Request", "REGISTRY", "get_block", "resolve", "network_choices", "check_design"]  # noqa: F822 (REGISTRY comes from __getattr__)
 
 
 @dataclass(frozen=True)

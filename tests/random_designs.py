@@ -25,7 +25,7 @@ from pathlib import Path
 
 from spinbase.errors import SpintwinError
 
-__all__ = ["SEED_ENV", "Draw", "run_seed", "to_toml", "draw_macrospin", "draw_core", "pipeline_depth",
+__all__ = ["SEED_ENV", "PRODUCTS_PER_LANE", "Draw", "run_seed", "to_toml", "draw_macrospin", "draw_core", "pipeline_depth",
            "MAX_TRIES"]
 
 SEED_ENV = "SPINTWIN_RANDOM_DESIGN_SEED"
@@ -110,14 +110,23 @@ def _signed(rng, widths, int_bits):
     return [w, w - 1 - rng.randint(*int_bits)]
 
 
-def _macrospin_values(rng: random.Random) -> dict:
+#: Variable-by-variable products in one lane of the integrator (hdl.macrospin).
+PRODUCTS_PER_LANE = 30
+
+
+def _macrospin_values(rng: random.Random, lut_products: int | None = None) -> dict:
     # Integer bits (left of the point, sign excluded) per format: m holds +-1.5 (>= 1), fields a
     # few H_K, increments are small (dm's frac may exceed its width), |m|^2 and (3 - s) / 2 < 4.
+    lanes = rng.randint(1, 3)
+    if lut_products is None:
+        dsp = rng.choice([0, PRODUCTS_PER_LANE, rng.randint(0, PRODUCTS_PER_LANE)])
+    else:
+        dsp = rng.randint(max(0, PRODUCTS_PER_LANE - lut_products // lanes), PRODUCTS_PER_LANE)
     return {
         "device": rng.choice(["mtj_neuron", "volatile_synapse", "step_neuron"]),
         "dt_ps": rng.choice([0.05, 0.1, 0.2, 0.5, 1.0]),
-        "lanes": rng.randint(1, 3),
-        "dsp_per_lane": rng.choice([0, 30, rng.randint(0, 30)]),
+        "lanes": lanes,
+        "dsp_per_lane": dsp,
         "seed": rng.randrange(2**32),
         "rounding": rng.choice(["trunc", "round_half_up"]),
         "m_format": _signed(rng, (10, 26), (1, 3)),
@@ -174,16 +183,21 @@ def _accept(block, index, seed, rng, folder: Path, make, extra_check=None) -> Dr
                          + "\n".join(rejections[-5:]))
 
 
-def draw_macrospin(seed: int, index: int, folder: Path) -> Draw:
+def draw_macrospin(seed: int, index: int, folder: Path, *, lut_products: int | None = None) -> Draw:
     """A valid random ``[twin.macrospin]`` design. ``magnets`` is drawn around the pipeline
     depth (the component's, for the drawn formats): offsets below 3 are refused by the
-    validator (``magnets >= depth + 3``) and counted as rejections."""
-    rng = random.Random(f"{seed}:macrospin:{index}")
+    validator (``magnets >= depth + 3``) and counted as rejections.
+
+    ``lut_products`` bounds ``lanes * (30 - dsp_per_lane)``, the products built as LUT
+    multipliers (``hdl.lutmul``): they dominate the Verilator build (one lane with every product
+    on LUTs is ~10 MB of Verilog, 19x one with every product on DSP blocks, and each lane repeats
+    it). None: any mapping, 0..90 LUT products."""
+    rng = random.Random(f"{seed}:macrospin:{index}:{lut_products}")
 
     def make(rng):
         from spintwin.config import check_table, SCHEMA
 
-        values = _macrospin_values(rng)
+        values = _macrospin_values(rng, lut_products)
         probe = check_table({"twin": {"macrospin": values}}, SCHEMA, "(draw)")
         try:
             depth = pipeline_depth(probe)

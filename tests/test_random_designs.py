@@ -26,13 +26,16 @@ import tomllib
 
 import pytest
 
-from random_designs import SEED_ENV, draw_core, draw_macrospin, run_seed, to_toml
+from random_designs import PRODUCTS_PER_LANE, SEED_ENV, draw_core, draw_macrospin, run_seed, to_toml
 from spinbase.errors import MismatchError, SpintwinError, ToolFailure
 
 DRAWS_ENV = "SPINTWIN_RANDOM_DESIGN_DRAWS"
 MAGNET_STEPS_PER_LANE = 3000
 CORE_IMAGES = 2
 LONG_MACROSPIN_DRAWS, LONG_CORE_DRAWS = 3, 2
+#: LUT-multiplied products (lanes x (30 - dsp_per_lane)) of an ordinary-suite integrator draw:
+#: they set its build time (tests/random_designs.py); `make test-long` draws any mapping.
+ORDINARY_LUT_PRODUCTS = 12
 
 
 def _counts() -> tuple[int, int]:
@@ -90,7 +93,8 @@ def test_random_macrospin_design_bit_exact(index, tmp_path, monkeypatch):
     from tb.runner import skip_unless_simulator
 
     skip_unless_simulator("verilator")
-    draw = draw_macrospin(SEED, index, tmp_path)
+    cap = ORDINARY_LUT_PRODUCTS if index < MACROSPIN_DRAWS else None
+    draw = draw_macrospin(SEED, index, tmp_path, lut_products=cap)
     r = _verify(draw, "macrospin", tmp_path, monkeypatch, steps=MAGNET_STEPS_PER_LANE)
     t = draw.cfg["twin"]["macrospin"]
     assert r["seed"] == t["seed"]                           # the design file's seeding was verified
@@ -125,17 +129,19 @@ def test_macrospin_draws_are_valid_varied_and_reproducible(tmp_path):
     """Every draw loads through load_config (which builds its component); the validator refuses
     a draw for its magnets exactly when magnets < depth + 3 (the depth asked of the component);
     the draws vary the drawn keys; a draw is a function of (seed, index) alone."""
-    draws = [draw_macrospin(7, i, tmp_path / str(i)) for i in range(6)]
-    for d in draws:
+    caps = [None, ORDINARY_LUT_PRODUCTS] * 3
+    draws = [draw_macrospin(7, i, tmp_path / str(i), lut_products=cap) for i, cap in enumerate(caps)]
+    for d, cap in zip(draws, caps):
         t = d.cfg["twin"]["macrospin"]
+        assert cap is None or t["lanes"] * (PRODUCTS_PER_LANE - t["dsp_per_lane"]) <= cap
         assert d.info["depth"] > 0 and d.info["offset"] >= 3 and t["magnets"] == d.info["depth"] + d.info["offset"]
         assert tomllib.loads(d.toml)["twin"]["macrospin"].items() <= t.items()
         for why, info in zip(d.rejections, d.rejected_info):
             assert (f"depth + 3 = {info['depth'] + 3}," in why) == (info["depth"] > 0 and info["offset"] < 3), why
     for key in ("lanes", "m_format", "h_format", "dm_format", "norm_format", "seed", "magnets", "noise_uniforms"):
         assert len({repr(d.cfg["twin"]["macrospin"][key]) for d in draws}) > 1, key
-    assert draw_macrospin(7, 3, tmp_path / "again").toml == draws[3].toml
-    assert draw_macrospin(8, 3, tmp_path / "other").toml != draws[3].toml
+    assert draw_macrospin(7, 3, tmp_path / "again", lut_products=caps[3]).toml == draws[3].toml
+    assert draw_macrospin(8, 3, tmp_path / "other", lut_products=caps[3]).toml != draws[3].toml
     print(f"6 macrospin draws: {sum(len(d.rejections) for d in draws)} rejected on the way")
 
 

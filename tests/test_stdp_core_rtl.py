@@ -31,7 +31,7 @@ def run_core(layout, net, imgs, learn=True):
 
     Returns (per image dicts as quantize.stdp_core.model_run, final states, colsums, scales)."""
     dut = StdpCore(layout)
-    nb, cfg = layout.neurons, layout.config
+    nb = layout.neurons
     pix = net.pixel_codes(imgs)
     res = {}
 
