@@ -166,8 +166,8 @@ def test_invalid_draws_are_rejected_and_counted(tmp_path, monkeypatch):
     real = random_designs._macrospin_values
     calls = []
 
-    def sometimes_bad(rng):
-        values = real(rng)
+    def sometimes_bad(rng, *args):
+        values = real(rng, *args)
         calls.append(1)
         if len(calls) <= 2:
             values["m_format"] = [12, 11]        # cannot hold +-1.5: refused by MacrospinConfig
