@@ -344,49 +344,11 @@ def simulate_if(weights: dict, x, y, *, steps: int = 100, checkpoints=(), encodi
         (see the module docstring), ``steps``, ``images``, ``seconds``.
     """
     net = _as_network(weights, "cnn-if")
-    x, y = _images(x, y, net.input.shape)
-    cps = _checkpoints(steps, checkpoints)
-    if not 0 < input_rate <= 1:
-        raise ValueError(f"input_rate must be in (0, 1], not {input_rate!r}")
-    rng = np.random.default_rng(rng)
-    stages = _stages(net)
-    names = tuple(st[0] for st in stages)
-    in_shape = {st[0]: st[1] for st in stages}
-    out_shape = {st[0]: st[2] for st in stages}
     mats = _matrices(net) if layers is None else layers["matrices"]
-    make_neuron = (lambda name, shape: _IfLayer(shape)) if layers is None else layers["neuron"]
-    fanouts = layer_fanouts(network=net)
-    in_counts = {k: np.zeros(in_shape[k]) for k in names}
-    out_counts = dict.fromkeys(names, 0.0)
-    last = names[-1]
-    preds = {t: [] for t in cps}
-    t0 = time.perf_counter()
-    with cnn.blas_single_thread():
-        for i in range(0, len(x), batch):
-            xb = x[i:i + batch]
-            nb = len(xb)
-            neurons = {k: make_neuron(k, (nb,) + out_shape[k]) for k in names}
-            counts = np.zeros((nb, net.classes))
-            for t, s in enumerate(_encode(xb * np.float32(input_rate), steps, encoding, rng), start=1):
-                for name, _, _, folded, layer in stages:
-                    in_counts[name] += s.sum(axis=0).reshape(in_shape[name])
-                    s = s.reshape((nb,) + in_shape[name])
-                    for pool in folded:   # linear pooling: its fixed weights, then the layer
-                        s = nw.sum_pool(pool, s) * np.float32(pool.weight_value)
-                    s = neurons[name].step(_apply(layer, mats[name], s))
-                    s = s.astype(np.float32)
-                    out_counts[name] += float(s.sum())
-                counts += s.reshape(nb, -1)
-                if t in preds:
-                    preds[t].append(decide(counts, neurons[last].v.reshape(nb, -1)))
-            if progress is not None:
-                progress(i + nb, len(x))
-    preds = {t: np.concatenate(p) for t, p in preds.items()}
-    return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
-            "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
-            "predictions": preds,
-            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape),
-            "seconds": time.perf_counter() - t0}
+    make = (lambda name, shape: _IfLayer(shape)) if layers is None else layers["neuron"]
+    return _run(net, x, y, steps=steps, checkpoints=checkpoints, encoding=encoding, input_rate=input_rate,
+                rng=rng, batch=batch, progress=progress, op=lambda st: _matrix_op(st, mats[st[0]]),
+                neuron=lambda st, shape, rng: make(st[0], shape))
 
 
 @dataclass(frozen=True)
@@ -573,46 +535,39 @@ def simulate_stochastic(params: dict, x, y, *, steps: int = 50, checkpoints=(), 
         As :func:`simulate_if`, plus ``i50_A`` and ``width_A``.
     """
     net = _as_network(params, "cnn-stochastic")
-    x, y = _images(x, y, net.input.shape)
-    cps = _checkpoints(steps, checkpoints)
-    rng = np.random.default_rng(rng)
-    stages = _stages(net)
-    names = tuple(st[0] for st in stages)
-    in_shape = {st[0]: st[1] for st in stages}
-    out_shape = {st[0]: st[2] for st in stages}
-    fanouts = layer_fanouts(network=net)
-    in_counts = {k: np.zeros(in_shape[k]) for k in names}
-    out_counts = dict.fromkeys(names, 0.0)
     kw = dict(neuron_kw or {})
     probe = StochasticMtjNeuron(1, **kw)
-    ops = {st[0]: _ann_op(st) for st in stages}
-    preds = {t: [] for t in cps}
-    t0 = time.perf_counter()
-    with cnn.blas_single_thread():
-        for i in range(0, len(x), batch):
-            xb = x[i:i + batch]
-            nb = len(xb)
-            neurons = {k: StochasticMtjNeuron((nb,) + out_shape[k], rng=rng, **kw) for k in names}
-            counts = np.zeros((nb, net.classes))
-            z_sum = np.zeros((nb, net.classes))
-            for t, s in enumerate(_encode(xb, steps, encoding, rng), start=1):
-                for k in names:
-                    in_counts[k] += s.sum(axis=0).reshape(in_shape[k])
-                    z = ops[k](s.reshape((nb,) + in_shape[k]))
-                    s = neurons[k].step(probe.i50 + probe.width * z.astype(np.float64)).astype(np.float32)
-                    out_counts[k] += float(s.sum())
-                counts += s.reshape(nb, -1)
-                z_sum += z.reshape(nb, -1)
-                if t in preds:
-                    preds[t].append(decide(counts, z_sum))
-            if progress is not None:
-                progress(i + nb, len(x))
-    preds = {t: np.concatenate(p) for t, p in preds.items()}
-    return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
-            "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
-            "predictions": preds,
-            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape),
-            "seconds": time.perf_counter() - t0, "i50_A": probe.i50, "width_A": probe.width}
+    res = _run(net, x, y, steps=steps, checkpoints=checkpoints, encoding=encoding, input_rate=1.0, rng=rng,
+               batch=batch, progress=progress, op=_ann_op,
+               neuron=lambda st, shape, rng: _MtjStage(StochasticMtjNeuron(shape, rng=rng, **kw), shape, probe))
+    res.update(i50_A=probe.i50, width_A=probe.width)
+    return res
+
+
+class _MtjStage:
+    """A stage's MTJ neurons fed the ANN pre-activation z as the current ``I50 + w z``; ``v``
+    sums z over the steps (float64), the output layer's tie-break."""
+
+    def __init__(self, neurons, shape, probe):
+        self.neurons, self.i50, self.width = neurons, probe.i50, probe.width
+        self.v = np.zeros(shape)
+
+    def step(self, z):
+        self.v += z
+        return self.neurons.step(self.i50 + self.width * z.astype(np.float64))
+
+
+def _fold(folded, s):
+    """Folded linear pooling: each pool's window sum times its fixed weight (float32)."""
+    for pool in folded:
+        s = nw.sum_pool(pool, s) * np.float32(pool.weight_value)
+    return s
+
+
+def _matrix_op(stage, mat):
+    """A stage's input current through crossbar matrix ``mat`` (float or DW), after its folded pooling."""
+    _, _, _, folded, layer = stage
+    return lambda s: _apply(layer, mat, _fold(folded, s))
 
 
 def _ann_op(stage):
@@ -622,8 +577,7 @@ def _ann_op(stage):
 
     def op(s):
         b = len(s)
-        for pool in folded:
-            s = nw.sum_pool(pool, s) * np.float32(pool.weight_value)
+        s = _fold(folded, s)
         if isinstance(layer, nw.Conv2d):
             cols = nw.windows(layer, s)
             z = (cols.reshape(-1, cols.shape[-1]) @ layer.weight.reshape(layer.out_channels, -1).T)
@@ -693,7 +647,20 @@ def simulate(network, x, y, *, steps: int = 100, checkpoints=(), encoding: str =
     dict
         As :func:`simulate_if`.
     """
-    net = network
+    return _run(network, x, y, steps=steps, checkpoints=checkpoints, encoding=encoding, input_rate=input_rate,
+                rng=rng, batch=batch, progress=progress, op=_ann_op,
+                neuron=lambda st, shape, rng: _ModelNeurons(st[4].neuron, shape, rng))
+
+
+def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, progress, op, neuron) -> dict:
+    """The one time-step loop behind :func:`simulate`, :func:`simulate_if` and :func:`simulate_stochastic`.
+
+    ``op(stage)`` gives the stage's input operator (spikes (B, *in_shape) -> current),
+    ``neuron(stage, shape, rng)`` its neurons, an object with ``step(current) -> spikes`` and a
+    membrane ``v`` (the output layer's ``v`` breaks ties in :func:`decide`); a stage is an entry
+    of :func:`_stages`. Per batch, per step: encode the input, then each stage in order, counting
+    the spikes that arrive and leave; score at every checkpoint.
+    """
     x, y = _images(x, y, net.input.shape)
     cps = _checkpoints(steps, checkpoints)
     if not 0 < input_rate <= 1:
@@ -703,7 +670,7 @@ def simulate(network, x, y, *, steps: int = 100, checkpoints=(), encoding: str =
     names = tuple(st[0] for st in stages)
     in_shape = {st[0]: st[1] for st in stages}
     out_shape = {st[0]: st[2] for st in stages}
-    ops = {st[0]: _ann_op(st) for st in stages}
+    ops = {st[0]: op(st) for st in stages}
     fanouts = layer_fanouts(network=net)
     in_counts = {k: np.zeros(in_shape[k]) for k in names}
     out_counts = dict.fromkeys(names, 0.0)
@@ -714,7 +681,7 @@ def simulate(network, x, y, *, steps: int = 100, checkpoints=(), encoding: str =
         for i in range(0, len(x), batch):
             xb = x[i:i + batch]
             nb = len(xb)
-            neurons = {st[0]: _ModelNeurons(st[4].neuron, (nb,) + st[2], rng) for st in stages}
+            neurons = {st[0]: neuron(st, (nb,) + st[2], rng) for st in stages}
             counts = np.zeros((nb, net.classes))
             for t, s in enumerate(_encode(xb * np.float32(input_rate), steps, encoding, rng), start=1):
                 for k in names:
