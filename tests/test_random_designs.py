@@ -14,7 +14,9 @@ Verilator build: about 30-60 s of C++ per integrator, 90-120 s per core on 2 cor
 ``$SPINTWIN_RANDOM_DESIGN_DRAWS=M,C`` sets the ordinary suite's counts. Each design is run for
 :data:`MAGNET_STEPS_PER_LANE` magnet-steps per lane (batch self-test) or :data:`CORE_IMAGES`
 MNIST test images at its own 3-6 steps. Builds go to a private folder, removed when the draw
-passes (kept, and named, when it fails).
+passes (kept, and named, when it fails). Draw #0 of each block first runs with the testbench's
+checker self-test (a corrupted reference beat or spike) and must fail naming a MismatchError:
+the test fails on a real difference, on a random design (the real run reuses that build).
 """
 
 from __future__ import annotations
@@ -60,11 +62,13 @@ def _params(n: int, long_n: int) -> list:
 
 
 def _failure(draw, block: str, error: BaseException, build) -> str:
+    draws = f"{DRAWS_ENV}={os.environ[DRAWS_ENV]} " if os.environ.get(DRAWS_ENV) else ""
+    steps = f" --steps {MAGNET_STEPS_PER_LANE}" if block == "macrospin" else f" --images {CORE_IMAGES}"
     return (f"random {block} design #{draw.index} (run seed {draw.seed}) is not bit-exact on Verilator: "
             f"{type(error).__name__}: {error}\n"
-            f"reproduce: {SEED_ENV}={draw.seed} pytest tests/test_random_designs.py -k '{block} and {draw.index}' "
-            f"-m '' , or save the design below and run: spintwin verify {block} --config design.toml"
-            f"{f' --steps {MAGNET_STEPS_PER_LANE}' if block == 'macrospin' else ''}\n"
+            f"reproduce: {draws}{SEED_ENV}={draw.seed} pytest -m '' "
+            f"'tests/test_random_designs.py::test_random_{block}_design_bit_exact[{draw.index}]', or save the "
+            f"design below as design.toml and run: spintwin verify {block} --config design.toml{steps}\n"
             f"(build kept in {build})\n--- design.toml ---\n{draw.toml}")
 
 
@@ -88,13 +92,38 @@ def _verify(draw, block: str, tmp_path, monkeypatch, **kw) -> dict:
     return result
 
 
+def _corrupted(monkeypatch, module, name: str, env: dict):
+    """``module.name`` (a launcher) with ``env`` added: the testbench's checker self-test."""
+    real = getattr(module, name)
+
+    def launch(*a, env=None, **k):
+        return real(*a, env={**(env or {}), **extra}, **k)
+
+    extra = env
+    monkeypatch.setattr(module, name, launch)
+    return lambda: monkeypatch.setattr(module, name, real)
+
+
+def _must_fail(draw, block, tmp_path, monkeypatch, match: str, **kw) -> None:
+    """The same draw with a corrupted reference is a failure naming a MismatchError (the test
+    can fail, on this very design; its build is kept and reused by the real run)."""
+    with pytest.raises(pytest.fail.Exception, match=match):
+        _verify(draw, block, tmp_path, monkeypatch, **kw)
+
+
 @pytest.mark.parametrize("index", _params(MACROSPIN_DRAWS, LONG_MACROSPIN_DRAWS))
 def test_random_macrospin_design_bit_exact(index, tmp_path, monkeypatch):
+    from tb import macrospin_launch
     from tb.runner import skip_unless_simulator
 
     skip_unless_simulator("verilator")
     cap = ORDINARY_LUT_PRODUCTS if index < MACROSPIN_DRAWS else None
     draw = draw_macrospin(SEED, index, tmp_path, lut_products=cap)
+    if index == 0:
+        restore = _corrupted(monkeypatch, macrospin_launch, "run_batch", {"MS_CORRUPT_BEAT": 41})
+        _must_fail(draw, "macrospin", tmp_path, monkeypatch, r"MismatchError: beat 41, lane 0",
+                   steps=MAGNET_STEPS_PER_LANE)
+        restore()
     r = _verify(draw, "macrospin", tmp_path, monkeypatch, steps=MAGNET_STEPS_PER_LANE)
     t = draw.cfg["twin"]["macrospin"]
     assert r["seed"] == t["seed"]                           # the design file's seeding was verified
@@ -104,11 +133,17 @@ def test_random_macrospin_design_bit_exact(index, tmp_path, monkeypatch):
 @pytest.mark.parametrize("index", _params(CORE_DRAWS, LONG_CORE_DRAWS))
 def test_random_core_design_bit_exact(index, tmp_path, monkeypatch):
     from spintwin.blocks import Request
+    from tb import core_launch
     from tb.runner import skip_unless_simulator
 
     skip_unless_simulator("verilator")
     draw = draw_core(SEED, index, tmp_path)
-    r = _verify(draw, "core", tmp_path, monkeypatch, req=Request(images=CORE_IMAGES))
+    req = Request(images=CORE_IMAGES)
+    if index == 0:
+        restore = _corrupted(monkeypatch, core_launch, "run", {"CORE_CORRUPT": "input:0"})
+        _must_fail(draw, "core", tmp_path, monkeypatch, r"MismatchError: image 0: step \d+, layer input", req=req)
+        restore()
+    r = _verify(draw, "core", tmp_path, monkeypatch, req=req)
     assert (r["images"], r["steps"], r["seed"]) == (CORE_IMAGES, draw.cfg["core"]["steps"], draw.cfg["core"]["seed"])
 
 
