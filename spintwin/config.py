@@ -26,7 +26,7 @@ from pathlib import Path
 from spinbase.data import DATASETS
 from spinbase.errors import SpintwinError
 
-__all__ = ["SCHEMA", "DEFAULT_CONFIG", "DT_PS_MAX", "load_config", "read_toml", "check_table"]
+__all__ = ["SCHEMA", "DEFAULT_CONFIG", "DT_PS_MAX", "load_config", "read_toml", "check_table", "check_key"]
 
 
 def _default_config() -> Path:
@@ -192,7 +192,7 @@ def read_toml(path, what: str = "config") -> dict:
     except FileNotFoundError:
         raise SpintwinError(f"{what} {path}: file not found") from None
     except IsADirectoryError:
-        raise SpintwinError(f"{what} {path}: is a directory, not a TOML file") from None
+        raise SpintwinError(f"{what} {path}: is a folder, not a TOML file") from None
     except UnicodeDecodeError as e:
         raise SpintwinError(f"{what} {path}: not UTF-8 text (byte {e.start}); TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as e:
@@ -201,22 +201,30 @@ def read_toml(path, what: str = "config") -> dict:
         raise SpintwinError(f"{what} {path}: cannot read ({type(e).__name__}: {' '.join(str(e).split())})") from None
 
 
-def check_table(raw: dict, schema: dict, where) -> dict:
-    """Defaults of ``schema`` overlaid with ``raw``'s values, each checked: unknown key, wrong
-    type, out of range -> SpintwinError ``"config <where>: '<key>' must be <expectation>, not <value>"``."""
+def check_key(schema: dict, key: str, value, where, *, what: str = "config", prefix: str = "") -> None:
+    """One value against ``schema`` (key -> (check, expectation, default)): an unknown key or a
+    value its check refuses -> SpintwinError, one line ``"<what> <where>: '<prefix><key>' must be
+    <expectation>, not <value>"`` (``prefix``: the table the schema's keys sit in, for the message)."""
+    if key not in schema:
+        raise SpintwinError(f"{what} {where}: unknown key '{prefix}{key}' (known: {', '.join(sorted(schema))})")
+    check, expect, _ = schema[key]
+    if not check(value):
+        raise SpintwinError(f"{what} {where}: '{prefix}{key}' must be {expect}, not {value!r}")
+
+
+def check_table(raw: dict, schema: dict, where, *, what: str = "config", prefix: str = "") -> dict:
+    """Defaults of ``schema`` overlaid with ``raw``'s values, each checked by :func:`check_key`:
+    unknown key or table, wrong type, out of range -> SpintwinError
+    ``"<what> <where>: '<prefix><key>' must be <expectation>, not <value>"``."""
     cfg: dict = {}
     for key, (_, _, default) in schema.items():
         _set(cfg, key, copy.deepcopy(default))
     for key, value in _flatten(raw):
         if key.endswith("."):
             if not any(k.startswith(key) for k in schema):
-                raise SpintwinError(f"config {where}: unknown table '{key[:-1]}'")
+                raise SpintwinError(f"{what} {where}: unknown table '{prefix}{key[:-1]}'")
             continue
-        if key not in schema:
-            raise SpintwinError(f"config {where}: unknown key '{key}' (known: {', '.join(sorted(schema))})")
-        check, expect, _ = schema[key]
-        if not check(value):
-            raise SpintwinError(f"config {where}: '{key}' must be {expect}, not {value!r}")
+        check_key(schema, key, value, where, what=what, prefix=prefix)
         _set(cfg, key, value)
     return cfg
 

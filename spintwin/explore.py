@@ -77,11 +77,11 @@ import itertools
 import json
 import os
 import time
-import tomllib
 import traceback
 from pathlib import Path
 
 from spinbase.errors import SpintwinError
+from .config import check_key, check_table, read_toml
 from .explore_report import pareto_front, results_row, write_reports
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
@@ -105,47 +105,40 @@ def _is_num(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-#: network key -> (check, expectation)
+#: The schemas of a space file's tables, as :data:`spintwin.config.SCHEMA`: key -> (check,
+#: expectation, default). Network keys default to None: not fixed, the kind's value.
 _NET_KEYS = {
-    "kind": (lambda v: v in _KINDS, f"one of {', '.join(_KINDS)}"),
-    "encoding": (lambda v: v in ("lfsr", "deterministic"), "'lfsr' or 'deterministic'"),
-    **{k: (_is_int, "an integer") for k in ("levels", "weight_bits", "scale_bits", "membrane_bits", "membrane_frac",
-                                            "input_bits", "steps", "tile", "lut_addr_bits", "lut_bits", "seed")},
-    **{k: (_is_num, "a number") for k in ("input_rate", "reset_position", "lut_range")},
+    "kind": (lambda v: v in _KINDS, f"one of {', '.join(_KINDS)}", None),
+    "encoding": (lambda v: v in ("lfsr", "deterministic"), "'lfsr' or 'deterministic'", None),
+    **{k: (_is_int, "an integer", None) for k in ("levels", "weight_bits", "scale_bits", "membrane_bits",
+                                                  "membrane_frac", "input_bits", "steps", "tile", "lut_addr_bits",
+                                                  "lut_bits", "seed")},
+    **{k: (_is_num, "a number", None) for k in ("input_rate", "reset_position", "lut_range")},
 }
 _BASE_KEYS = {
-    "images": (lambda v: _is_int(v) and 1 <= v <= 10000, "an integer in 1..10000"),
-    "profile_images": (lambda v: _is_int(v) and 0 <= v <= 10000, "an integer in 0..10000"),
-    "synth": (lambda v: isinstance(v, bool), "true or false"),
-    "target": (lambda v: v in ("ecp5-85f", "ice40-up5k"), "'ecp5-85f' or 'ice40-up5k'"),
-    "rtl": (lambda v: v in ("blocks", "core"), "'blocks' or 'core'"),
+    "images": (lambda v: _is_int(v) and 1 <= v <= 10000, "an integer in 1..10000", 100),
+    "profile_images": (lambda v: _is_int(v) and 0 <= v <= 10000, "an integer in 0..10000", 5),
+    "synth": (lambda v: isinstance(v, bool), "true or false", False),
+    "target": (lambda v: v in ("ecp5-85f", "ice40-up5k"), "'ecp5-85f' or 'ice40-up5k'", "ecp5-85f"),
+    "rtl": (lambda v: v in ("blocks", "core"), "'blocks' or 'core'", "blocks"),
 }
 _MACRO_KEYS = {
-    "trials": (lambda v: _is_int(v) and 1 <= v <= 100000, "an integer in 1..100000"),
+    "trials": (lambda v: _is_int(v) and 1 <= v <= 100000, "an integer in 1..100000", 200),
     "currents_uA": (lambda v: isinstance(v, list) and len(v) > 0 and all(_is_num(x) and x > 0 for x in v),
-                    "a non-empty list of currents > 0 uA"),
-    "fidelity_seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    "synth": _BASE_KEYS["synth"],
+                    "a non-empty list of currents > 0 uA", [45, 55, 63, 71, 80, 95, 125]),
+    "fidelity_seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0", 21),
+    "synth": _BASE_KEYS["synth"],   # default: [base]'s
 }
 #: How long to try to reach a Dask scheduler.
 DASK_TIMEOUT = "10s"
-_BASE_DEFAULTS = {"images": 100, "profile_images": 5, "synth": False, "target": "ecp5-85f", "rtl": "blocks"}
-_MACRO_DEFAULTS = {"trials": 200, "currents_uA": [45, 55, 63, 71, 80, 95, 125], "fidelity_seed": 21}
 
 
 def _macro_schema():
+    """The design config's [twin.macrospin] keys (:data:`spintwin.config.SCHEMA`), unprefixed."""
     from .config import SCHEMA
 
     pre = "twin.macrospin."
-    return {k[len(pre):]: (check, expect) for k, (check, expect, _) in SCHEMA.items() if k.startswith(pre)}
-
-
-def _check(path, where: str, key: str, value, schema: dict):
-    if key not in schema:
-        raise SpintwinError(f"space {path}: unknown key '{where}{key}' (known: {', '.join(sorted(schema))})")
-    check, expect = schema[key]
-    if not check(value):
-        raise SpintwinError(f"space {path}: '{where}{key}' must be {expect}, not {value!r}")
+    return {k[len(pre):]: v for k, v in SCHEMA.items() if k.startswith(pre)}
 
 
 def _axes(path, where: str, table, schema: dict) -> dict:
@@ -156,7 +149,7 @@ def _axes(path, where: str, table, schema: dict) -> dict:
         if not isinstance(values, list) or not values:
             raise SpintwinError(f"space {path}: '{where}{key}' must be a non-empty list of values, not {values!r}")
         for v in values:
-            _check(path, where, key, v, schema)
+            check_key(schema, key, v, path, what="space", prefix=where)
         out[key] = values
     return out
 
@@ -197,29 +190,16 @@ def load_space(space_path, design: dict, *, images: int | None = None) -> list[d
     :class:`SpintwinError` (one line naming the file, key and value) on any problem.
     """
     path = Path(space_path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpintwinError(f"space {path}: file not found") from None
-    except IsADirectoryError:
-        raise SpintwinError(f"space {path}: is a folder, not a TOML file") from None
-    except OSError as e:
-        raise SpintwinError(f"space {path}: cannot be read: {e.strerror or e}") from None
-    except UnicodeDecodeError as e:  # binary, Latin-1, ...: TOML is UTF-8
-        raise SpintwinError(f"space {path}: not UTF-8 text (byte {e.start}: {e.reason}); TOML files are UTF-8") \
-            from None
-    except tomllib.TOMLDecodeError as e:
-        raise SpintwinError(f"space {path}: not valid TOML ({e})") from None
+    raw = read_toml(path, "space")
     for key in raw:
         if key not in ("base", "axes", "points", "macrospin"):
             raise SpintwinError(f"space {path}: unknown table '{key}' (known: axes, base, macrospin, points)")
     base_raw = raw.get("base", {})
     if not isinstance(base_raw, dict):
         raise SpintwinError(f"space {path}: 'base' must be a table, not {base_raw!r}")
-    base, fixed = dict(_BASE_DEFAULTS), {}
-    for key, value in base_raw.items():
-        _check(path, "base.", key, value, {**_BASE_KEYS, **_NET_KEYS})
-        (base if key in _BASE_KEYS else fixed)[key] = value
+    checked = check_table(base_raw, {**_BASE_KEYS, **_NET_KEYS}, path, what="space", prefix="base.")
+    base = {k: checked[k] for k in _BASE_KEYS}
+    fixed = {k: v for k, v in base_raw.items() if k in _NET_KEYS}
     if images is not None:
         if not (_is_int(images) and 1 <= images <= 10000):
             raise SpintwinError(f"images must be an integer in 1..10000, not {images!r}")
@@ -239,8 +219,7 @@ def load_space(space_path, design: dict, *, images: int | None = None) -> list[d
     if not isinstance(explicit, list) or not all(isinstance(t, dict) for t in explicit):
         raise SpintwinError(f"space {path}: 'points' must be an array of tables ([[points]]), not {explicit!r}")
     for i, table in enumerate(explicit):
-        for key, value in table.items():
-            _check(path, f"points[{i}].", key, value, _NET_KEYS)
+        check_table(table, _NET_KEYS, path, what="space", prefix=f"points[{i}].")
         p = _network_point(path, {**fixed, **table}, base, f"points[{i}]")
         p["axes"] = [k for k in table if k in p]
         points.append(p)
@@ -261,13 +240,11 @@ def _macrospin_points(path, table, design: dict, base: dict) -> list[dict]:
     if not isinstance(table, dict):
         raise SpintwinError(f"space {path}: 'macrospin' must be a table, not {table!r}")
     schema = _macro_schema()
-    fixed = {**_MACRO_DEFAULTS, "synth": base["synth"]}
+    given = {k: v for k, v in table.items() if k != "axes"}
+    checked = check_table(given, {**_MACRO_KEYS, **schema}, path, what="space", prefix="macrospin.")
+    fixed = {k: checked[k] for k in _MACRO_KEYS} | {"synth": given.get("synth", base["synth"])}
     dev = copy.deepcopy(design["twin"]["macrospin"])
-    for key, value in table.items():
-        if key == "axes":
-            continue
-        _check(path, "macrospin.", key, value, {**_MACRO_KEYS, **schema})
-        (fixed if key in _MACRO_KEYS else dev)[key] = value
+    dev.update((k, v) for k, v in given.items() if k in schema)
     axes = _axes(path, "macrospin.axes.", table.get("axes", {}), schema)
     out = []
     for combo in itertools.product(*axes.values()):

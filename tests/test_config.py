@@ -28,7 +28,7 @@ def test_empty_config_is_the_default_design(tmp_path):
 
 
 @pytest.mark.parametrize("name, content, needles", [
-    ("dir", None, ["is a directory"]),
+    ("dir", None, ["is a folder"]),
     ("bin.toml", bytes(range(256)), ["not UTF-8"]),
     ("latin.toml", "[demo]\n# caf\xe9\nseed = 1\n".encode("latin-1"), ["not UTF-8"]),
     ("inf.toml", b"[twin.macrospin]\ncurrent_lsb_uA = inf\n", ["'twin.macrospin.current_lsb_uA'", "inf"]),
