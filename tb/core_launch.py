@@ -99,20 +99,12 @@ def run(network: str, *, sim: str, images: int, steps: int, seed: int = 1, first
 
     given = net is not None
     net = net or trained_network(network, steps, seed)
-    verilog, wrapper, top = core_verilog(net)
+    built = core_verilog(net)
     env = {"CORE_NETWORK": network, "CORE_STEPS": steps, "CORE_SEED": seed, "CORE_FIRST": first,
            "CORE_IMAGES": images, **(env or {})}
     if given:  # a design's own formats reach the testbench as data (quantize.core.network_from_config)
         env["CORE_CONFIG"] = asdict(net.cfg)
-    build = [WAIVERS, CORE_WAIVERS, *FAST_VERILATOR_ARGS] if sim == "verilator" else ()
-    args = dict(sim=sim, seed=seed, build_args=build)
-    sources = [verilog, wrapper]
-    return replay_on_mismatch(
-        lambda: run_cocotb(sources, top, "tb.core_tb", env=env, case=case, **args),
-        lambda e: run_cocotb(sources, top, "tb.core_tb",
-                             env={**env, "CORE_MODE": "trace", "CORE_IMAGE": _first_bad_image(e, first)},
-                             case=f"{case or 'run'}-trace", **args),
-        label=lambda e: f"image {_first_bad_image(e, first)}: ")
+    return _cosim(built, env, sim=sim, seed=seed, first=first, case=case)
 
 
 def _run_user(net, x, *, sim, images, first, env, case):
@@ -129,22 +121,30 @@ def _run_user(net, x, *, sim, images, first, env, case):
     x = np.asarray(x)
     if not (_is_int(images) and images >= 1 and _is_int(first) and first >= 0 and first + images <= len(x)):
         raise SpintwinError(f"images {first}..{first + images - 1} do not exist: the inputs hold {len(x)}")
-    verilog, wrapper, top = core_verilog(net)
-    build = [WAIVERS, CORE_WAIVERS, *FAST_VERILATOR_ARGS] if sim == "verilator" else ()
-    args = dict(sim=sim, seed=net.cfg.seed, build_args=build)
+    built = core_verilog(net)
     with tempfile.TemporaryDirectory(prefix="spintwin-core-") as tmp:
         net_file = save(net.network, Path(tmp) / "network.npz")
         x_file = Path(tmp) / "inputs.npy"
         np.save(x_file, x)
         env = {"CORE_NETWORK_FILE": str(net_file), "CORE_IMAGES_FILE": str(x_file), "CORE_CONFIG": asdict(net.cfg),
                "CORE_FIRST": first, "CORE_IMAGES": images, **(env or {})}
-        sources = [verilog, wrapper]
-        return replay_on_mismatch(
-            lambda: run_cocotb(sources, top, "tb.core_tb", env=env, case=case, **args),
-            lambda e: run_cocotb(sources, top, "tb.core_tb",
-                                 env={**env, "CORE_MODE": "trace", "CORE_IMAGE": _first_bad_image(e, first)},
-                                 case=f"{case or 'run'}-trace", **args),
-            label=lambda e: f"image {_first_bad_image(e, first)}: ")
+        return _cosim(built, env, sim=sim, seed=net.cfg.seed, first=first, case=case)
+
+
+def _cosim(built, env: dict, *, sim: str, seed: int, first: int, case: str | None):
+    """One batch run of tb.core_tb on the core's Verilog ``built`` (:func:`core_verilog`'s
+    (verilog, wrapper, top)) with ``env``; on a mismatch, replay the first differing image in
+    trace mode (``CORE_MODE=trace``) so the error names its first differing step."""
+    verilog, wrapper, top = built
+    build = [WAIVERS, CORE_WAIVERS, *FAST_VERILATOR_ARGS] if sim == "verilator" else ()
+    args = dict(sim=sim, seed=seed, build_args=build)
+    sources = [verilog, wrapper]
+    return replay_on_mismatch(
+        lambda: run_cocotb(sources, top, "tb.core_tb", env=env, case=case, **args),
+        lambda e: run_cocotb(sources, top, "tb.core_tb",
+                             env={**env, "CORE_MODE": "trace", "CORE_IMAGE": _first_bad_image(e, first)},
+                             case=f"{case or 'run'}-trace", **args),
+        label=lambda e: f"image {_first_bad_image(e, first)}: ")
 
 
 def _first_bad_image(error: BaseException, default: int) -> int:
