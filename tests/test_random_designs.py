@@ -8,6 +8,9 @@ The run's seed is ``$SPINTWIN_RANDOM_DESIGN_SEED``, else a hash of the commit an
 (printed; tests/random_designs.py). A failing draw's message holds the seed and the whole
 design file, so ``spintwin verify <block> --config design.toml`` (or the seed) reproduces it.
 
+Also (no simulator): formats drawn over the schema's whole range must run in the integer model when
+load_config accepts them (an expected failure today: see its reason).
+
 Draws per run: :data:`MACROSPIN_DRAWS` + :data:`CORE_DRAWS` in the ordinary suite (each a new
 Verilator build: about 30-60 s of C++ per integrator, 90-120 s per core on 2 cores), more with
 ``make test-long`` (:data:`LONG_MACROSPIN_DRAWS`, :data:`LONG_CORE_DRAWS`);
@@ -252,3 +255,48 @@ def test_a_failing_draw_names_its_seed_and_whole_design(tmp_path, monkeypatch):
 def test_to_toml_round_trips():
     values = {"a": 1, "b": [18, -3], "c": 0.1, "d": "trunc", "e": True}
     assert tomllib.loads(to_toml("twin.macrospin", values, "two\nlines"))["twin"]["macrospin"] == values
+
+
+@pytest.mark.xfail(strict=True, reason="issue 20: load_config accepts formats whose integer model cannot step "
+                   "(e.g. m_format [32, 30] + h_format [48, 20]: the exact m*h product needs 80 bits, "
+                   "Fixed refuses > 64; ValueError at the first step, after the build)")
+def test_every_accepted_format_runs_in_the_model(tmp_path):
+    """Formats drawn over the schema's whole range ([width 2..64, frac -64..128]): a design that
+    load_config accepts must run the integer model (two steps with noise and drive), or
+    ``verify`` fails after its build with a raw error instead of a one-line refusal up front."""
+    import random
+
+    import numpy as np
+
+    from spintwin.config import load_config
+    from spintwin.twin import macrospin_from_config
+
+    rng = random.Random(f"{SEED}:schema-formats")
+    broken = []
+    for i in range(100):
+        values = {k: [rng.randint(2, 64), rng.randint(-64, 128)] for k in
+                  ("h_format", "dm_format", "norm_format", "drive_format")}
+        w = rng.randint(8, 32)
+        values["m_format"] = [w, rng.randint(w - 12, w - 2)]
+        values["magnets"] = 65536
+        cfg = {"twin": {"macrospin": {**load_config()["twin"]["macrospin"], **values}}}
+        try:
+            model, noise, _ = macrospin_from_config(cfg)
+        except SpintwinError:
+            continue                                  # refused: fine
+        g = np.random.default_rng(i).integers(-(1 << 6), 1 << 6, size=(4, 3))
+        code = np.random.default_rng(i).integers(-100, 100, size=4)
+        try:
+            m = model.step(np.repeat(model.m_reset[None], 4, 0), g, code)[0]
+            model.step(m, g, code)
+        except (ValueError, OverflowError) as e:
+            path = tmp_path / f"d{i}.toml"
+            path.write_text(to_toml("twin.macrospin", values))
+            try:
+                load_config(path)
+            except SpintwinError:
+                continue                              # the validator refuses it: fine
+            broken.append(f"{values}: {type(e).__name__}: {e}")
+            if len(broken) == 5:
+                break
+    assert not broken, f"{len(broken)} accepted designs cannot step, e.g.\n" + "\n".join(broken[:5])
