@@ -12,8 +12,10 @@ Also (no simulator): formats drawn over the schema's whole range must run in the
 load_config accepts them (an expected failure today: see its reason).
 
 Draws per run: :data:`MACROSPIN_DRAWS` + :data:`CORE_DRAWS` in the ordinary suite (each a new
-Verilator build: about 30-60 s of C++ per integrator, 90-120 s per core on 2 cores), more with
-``make test-long`` (:data:`LONG_MACROSPIN_DRAWS`, :data:`LONG_CORE_DRAWS`);
+Verilator build; measured on a loaded 2-core machine: 75-85 s per integrator draw with at most
+:data:`ORDINARY_LUT_PRODUCTS` LUT-multiplied products, 50-90 s per core draw, about 4 min for
+the file), more with ``make test-long`` (:data:`LONG_MACROSPIN_DRAWS`, :data:`LONG_CORE_DRAWS`:
+any DSP/LUT mapping, 130-250 s per integrator draw);
 ``$SPINTWIN_RANDOM_DESIGN_DRAWS=M,C`` sets the ordinary suite's counts. Each design is run for
 :data:`MAGNET_STEPS_PER_LANE` magnet-steps per lane (batch self-test) or :data:`CORE_IMAGES`
 MNIST test images at its own 3-6 steps. Builds go to a private folder, removed when the draw
