@@ -23,6 +23,18 @@ def device_params(name: str):
     raise SpintwinError(f"unknown device preset {name!r}")
 
 
+def _probe_step(model) -> None:
+    """One integer-model step of one magnet from its reset state, with zero noise and drive.
+
+    The widths of the model's intermediate products and sums follow from the formats alone
+    (e.g. the exact m x h product is m.width + h.width bits), so formats that cannot be held
+    in int64 fail here, as a one-line config error, and not at the first step after the RTL
+    build (random-design draws found m_format [32, 30] with h_format [48, 20]: 80 bits)."""
+    import numpy as np
+
+    model.step(model.m_reset[None].copy(), np.zeros((1, 3), np.int64), np.zeros(1, np.int64))
+
+
 def macrospin_from_config(cfg: dict, path=None):
     """(MacrospinModel, NoiseConfig, params) for the config's [twin.macrospin] table; a design
     the quantize configs refuse is one line naming the file (``path``) and the table."""
@@ -39,6 +51,7 @@ def macrospin_from_config(cfg: dict, path=None):
         params = device_params(t["device"])
         consts = MacrospinConstants.from_params(mcfg, params, t["dt_ps"] * 1e-12)
         model = MacrospinModel(mcfg, consts, noise.out_fmt, float(noise.variance))
+        _probe_step(model)
     except (ValueError, OverflowError, ZeroDivisionError) as e:
         where = f"config {path}: " if path is not None else ""
         raise SpintwinError(f"{where}twin.macrospin: {' '.join(str(e).split())}") from None

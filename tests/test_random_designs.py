@@ -259,9 +259,6 @@ def test_to_toml_round_trips():
     assert tomllib.loads(to_toml("twin.macrospin", values, "two\nlines"))["twin"]["macrospin"] == values
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: load_config accepts formats whose integer model cannot step "
-                   "(e.g. m_format [32, 30] + h_format [48, 20]: the exact m*h product needs 80 bits, "
-                   "Fixed refuses > 64; ValueError at the first step, after the build)")
 def test_every_accepted_format_runs_in_the_model(tmp_path):
     """Formats drawn over the schema's whole range ([width 2..64, frac -64..128]): a design that
     load_config accepts must run the integer model (two steps with noise and drive), or
