@@ -79,7 +79,7 @@ def test_flow_arguments_are_one_clear_error():
         verify_core("stdp")
     with pytest.raises(SpintwinError, match="--sim must be verilator or icarus, not 'xsim'"):
         verify_core("cnn-if", "xsim")
-    with pytest.raises(SpintwinError, match="--images must be >= 1, not 0"):
+    with pytest.raises(SpintwinError, match="--images must be in 1..10000"):
         verify_core("cnn-if", images=0)
     with pytest.raises(SpintwinError, match="--target must be one of ecp5-85f, ice40-up5k, not 'xc7'"):
         synth_core("cnn-if", "xc7")

@@ -33,7 +33,7 @@ def test_only_a_mismatch_is_a_mismatch(monkeypatch, exc, kind):
         raise exc
 
     monkeypatch.setitem(REGISTRY, "macrospin", replace(REGISTRY["macrospin"], verify=boom))
-    monkeypatch.setattr(flow, "_tools", lambda: (Exception, None, lambda sim: (True, "")))
+    monkeypatch.setattr("boards.tools.simulator_available", lambda sim: (True, ""))
     with pytest.raises(kind) as info:
         flow.verify("macrospin", sim="verilator", steps=10, echo=lambda *_: None)
     assert type(info.value) is kind
