@@ -6,61 +6,10 @@ quantize.core.cycles_exact (cycle for cycle); and the core's limits, refused nam
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
-
-from hdl.core import PIX_PER_BEAT, SnnCore
+from core_sim import check
+from hdl.core import SnnCore
 from quantize import core as qc
 from quantize import snn as q
-
-
-def simulate(net, x, first: int = 0) -> list[dict]:
-    """Run inputs x (B, H, W[, C]) through SnnCore(net) in the Amaranth simulator: per image
-    the class counts, decision, cycles, and every layer's signature and spike count."""
-    dut = SnnCore(net)
-    names = ["input"] + [layer.name for layer in net.layers]
-    b = net.cfg.input_bits
-    out = []
-
-    async def bench(ctx):
-        for j, image in enumerate(x):
-            p = q.pixel_codes(net.cfg, image).reshape(-1)        # raster order (y, x, c)
-            s0, s1 = q.encoder_seeds(net.cfg.seed, first + j)
-            ctx.set(dut.seed0, s0)
-            ctx.set(dut.seed1, s1)
-            ctx.set(dut.steps, net.cfg.steps)
-            for k in range(0, len(p), PIX_PER_BEAT):
-                ctx.set(dut.pix_valid, 1)
-                ctx.set(dut.pix_data, sum(int(v) << (b * i) for i, v in enumerate(p[k:k + PIX_PER_BEAT])))
-                await ctx.tick()
-            ctx.set(dut.pix_valid, 0)
-            await ctx.tick().until(dut.done)
-            sigs, spikes = ctx.get(dut.sigs), ctx.get(dut.spikes)
-            out.append({"counts": [(ctx.get(dut.counts) >> (16 * c)) & 0xFFFF for c in range(net.classes)],
-                        "pred": ctx.get(dut.pred), "cycles": ctx.get(dut.cycles),
-                        "sigs": {n: (sigs >> (32 * i)) & 0xFFFFFFFF for i, n in enumerate(names)},
-                        "spikes": {n: (spikes >> (32 * i)) & 0xFFFFFFFF for i, n in enumerate(names)}})
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
-    return out
-
-
-def check(net, x, first: int = 0) -> list[dict]:
-    """The RTL equals the model spike for spike and cycle for cycle; returns the model's items."""
-    got = simulate(net, x, first)
-    layers = qc.core_layers(net)
-    items = qc.trace(net, x, first_image=first)
-    for item, g in zip(items, got, strict=True):
-        sig = qc.signatures(item)
-        for name, s in item["spikes"].items():
-            assert g["spikes"][name] == int(s.sum()), name
-            assert g["sigs"][name] == sig[name], name
-        assert g["counts"] == [int(v) for v in item["counts"]]
-        assert g["pred"] == item["pred"]
-        assert g["cycles"] == qc.cycles_exact(layers, item)
-    return items
 
 
 def _digits_mlp(hidden=32):
@@ -82,7 +31,7 @@ def test_digits_mlp_on_the_core_equals_the_model():
     net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=12, seed=3))
     layers = qc.core_layers(net)
     assert [(L.kind, L.in_shape, L.n) for L in layers] == [("fc", (8, 8, 1), 32), ("fc", (1, 1, 32), 10)]
-    items = check(net, x[:2], first=4)
+    items, _ = check(net, x[:2], first=4)
     assert all(it["spikes"]["fc1"].sum() > 0 and it["spikes"]["fc2"].sum() > 0 for it in items)
 
 
@@ -110,7 +59,7 @@ def test_lif_conv_net_with_bias_and_padding_on_the_core_equals_the_model(kind):
     layers = qc.core_layers(net)
     assert layers[0].padding == 1 and layers[0].leak_shift == 2 and layers[0].bias is not None
     x = np.random.default_rng(7).random((2, 10, 10, 2))
-    items = check(net, x, first=1)
+    items, _ = check(net, x, first=1)
     assert all(it["spikes"]["o"].sum() > 0 for it in items)
     # the leak and the bias matter: without them the model's spikes differ
     from dataclasses import replace
@@ -131,7 +80,7 @@ def test_stochastic_core_with_bias_and_another_input():
         nw.Pool2d("p", 2, neuron=None), nw.Flatten("f"),
         nw.Dense("o", rng.normal(0.1, 0.5, (4, 75)), bias=rng.normal(0, 0.5, 4), neuron=nrn)))
     net = q.build_network(desc, q.QuantConfig(kind="twin-stochastic", steps=2, seed=4))
-    items = check(net, rng.random((1, 12, 12)), first=0)
+    items, _ = check(net, rng.random((1, 12, 12)), first=0)
     assert items[0]["spikes"]["o"].sum() > 0
 
 

@@ -6,9 +6,8 @@ about 6,000 cycles per image, which the Amaranth simulator runs in a few seconds
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
-
-from hdl.core import PIX_PER_BEAT, SnnCore
+from core_sim import check
+from hdl.core import SnnCore
 from quantize import core as qc
 from quantize import snn as q
 
@@ -25,38 +24,6 @@ def _image(seed=0):
     x = np.zeros((1, 28, 28))
     x[:, 10:16, 9:15] = 0.5 + 0.5 * rng.random((1, 6, 6))
     return x
-
-
-def simulate(net, x, first: int = 0) -> list[dict]:
-    """Run images through the RTL in the Amaranth simulator; results per image."""
-    dut = SnnCore(net)
-    names = ["input"] + [layer.name for layer in net.layers]
-    out = []
-
-    async def bench(ctx):
-        for j, image in enumerate(x):
-            p = q.pixel_codes(net.cfg, image).reshape(-1)
-            s0, s1 = q.encoder_seeds(net.cfg.seed, first + j)
-            ctx.set(dut.seed0, s0)
-            ctx.set(dut.seed1, s1)
-            ctx.set(dut.steps, net.cfg.steps)
-            for k in range(0, 784, PIX_PER_BEAT):
-                ctx.set(dut.pix_valid, 1)
-                ctx.set(dut.pix_data, sum(int(v) << (net.cfg.input_bits * i) for i, v in enumerate(p[k:k + 8])))
-                await ctx.tick()
-            ctx.set(dut.pix_valid, 0)
-            await ctx.tick().until(dut.done)
-            sigs, spikes = ctx.get(dut.sigs), ctx.get(dut.spikes)
-            out.append({"counts": [(ctx.get(dut.counts) >> (16 * c)) & 0xFFFF for c in range(10)],
-                        "pred": ctx.get(dut.pred), "cycles": ctx.get(dut.cycles),
-                        "sigs": {n: (sigs >> (32 * i)) & 0xFFFFFFFF for i, n in enumerate(names)},
-                        "spikes": {n: (spikes >> (32 * i)) & 0xFFFFFFFF for i, n in enumerate(names)}})
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
-    return out
 
 
 def _back_to_back(layers, item) -> int:
@@ -76,25 +43,10 @@ def _back_to_back(layers, item) -> int:
     return hits
 
 
-def _check(net, x, first=0):
-    got = simulate(net, x, first)
-    layers = qc.core_layers(net)
-    items = qc.trace(net, x, first_image=first)
-    for item, g in zip(items, got):
-        sig = qc.signatures(item)
-        for name, s in item["spikes"].items():
-            assert g["spikes"][name] == int(s.sum()), name
-            assert g["sigs"][name] == sig[name], name
-        assert g["counts"] == [int(v) for v in item["counts"]]
-        assert g["pred"] == item["pred"]
-        assert g["cycles"] == qc.cycles_exact(layers, item)          # the analytical count, exactly
-    return items, got
-
-
 @pytest.mark.parametrize("kind", ["twin-if", "cmos-if"])
 def test_if_cores_equal_the_model_spike_for_spike(kind):
     net = q.build_network(_weights(), q.QuantConfig(kind=kind, steps=1, seed=5))
-    items, got = _check(net, _image(), first=7)
+    items, got = check(net, _image(), first=7)
     item = items[0]
     assert item["spikes"]["fc"].sum() > 0 and len(set(item["counts"])) > 1   # the output layer is exercised
     assert sorted(item["counts"]).count(max(item["counts"])) > 1              # and the tie-break
@@ -105,7 +57,7 @@ def test_stochastic_core_equals_the_model_spike_for_spike():
     """Network 2, one step (about 28,000 cycles: conv1's p-bits fire half the time on the blank
     background, each spike scattering up to 25 words into conv2; ~7 s on an idle core)."""
     net = q.build_network(_weights(), q.QuantConfig(kind="twin-stochastic", steps=1, seed=5))
-    items, _ = _check(net, _image(), first=2)
+    items, _ = check(net, _image(), first=2)
     assert items[0]["spikes"]["fc"].sum() > 0
 
 
@@ -140,7 +92,7 @@ def test_core_from_a_description_with_other_kernels_equals_the_model(kind):
     folded pooling for p-bits) equals quantize.core.trace spike for spike and cycle for cycle."""
     net = q.build_network(_kernel_network(kind), q.QuantConfig(kind=kind, steps=1, seed=5))
     assert [L.ksize for L in qc.core_layers(net) if L.kind == "conv"] == [3, 4]
-    items, _ = _check(net, _image(), first=1)
+    items, _ = check(net, _image(), first=1)
     assert items[0]["spikes"]["d"].sum() > 0
 
 
