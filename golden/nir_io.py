@@ -371,11 +371,7 @@ class _Walk:
         if ins is not None and _shape(ins) and _shape(ins) != (h, wd):
             raise NirError(f"node {nid!r} (Conv2d): input_shape {_shape(ins)}, but {self.prev!r} outputs {self.shape}")
         layer = nw.Conv2d(nid, w, stride=stride, padding=pad, bias=self._bias(nid, kind, node, w.shape[0]))
-        try:
-            ho, wo, k = layer.out_shape((h, wd, c))
-        except nw.NetworkError as e:
-            raise NirError(f"node {nid!r} (Conv2d) after {self.prev!r}: {e}") from None
-        self.layers.append(layer)
+        ho, wo, k = self._append(nid, "Conv2d", layer, (h, wd, c))
         self.shape = (k, ho, wo)
 
     def _pool(self, nid, node, kind, mode):
@@ -386,12 +382,17 @@ class _Walk:
             raise NirError(f"node {nid!r} ({kind}): padding {np.asarray(node.padding).tolist()} (supported: 0)")
         layer = nw.Pool2d(nid, k, None if s == k else s, mode)
         c, h, w = self.shape
+        ho, wo, _ = self._append(nid, kind, layer, (h, w, c))
+        self.shape = (c, ho, wo)
+
+    def _append(self, nid, kind, layer, hwc):
+        """Append a map layer; its output (H, W, C), or one NirError line naming the node."""
         try:
-            ho, wo, _ = layer.out_shape((h, w, c))
+            out = layer.out_shape(hwc)
         except nw.NetworkError as e:
             raise NirError(f"node {nid!r} ({kind}) after {self.prev!r}: {e}") from None
         self.layers.append(layer)
-        self.shape = (c, ho, wo)
+        return out
 
     def _sumpool2d(self, nid, node, kind):
         self._pool(nid, node, kind, "sum")

@@ -237,7 +237,7 @@ def _check(cfg: dict, path) -> None:
     _check_fits(network, _data_spec(cfg["core"].get("dataset"), path, network), f"config {path}: ")
 
 
-def _within_limits(d: CoreDesign):
+def within_limits(d: CoreDesign):
     """The design's bit-accurate network, refused in one line (naming the layer) when the RTL
     core cannot run it (``quantize.core.check_core_network``) before a testbench or synthesis starts."""
     from quantize.core import check_core_network
@@ -303,7 +303,7 @@ def _verify(d: CoreDesign, req: Request, echo, first: int = 0) -> dict:
     if not 1 <= req.images <= n_test - first:
         raise SpintwinError(f"--images must be in 1..{n_test - first} ({d.dataset} has {n_test} test images), "
                             f"not {req.images}")
-    net = _within_limits(d)
+    net = within_limits(d)
     t0 = time.perf_counter()
     kw = {"x": x_test} if own else {}
     r = core_launch.run(d.network, sim=req.sim, images=req.images, steps=d.cfg.steps, seed=d.cfg.seed, first=first,
@@ -319,7 +319,7 @@ def _verify(d: CoreDesign, req: Request, echo, first: int = 0) -> dict:
 
 
 def _synth(d: CoreDesign, target: str) -> dict:
-    _within_limits(d)
+    within_limits(d)
     return {"component": _component(d), "top": _TOP, "timeout_s": 3600.0}
 
 

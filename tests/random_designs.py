@@ -212,18 +212,12 @@ def draw_macrospin(seed: int, index: int, folder: Path, *, lut_products: int | N
 
 def _core_limits(cfg: dict, path) -> None:
     """The checks ``verify core`` runs before its testbench (the network within the RTL's limits)."""
-    from quantize.core import check_core_network
-    from spintwin.block_core import core_network
+    from spintwin.block_core import within_limits
     from spintwin.blocks import Request
     from spintwin.flow import design_of
 
     _, design = design_of("core", cfg, Request(config_path=path))
-    net = core_network(design)
-    if net.network is not None:
-        try:
-            check_core_network(net.network)
-        except ValueError as e:
-            raise SpintwinError(f"core: {e}") from None
+    within_limits(design)
 
 
 def draw_core(seed: int, index: int, folder: Path) -> Draw:
