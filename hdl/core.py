@@ -235,7 +235,9 @@ class SnnCore(wiring.Component):
         lf = [_Lfsr(m, wd, b, f"enc{i}") for i, wd in enumerate(ENCODER_WIDTHS)]
         pix_i = Signal(range(pixels + 1))
         pix_next = Signal.like(pix_i)
-        prow, pcol = Signal(range(ih)), Signal(range(iw))
+        # At least one bit each: a 1-wide (or 1-high) input would give a zero-width counter,
+        # which Verilator refuses (iris, wine: 1 x 1 x F feature vectors).
+        prow, pcol = Signal(range(max(2, ih))), Signal(range(max(2, iw)))
         pch = Signal(range(ic), name="pch") if ic > 1 else None
         pix_sel = Signal(range(PIX_PER_BEAT))
         m.d.comb += [pix_next.eq(pix_i), pix_rd.addr.eq(pix_next >> 3), pix_rd.en.eq(1)]
