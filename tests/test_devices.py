@@ -11,6 +11,7 @@ import pytest
 
 from golden import devices
 from golden.dw import wall_velocity
+from golden.levels import distinguishable_levels
 from golden.llg import MacrospinParams, switching_probability
 
 
@@ -79,8 +80,8 @@ def test_dw_presets_traverse_80nm_in_2ns_at_10_6_uA():
         v_1d = wall_velocity(dev.params, dev.current_density(10.6e-6), duration=4e-9, dt=2e-13)
         assert t_behav == pytest.approx(2e-9, rel=0.1)
         assert dev.length / v_1d == pytest.approx(2e-9, rel=0.1)
-        g = dev.level_conductances()
-        assert len(np.unique(g)) >= 15
+        # The programmed levels are told apart by a 1 ns, 50 mV read (tests/test_levels.py).
+        assert distinguishable_levels(dev.g_ap, dev.g_p) >= dev.levels
 
 
 def test_presets_are_valid_macrospins():
