@@ -12,7 +12,11 @@ from pathlib import Path
 
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
-from . import core, llg, networks, twin
+from . import core, llg, networks, seed_figures, twin
+
+#: Benchmarks with their own ``run() -> dict`` and ``markdown(dict) -> str``, in BENCHMARKS.md's
+#: order after the four above: name -> module.
+SECTIONS = {"seed": seed_figures}
 
 
 def machine() -> dict:
@@ -162,7 +166,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description="Run spintwin benchmarks.",
                                  epilog="example: python -m bench --out bench/results --only networks")
     ap.add_argument("--out", default="bench/results")
-    ap.add_argument("--only", nargs="+", choices=("llg", "twin", "networks", "core", "none"),
+    ap.add_argument("--only", nargs="+", choices=("llg", "twin", "networks", "core", *SECTIONS, "none"),
                     help="run only these; the others are read from their JSON in --out")
     ap.add_argument("--images", type=int, default=1000, help="MNIST test images for the networks benchmark")
     ap.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
@@ -184,7 +188,8 @@ def main(argv=None) -> int:
     reuse = json.loads(old_twin.read_text()) if args.twin_reuse_cosim else None
     runners = {"llg": llg.run, "twin": lambda: twin.run(reuse),
                "networks": lambda: networks.run(args.images, out),
-               "core": lambda: core.run(min(args.images, 500))}
+               "core": lambda: core.run(min(args.images, 500)),
+               "seed": lambda: seed_figures.run(out)}
     results = {}
     for name, fn in runners.items():
         if args.only and name not in args.only:
@@ -217,6 +222,9 @@ def main(argv=None) -> int:
             parts.append(_networks_table(results["networks"]))
         if "core" in results:
             parts.append(core.markdown(results["core"]))
+        for name, module in SECTIONS.items():
+            if name in results:
+                parts.append(module.markdown(results[name]))
         atomic_write_text("BENCHMARKS.md", "\n".join(parts))
     return 0
 
