@@ -19,7 +19,7 @@ from golden import devices
 from golden.dw import simulate_wall, wall_velocity
 from golden.llg import critical_spin_current, simulate, switching_probability
 
-from . import __version__
+from . import __version__, network_report
 from spinbase.fileio import atomic_savefig, atomic_write_json, atomic_write_text
 
 __all__ = ["check_demo", "run_demo"]
@@ -202,6 +202,37 @@ def _report(res, cfg_path, elapsed) -> str:
     return "\n".join(lines)
 
 
+def _user_network_stages(cfg, cfg_path, out, plt, res, prog, echo) -> list:
+    """Stages 6-8 for a design whose ``[core]`` names a network file or a data set other than
+    MNIST (``spintwin.network_report``): its float / twin / CMOS report with the layer diagram,
+    its core's Verilog and co-simulation, and its synthesis (``demo.system.synth_target``,
+    ``"none"`` skips it; cached per Verilog). Returns the report's sections."""
+    from spinbase.errors import SpintwinError
+
+    s = cfg["demo"]["system"]
+    prog.step(f"your network: float, twin and CMOS baseline (up to {s['images']} test inputs)")
+    r = network_report.measure(cfg, cfg_path, images=s["images"], echo=echo, diagram=out / "network_layers.png",
+                               plt=plt)
+    res["network"] = r
+    prog.done(f"accuracy float {r['float']['accuracy']:.3f}, twin {r['twin']['accuracy']:.3f}"
+              + (f", CMOS {r['cmos']['accuracy']:.3f}" if r.get("cmos") else ""))
+    prog.step("Verilog of your network's core and bit-exact co-simulation")
+    try:
+        res["rtl"], rtl_md = network_report.core_rtl(cfg, cfg_path, out, s["cosim_images"], echo)
+        prog.done(f"{res['rtl']['design']}: " + ("bit-exact" if res["rtl"].get("cosim") else "co-simulation skipped"))
+    except SpintwinError as e:
+        res["rtl"] = {"error": str(e)}
+        rtl_md = f"## Verilog and bit-exact co-simulation\n\nNot built: {e}\n"
+        prog.done(f"not built: {e}")
+    target = s["synth_target"]
+    prog.step(f"synthesis of your network's core ({target})")
+    syn = None if target == "none" else network_report.synthesise(cfg, cfg_path, target=target,
+                                                                  timeout_s=s["synth_timeout_s"])
+    res["synthesis"] = syn or {"target": None}
+    prog.done("skipped" if syn is None else syn.get("error") or f"{syn.get('lut')} LUT, {syn.get('fmax_mhz')} MHz")
+    return [network_report.markdown(r, synthesis=syn), rtl_md]
+
+
 def check_demo(cfg: dict, out, cfg_path=None) -> Path:
     """Everything the demo's stages will need, checked before stage 1 (they take minutes).
 
@@ -234,14 +265,16 @@ def check_demo(cfg: dict, out, cfg_path=None) -> Path:
     return prepare_out_dir(out)
 
 
-def run_demo(cfg: dict, out: Path, cfg_path, echo=print) -> dict:
+def run_demo(cfg: dict, out: Path, cfg_path, echo=print, *, devices: bool = True) -> dict:
     """Run the demo; returns the results dict also written to ``out/demo.json``.
 
     Stages: four golden device studies, the twin's switching curve against the golden one, the
     twin against the CMOS baseline on MNIST, the core's Verilog and its bit-exact Verilator
-    co-simulation, and a synthesis estimate; then ``report.md`` and the self-contained
+    co-simulation, and a synthesis estimate (a design whose ``[core]`` names a network file or
+    another data set: the last three for that network, :func:`_user_network_stages`); then ``report.md`` and the self-contained
     ``report.html``. Every file is written atomically. The config and the output folder are
     checked first (:func:`check_demo`), so a bad one stops the demo before stage 1.
+    ``devices=False`` leaves out the five device stages (minutes): the network stages alone.
     """
     from . import demo_system as ds
     from .report import markdown_to_html
@@ -250,44 +283,51 @@ def run_demo(cfg: dict, out: Path, cfg_path, echo=print) -> dict:
     plt = _plt()
     rng = np.random.default_rng(cfg["demo"]["seed"])
     t0 = time.perf_counter()
-    prog = _Progress(8, echo)
+    prog = _Progress(8 if devices else 3, echo)
     res = {}
-    prog.step("stochastic MTJ neuron: switching curve (golden LLG, 300 K)")
-    res["mtj_neuron"] = _mtj_neuron(cfg, rng, out, plt)
-    prog.done(f"P(71 uA) = {res['mtj_neuron']['p_at_71uA']:.3f}, I50 = {res['mtj_neuron']['i50_uA']:.1f} uA")
-    prog.step("volatile STP/LTP synapse: pulse-spacing sweep")
-    res["volatile_synapse"] = _volatile(cfg, rng, out, plt)
-    prog.done("LTP probabilities " + ", ".join(f"{p:.2f}" for p in res["volatile_synapse"]["ltp_probability"]))
-    prog.step("step neuron: preset / evaluate")
-    res["step_neuron"] = _step(cfg, rng, out, plt)
-    prog.done(f"energy {res['step_neuron']['energy_fJ']:.1f} fJ")
-    prog.step("domain-wall device: velocity and traverse")
-    res["dw"] = _dw(cfg, out, plt)
-    prog.done(f"traverse {res['dw']['traverse_ns_1d']:.3f} ns at 10.6 uA")
     sections = []
-    prog.step("MTJ neuron on the twin's integer datapath against the golden model")
-    res["device_fidelity"], md = ds.device_fidelity(cfg, res["mtj_neuron"], out, plt)
-    sections.append(md)
-    prog.done(f"largest difference {res['device_fidelity']['max_abs_difference']:.3f}")
-    prog.step(f"network 1 on the twin and on the CMOS baseline ({cfg['demo']['system']['images']} MNIST images)")
-    res["twin_vs_cmos"], md = ds.twin_against_cmos(cfg, out, plt, echo)
-    sections.append(md)
-    prog.done(f"agreement {res['twin_vs_cmos']['agreement'] * 100:.1f} %, "
-              f"energy CMOS / twin {res['twin_vs_cmos']['energy_ratio']:.0f}x")
-    prog.step("Verilog of the twin and bit-exact co-simulation on Verilator")
-    res["rtl"], md = ds.core_rtl(cfg, out, echo)
-    sections.append(md)
-    prog.done(f"{res['rtl']['design']}: " + ("bit-exact" if res["rtl"].get("cosim") else "co-simulation skipped"))
-    prog.step(f"synthesis estimate ({cfg['demo']['system']['synth_target']})")
-    res["synthesis"], md = ds.synthesis(cfg, out, echo)
-    sections.append(md)
-    syn = res["synthesis"]
-    prog.done(f"{syn.get('lut')} LUT, {syn.get('fmax_mhz')} MHz ({syn.get('source', 'skipped')})" if syn.get("target")
-              else "skipped")
+    if devices:
+        prog.step("stochastic MTJ neuron: switching curve (golden LLG, 300 K)")
+        res["mtj_neuron"] = _mtj_neuron(cfg, rng, out, plt)
+        prog.done(f"P(71 uA) = {res['mtj_neuron']['p_at_71uA']:.3f}, I50 = {res['mtj_neuron']['i50_uA']:.1f} uA")
+        prog.step("volatile STP/LTP synapse: pulse-spacing sweep")
+        res["volatile_synapse"] = _volatile(cfg, rng, out, plt)
+        prog.done("LTP probabilities " + ", ".join(f"{p:.2f}" for p in res["volatile_synapse"]["ltp_probability"]))
+        prog.step("step neuron: preset / evaluate")
+        res["step_neuron"] = _step(cfg, rng, out, plt)
+        prog.done(f"energy {res['step_neuron']['energy_fJ']:.1f} fJ")
+        prog.step("domain-wall device: velocity and traverse")
+        res["dw"] = _dw(cfg, out, plt)
+        prog.done(f"traverse {res['dw']['traverse_ns_1d']:.3f} ns at 10.6 uA")
+        prog.step("MTJ neuron on the twin's integer datapath against the golden model")
+        res["device_fidelity"], md = ds.device_fidelity(cfg, res["mtj_neuron"], out, plt)
+        sections.append(md)
+        prog.done(f"largest difference {res['device_fidelity']['max_abs_difference']:.3f}")
+    if network_report.is_user_design(cfg):
+        sections += _user_network_stages(cfg, cfg_path, out, plt, res, prog, echo)
+    else:
+        prog.step(f"network 1 on the twin and on the CMOS baseline ({cfg['demo']['system']['images']} MNIST images)")
+        res["twin_vs_cmos"], md = ds.twin_against_cmos(cfg, out, plt, echo)
+        sections.append(md)
+        prog.done(f"agreement {res['twin_vs_cmos']['agreement'] * 100:.1f} %, "
+                  f"energy CMOS / twin {res['twin_vs_cmos']['energy_ratio']:.0f}x")
+        prog.step("Verilog of the twin and bit-exact co-simulation on Verilator")
+        res["rtl"], md = ds.core_rtl(cfg, out, echo)
+        sections.append(md)
+        prog.done(f"{res['rtl']['design']}: " + ("bit-exact" if res["rtl"].get("cosim") else "co-simulation skipped"))
+        prog.step(f"synthesis estimate ({cfg['demo']['system']['synth_target']})")
+        res["synthesis"], md = ds.synthesis(cfg, out, echo)
+        sections.append(md)
+        syn = res["synthesis"]
+        prog.done(f"{syn.get('lut')} LUT, {syn.get('fmax_mhz')} MHz ({syn.get('source', 'skipped')})" if syn.get("target")
+                  else "skipped")
     elapsed = time.perf_counter() - t0
     res["elapsed_s"] = elapsed
     atomic_write_json(out / "demo.json", res)
-    report = _report(res, cfg_path, elapsed) + "\n" + "\n".join(sections)
+    head = _report(res, cfg_path, elapsed) if devices else (
+        f"# spintwin demo: your network on the twin\n\nspintwin {__version__}, config `{cfg_path}`, {elapsed:.0f} s "
+        "(device stages left out).\n")
+    report = head + "\n" + "\n".join(sections)
     atomic_write_text(out / "report.md", report)
     page, missing = markdown_to_html(report, out, title="spintwin demo report")
     atomic_write_text(out / "report.html", page)
