@@ -1,0 +1,290 @@
+"""STT-MTJ step neuron with bias and reset (seed section IV.1 "Step Neurons", Ref. 100).
+
+Sengupta & Roy (IJCNN 2015, the seed's Ref. 100): an MTJ is initialised in the AP state and
+biased at the current that switches it to P, so that a small signed synaptic current decides
+whether it switches (output 1) or stays AP (output 0); a read follows and a reset pulse
+returns a switched neuron to AP. The seed quotes ~1.63x less energy than a digital CMOS
+neuron, limited by the bias and reset currents.
+
+The device here is the CoFeB/MgO junction of :func:`golden.devices.step_neuron` (PMA
+pi/4 x 40 x 40 x 1.5 nm, Ms = 1.0e6 A/m, alpha = 0.02, H_K = 1.13e5 A/m, Delta = 32 at
+300 K) written by spin-transfer torque from the pinned layer (polarisation 0.6), i.e. its
+``evaluate_magnet()``: pinned layer along +z, P = +z, AP = -z, and a positive current
+switches AP -> P. The pinned layer's polarisation lies along the easy axis, so the problem is
+axisymmetric and the zero-temperature critical current is exact (REFERENCES.md 2.3):
+
+    I_c0 = (2 e / hbar) alpha mu0 Ms V H_K / eta         (27.1 uA here).
+
+A window of finite length t_w needs more: a magnet at initial angle theta_0 from the AP axis
+reaches the equator under u = I / I_c0 > 1 in (REFERENCES.md 2.4, exact at T = 0)
+
+    t_sw = t0 [ -ln(1 - z0) / (2 (u - 1)) + ln(1 + z0) / (2 (u + 1)) + ln((u - z0) / u) / (u^2 - 1) ],
+
+z0 = cos theta_0, t0 = (1 + alpha^2) / (alpha gamma mu0 H_K) = 2.0 ns. Thermal equilibrium
+makes sin^2 theta_0 exponential with mean 1 / Delta (two Gaussian transverse components of
+variance 1 / (2 Delta)). Noise during the window adds, in the linear (small-angle) phase where
+the transverse components grow at the rate (u - 1) / t0, the variance
+``(1 - exp(-2 (u - 1) t_w / t0)) / (2 Delta (u - 1))`` per component (an Ornstein-Uhlenbeck
+process with negative damping, whose noise is the equilibrium one). So
+
+    P_sw(u, t_w) = exp(-Delta sin^2 theta* / g),  g = 1 + (1 - exp(-2 (u - 1) t_w / t0)) / (u - 1),
+
+with theta* the initial angle that reaches the equator exactly at t_w (the precessional
+regime; Sun, PRB 62, 570 (2000) for the switching time, the thermal initial-angle average as
+in Koch et al., PRL 92, 088302 (2004)). Its neglected terms (noise in the non-linear phase,
+the harmonic initial distribution, sin theta vs theta) are O(1 / Delta) in P. Thermal
+activation over the barrier Delta (1 - u)^2 (Neel-Brown) is neglected: use it for u above
+~1.3 (the default windows stay above 1.5). :func:`switching_probability` measures the same
+with the stochastic macrospin LLG (golden.llg, Heun, thermal field).
+
+The neuron's critical current for its window, :meth:`SttNeuron.window_critical_current`, is
+the current with P_sw = 0.5 from this formula; the neuron is biased there, and its t_w -> inf
+limit is I_c0. Energy per operation (:func:`energy_per_operation`): the write (bias + input
+through the AP junction, I^2 R_AP t_w), the read (a divider at golden.energy's sense voltage
+and duration, plus its latch) and the reset of a neuron that fired (the P -> AP pulse whose
+analytic failure probability is ``reset_error``, through R_P); the CMOS side is golden.energy's
+digital neuron update (a 16-bit compare plus the 16-bit state register,
+:func:`cmos_neuron_energy`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.optimize import brentq
+
+from .devices import step_neuron
+from .energy import LATCH_ENERGY, SENSE_DURATION, SENSE_VOLTAGE, CmosConfig, LayerEvents, NetworkEvents, cmos_energy
+from .llg import MacrospinParams, _rng, critical_spin_current, equilibrium_sample, simulate
+
+__all__ = [
+    "SttNeuron", "stt_neuron", "switching_time", "analytic_switching_probability",
+    "switching_probability", "energy_per_operation", "cmos_neuron_energy", "SEED_CMOS_RATIO", "TMR",
+]
+
+#: The seed's energy improvement of Ref. 100's STT step neuron over a digital CMOS neuron.
+SEED_CMOS_RATIO = 1.63
+#: TMR of the CoFeB/MgO junction (Ikeda et al., Nat. Mater. 9, 721 (2010): ~120 % for
+#: perpendicular CoFeB/MgO [recalled]; the value golden.dw's calibrated device uses).
+TMR = 1.2
+#: Lowest u = I / I_c0 at which the analytic law is used.
+_U_MIN = 1.05
+
+
+@dataclass(frozen=True)
+class SttNeuron:
+    """An AP-initialised STT-MTJ step neuron (seed Ref. 100), SI units.
+
+    Attributes
+    ----------
+    magnet : MacrospinParams
+        Free layer with the STT drive: ``polarization`` +z (the pinned layer), ``spin_efficiency``
+        the junction's spin polarisation eta; AP = -z, P = +z; a positive current switches AP -> P.
+    write_duration : float
+        Write (evaluation) window t_w, s.
+    relax : float
+        Current-free settling after the window before the state is read, s.
+    reset_duration : float
+        Reset pulse length, s.
+    reset_error : float
+        Allowed probability that the reset pulse leaves a fired neuron in P.
+    r_p : float
+        Parallel resistance, ohm; R_AP = R_P (1 + TMR).
+    dt : float
+        Integration step for the LLG, s.
+    """
+
+    magnet: MacrospinParams
+    write_duration: float = 5e-9
+    relax: float = 4e-9
+    reset_duration: float = 5e-9
+    reset_error: float = 1e-3
+    r_p: float = 5e3
+    dt: float = 1e-12
+
+    def __post_init__(self):
+        for name in ("write_duration", "reset_duration", "r_p", "dt"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"SttNeuron.{name} must be > 0, not {v!r}")
+        if not (isinstance(self.relax, (int, float)) and self.relax >= 0):
+            raise ValueError(f"SttNeuron.relax must be >= 0 s, not {self.relax!r}")
+        if not 0 < self.reset_error < 0.5:
+            raise ValueError(f"SttNeuron.reset_error must be in (0, 0.5), not {self.reset_error!r}")
+
+    @property
+    def r_ap(self) -> float:
+        """Antiparallel resistance R_P (1 + TMR), ohm."""
+        return self.r_p * (1 + TMR)
+
+    @property
+    def critical_current(self) -> float:
+        """Zero-temperature critical charge current I_c0 = I_s,c / eta, A (exact here, axisymmetric)."""
+        return critical_spin_current(self.magnet) / self.magnet.spin_efficiency
+
+    def window_critical_current(self, duration: float | None = None) -> float:
+        """Charge current with analytic P_sw = 0.5 in a window of ``duration`` (default t_w), A.
+
+        The bias of the neuron: at zero synaptic input it switches with probability 0.5.
+        """
+        t = self.write_duration if duration is None else duration
+        return self.current_for_probability(0.5, t)
+
+    def current_for_probability(self, p: float, duration: float) -> float:
+        """Charge current (A) whose analytic switching probability in ``duration`` (s) is ``p``."""
+        if not 0 < p < 1:
+            raise ValueError(f"p must be in (0, 1), not {p!r}")
+        ic = self.critical_current
+
+        def f(u):
+            return analytic_switching_probability(self.magnet, u * ic, duration) - p
+
+        hi = 2.0
+        while f(hi) < 0:
+            hi *= 2
+            if hi > 1e4:
+                raise ValueError(f"no current reaches P_sw = {p} in {duration!r} s")
+        # Below u ~ 1.05 the precessional model is outside its range (module docstring).
+        if f(_U_MIN) > 0:
+            raise ValueError(f"P_sw = {p} needs a current below {_U_MIN} I_c0 in {duration!r} s, outside the "
+                             "precessional model (thermal activation dominates): use a shorter window")
+        return brentq(f, _U_MIN, hi, xtol=1e-10) * ic
+
+    @property
+    def bias_current(self) -> float:
+        """The bias: :meth:`window_critical_current` for the write window, A."""
+        return self.window_critical_current()
+
+    @property
+    def reset_current(self) -> float:
+        """Magnitude of the P -> AP reset current that fails with probability ``reset_error``, A.
+
+        The macrospin is symmetric: the same analytic law as the write with P_sw = 1 - reset_error.
+        """
+        return self.current_for_probability(1 - self.reset_error, self.reset_duration)
+
+
+def stt_neuron(temperature: float = 300.0, **kw) -> SttNeuron:
+    """The STT step neuron on golden.devices.step_neuron's CoFeB/MgO junction.
+
+    The magnet is ``step_neuron(temperature).evaluate_magnet()`` (STT from the pinned layer +z,
+    eta = 0.6) and R_P its ``r_mtj`` (5 kohm); TMR :data:`TMR`. Defaults: 5 ns write window
+    (bias 43 uA = 1.60 I_c0: the window minimising the write energy I^2 R t of this device is
+    near there), 4 ns settling, 5 ns reset at 1e-3 failure. ``kw`` overrides any field.
+    """
+    dev = step_neuron(temperature)
+    base = dict(magnet=dev.evaluate_magnet(), r_p=dev.r_mtj, dt=dev.dt)
+    return SttNeuron(**{**base, **kw})
+
+
+def switching_time(magnet: MacrospinParams, current, theta0) -> np.ndarray:
+    """Zero-temperature time (s) for the axisymmetric macrospin to go from theta0 to the equator.
+
+    REFERENCES.md 2.4 with u = I / I_c0 (> 1) and ``1 -+ cos theta0`` written as
+    ``2 sin^2(theta0/2)``, ``2 cos^2(theta0/2)`` so that small angles keep their precision.
+    Broadcasts over current (A) and theta0 (rad); inf where u <= 1.
+    """
+    ic = critical_spin_current(magnet) / magnet.spin_efficiency
+    u = np.asarray(current, dtype=float) / ic
+    th = np.asarray(theta0, dtype=float)
+    z0 = np.cos(th)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = magnet.time_unit() * (-np.log(2 * np.sin(th / 2) ** 2) / (2 * (u - 1))
+                                  + np.log(2 * np.cos(th / 2) ** 2) / (2 * (u + 1))
+                                  + np.log((u - z0) / u) / (u * u - 1))
+    return np.where(u > 1, t, np.inf)[()]
+
+
+def analytic_switching_probability(magnet: MacrospinParams, current: float, duration: float) -> float:
+    """P_sw(u, t_w) = exp(-Delta sin^2 theta* / g) of the module docstring (0 for u <= 1).
+
+    ``current`` in A, ``duration`` in s; ``magnet.temperature`` must be > 0.
+    """
+    if not magnet.temperature > 0:
+        raise ValueError("the analytic switching probability needs temperature > 0 K")
+    ic = critical_spin_current(magnet) / magnet.spin_efficiency
+    u = float(current) / ic
+    if u <= 1:
+        return 0.0
+    t0 = magnet.time_unit()
+
+    def f(th):
+        return float(switching_time(magnet, current, th)) - duration
+
+    lo = 1e-12
+    if f(lo) <= 0:  # even a magnet on the axis (to 1e-12 rad) switches in time
+        return 1.0
+    th = brentq(f, lo, math.pi / 2 - 1e-12, xtol=1e-14)
+    g = 1 + (-math.expm1(-2 * (u - 1) * duration / t0)) / (u - 1)
+    return math.exp(-magnet.delta * math.sin(th) ** 2 / g)
+
+
+def switching_probability(neuron: SttNeuron, input_current, *, bias: float | None = None, trials: int,
+                          rng=None, dt: float | None = None):
+    """Probability that the biased neuron switches AP -> P, from the stochastic macrospin LLG.
+
+    Each trial starts in the harmonic Boltzmann distribution about AP (-z), gets
+    ``bias + input_current`` (A) for the write window and then ``relax`` without current; it
+    fired if it ends with m_z > 0. ``bias`` defaults to :attr:`SttNeuron.bias_current`.
+    All len(input_current) x trials magnets run together.
+
+    Returns
+    -------
+    (p, stderr) : arrays shaped like ``input_current``; stderr = sqrt(p (1 - p) / trials).
+    """
+    if trials < 1:
+        raise ValueError(f"trials must be >= 1, not {trials!r}")
+    rng = _rng(rng)
+    dt = neuron.dt if dt is None else dt
+    b = neuron.bias_current if bias is None else float(bias)
+    cur = np.atleast_1d(np.asarray(input_current, dtype=float))
+    m = equilibrium_sample(neuron.magnet, cur.size * trials, rng, sign=-1.0)
+    m = simulate(neuron.magnet, m, current=np.repeat(b + cur, trials), dt=dt,
+                 steps=int(round(neuron.write_duration / dt)), rng=rng)
+    if neuron.relax > 0:
+        m = simulate(neuron.magnet, m, current=0.0, dt=dt, steps=int(round(neuron.relax / dt)), rng=rng)
+    p = (m[:, 2] > 0).reshape(cur.size, trials).mean(axis=1)
+    se = np.sqrt(p * (1 - p) / trials)
+    shape = np.shape(input_current)
+    return p.reshape(shape), se.reshape(shape)
+
+
+def cmos_neuron_energy(cfg: CmosConfig | None = None) -> float:
+    """One digital step-neuron update of golden.energy's 45 nm baseline, J.
+
+    The ``neuron`` component of :func:`golden.energy.cmos_energy` for one neuron update and
+    no spike: a ``state_bits`` compare (Horowitz add) plus the state register write
+    (``state_bits x register_energy``); 89.9 fJ with the defaults. Memory and synaptic
+    accumulation are left out (the spintronic neuron's crossbar does that part).
+    """
+    ev = NetworkEvents([LayerEvents("neuron", inputs=1, neurons=1, fan_in=1, weights=0, input_spikes=0,
+                                    synaptic_events=0, neuron_updates=1, output_spikes=0)], timesteps=1)
+    return cmos_energy(ev, replace(cfg or CmosConfig(), include_memory=False)).components["neuron"]
+
+
+def energy_per_operation(neuron: SttNeuron, *, input_current: float = 0.0, fire_probability: float = 0.5) -> dict:
+    """Energy of one write + read (+ reset if fired) of the STT neuron, J, with its parts.
+
+    * ``write``: (bias + input)^2 R_AP t_w (the junction is AP until it switches: an upper
+      bound, R_P would give a lower one, ``write_lower``);
+    * ``read``: SENSE_VOLTAGE^2 / (R_AP + sqrt(R_P R_AP)) SENSE_DURATION (a divider with a
+      mid-point reference, worst state) plus LATCH_ENERGY, golden.energy's sense constants;
+    * ``reset``: fire_probability x I_reset^2 R_P t_reset.
+
+    Also ``cmos`` (:func:`cmos_neuron_energy`) and ``cmos_ratio`` = cmos / total (> 1: the
+    STT neuron uses less).
+    """
+    if not 0 <= fire_probability <= 1:
+        raise ValueError(f"fire_probability must be in [0, 1], not {fire_probability!r}")
+    i_w = neuron.bias_current + float(input_current)
+    write = i_w ** 2 * neuron.r_ap * neuron.write_duration
+    read = SENSE_VOLTAGE ** 2 / (neuron.r_ap + math.sqrt(neuron.r_p * neuron.r_ap)) * SENSE_DURATION + LATCH_ENERGY
+    i_r = neuron.reset_current
+    reset = fire_probability * i_r ** 2 * neuron.r_p * neuron.reset_duration
+    total = write + read + reset
+    cmos = cmos_neuron_energy()
+    return {"write": write, "write_lower": i_w ** 2 * neuron.r_p * neuron.write_duration, "read": read,
+            "reset": reset, "total": total, "bias_current": neuron.bias_current, "reset_current": i_r,
+            "critical_current": neuron.critical_current, "cmos": cmos, "cmos_ratio": cmos / total}
