@@ -1,6 +1,7 @@
 """STT-MTJ step neuron with bias and reset (golden.stt_neuron, seed Ref. 100)."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from golden.constants import E_CHARGE, HBAR, MU0
 from golden.energy import REGISTER_ENERGY, add_energy
 from golden.llg import simulate
 from golden.stt_neuron import (
-    analytic_switching_probability, cmos_neuron_energy, energy_per_operation, stt_neuron,
+    analytic_switching_probability, cmos_neuron_energy, energy_per_operation, resistance_for_ratio, stt_neuron,
     switching_probability, switching_time,
 )
 
@@ -132,3 +133,5 @@ def test_energy_per_operation():
     assert no_fire["reset"] == 0.0
     with pytest.raises(ValueError):
         energy_per_operation(n, fire_probability=1.5)
+    r = resistance_for_ratio(n, 1.63)
+    assert energy_per_operation(replace(n, r_p=r))["cmos_ratio"] == pytest.approx(1.63, rel=1e-6)
