@@ -7,8 +7,11 @@ The design is the UART host link (``hdl.link.HostLink``) with an engine behind i
 ``golden.snn.run_dw`` and ``spintwin.compare``), six 32-row crossbar tiles and a DW IF neuron
 bank, driven as "spikes in, output spikes and counts out" by ``spintwin.host.FcBoard``.
 ``"fc-cmos"`` is the CMOS baseline's fc layer (8-bit weights, 99.9th-percentile normalisation,
-reset by subtraction). Another engine (e.g. the full SNN core) plugs in through ``engine=``:
-any component with the ``hdl.link.ENGINE_MEMBERS`` byte-stream interface.
+reset by subtraction). Another engine plugs in through ``engine=``: any component with the
+``hdl.link.ENGINE_MEMBERS`` byte-stream interface, e.g. the full SNN core of a design file
+(``hdl.core_engine.CoreEngine``; ``spintwin build --config design.toml`` makes it from the
+design's [core] table, ``spintwin.core_board`` drives it). An engine with ``memory_bits()``
+whose memories cannot fit the device even in LUTs is refused before the tools run.
 
 Flow: ``platform.prepare`` (amaranth-boards, :mod:`boards.platforms`) writes the RTLIL, the pin
 constraints and the build script; the script runs YoWASP Yosys (``synth_ice40 -dsp`` /
@@ -96,8 +99,33 @@ def _resources(work: Path, target, util: dict) -> dict:
     return res
 
 
+#: Data bits of one block RAM: iCE40 SB_RAM40_4K (4 kbit), ECP5 DP16KD (18 kbit).
+_BRAM_BITS = {"ice40": 4096, "ecp5": 18432}
+#: Bits a LUT4 holds as ROM or distributed RAM (16 entries of 1 bit).
+_LUT_BITS = 16
+
+
+def _check_memory(engine, target, title: str, name: str, max_response: int) -> None:
+    """Refuse (one line) an engine whose memories (``engine.memory_bits()`` plus the link's
+    request and response buffers) exceed every block RAM bit plus 16 bits in every LUT of the
+    device: such a design cannot fit, whatever the tools do."""
+    need_fn = getattr(engine, "memory_bits", None)
+    if not callable(need_fn):
+        return
+    need = int(need_fn()) + 8 * (256 + max_response)
+    bram = target.capacity["bram"] * _BRAM_BITS[target.name.split("-")[0]]
+    luts = target.capacity["lut"] * _LUT_BITS
+    if need > bram + luts:
+        for part in (engine, getattr(engine, "core", None)):    # never elaborated: no "unused" warning
+            if part is not None:
+                part._MustUse__silence = True
+        raise SpintwinError(f"design {name!r} does not fit the {title}: its memories need {need / 1024:.0f} kbit, "
+                            f"more than the {bram / 1024:.0f} kbit of block RAM and {luts / 1024:.0f} kbit of LUTs "
+                            f"together (shrink the network or its weight / membrane bits)")
+
+
 def build_board(board: str, out_dir, *, design: str = "default", echo=print, engine=None,
-                baud: int = DEFAULT_BAUD, timeout_s: float = 1800.0, seed: int = 1) -> dict:
+                baud: int = DEFAULT_BAUD, timeout_s: float = 1800.0, seed: int = 1, name: str | None = None) -> dict:
     """Build the bitstream of ``design`` for ``board`` into ``out_dir``; return the report dict.
 
     Parameters
@@ -117,6 +145,8 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
         Limit for the tools together (the ECP5 run takes minutes).
     seed : int
         nextpnr placement seed.
+    name : str, optional
+        The design's name in the report and messages (default: ``design``, or the engine's class).
 
     Returns
     -------
@@ -128,14 +158,16 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
     Raises
     ------
     SpintwinError
-        One line: an unknown board or design, a missing tool, a design that does not fit, a
-        tool failure or the deadline. A design that places but misses the board clock is not an
+        One line: an unknown board or design, a missing tool, a design that does not fit (an
+        engine whose memories exceed the device's block RAM and LUTs together, before the
+        tools run; or nextpnr's verdict), a tool failure or the deadline. A design that places but misses the board clock is not an
         error: ``timing_met`` is False and the progress line says NOT MET.
 
     Notes
     -----
     The command line (:func:`add_build_arguments`) maps ``--board --out --design --baud
-    --timeout`` to ``board, out_dir, design, baud, timeout_s``.
+    --timeout`` to ``board, out_dir, design, baud, timeout_s``; with ``--config`` the command
+    (``spintwin.cli``) makes the engine from the design file (``spintwin.core_board.config_engine``).
     """
     from boards.platforms import BoardTop, board_spec, make_platform, tool_env, tools_missing
     from boards.synth import TARGETS, _nextpnr_capacity_reason
@@ -153,17 +185,19 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
             check_engine(engine)
     except ValueError as e:
         raise SpintwinError(str(e)) from None
+    target = TARGETS[spec.target]
+    if engine is not None:
+        _check_memory(engine, target, spec.title, name or type(engine).__name__, 512)
     missing = tools_missing(board)
     if missing:
         raise SpintwinError(missing)
-    target = TARGETS[spec.target]
     t0 = time.monotonic()
     if engine is None:
         say(f"building the {design} design (fc layer on the shipped weights)")
         engine = make_design(design)
-        name_design = design
+        name_design = name or design
     else:
-        name_design = type(engine).__name__
+        name_design = name or type(engine).__name__
     name = f"spintwin_{board}"
     out = Path(out_dir)
     work = out / f"work_{board}"
@@ -227,8 +261,12 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
 
 
 def _engine_info(engine) -> dict:
-    keys = ("rows", "cols", "tile", "threshold", "floor", "membrane_bits", "reset", "shift", "y_bits")
-    return {k: getattr(engine, k) for k in keys if isinstance(getattr(engine, k, None), (int, str))}
+    keys = ("rows", "cols", "tile", "threshold", "floor", "membrane_bits", "reset", "shift", "y_bits",
+            "pixels", "classes", "input_bits", "net_id")
+    out = {k: getattr(engine, k) for k in keys if isinstance(getattr(engine, k, None), (int, str))}
+    if callable(getattr(engine, "memory_bits", None)):
+        out["memory_bits"] = int(engine.memory_bits())
+    return out
 
 
 def _read(path: Path) -> str:
@@ -246,8 +284,12 @@ def add_build_arguments(parser) -> None:
                         help="target board: icebreaker (iCE40UP5K) or ulx3s (ECP5 LFE5U-85F)")
     parser.add_argument("--out", default="out/build", metavar="DIR",
                         help="output folder for the bitstream and the JSON report (default: out/build)")
-    parser.add_argument("--design", default="default", choices=DESIGNS,
-                        help="engine behind the UART link (default: the twin's fc layer, = fc-twin)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--design", default="default", choices=DESIGNS,
+                       help="engine behind the UART link (default: the twin's fc layer, = fc-twin)")
+    which.add_argument("--config", default=None, metavar="TOML",
+                       help="a design file: the SNN core of its [core] network behind the link "
+                            "(e.g. the design `spintwin import` writes)")
     parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="UART baud rate, 8N1 (default: 115200)")
     parser.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                         help="limit for the synthesis and place-and-route tools (default: 1800)")

@@ -113,7 +113,13 @@ def _cmd_build(args) -> int:
 
     from boards.build import build_board
 
-    res = build_board(args.board, args.out, design=args.design, baud=args.baud, timeout_s=args.timeout)
+    engine = name = None
+    if args.config is not None:
+        from .core_board import config_engine
+
+        engine, _, name = config_engine(args.config)
+    res = build_board(args.board, args.out, design=args.design, baud=args.baud, timeout_s=args.timeout,
+                      engine=engine, name=name)
     print(json.dumps(res, indent=2, default=str))
     return 0
 
@@ -306,8 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bld = sub.add_parser("build", help="bitstream for a board (iCEBreaker, ULX3S) with the UART host link",
                          description="Build the design behind the UART host link for a board with amaranth-boards "
-                                     "and the YoWASP toolchain; print a JSON report.",
-                         epilog="example: spintwin build --board icebreaker --out out/build")
+                                     "and the YoWASP toolchain; print a JSON report. --config puts the SNN core of "
+                                     "a design file's [core] network behind the link (spintwin.core_board drives it).",
+                         epilog="examples: spintwin build --board icebreaker --out out/build\n"
+                                "          spintwin build --board icebreaker --config iris.toml --out out/iris",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_build_arguments(bld)
     bld.set_defaults(func=_cmd_build)
     return parser
