@@ -7,7 +7,9 @@ throughput), cached, and summarised in ``out_dir``::
 
     [base]                  # every network point (scalars)
     kind = "twin-if"        # network: twin-if | cmos-if | twin-stochastic
-    images = 200            # MNIST test images per point
+    network = "cnn-if"      # a built-in network or a user's .npz / .nir file (as [core] network)
+    dataset = "mnist"       # mnist, digits, iris, wine, breast_cancer or a user's .npz
+    images = 200            # test samples of the data set per point
     seed = 1                # master seed of the LFSRs (QuantConfig.seed)
     profile_images = 5      # images of the numerical profile (0: none)
     synth = false           # synthesise each point's RTL (minutes; cached by boards.synth)
@@ -31,6 +33,15 @@ throughput), cached, and summarised in ``out_dir``::
     noise_uniform_bits = [3, 5]
     lanes = [1, 2]
 
+``network`` and ``dataset`` may also be axes (``network = ["mlp.nir", "cnn-if"]``) or set per
+[[points]]; they are the design file's ``[core] network`` and ``dataset`` (:mod:`spintwin.config`)
+and checked the same way (``spintwin.block_core``): a relative file is relative to the space
+file; a missing or foreign file, or a data set that does not fit the network
+(``spinbase.data.check_fits``), is one line before any work. A built-in network runs with the
+kind of its family (``cnn-if`` with ``twin-if`` or ``cmos-if``: each kind's own normalisation
+of the ReLU CNN; ``cnn-stochastic`` with ``twin-stochastic``); a network file defaults to its
+neurons' kind and to the first built-in data set that fits it.
+
 Network point defaults: ``QuantConfig``'s, then ``quantize.trained.KIND_DEFAULTS``
 per kind (the twin at half input rate, network 2 at 50 steps, as the network benchmark), then
 [base], then the axes. ``membrane_frac`` defaults to ``min(8, membrane_bits - 4)`` (three
@@ -40,8 +51,9 @@ never evaluates the same design twice. Macrospin points start from the design co
 [twin.macrospin] table.
 
 Caching and resumption: a point's key is the SHA-256 of its canonical JSON (every field that
-changes its result, ``synth`` and ``target`` included, the weights' hash and
-:data:`EXPLORE_VERSION`); its record is written atomically to ``out_dir/points/<key>.json`` as
+changes its result, ``synth`` and ``target`` included, the weights' hash (a network file's and a
+data set file's content hash) and :data:`EXPLORE_VERSION`; a built-in network on MNIST keeps the
+key it had before networks and data sets could be swept); its record is written atomically to ``out_dir/points/<key>.json`` as
 soon as it completes, so an interrupted sweep resumes where it stopped. A cache entry (a
 point's record or a golden curve in ``out_dir/golden/``) that cannot be read or does not hold
 what it should (truncated, not JSON, ``null``, a list, another point) counts as missing: it is
@@ -62,7 +74,15 @@ explore into the same folder stops at once with one line saying the folder is in
 not wait: a sweep may take hours). The lock goes with its holder, so a killed run leaves
 nothing to clean up.
 
-Outputs: ``results.json`` and ``results.csv`` (one row per point: config, metrics, status),
+Design files: every point's design, ``out_dir/points/<key>.toml`` (:mod:`spintwin.explore_design`:
+every QuantConfig field, the network, the data set; user files copied to ``out_dir/inputs/``),
+written when its record is, and kept (rewritten if missing) when a rerun finds it cached;
+``spintwin generate core --config`` and ``spintwin verify core --config`` on it build and
+check exactly that point.
+
+Outputs: ``results.json`` and ``results.csv`` (one row per point: config, metrics, status, its
+design file), ``pareto.md`` and ``pareto.json`` (the Pareto points with their design files;
+also printed at the end of the run),
 ``pareto_luts.png`` and ``pareto_energy.png`` (accuracy against LUTs and against energy per
 inference, the Pareto front highlighted), ``profile.csv``, ``profile.md`` and
 ``profile/<key>.png`` (the numerical profile, :mod:`spintwin.explore_profile`); see
@@ -81,8 +101,8 @@ import traceback
 from pathlib import Path
 
 from spinbase.errors import SpintwinError
-from .config import check_key, check_table, read_toml
-from .explore_report import pareto_front, results_row, write_reports
+from .config import SCHEMA, check_key, check_table, read_toml
+from .explore_report import pareto_front, pareto_lines, results_row, write_reports
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
 __all__ = ["EXPLORE_VERSION", "load_space", "point_key", "pareto_front", "run_explore", "add_explore_arguments",
@@ -109,6 +129,9 @@ def _is_num(v):
 #: expectation, default). Network keys default to None: not fixed, the kind's value.
 _NET_KEYS = {
     "kind": (lambda v: v in _KINDS, f"one of {', '.join(_KINDS)}", None),
+    # the [core] table's checks: a built-in network or a .npz / .nir file, a data set name or an .npz
+    "network": (*SCHEMA["core.network"][:2], None),
+    "dataset": (*SCHEMA["core.dataset"][:2], None),
     "encoding": (lambda v: v in ("lfsr", "deterministic"), "'lfsr' or 'deterministic'", None),
     **{k: (_is_int, "an integer", None) for k in ("levels", "weight_bits", "scale_bits", "membrane_bits",
                                                   "membrane_frac", "input_bits", "steps", "tile", "lut_addr_bits",
@@ -159,15 +182,52 @@ def point_key(point: dict) -> str:
     return hashlib.sha256(json.dumps(point, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _network_source(path, values: dict) -> tuple[str | None, str, str]:
+    """``(network file or None, kind, data set)`` of a network point's values, checked as the
+    core's [core] table is (``spintwin.block_core``): a network file relative to the space
+    file, a built-in network's kind of its family, a data set that fits the network. A built-in
+    network comes back as None: the network of its kind (``golden.network.NETWORK_OF_KIND``)."""
+    from golden.network import NETWORK_OF_KIND
+
+    from .block_core import _check_fits, _data_spec, _resolve_file, core_description, core_quant_config, \
+        is_network_file
+
+    net, kind = values.get("network"), values.get("kind")
+    if net is not None and is_network_file(net):
+        net = _resolve_file(net, path)
+        desc = core_description(net)          # missing file, not a network: one line
+        kind = kind or desc.kind
+        if kind is None:
+            raise SpintwinError(f"'kind' must be given for network {net} (its neurons name no hardware kind; "
+                                f"one of {', '.join(_KINDS)})")
+    elif net is not None:
+        kind = core_quant_config({"network": net, "kind": kind})[1].kind     # the trained weights' family
+        net = None
+    kind = kind or "twin-if"
+    name = net or NETWORK_OF_KIND[kind]
+    dataset = _data_spec(values.get("dataset"), path, name)
+    _check_fits(name, dataset, "")
+    return net, kind, dataset
+
+
 def _network_point(path, values: dict, base: dict, label: str) -> dict:
     from dataclasses import asdict
 
     from quantize.trained import KIND_DEFAULTS
 
+    from .block_core import core_dataset
+    from .explore_design import file_tag
     from .explore_eval import quant_config, weights_tag
 
-    kind = values.get("kind", "twin-if")
-    q = {**KIND_DEFAULTS[kind], **values}
+    try:
+        net, kind, dataset = _network_source(path, values)
+        if dataset != "mnist" and base["images"] > len(core_dataset(dataset)[1][0]):
+            raise SpintwinError(f"'base.images' {base['images']} is more than data set {dataset}'s "
+                                f"{len(core_dataset(dataset)[1][0])} test samples")
+    except SpintwinError as e:
+        msg = str(e).replace("'core.", "'")         # the [core] table's messages, named as the space's keys
+        raise SpintwinError(f"space {path}: {label}: {msg}") from None
+    q = {**KIND_DEFAULTS[kind], **values, "kind": kind}
     q.setdefault("membrane_frac", min(8, q.get("membrane_bits", 16) - 4))
     q = {k: v for k, v in q.items() if k in _NET_KEYS}
     try:
@@ -176,7 +236,15 @@ def _network_point(path, values: dict, base: dict, label: str) -> dict:
         raise SpintwinError(f"space {path}: {label}: {e}") from None
     p = {k: v for k, v in asdict(cfg).items() if k not in _UNUSED[kind]}
     p.update(type="network", images=base["images"], profile_images=min(base["profile_images"], base["images"]),
-             synth=base["synth"], target=base["target"], weights=weights_tag(kind), version=EXPLORE_VERSION)
+             synth=base["synth"], target=base["target"], version=EXPLORE_VERSION)
+    # the built-in networks on MNIST keep the keys they had before networks and data sets could be swept
+    p["weights"] = weights_tag(kind) if net is None else "sha256:" + file_tag(net)
+    if net is not None:
+        p["network"] = net
+    if dataset != "mnist":
+        p["dataset"] = dataset
+        if Path(dataset).is_absolute():
+            p["dataset_hash"] = "sha256:" + file_tag(dataset)
     if base["rtl"] != "blocks":  # the default stays out of the key: caches of earlier sweeps stay valid
         p["rtl"] = base["rtl"]
     return p
@@ -272,6 +340,8 @@ def _label(point: dict) -> str:
 
 
 def _fmt(v) -> str:
+    if isinstance(v, str) and Path(v).is_absolute():
+        return Path(v).name                 # a network or data set file
     return "/".join(str(x) for x in v) if isinstance(v, list) else str(v)
 
 
@@ -456,7 +526,9 @@ def run_explore(config_path, space_path, out_dir, *, scheduler=None, workers=Non
 
 def _sweep(points, design, out: Path, pdir: Path, scheduler, workers, echo) -> dict:
     """:func:`run_explore` once its inputs are checked and the output folder is locked."""
-    records, todo = {}, []
+    from .explore_design import write_point_design
+
+    records, todo, designs = {}, [], {}
     for p in points:
         k = point_key(_keyed(p))
         rec = _cached(pdir / f"{k}.json", p, k)
@@ -464,6 +536,7 @@ def _sweep(points, design, out: Path, pdir: Path, scheduler, workers, echo) -> d
             todo.append(p)
         else:
             records[k] = rec
+            designs[k] = write_point_design(_keyed(p), k, rec["label"], out)   # kept (or rewritten) on resume
     n_cached = len(records)
     where = f"Dask scheduler {scheduler}" if scheduler else None
     if where is None:
@@ -485,13 +558,16 @@ def _sweep(points, design, out: Path, pdir: Path, scheduler, workers, echo) -> d
                 failed += 1
             _replace(pdir / f"{k}.json", rec)
             records[k] = rec
+            designs[k] = write_point_design(_keyed(p), k, rec["label"], out)
             done += 1
             echo(f"[{n_cached + done}/{len(points)}] {rec['label']}: {_summary(rec)}")
     except KeyboardInterrupt:
         echo(f"explore: interrupted after {done} new point(s); their results are saved in {pdir} (rerun to resume)")
         raise
-    rows = [results_row(records[point_key(_keyed(p))], p) for p in points]
+    rows = [results_row(records[k], p, *designs[k]) for p, k in ((p, point_key(_keyed(p))) for p in points)]
     files = write_reports(out, records, rows)
+    for line in pareto_lines(rows, out):
+        echo(line)
     echo(f"explore: {len(points)} points ({done} computed, {n_cached} cached, {failed} failed); results in {out}")
     return {"points": len(points), "computed": done, "cached": n_cached, "failed": failed, "out": str(out),
             "rows": rows, "files": [str(f) for f in files]}
@@ -517,6 +593,7 @@ def _summary(rec: dict) -> str:
 # Command line --------------------------------------------------------------------------------------
 EXPLORE_EPILOG = """examples:
   spintwin explore --space configs/space.toml --out out/explore
+  spintwin generate core --config out/explore/points/<id>.toml --out out/rtl   (a Pareto point of pareto.md)
   spintwin explore --space configs/space.toml --images 500 --workers 2
   spintwin explore --space configs/space.toml --scheduler tcp://10.0.0.5:8786
 
@@ -533,6 +610,6 @@ def add_explore_arguments(parser) -> None:
                         help="run on an existing Dask cluster, e.g. tcp://host:8786 (default: local processes)")
     parser.add_argument("--workers", type=int, default=None,
                         help="local worker processes (default: the CPU count; 1 runs in this process)")
-    parser.add_argument("--images", type=int, default=None, help="MNIST test images per point (overrides the space)")
+    parser.add_argument("--images", type=int, default=None, help="test samples per point (overrides the space)")
     if parser.epilog is None:
         parser.epilog = EXPLORE_EPILOG

@@ -5,7 +5,8 @@ network of :mod:`quantize.snn`) or ``"macrospin"`` (the hardware macrospin integ
 :mod:`quantize.macrospin`). :func:`evaluate_point` returns its metrics as JSON-ready numbers.
 
 Network points
-    accuracy on the first ``images`` MNIST test images through ``quantize.snn.run`` (the
+    accuracy on the first ``images`` test samples of the point's data set (MNIST unless the
+    point names one; :func:`dataset_split`) through ``quantize.snn.run`` (the
     integer model the RTL core matches bit for bit), with its binomial standard error;
     per-image event counts from the run's spike totals, priced by ``golden.energy.compare``
     (the twin's spintronic technology against the 45 nm CMOS baseline; seed section V.1,
@@ -20,9 +21,10 @@ Macrospin points
     standard errors, and whether every current is within 0.03 + 3 standard errors; with
     ``synth`` the resources of the integrator and its magnet-steps per second.
 
-Weights come from ``quantize.trained`` (as the network benchmark's): the twin IF network uses the
-ReLU CNN normalised at the maximum activation, the CMOS baseline at the 99.9th percentile,
-network 2 the sigmoid CNN.
+Weights of the built-in networks come from ``quantize.trained`` (as the network benchmark's):
+the twin IF network uses the ReLU CNN normalised at the maximum activation, the CMOS baseline at
+the 99.9th percentile, network 2 the sigmoid CNN. A point with a ``network`` file (a user's
+``.npz`` / ``.nir``) is built as the SNN core builds it (``spintwin.block_core.core_network``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 
 from .explore_profile import layer_y_bits  # re-exported: explore_profile is the lower module
 
-__all__ = ["QUANT_FIELDS", "quant_config", "weights_tag", "network_for", "network_blocks", "layer_y_bits", "network_events", "cycles_per_image",
+__all__ = ["QUANT_FIELDS", "quant_config", "weights_tag", "network_for", "dataset_split", "network_blocks", "layer_y_bits", "network_events", "cycles_per_image",
            "point_resources", "evaluate_point", "golden_switching_curve"]
 
 #: The QuantConfig fields a network point may set.
@@ -68,11 +70,24 @@ def weights_tag(kind: str) -> str:
 
 
 def network_for(point: dict):
-    """``quantize.snn.QuantNetwork`` of a network point."""
+    """``quantize.snn.QuantNetwork`` of a network point: the built-in network of its kind, or
+    its ``network`` file built as the core builds it (``spintwin.block_core.core_network``)."""
+    cfg = quant_config(point)
+    if point.get("network") is not None:
+        from .block_core import CoreDesign, core_network
+
+        return core_network(CoreDesign(point["network"], cfg, None, point.get("dataset", "mnist")))
     from quantize.snn import build_network
 
-    cfg = quant_config(point)
     return build_network(_weights(cfg.kind), cfg)
+
+
+def dataset_split(point: dict):
+    """``(x_test, y_test)`` of a network point's data set (``dataset``, default MNIST;
+    ``spinbase.data.load_dataset``: the split and scaling the core's verification uses)."""
+    from spinbase.data import load_dataset
+
+    return load_dataset(point.get("dataset", "mnist"))[1]
 
 
 # Events and energy ---------------------------------------------------------------------------------
@@ -348,11 +363,10 @@ def evaluate_point(point: dict, *, design: dict | None = None, golden: dict | No
         return out
 
     from quantize.snn import run
-    from spinbase.data import load_mnist
     from spintwin.explore_profile import profile_network
 
     net = network_for(point)
-    _, (xs, ys) = load_mnist()
+    xs, ys = dataset_split(point)
     n = point["images"]
     if n > len(xs):
         raise ValueError(f"images must be <= {len(xs)}, not {n}")

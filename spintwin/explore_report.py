@@ -3,7 +3,9 @@ and the numerical-profile table (CSV, Markdown) and box plots.
 
 Files written into the sweep's output folder by :func:`write_reports`: ``results.json``,
 ``results.csv`` (one row per point: id, status, label, the point's config in the space's
-order, the :data:`METRICS`, error), ``pareto_luts.png`` and ``pareto_energy.png`` (accuracy
+order, the :data:`METRICS`, error, the point's design file ``toml``), ``pareto.md`` and
+``pareto.json`` (the Pareto points of accuracy against energy and against LUTs, each with its
+design file), ``pareto_luts.png`` and ``pareto_energy.png`` (accuracy
 against LUTs and against energy per inference of the network points, the front of
 :func:`pareto_front` highlighted), ``profile.csv``, ``profile.md`` and ``profile/<id>.png``.
 """
@@ -19,7 +21,7 @@ import numpy as np
 
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
-__all__ = ["METRICS", "pareto_front", "results_row", "write_reports"]
+__all__ = ["METRICS", "PARETO_COSTS", "pareto_front", "pareto_points", "pareto_lines", "results_row", "write_reports"]
 
 _KINDS = ("twin-if", "cmos-if", "twin-stochastic")
 
@@ -56,14 +58,71 @@ METRICS = ("accuracy", "accuracy_se", "energy_J", "spin_J", "cmos_J", "energy_ra
            "fidelity_pass", "saturations", "throughput_magnet_steps_per_s", "seconds")
 
 
-def results_row(rec: dict, point: dict) -> dict:
-    """One results row: config columns in the space's order (not the record's), then metrics."""
+def results_row(rec: dict, point: dict, toml: str | None = None, toml_note: str | None = None) -> dict:
+    """One results row: config columns in the space's order (not the record's), then metrics,
+    then ``toml`` (the point's design file relative to the output folder, or None with the
+    reason in ``toml_note``; :mod:`spintwin.explore_design`)."""
     m = rec.get("metrics", {})
     row = {"id": rec["id"], "status": rec["status"], "label": rec["label"], **_keyed(point)}
     row.update({k: m.get(k) for k in METRICS if k != "seconds"})
     row["seconds"] = rec.get("seconds")
     row["error"] = rec.get("error")
+    row["toml"] = toml
+    if toml_note is not None:
+        row["toml_note"] = toml_note
     return row
+
+
+#: The costs each Pareto front weighs accuracy against: (results column, heading, unit format).
+PARETO_COSTS = (("energy_J", "energy per inference", "{:.3g} J"), ("lut", "LUTs", "{:d} LUT"))
+
+
+def pareto_points(rows: list[dict]) -> dict:
+    """{cost: the rows on the front of accuracy against that cost, ascending cost} over the
+    network points that completed (:func:`pareto_front`); a cost no row has is left out."""
+    net = [r for r in rows if r["type"] == "network" and r["status"] == "ok" and r.get("accuracy") is not None]
+    fronts = {}
+    for cost, _, _ in PARETO_COSTS:
+        pts = [r for r in net if r.get(cost) is not None]
+        if pts:
+            front = pareto_front([r[cost] for r in pts], [r["accuracy"] for r in pts])
+            fronts[cost] = [pts[i] for i in front]
+    return fronts
+
+
+def _pareto_table(rows: list[dict], cost: str, unit: str, toml) -> list[str]:
+    out = ["| accuracy | " + cost + " | point | id | design (TOML) |", "|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {100 * r['accuracy']:.1f} % | {unit.format(r[cost])} | {r['label']} | `{r['id']}` | "
+                   + (f"`{toml(r)}`" if r.get("toml") else f"none ({r.get('toml_note', '')})") + " |")
+    return out
+
+
+def _pareto_markdown(fronts: dict) -> str:
+    lines = ["# Pareto points", "",
+             "Network points no other point beats in both accuracy and cost. Each design file builds and "
+             "checks exactly that point:", "",
+             "    spintwin generate core --config points/<id>.toml --out out/rtl",
+             "    spintwin verify core --config points/<id>.toml --images 10", ""]
+    for cost, head, unit in PARETO_COSTS:
+        if cost in fronts:
+            lines += [f"## Accuracy against {head}", ""] + _pareto_table(fronts[cost], cost, unit,
+                                                                         lambda r: r["toml"]) + [""]
+    if not fronts:
+        lines.append("No network point completed.")
+    return "\n".join(lines) + "\n"
+
+
+def pareto_lines(rows: list[dict], out: Path) -> list[str]:
+    """The Pareto fronts as console lines, each design file with its absolute path."""
+    lines = []
+    for cost, head, unit in PARETO_COSTS:
+        for i, r in enumerate(pareto_points(rows).get(cost, [])):
+            if i == 0:
+                lines.append(f"explore: Pareto front, accuracy against {head}:")
+            toml = str((Path(out) / r["toml"]).resolve()) if r.get("toml") else f"(no design: {r.get('toml_note')})"
+            lines.append(f"  {100 * r['accuracy']:5.1f} %  {unit.format(r[cost]):>12}  {r['label']}  {toml}")
+    return lines
 
 
 def _csv_text(rows: list[dict], first=()) -> str:
@@ -84,6 +143,11 @@ def write_reports(out: Path, records: dict, rows: list[dict]) -> list[Path]:
     from .explore_profile import PROFILE_COLUMNS, plot_profile, profile_rows_csv
 
     files = [atomic_write_json(out / "results.json", rows)]
+    fronts = pareto_points(rows)
+    files.append(atomic_write_json(out / "pareto.json", {
+        cost: [{k: r.get(k) for k in ("id", "label", "accuracy", "accuracy_se", cost, "toml", "toml_note")
+                if r.get(k) is not None} for r in front] for cost, front in fronts.items()}))
+    files.append(atomic_write_text(out / "pareto.md", _pareto_markdown(fronts)))
     files.append(atomic_write_text(out / "results.csv", _csv_text(rows, ("id", "status", "label", "type", "kind"))))
     net = [r for r in rows if r["type"] == "network" and r["status"] == "ok"]
     files.append(_pareto_plot(out / "pareto_luts.png", net, "lut", "LUTs (representative RTL)"))
