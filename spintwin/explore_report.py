@@ -90,11 +90,11 @@ def pareto_points(rows: list[dict]) -> dict:
     return fronts
 
 
-def _pareto_table(rows: list[dict], cost: str, unit: str, toml) -> list[str]:
+def _pareto_table(rows: list[dict], cost: str, unit: str) -> list[str]:
     out = ["| accuracy | " + cost + " | point | id | design (TOML) |", "|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {100 * r['accuracy']:.1f} % | {unit.format(r[cost])} | {r['label']} | `{r['id']}` | "
-                   + (f"`{toml(r)}`" if r.get("toml") else f"none ({r.get('toml_note', '')})") + " |")
+                   + (f"`{r['toml']}`" if r.get("toml") else f"none ({r.get('toml_note', '')})") + " |")
     return out
 
 
@@ -106,8 +106,7 @@ def _pareto_markdown(fronts: dict) -> str:
              "    spintwin verify core --config points/<id>.toml --images 10", ""]
     for cost, head, unit in PARETO_COSTS:
         if cost in fronts:
-            lines += [f"## Accuracy against {head}", ""] + _pareto_table(fronts[cost], cost, unit,
-                                                                         lambda r: r["toml"]) + [""]
+            lines += [f"## Accuracy against {head}", ""] + _pareto_table(fronts[cost], cost, unit) + [""]
     if not fronts:
         lines.append("No network point completed.")
     return "\n".join(lines) + "\n"

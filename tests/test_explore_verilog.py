@@ -214,3 +214,43 @@ def test_a_point_the_core_cannot_build_gets_no_design(tmp_path):
     toml, note = write_point_design(_keyed(p), "k", "deterministic", tmp_path)
     assert toml is None and "'core.encoding' must be 'lfsr'" in note
     assert not (tmp_path / "points" / "k.toml").exists()
+
+
+def test_a_user_dataset_file_is_copied_beside_the_design(mlp, tmp_path, monkeypatch):
+    """A data set given as an .npz is part of the key (its content hash) and copied to
+    OUT/inputs; the design reads the copy, with the split and scaling the sweep used."""
+    from spinbase.data import load_digits
+    from spintwin.explore_design import write_point_design
+
+    (x_tr, y_tr), (x_te, y_te) = load_digits()
+    data = mlp / "data"
+    data.mkdir(exist_ok=True)
+    np.savez(data / "d.npz", x=np.concatenate([x_tr, x_te]), y=np.concatenate([y_tr, y_te]))
+    space = mlp / "npz_space.toml"
+    space.write_text('[base]\nnetwork = "nets/m.nir"\ndataset = "data/d.npz"\nimages = 20\n')
+    (p,) = load_space(space, {})
+    assert p["dataset"] == str((data / "d.npz").resolve()) and p["dataset_hash"].startswith("sha256:")
+    k = point_key(_keyed(p))
+    out = tmp_path / "out"
+    toml, note = write_point_design(_keyed(p), k, "npz", out)
+    monkeypatch.chdir(tmp_path)
+    d = _design(out / toml)
+    assert d.cfg == quant_config(p) and Path(d.dataset).parent == (out / "inputs").resolve()
+    assert (Path(d.dataset).read_bytes() == (data / "d.npz").read_bytes())
+    for a, b in zip(dataset_split(p), dataset_split({"dataset": d.dataset})):
+        assert np.array_equal(a, b)
+
+
+def test_a_macrospin_point_writes_its_twin_table(tmp_path):
+    from spintwin.config import load_config
+    from spintwin.explore_design import write_point_design
+
+    space = tmp_path / "s.toml"
+    space.write_text("[macrospin]\ntrials = 10\n[macrospin.axes]\nnoise_uniform_bits = [3, 5]\nlanes = [2]\n")
+    pts = load_space(space, load_config())
+    assert len(pts) == 2
+    for p in pts:
+        toml, note = write_point_design(_keyed(p), point_key(_keyed(p)), "m", tmp_path)
+        twin = load_config(tmp_path / toml)["twin"]["macrospin"]
+        assert twin == {k: p[k] for k in twin}          # every key of the table is the point's
+        assert (twin["noise_uniform_bits"], twin["lanes"]) == (p["noise_uniform_bits"], 2)
