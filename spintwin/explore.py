@@ -489,7 +489,8 @@ def run_explore(config_path, space_path, out_dir, *, scheduler=None, workers=Non
     space_path : path
         Space TOML (module docstring).
     out_dir : path
-        Output folder: points/, results.json, results.csv, pareto_*.png, profile.csv, profile/.
+        Output folder: points/ (records and design TOMLs), inputs/ (copies of user files),
+        results.json, results.csv, pareto.md, pareto.json, pareto_*.png, profile.csv, profile/.
     scheduler : str, optional
         Address of an existing Dask scheduler (``tcp://host:8786``); local processes if None.
     workers : int, optional
