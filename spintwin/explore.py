@@ -65,7 +65,9 @@ Parallelism: local processes (``concurrent.futures`` with spawned workers, so a 
 calls :func:`run_explore` needs the usual ``if __name__ == "__main__":`` guard; ``workers=1``
 runs in this process), or an existing Dask cluster (``scheduler="tcp://host:8786"``,
 ``dask.distributed.Client``; its workers need this project importable). Records are written
-by this process only, so workers need no shared file system. Local workers die with this
+by this process only, so workers need no shared file system for their results (a point's
+network or data set *file* is read by the worker at the absolute path the space resolved it to:
+on a cluster, put it where every worker sees it at that path). Local workers die with this
 process (``kill -9`` included) and ignore Ctrl-C, which stops the sweep with one line
 (:mod:`spintwin.explore_workers`).
 
