@@ -1,0 +1,120 @@
+"""Benchmark: the seed's neuron devices (section IV.1) against the golden models (issue 19).
+
+Rows "seed figure vs model":
+
+* Ref. 100, STT-MTJ step neuron with bias and reset (golden.stt_neuron): energy per operation
+  against golden.energy's digital CMOS neuron (seed: ~1.63x better), the junction resistance
+  the seed's ratio needs, and the macrospin LLG's firing probability at zero input when biased
+  at the analytic window critical current (should be 0.5).
+* Ref. 101, SOT preset/evaluate step neuron (golden.devices.step_neuron): its analytic energy
+  per operation (seed ~15 fJ) and the ratio against the same CMOS neuron (seed ~3x). No
+  simulation: the preset and evaluation energies are I^2 R t.
+* Ref. 103, LSV neuron (golden.lsv): the fan-in limit at 1 % decision error at a few input
+  pitches for room-temperature Cu (350 nm) and Cu at 4.2 K (1 um); the seed gives no number.
+* Non-step DW neuron circuit (golden.dw_neuron_circuit): linearity error of I_out(I_in) (seed:
+  "approximately linear"), read-disturb margin, read energy; write + reset (seed ~0.1 fJ).
+
+Run: ``python -m bench.devices_neuron`` (prints JSON; about 10 s, the LLG check).
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["run", "markdown"]
+
+#: LSV points: (input pitch, spin-flip length), m.
+LSV_POINTS = ((10e-9, 350e-9), (20e-9, 350e-9), (10e-9, 1e-6))
+#: The seed's figures (section IV.1).
+SEED_SOT_ENERGY, SEED_SOT_RATIO, SEED_DW_WRITE_RESET = 15e-15, 3.0, 0.1e-15
+
+
+def _stt(trials: int, rng: int) -> dict:
+    from golden.stt_neuron import SEED_CMOS_RATIO, energy_per_operation, resistance_for_ratio, stt_neuron, switching_probability
+
+    n = stt_neuron()
+    e = energy_per_operation(n, fire_probability=0.5)
+    p, se = switching_probability(n, [0.0], trials=trials, rng=rng, dt=2e-12)
+    return {"seed_cmos_ratio": SEED_CMOS_RATIO, "energy": e, "r_p": n.r_p,
+            "r_p_for_seed_ratio": resistance_for_ratio(n, SEED_CMOS_RATIO),
+            "write_duration": n.write_duration, "delta": n.magnet.delta,
+            "llg_p_at_zero_input": float(p[0]), "llg_stderr": float(se[0]), "llg_trials": trials}
+
+
+def _sot() -> dict:
+    from golden.devices import step_neuron
+    from golden.stt_neuron import cmos_neuron_energy
+
+    n = step_neuron()
+    e = n.energy(5e-6)  # the docstring's operating point: evaluation at +-5 uA
+    cmos = cmos_neuron_energy()
+    return {"energy": e, "cmos": cmos, "cmos_ratio": cmos / e, "seed_energy": SEED_SOT_ENERGY,
+            "seed_cmos_ratio": SEED_SOT_RATIO, "seed_ratio_implies_cmos": SEED_SOT_RATIO * SEED_SOT_ENERGY}
+
+
+def _lsv() -> dict:
+    from golden.lsv import continuum_fan_in_length, fan_in_limit
+
+    pts = [{"pitch": L, "spin_flip_length": lam, "error": 0.01, "fan_in_limit": fan_in_limit(L, lam)}
+           for L, lam in LSV_POINTS]
+    return {"points": pts, "continuum_length_over_lambda": continuum_fan_in_length(0.01)}
+
+
+def _dw() -> dict:
+    from golden.dw_neuron_circuit import characterise
+
+    r = characterise()
+    r["seed_write_reset"] = SEED_DW_WRITE_RESET
+    return r
+
+
+def run(trials: int = 2000, rng: int = 20261207) -> dict:
+    """All rows; ``trials`` LLG trials for the STT neuron's zero-input check."""
+    return {"benchmark": "devices_neuron", "stt": _stt(trials, rng), "sot": _sot(), "lsv": _lsv(), "dw": _dw()}
+
+
+def markdown(r: dict) -> str:
+    """The BENCHMARKS.md section of a :func:`run` result."""
+    s, o, lsv, dw = r["stt"], r["sot"], r["lsv"], r["dw"]
+    e = s["energy"]
+    fj = 1e15
+    rows = [
+        "## Neuron devices of the seed (section IV.1): seed figure vs model", "",
+        "| device | quantity | seed | model | note |", "|---|---|---|---|---|",
+        f"| STT step neuron (Ref. 100) | energy vs digital CMOS neuron | {s['seed_cmos_ratio']:.2f}x better | "
+        f"{e['cmos_ratio']:.2f}x: {e['total'] * fj:.0f} fJ vs {e['cmos'] * fj:.0f} fJ | "
+        f"write {e['write'] * fj:.0f} fJ at bias {e['bias_current'] * 1e6:.1f} uA for {s['write_duration'] * 1e9:g} ns, "
+        f"reset {e['reset'] * fj:.0f} fJ (p = 0.5), read {e['read'] * fj:.1f} fJ; R_P {s['r_p'] / 1e3:g} kohm; "
+        f"the seed's ratio needs R_P = {s['r_p_for_seed_ratio'] / 1e3:.2f} kohm |",
+        f"| STT step neuron (Ref. 100) | P(fire) at zero input, bias = window critical current | 0.5 (by design) | "
+        f"{s['llg_p_at_zero_input']:.3f} +- {s['llg_stderr']:.3f} | macrospin LLG, {s['llg_trials']} trials; "
+        f"I_c0 = {e['critical_current'] * 1e6:.1f} uA, bias {e['bias_current'] / e['critical_current']:.2f} I_c0 |",
+        f"| SOT step neuron (Ref. 101) | energy per operation | ~{o['seed_energy'] * fj:.0f} fJ | "
+        f"{o['energy'] * fj:.1f} fJ | golden.devices.step_neuron preset + evaluation at 5 uA |",
+        f"| SOT step neuron (Ref. 101) | energy vs digital CMOS neuron | ~{o['seed_cmos_ratio']:.0f}x | "
+        f"{o['cmos_ratio']:.1f}x | CMOS neuron {o['cmos'] * fj:.0f} fJ (golden.energy); the seed's 3x implies "
+        f"~{o['seed_ratio_implies_cmos'] * fj:.0f} fJ |",
+    ]
+    for p in lsv["points"]:
+        rows.append(f"| LSV neuron (Ref. 103) | fan-in limit, {p['error']:.0%} decision error | limited (no number) | "
+                    f"{p['fan_in_limit']} | input pitch {p['pitch'] * 1e9:g} nm, lambda_sf {p['spin_flip_length'] * 1e9:g} nm "
+                    f"(inputs must fit within {lsv['continuum_length_over_lambda']:.3f} lambda) |")
+    rd, re = dw["read_disturb"], dw["read_energy"]
+    rows += [
+        f"| DW neuron circuit | I_out(I_in) linearity error | approximately linear | "
+        f"{dw['linearity_error_pct']:.1f} % of span | I_in 0-{dw['full_scale_input'] * 1e6:.1f} uA, I_out "
+        f"{dw['output_min'] * 1e6:.1f}-{dw['output_max'] * 1e6:.1f} uA |",
+        f"| DW neuron circuit | read-disturb margin | disturb-free read | {rd['margin']:.2f} | read "
+        f"{rd['read_current'] * 1e6:.2f} uA vs {rd['critical_current'] * 1e6:.2f} uA (half a level in the read); "
+        f"MgO {dw['t_mgo'] * 1e9:.2f} nm |",
+        f"| DW neuron circuit | energy per read | - | {re['divider_mean'] * fj:.2f} fJ divider + "
+        f"{re['output_mean'] * fj:.1f} fJ output | settling t_read / tau = {re['read_over_tau']:.1f} |",
+        f"| DW neuron circuit | write + reset (full scale) | ~{dw['seed_write_reset'] * fj:.1f} fJ | "
+        f"{dw['write_reset_energy_full_scale'] * fj:.2f} fJ | golden.dw calibrated device |",
+        "",
+    ]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2, default=str))
