@@ -32,9 +32,10 @@ process with negative damping, whose noise is the equilibrium one). So
 with theta* the initial angle that reaches the equator exactly at t_w (the precessional
 regime; Sun, PRB 62, 570 (2000) for the switching time, the thermal initial-angle average as
 in Koch et al., PRL 92, 088302 (2004)). Its neglected terms (noise in the non-linear phase,
-the harmonic initial distribution, sin theta vs theta) are O(1 / Delta) in P. Thermal
-activation over the barrier Delta (1 - u)^2 (Neel-Brown) is neglected: use it for u above
-~1.3 (the default windows stay above 1.5). :func:`switching_probability` measures the same
+the harmonic initial distribution, sin theta vs theta) are O(1 / Delta) in P well above I_c0,
+and grow as u -> 1: against the LLG it is 0.02 off at u = 1.6 (the default bias), 0.07-0.1
+high at u = 1.3-1.45 and 0.13 high at u = 1.1, where thermal activation over the barrier
+Delta (1 - u)^2 (Neel-Brown, also neglected) takes over. Use it for u >~ 1.5. :func:`switching_probability` measures the same
 with the stochastic macrospin LLG (golden.llg, Heun, thermal field).
 
 The neuron's critical current for its window, :meth:`SttNeuron.window_critical_current`, is

@@ -99,3 +99,15 @@ def test_oxide_for_margin_and_read_energy(circuit):
     assert e["divider_mean"] == pytest.approx(div.mean(), rel=1e-12)
     assert e["output_mean"] == pytest.approx(
         (circuit.vdd * circuit.output_current(i_in) * circuit.read_duration).mean(), rel=1e-12)
+
+
+def test_figures_write_pngs(tmp_path):
+    """spintwin.figures_neurons' DW and LSV figures: files written, numbers from the golden models."""
+    from spintwin.figures_neurons import dw_circuit_figure, lsv_figure
+
+    d = dw_circuit_figure(tmp_path)
+    assert (tmp_path / "dw_neuron_circuit.png").stat().st_size > 1000
+    assert d["linearity_error_pct"] == pytest.approx(characterise()["linearity_error_pct"], rel=1e-12)
+    s = lsv_figure(tmp_path, pitches=[5e-9, 50e-9], lambdas=(350e-9,))
+    assert (tmp_path / "lsv_decay_fan_in.png").stat().st_size > 1000
+    assert s["fan_in_limit"]["3.5e-07"][0] >= s["fan_in_limit"]["3.5e-07"][1] >= 1

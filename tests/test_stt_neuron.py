@@ -97,11 +97,13 @@ def test_zero_input_at_window_critical_bias_is_half(llg_curve):
 
     Bound: 3 binomial standard errors at p = 0.5 (3 x 0.5 / sqrt(3000) = 0.027) plus the
     analytic law's neglected terms, O(1 / Delta) = 0.031 (noise in the non-linear phase, the
-    harmonic initial distribution, sin theta vs theta). dt = 2 ps: the Heun timing error
+    harmonic initial distribution, sin theta vs theta), which holds at the bias u = 1.6; closer
+    to u = 1 those terms grow (golden.stt_neuron's docstring), so the test stays at the bias. dt = 2 ps: the Heun timing error
     (~1 % of t_sw, test above) moves P by < 0.01 (dP/du ~ 1.6 at the bias).
     """
     n, p, se, trials = llg_curve
     bound = 3 * 0.5 / math.sqrt(trials) + 1 / n.magnet.delta
+    assert n.bias_current / n.critical_current > 1.5
     assert abs(p[1] - 0.5) < bound
 
 
