@@ -202,6 +202,7 @@ def _network_source(path, values: dict) -> tuple[str | None, str, str]:
         if kind is None:
             raise SpintwinError(f"'kind' must be given for network {net} (its neurons name no hardware kind; "
                                 f"one of {', '.join(_KINDS)})")
+        _kind_runs(net, kind)
     elif net is not None:
         kind = core_quant_config({"network": net, "kind": kind})[1].kind     # the trained weights' family
         net = None
@@ -210,6 +211,17 @@ def _network_source(path, values: dict) -> tuple[str | None, str, str]:
     dataset = _data_spec(values.get("dataset"), path, name)
     _check_fits(name, dataset, "")
     return net, kind, dataset
+
+
+def _kind_runs(net: str, kind: str) -> None:
+    """One line when the integer model of ``kind`` cannot run the network file ``net`` (e.g.
+    p-bit neurons for IF layers): the network built once at the kind's default formats, as
+    ``spintwin.block_core.core_network`` builds it (cached there for the sweep)."""
+    from quantize.snn import QuantConfig
+
+    from .block_core import CoreDesign, core_network
+
+    core_network(CoreDesign(net, QuantConfig(kind=kind)))
 
 
 def _network_point(path, values: dict, base: dict, label: str) -> dict:

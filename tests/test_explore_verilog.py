@@ -159,6 +159,7 @@ def test_rerun_reuses_the_points_and_keeps_their_designs(swept, monkeypatch):
     ('network = "cnn-stochastic"\nkind = "twin-if"', "'kind' must be 'twin-stochastic' for network 'cnn-stochastic'"),
     ('network = "nets/m.nir"\ndataset = "digits"\nimages = 400', "'base.images' 400 is more than data set digits's 360"),
     ('dataset = "nets/none.npz"', "none.npz"),
+    ('network = "nets/m.nir"\nkind = "twin-stochastic"', "kind 'twin-stochastic' runs 'pbit' neurons, not 'if'"),
 ])
 def test_bad_network_or_dataset_is_one_line(mlp, tmp_path, base, needle):
     (mlp / "nets" / "bogus.nir").write_text("not a NIR file")
