@@ -86,7 +86,7 @@ def llg_curve():
     n = stt_neuron()
     b = n.bias_current
     inputs = np.array([-0.1, 0.0, 0.1]) * b
-    trials = 3000
+    trials = 2000
     p, se = switching_probability(n, inputs, trials=trials, rng=20261207, dt=2e-12)
     return n, p, se, trials
 
@@ -95,7 +95,7 @@ def test_zero_input_at_window_critical_bias_is_half(llg_curve):
     """Biased at the analytic 50 % current (derived from the switching-time law, not fitted to
     the LLG), the LLG neuron fires with P ~ 0.5 at zero input.
 
-    Bound: 3 binomial standard errors at p = 0.5 (3 x 0.5 / sqrt(3000) = 0.027) plus the
+    Bound: 3 binomial standard errors at p = 0.5 (3 x 0.5 / sqrt(2000) = 0.034) plus the
     analytic law's neglected terms, O(1 / Delta) = 0.031 (noise in the non-linear phase, the
     harmonic initial distribution, sin theta vs theta), which holds at the bias u = 1.6; closer
     to u = 1 those terms grow (golden.stt_neuron's docstring), so the test stays at the bias. dt = 2 ps: the Heun timing error
@@ -110,7 +110,7 @@ def test_zero_input_at_window_critical_bias_is_half(llg_curve):
 def test_probability_rises_with_input(llg_curve):
     """P(-10 %) < P(0) < P(+10 %), each step larger than 3 standard errors of the difference.
 
-    The analytic law predicts steps of ~0.16; 3 sqrt(2) x 0.5 / sqrt(3000) = 0.039.
+    The analytic law predicts steps of ~0.16 (the LLG ~0.2); 3 sqrt(2) x 0.5 / sqrt(2000) = 0.047.
     """
     n, p, se, trials = llg_curve
     gap = 3 * math.sqrt(2) * 0.5 / math.sqrt(trials)
