@@ -66,6 +66,8 @@ __all__ = [
     "mtj_snr",
     "peak_temperature",
     "matched_frequency",
+    "snr_scan",
+    "fit_peak_temperature",
 ]
 
 
@@ -313,3 +315,48 @@ def mtj_snr(temperature, *, amplitude, frequency, duration, rng=None) -> float:
                     start=1 if gen.random() < 0.5 else -1, rng=gen)
     snr, _ = snr_estimate(rec, frequency, neighbours=min(400, cycles * 7 - 1))
     return 10 * math.log10(snr) if snr > 0 else -math.inf
+
+
+def snr_scan(temperatures, *, amplitude: float, frequency: float, duration: float, seeds: int = 6, rng=0,
+             mtj: ThermalMtj | None = None):
+    """SNR (Hz) against temperature: mean over ``seeds`` records and its standard error, arrays like temperatures.
+
+    The standard error is the analytic one of :func:`snr_estimate` divided by sqrt(seeds).
+    """
+    p = default_mtj() if mtj is None else mtj
+    gen = _rng(rng)
+    temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    cycles = max(1, round(duration * frequency))
+    mean, sem = np.empty(temps.size), np.empty(temps.size)
+    for k, t in enumerate(temps):
+        vals, ses = [], []
+        for _ in range(seeds):
+            rec = telegraph(float(t), duration=cycles / frequency, amplitude=amplitude, frequency=frequency,
+                            start=1 if gen.random() < 0.5 else -1, rng=gen, mtj=p)
+            v, se = snr_estimate(rec, frequency, neighbours=min(400, cycles * 7 - 1))
+            vals.append(v)
+            ses.append(se)
+        mean[k], sem[k] = np.mean(vals), np.mean(ses) / math.sqrt(seeds)
+    return mean, sem
+
+
+def fit_peak_temperature(temperatures, snr, sem, mtj: ThermalMtj | None = None):
+    """Peak temperature (K) and its standard error from an SNR scan.
+
+    Weighted least squares of ln SNR = a + b ln Delta + c Delta (the MW form has b = 2, c = -1)
+    with weights from the standard errors; the peak is at Delta* = -b / c, T* = E_B / (kB Delta*),
+    its error by the delta method from the fit covariance.
+    """
+    p = default_mtj() if mtj is None else mtj
+    d = p.e_b / (KB * np.asarray(temperatures, dtype=float))
+    y = np.log(np.asarray(snr, dtype=float))
+    w = np.asarray(snr, dtype=float) / np.asarray(sem, dtype=float)  # 1 / SE of ln SNR
+    a = np.stack([np.ones_like(d), np.log(d), d], axis=1)
+    coef, *_ = np.linalg.lstsq(a * w[:, None], y * w, rcond=None)
+    cov = np.linalg.inv((a * w[:, None]).T @ (a * w[:, None]))
+    _, b, c = coef
+    ds = -b / c
+    grad = np.array([0.0, -1 / c, b / c**2])
+    ds_se = math.sqrt(grad @ cov @ grad)
+    t_star = p.e_b / (KB * ds)
+    return float(t_star), float(t_star * ds_se / ds)
