@@ -12,11 +12,11 @@ from pathlib import Path
 
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
-from . import core, llg, networks, seed_figures, twin
+from . import core, devices_dyn, devices_neuron, llg, networks, seed_figures, twin
 
 #: Benchmarks with their own ``run() -> dict`` and ``markdown(dict) -> str``, in BENCHMARKS.md's
 #: order after the four above: name -> module.
-SECTIONS = {"seed": seed_figures}
+SECTIONS = {"seed": seed_figures, "devices_neuron": devices_neuron, "devices_dyn": devices_dyn}
 
 
 def machine() -> dict:
@@ -189,7 +189,8 @@ def main(argv=None) -> int:
     runners = {"llg": llg.run, "twin": lambda: twin.run(reuse),
                "networks": lambda: networks.run(args.images, out),
                "core": lambda: core.run(min(args.images, 500)),
-               "seed": lambda: seed_figures.run(out)}
+               "seed": lambda: seed_figures.run(out),
+               **{name: module.run for name, module in SECTIONS.items() if name != "seed"}}
     results = {}
     for name, fn in runners.items():
         if args.only and name not in args.only:
