@@ -22,21 +22,30 @@ reaches the equator under u = I / I_c0 > 1 in (REFERENCES.md 2.4, exact at T = 0
 
 z0 = cos theta_0, t0 = (1 + alpha^2) / (alpha gamma mu0 H_K) = 2.0 ns. Thermal equilibrium
 makes sin^2 theta_0 exponential with mean 1 / Delta (two Gaussian transverse components of
-variance 1 / (2 Delta)). Noise during the window adds, in the linear (small-angle) phase where
-the transverse components grow at the rate (u - 1) / t0, the variance
-``(1 - exp(-2 (u - 1) t_w / t0)) / (2 Delta (u - 1))`` per component (an Ornstein-Uhlenbeck
-process with negative damping, whose noise is the equilibrium one). So
+variance 1 / (2 Delta)). Noise during the window counts through the variational equation
+of the marginal trajectory theta(t) (the one from theta* that reaches the equator exactly at
+t_w): a kick d theta at time s moves the arrival like a kick f(theta*) / f(theta(s)) d theta
+at t = 0, with f(theta) = sin theta (u - cos theta) / t0 = d theta / dt (for a 1-D autonomous
+flow the variational solution is f(theta(t)) / f(theta(s))). The thermal kicks (variance
+2 v ds / t0 per component, v = 1 / (2 Delta), the equilibrium balance) so add to the initial
+variance the fraction
 
-    P_sw(u, t_w) = exp(-Delta sin^2 theta* / g),  g = 1 + (1 - exp(-2 (u - 1) t_w / t0)) / (u - 1),
+    g - 1 = (2 / t0) int_0^t_w (f(theta*) / f(theta(s)))^2 ds = 2 f*^2 int_theta*^(pi/2) d theta / f^3
 
-with theta* the initial angle that reaches the equator exactly at t_w (the precessional
-regime; Sun, PRB 62, 570 (2000) for the switching time, the thermal initial-angle average as
-in Koch et al., PRL 92, 088302 (2004)). Its neglected terms (noise in the non-linear phase,
-the harmonic initial distribution, sin theta vs theta) are O(1 / Delta) in P well above I_c0,
-and grow as u -> 1: against the LLG it is 0.02 off at u = 1.6 (the default bias), 0.07-0.1
-high at u = 1.3-1.45 and 0.13 high at u = 1.1, where thermal activation over the barrier
-Delta (1 - u)^2 (Neel-Brown, also neglected) takes over. Use it for u >~ 1.5. :func:`switching_probability` measures the same
-with the stochastic macrospin LLG (golden.llg, Heun, thermal field).
+(f in units of 1 / t0), which is 1 / (u - 1) in the linear (small-angle) limit, the
+Ornstein-Uhlenbeck result for transverse components growing at (u - 1) / t0. So
+
+    P_sw(u, t_w) = exp(-Delta sin^2 theta* / g)
+
+(the precessional regime; Sun, PRB 62, 570 (2000) for the switching time, the thermal
+initial-angle average as in Koch et al., PRL 92, 088302 (2004)). Both components carry the
+radial weight, exact in the linear phase; the neglected terms (the tangential kicks' weight in
+the non-linear phase, the harmonic initial distribution, the noise-induced drift, sin theta vs
+theta) are O(1 / Delta) in P. Against the LLG (3000 trials, 5 ns): 0.031 vs 0.034 at
+u = 1.12, 0.125 vs 0.141 at 1.3, 0.457 vs 0.478 at 1.6, i.e. within 0.02 = 0.6 / Delta down to
+u = 1.1; without the in-window noise (g = 1) the LLG gives 0.17 vs 0.164 at u = 1.6. Thermal
+activation over the barrier Delta (1 - u)^2 (Neel-Brown) is neglected: u > 1.05 only.
+:func:`switching_probability` measures the same with the stochastic macrospin LLG (golden.llg, Heun, thermal field).
 
 The neuron's critical current for its window, :meth:`SttNeuron.window_critical_current`, is
 the current with P_sw = 0.5 from this formula; the neuron is biased there, and its t_w -> inf
@@ -54,6 +63,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.integrate import quad
 from scipy.optimize import brentq
 
 from .devices import step_neuron
@@ -173,16 +183,17 @@ def stt_neuron(temperature: float = 300.0, **kw) -> SttNeuron:
 
     The magnet is ``step_neuron(temperature).evaluate_magnet()`` (STT from the pinned layer +z,
     eta = 0.6) and R_P its ``r_mtj`` (5 kohm); TMR :data:`TMR`. Defaults: 5 ns write window
-    (bias 43 uA = 1.60 I_c0: the window minimising the write energy I^2 R t of this device is
-    near there), 4 ns settling, 5 ns reset at 1e-3 failure. ``kw`` overrides any field.
+    (bias 44.3 uA = 1.64 I_c0; the write energy I^2 R_AP t_w is 162 / 108 / 105 / 116 fJ for
+    2 / 5 / 8 / 12 ns windows, flat from 5 to 8 ns, where the bias nears I_c0 and thermal
+    activation enters), 4 ns settling, 5 ns reset at 1e-3 failure. ``kw`` overrides any field.
 
-    Measured (LLG, 3000 trials per point, dt = 1 ps, 300 K): P_sw = 0.12 / 0.27 / 0.48 / 0.65 /
-    0.78 at input -20 / -10 / 0 / +10 / +20 % of the bias; the analytic law gives 0.22 / 0.34 /
-    0.50 / 0.66 / 0.79 (it overestimates below the bias, where u = 1.3-1.4 nears its limit).
-    Energy (:func:`energy_per_operation`, fire probability 0.5): write 104 fJ, read 1.3 fJ,
-    reset 86 uA x 5 ns through R_P 93 fJ, total 198 fJ against the CMOS neuron's 103 fJ:
-    0.52x, i.e. the STT neuron costs 1.9x *more*; the seed's 1.63x better needs R_P = 1.56 kohm
-    (:func:`resistance_for_ratio`), RA 2.0 ohm um^2 instead of the preset's 6.3.
+    Measured (LLG, 3000 trials per point, dt = 1 ps, 300 K): P_sw = 0.14 / 0.30 / 0.51 / 0.68 /
+    0.81 at input -20 / -10 / 0 / +10 / +20 % of the bias; the analytic law gives 0.13 / 0.30 /
+    0.50 / 0.68 / 0.82. Energy (:func:`energy_per_operation`, fire probability 0.5): write
+    108 fJ, read 1.3 fJ, reset 86 uA x 5 ns through R_P 93 fJ, total 202 fJ against the CMOS
+    neuron's 103 fJ: 0.51x, i.e. the STT neuron costs 2.0x *more*; the seed's 1.63x better
+    needs R_P = 1.53 kohm (:func:`resistance_for_ratio`), RA 1.9 ohm um^2 instead of the
+    preset's 6.3.
     """
     dev = step_neuron(temperature)
     base = dict(magnet=dev.evaluate_magnet(), r_p=dev.r_mtj, dt=dev.dt)
@@ -218,7 +229,6 @@ def analytic_switching_probability(magnet: MacrospinParams, current: float, dura
     u = float(current) / ic
     if u <= 1:
         return 0.0
-    t0 = magnet.time_unit()
 
     def f(th):
         return float(switching_time(magnet, current, th)) - duration
@@ -227,8 +237,26 @@ def analytic_switching_probability(magnet: MacrospinParams, current: float, dura
     if f(lo) <= 0:  # even a magnet on the axis (to 1e-12 rad) switches in time
         return 1.0
     th = brentq(f, lo, math.pi / 2 - 1e-12, xtol=1e-14)
-    g = 1 + (-math.expm1(-2 * (u - 1) * duration / t0)) / (u - 1)
-    return math.exp(-magnet.delta * math.sin(th) ** 2 / g)
+    return math.exp(-magnet.delta * math.sin(th) ** 2 / _noise_gain(u, th))
+
+
+def _noise_gain(u: float, theta_star: float) -> float:
+    """g = 1 + 2 f*^2 int_theta*^(pi/2) d theta / f^3, f = sin theta (u - cos theta) (module docstring).
+
+    Integrated in y = ln theta, where the integrand theta f*^2 / f^3 stays O(1 / (u - 1)).
+    """
+    def f(x):
+        return math.sin(x) * (u - math.cos(x))
+
+    fs = f(theta_star)
+
+    def w(y):
+        x = math.exp(y)
+        r = fs / f(x)
+        return r * r * x / f(x)
+
+    integral = quad(w, math.log(theta_star), math.log(math.pi / 2), limit=200, epsrel=1e-10)[0]
+    return 1.0 + 2.0 * integral
 
 
 def switching_probability(neuron: SttNeuron, input_current, *, bias: float | None = None, trials: int,
@@ -306,7 +334,7 @@ def resistance_for_ratio(neuron: SttNeuron, target: float = SEED_CMOS_RATIO, *, 
     Write and reset scale as R (the currents are set by the magnet, not the junction), the read
     as 1 / R (plus the latch); the ratio falls monotonically with R on [R_P / 10, 10 R_P] (its
     maximum, where the read starts to dominate, lies near R_P / 15), where it is solved.
-    5 kohm -> 1.56 kohm for 1.63x (RA 2.0 ohm um^2 over the 40 nm disk).
+    5 kohm -> 1.53 kohm for 1.63x (RA 1.9 ohm um^2 over the 40 nm disk).
     Raises ValueError if ``target`` is not reached there.
     """
     def gap(r):

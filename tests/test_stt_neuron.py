@@ -81,6 +81,17 @@ def test_analytic_probability_limits_and_monotone():
     assert analytic_switching_probability(m, n.bias_current, n.write_duration) == pytest.approx(0.5, abs=1e-9)
 
 
+def test_noise_gain_small_angle_limit():
+    """In the linear phase the transverse components are an Ornstein-Uhlenbeck process growing at
+    (u - 1) / t0 with the equilibrium noise, which adds 1 / (u - 1) of the initial variance:
+    g -> 1 + 1 / (u - 1) as theta* -> 0 (the non-linear remainder is O(theta*^2))."""
+    from golden.stt_neuron import _noise_gain
+
+    for u in (1.2, 1.5, 3.0):
+        assert _noise_gain(u, 1e-5) == pytest.approx(1 + 1 / (u - 1), rel=1e-6)
+    assert _noise_gain(1.5, 0.3) < _noise_gain(1.5, 1e-5)  # less time left to amplify kicks
+
+
 @pytest.fixture(scope="module")
 def llg_curve():
     n = stt_neuron()
@@ -110,11 +121,16 @@ def test_zero_input_at_window_critical_bias_is_half(llg_curve):
 def test_probability_rises_with_input(llg_curve):
     """P(-10 %) < P(0) < P(+10 %), each step larger than 3 standard errors of the difference.
 
-    The analytic law predicts steps of ~0.16 (the LLG ~0.2); 3 sqrt(2) x 0.5 / sqrt(2000) = 0.047.
+    The analytic law predicts steps of ~0.2; 3 sqrt(2) x 0.5 / sqrt(2000) = 0.047.
     """
     n, p, se, trials = llg_curve
     gap = 3 * math.sqrt(2) * 0.5 / math.sqrt(trials)
     assert p[1] - p[0] > gap and p[2] - p[1] > gap
+    # At +-10 % (u = 1.47, 1.80) the analytic law holds to the same 3 SE + 1 / Delta.
+    b = n.bias_current
+    for k, f in ((0, -0.1), (2, 0.1)):
+        pa = analytic_switching_probability(n.magnet, b * (1 + f), n.write_duration)
+        assert abs(p[k] - pa) < 3 * 0.5 / math.sqrt(trials) + 1 / n.magnet.delta
 
 
 def test_energy_per_operation():
