@@ -5,7 +5,7 @@ Rows "seed figure vs model":
 * Ref. 100, STT-MTJ step neuron with bias and reset (golden.stt_neuron): energy per operation
   against golden.energy's digital CMOS neuron (seed: ~1.63x better), the junction resistance
   the seed's ratio needs, and the macrospin LLG's firing probability at zero input when biased
-  at the analytic window critical current (should be 0.5).
+  at the analytic window critical current (should be 0.5) and at I_c0 itself.
 * Ref. 101, SOT preset/evaluate step neuron (golden.devices.step_neuron): its analytic energy
   per operation (seed ~15 fJ) and the ratio against the same CMOS neuron (seed ~3x). No
   simulation: the preset and evaluation energies are I^2 R t.
@@ -14,7 +14,7 @@ Rows "seed figure vs model":
 * Non-step DW neuron circuit (golden.dw_neuron_circuit): linearity error of I_out(I_in) (seed:
   "approximately linear"), read-disturb margin, read energy; write + reset (seed ~0.1 fJ).
 
-Run: ``python -m bench.devices_neuron`` (prints JSON; about 10 s, the LLG check).
+Run: ``python -m bench.devices_neuron`` (prints JSON; about 20 s, the LLG checks).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def _stt(trials: int, rng: int) -> dict:
     n = stt_neuron()
     e = energy_per_operation(n, fire_probability=0.5)
     p, se = switching_probability(n, [0.0], trials=trials, rng=rng, dt=2e-12)
-    return {"seed_cmos_ratio": SEED_CMOS_RATIO, "energy": e, "r_p": n.r_p,
+    p0, se0 = switching_probability(n, [0.0], bias=n.critical_current, trials=trials, rng=rng + 1, dt=2e-12)
+    return {"llg_p_at_ic0_bias": float(p0[0]), "llg_stderr_at_ic0_bias": float(se0[0]),"seed_cmos_ratio": SEED_CMOS_RATIO, "energy": e, "r_p": n.r_p,
             "r_p_for_seed_ratio": resistance_for_ratio(n, SEED_CMOS_RATIO),
             "write_duration": n.write_duration, "delta": n.magnet.delta,
             "llg_p_at_zero_input": float(p[0]), "llg_stderr": float(se[0]), "llg_trials": trials}
@@ -89,6 +90,9 @@ def markdown(r: dict) -> str:
         f"| STT step neuron (Ref. 100) | P(fire) at zero input, bias = window critical current | 0.5 (by design) | "
         f"{s['llg_p_at_zero_input']:.3f} +- {s['llg_stderr']:.3f} | macrospin LLG, {s['llg_trials']} trials; "
         f"I_c0 = {e['critical_current'] * 1e6:.1f} uA, bias {e['bias_current'] / e['critical_current']:.2f} I_c0 |",
+        f"| STT step neuron (Ref. 100) | P(fire) at zero input, bias = I_c0 (the seed's words) | - | "
+        f"{s['llg_p_at_ic0_bias']:.3f} +- {s['llg_stderr_at_ic0_bias']:.3f} | a {s['write_duration'] * 1e9:g} ns window "
+        f"needs more than the zero-temperature critical current |",
         f"| SOT step neuron (Ref. 101) | energy per operation | ~{o['seed_energy'] * fj:.0f} fJ | "
         f"{o['energy'] * fj:.1f} fJ | golden.devices.step_neuron preset + evaluation at 5 uA |",
         f"| SOT step neuron (Ref. 101) | energy vs digital CMOS neuron | ~{o['seed_cmos_ratio']:.0f}x | "
