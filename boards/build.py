@@ -14,7 +14,8 @@ design's [core] table, ``spintwin.core_board`` drives it). An engine with ``memo
 whose memories cannot fit the device even in LUTs is refused before the tools run.
 
 Flow: ``platform.prepare`` (amaranth-boards, :mod:`boards.platforms`) writes the RTLIL, the pin
-constraints and the build script; the script runs YoWASP Yosys (``synth_ice40 -dsp`` /
+constraints and the build script; the script runs YoWASP Yosys (``synth_ice40 -dsp``, or
+without ``-dsp`` for an engine whose ``multipliers()`` outnumber the UP5K's 8 DSPs /
 ``synth_ecp5``), nextpnr (constrained to the board clock, ``--timing-allow-fail``, a JSON
 report) and the packer, under a deadline. Results go to ``out_dir``, each file written
 atomically: ``spintwin_<board>.bin|.bit`` and ``spintwin_<board>.json`` (resources against the
@@ -207,7 +208,11 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
 
     platform = make_platform(board)
     top = BoardTop(HostLink(engine, divisor))
-    overrides = {"synth_opts": "-dsp" if target.name.startswith("ice40") else "",
+    # iCE40: multipliers into the SB_MAC16 blocks (-dsp) unless the engine has more of them than
+    # the device has DSPs (nextpnr would fail placing the rest): then all stay in LUTs.
+    mults = engine.multipliers() if callable(getattr(engine, "multipliers", None)) else 0
+    use_dsp = target.name.startswith("ice40") and mults <= target.capacity["dsp"]
+    overrides = {"synth_opts": "-dsp" if use_dsp else "",
                  "script_after_synth": "tee -q -o stat.json stat -json",
                  "nextpnr_opts": f"--report report.json --timing-allow-fail --seed {int(seed)}"}
     plan = platform.prepare(top, name, **overrides)
@@ -247,7 +252,7 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
         "bitstream": {"path": str(bit_path), "bytes": len(bits), "sha256": hashlib.sha256(bits).hexdigest()},
         "report": str(out / f"{name}.json"),
         "uart": {"baud": baud, "divisor": divisor, "baud_error": abs(spec.clock_hz / divisor - baud) / baud},
-        "engine": _engine_info(engine),
+        "engine": _engine_info(engine), "multipliers": {"count": mults, "in_dsp": use_dsp or not target.name.startswith("ice40")} if mults else None,
         "tool_versions": _versions(spec), "seed": seed,
         "runtime_s": {"tools": round(tools_s, 1), "total": round(time.monotonic() - t0, 1)},
         "work_dir": str(work),
@@ -264,8 +269,9 @@ def _engine_info(engine) -> dict:
     keys = ("rows", "cols", "tile", "threshold", "floor", "membrane_bits", "reset", "shift", "y_bits",
             "pixels", "classes", "input_bits", "net_id")
     out = {k: getattr(engine, k) for k in keys if isinstance(getattr(engine, k, None), (int, str))}
-    if callable(getattr(engine, "memory_bits", None)):
-        out["memory_bits"] = int(engine.memory_bits())
+    for k in ("memory_bits", "multipliers"):
+        if callable(getattr(engine, k, None)):
+            out[k] = int(getattr(engine, k)())
     return out
 
 

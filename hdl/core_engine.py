@@ -170,6 +170,12 @@ class CoreEngine(wiring.Component):
                 bits += L.positions * L.n * mw
         return bits
 
+    def multipliers(self) -> int:
+        """Multipliers of the core's datapath: one per column of every layer (the accumulator
+        times its column's scale code at the readout, ``hdl.core``), each by a constant when
+        the layer has one row tile."""
+        return sum(L.n for L in self.core.layers)
+
     def info_bytes(self) -> bytes:
         """INFO's answer without the status byte."""
         return (MAGIC + bytes([PROTOCOL_VERSION]) + self.pixels.to_bytes(4, "little") + bytes([self.input_bits])

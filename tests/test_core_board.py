@@ -184,15 +184,17 @@ def test_host_refuses_bad_codes_before_sending():
 
 
 def test_iris_mlp_trains_to_above_0_9_with_the_default_settings(tmp_path):
-    """``spintwin train --dataset iris --hidden 8`` (default epochs 60, seed 0, and seeds 1, 2 of
-    golden.mlp's defaults): float test accuracy >= 0.9 and training accuracy >= 0.9.
+    """``spintwin train --dataset iris --hidden 8`` (default epochs 60, seed 0), and golden.mlp's
+    defaults at seeds 1, 2 and at hidden 5 (seed 0): float test accuracy >= 0.9 and training
+    accuracy >= 0.9.
 
     Bound: the test split has 30 samples, so 0.9 = 27/30 allows 3 errors. A small iris MLP
     generalises to about 0.95-0.97; at an error rate of 0.05 the chance of 4 or more errors in 30
     is 1 - sum_{k<=3} C(30,k) 0.05^k 0.95^(30-k) = 0.06 per draw, well clear of the failure it
     guards against: the old bias-free, lr 3e-3 training stopped at 0.67-0.73 (20-22 of 30)
     and at most ~0.86 on the 120 training samples however long it ran (a bias-free ReLU net
-    is positively homogeneous, golden/mlp.py's docstring)."""
+    is positively homogeneous, golden/mlp.py's docstring); with biases but only 60 epochs
+    (240 updates) the 4-5-3 net at seed 0 stayed at 0.33."""
     from golden import mlp
     from golden.nir_io import read_nir
     from spinbase.data import load_dataset
@@ -204,9 +206,9 @@ def test_iris_mlp_trains_to_above_0_9_with_the_default_settings(tmp_path):
     assert all(L.bias is not None for L in desc.layers if isinstance(L, nw.Dense))
     (x_tr, y_tr), (x_te, y_te), _ = load_dataset("iris")
     assert len(x_te) == 30
-    for seed in (1, 2):
-        w = mlp.train_mlp(x_tr, y_tr, (8,), classes=3, seed=seed)
-        assert mlp.accuracy(w, x_te, y_te) >= 0.9 and mlp.accuracy(w, x_tr, y_tr) >= 0.9, seed
+    for hidden, seed in ((8, 1), (8, 2), (5, 0)):
+        w = mlp.train_mlp(x_tr, y_tr, (hidden,), classes=3, seed=seed)
+        assert mlp.accuracy(w, x_te, y_te) >= 0.9 and mlp.accuracy(w, x_tr, y_tr) >= 0.9, (hidden, seed)
 
 
 def _write_design(tmp_path, desc, dataset, extra=""):
@@ -250,9 +252,11 @@ def test_build_arguments_take_a_config_or_a_design():
 
 @pytest.mark.long
 def test_iris_design_builds_an_icebreaker_bitstream(tmp_path, capsys):
-    """train -> import -> build --config on the iCEBreaker (YoWASP, a few minutes): the 4-8-3
-    iris core behind the link fits the UP5K, meets the 12 MHz clock, and the UP5K image is
-    104,090 bytes (833 kbit, the device's configuration size)."""
+    """train -> import -> build --config on the iCEBreaker (YoWASP, about 2 minutes): the 4-5-3
+    iris core behind the link fits the UP5K with its 8 multipliers (one per column) in the 8
+    DSPs, meets the 12 MHz clock, and the UP5K image is 104,090 bytes (833 kbit, the device's
+    configuration size). (4-8-3 has 11 multipliers: in LUTs it fits, 89 % of the logic cells,
+    but its readout path reached only ~10 MHz.)"""
     import json
 
     from boards.platforms import tools_missing
@@ -261,7 +265,7 @@ def test_iris_design_builds_an_icebreaker_bitstream(tmp_path, capsys):
     missing = tools_missing("icebreaker")
     if missing:
         pytest.skip(missing)
-    assert main(["train", "--dataset", "iris", "--hidden", "8", "--out", str(tmp_path / "m.nir")]) == 0
+    assert main(["train", "--dataset", "iris", "--hidden", "5", "--out", str(tmp_path / "m.nir")]) == 0
     assert main(["import", str(tmp_path / "m.nir"), "--out", str(tmp_path / "d.toml")]) == 0
     capsys.readouterr()
     assert main(["build", "--board", "icebreaker", "--config", str(tmp_path / "d.toml"),
@@ -272,3 +276,4 @@ def test_iris_design_builds_an_icebreaker_bitstream(tmp_path, capsys):
     assert res["timing_met"] and res["fmax_mhz"] >= 12
     assert res["bitstream"]["bytes"] == 104090
     assert res["engine"]["pixels"] == 4 and res["engine"]["classes"] == 3
+    assert res["multipliers"] == {"count": 8, "in_dsp": True} and r["dsp"] == 8
