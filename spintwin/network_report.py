@@ -120,7 +120,8 @@ def draw_network(network, path, plt=None, title: str | None = None) -> Path:
         colour = "#f2f2f2" if nrn is None else {"dw": "#d9f0d3", "mtj": "#fde0c5", "cmos": "#dbe4f3"}.get(
             nrn.device, "#eeeeee")
         boxes.append((layer.name, _layer_text(layer), _shape(out),
-                      "view" if _layer_text(layer) == "flatten" else neuron_label(nrn), colour))
+                      "view" if _layer_text(layer) == "flatten" else
+                      "linear, folds into the next" if nrn is None else neuron_label(nrn), colour))
     n = len(boxes)
     w, gap = 2.0, 0.6
     fig, ax = plt.subplots(figsize=(max(6.0, 0.95 * n * (w + gap)), 2.6))
