@@ -307,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.set_defaults(func=_cmd_explore)
 
     _user_network_commands(sub)
+    _suite_command(sub)
 
     from boards.build import add_build_arguments
 
@@ -377,6 +378,35 @@ def _user_network_commands(sub) -> None:
     trn.add_argument("--seed", type=_int_at_least(0, 2**32 - 1), default=0, help="initialisation and shuffle seed")
     trn.add_argument("--out", required=True, help="the NIR file to write (.nir)")
     trn.set_defaults(func=_cmd_train)
+
+
+def _cmd_suite(args) -> int:
+    from .suite import run_suite
+
+    run_suite(args.out, args.inputs, problems=args.problems)
+    print(f"wrote {Path(args.out) / 'suite.json'} and the Fig. 11 plots")
+    return 0
+
+
+def _suite_command(sub) -> None:
+    """suite: the seed's six problems on the tiled architecture and the CMOS baseline (spintwin.suite)."""
+    from .suite import DEFAULT_INPUTS
+
+    p = sub.add_parser("suite", help="the seed's six recognition problems: tiled All-Spin chip vs the CMOS baseline",
+                       description="Train one MLP per problem of configs/suite.toml (numpy), run the first N test "
+                                   "inputs through the float network, the bit-accurate twin (twin-if) and the CMOS "
+                                   "baseline (cmos-if), price the measured events on 32 x 32 tiles (time "
+                                   "multiplexing, global control) and on SRAM + core; write DIR/suite.json and the "
+                                   "Fig. 11 plots. Finished problems in DIR are reused (resume).",
+                       epilog="examples: spintwin suite --out out/suite\n"
+                              "          spintwin suite --out out/suite --inputs 50 --problems iris,adult\n\n"
+                              + EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="output folder (suite.json, plots, weights, finished problems)")
+    p.add_argument("--inputs", type=_int_at_least(1), default=DEFAULT_INPUTS,
+                   help=f"test inputs per problem (default {DEFAULT_INPUTS}; a smaller test split: all of it)")
+    p.add_argument("--problems", type=lambda t: [x.strip() for x in t.split(",") if x.strip()], default=None,
+                   help="comma-separated problem names (default: all six)")
+    p.set_defaults(func=_cmd_suite)
 
 
 def main(argv=None) -> int:
