@@ -146,3 +146,23 @@ def test_cli_suite_bad_problem_exits_2(tmp_path, capsys):
 
     assert main(["suite", "--out", str(tmp_path / "o"), "--problems", "nope"]) == 2
     assert "not in the suite" in capsys.readouterr().err
+
+
+def test_bench_suite_table_and_verdicts(tiny):
+    """bench.suite on the finished tiny suite (reused, no rerun): one table row per problem plus the
+    seed's row; the verdict counts ratios inside the seed's band (100 and 500 against 204-2759: one
+    inside, overlapping, not reproduced; 300 and 2000: both inside, reproduced; 5 and 50: refuted)."""
+    from bench import suite as bench_suite
+
+    d, cfg, rows = tiny
+    r = bench_suite.run(12, work=d / "out", config=cfg)
+    assert [x["name"] for x in r["rows"]] == ["iris", "faces"]
+    md = bench_suite.markdown(r)
+    assert md.count("\n| IRIS |") == 1 and md.count("\n| faces stand-in |") == 1
+    assert "| **seed (Ref. 129)** |" in md and "204-2759x" in md and "3-665x" in md
+    v = bench_suite._verdict([100.0, 500.0], (204.0, 2759.0))
+    assert (v["inside"], v["overlaps"], v["reproduced"]) == (1, True, False)
+    v = bench_suite._verdict([300.0, 2000.0], (204.0, 2759.0))
+    assert (v["inside"], v["reproduced"]) == (2, True)
+    v = bench_suite._verdict([5.0, 50.0], (204.0, 2759.0))
+    assert (v["inside"], v["overlaps"]) == (0, False)
