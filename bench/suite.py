@@ -69,6 +69,7 @@ def run(inputs: int = INPUTS, *, work=None, config=None, problems=None) -> dict:
 def _explain(rows, energy, speed, trends) -> str:
     """Why the figures land where they do, from the rows' own components."""
     big, small = max(rows, key=lambda r: r["synapses"]), min(rows, key=lambda r: r["synapses"])
+    top_e, top_s = max(rows, key=lambda r: r["energy_ratio"]), max(rows, key=lambda r: r["latency_ratio"])
 
     def share(r, k):
         return r["cmos_profile"]["shares"][k]
@@ -96,6 +97,13 @@ def _explain(rows, energy, speed, trends) -> str:
         f"{big['cmos_cycles']['access_cycles']} cycle(s) per weight word at {big['name']}'s SRAM size, so its "
         f"latency grows with the events: the speed-up grows with the network (Spearman "
         f"{trends['speedup_vs_synapses_spearman']:.2f}).",
+        f"What the seed's upper ends need here: {top_e['name']}'s {top_e['energy_ratio']:.0f}x becomes "
+        f"{energy['seed_range'][1]:.0f}x with a spin energy {top_e['energy_ratio'] / energy['seed_range'][1]:.2g}x the "
+        f"model's ({_e(top_e['energy_cmos_J'] / energy['seed_range'][1])} per inference); {top_s['name']}'s "
+        f"{top_s['latency_ratio']:.0f}x speed-up becomes {speed['seed_range'][1]:.0f}x with a CMOS core of about "
+        f"{8 * top_s['latency_ratio'] / speed['seed_range'][1]:.0f} lanes instead of 8 (compute-bound cycles scale "
+        f"as 1 / lanes; the memory-bound ones need as many SRAM banks) or a spin chip that many times slower "
+        f"(fewer tiles: more write slots per step).",
         f"Profile (Fig. 11(a)): memory access + leakage {trends['memory_share_range'][0]:.0%}-"
         f"{trends['memory_share_range'][1]:.0%} of CMOS energy (seed: dominant, growing with complexity; Spearman "
         f"against synapses {trends['memory_share_vs_synapses_spearman']:.2f}, leakage share alone "
