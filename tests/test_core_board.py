@@ -4,8 +4,9 @@
 The host driver talks to :class:`hdl.link.LinkCore` + :class:`CoreEngine` in the Amaranth
 simulator through a simulated serial port (:class:`SimPort`: the driver's bytes go into the
 link's receive stream one a cycle, the link's response bytes come back), so every image
-crosses the real byte protocol: frames, CRC, sequence numbers, the engine's commands. The
-answers must equal the integer model exactly: ``quantize.snn.run``'s counts and decision,
+crosses the real byte protocol: frames, CRC, sequence numbers, the engine's commands (one test
+drives the whole board design, UART lines included). The answers must equal the integer model
+exactly: ``quantize.snn.run``'s counts and decision,
 ``quantize.core.trace``'s, and ``quantize.core.cycles_exact``'s cycle count.
 """
 
@@ -270,10 +271,26 @@ def test_iris_design_builds_an_icebreaker_bitstream(tmp_path, capsys):
     capsys.readouterr()
     assert main(["build", "--board", "icebreaker", "--config", str(tmp_path / "d.toml"),
                  "--out", str(tmp_path / "out")]) == 0
-    res = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr().out                # progress lines, then the JSON report
+    res = json.loads(out[out.index("{"):])
     r, cap = res["resources"], res["capacity"]
     assert all(0 < r[k] <= cap[k] for k in ("lut", "ff")) and r["bram"] <= cap["bram"] and r["dsp"] <= cap["dsp"]
     assert res["timing_met"] and res["fmax_mhz"] >= 12
     assert res["bitstream"]["bytes"] == 104090
     assert res["engine"]["pixels"] == 4 and res["engine"]["classes"] == 3
     assert res["multipliers"] == {"count": 8, "in_dsp": True} and r["dsp"] == 8
+
+
+def test_the_board_design_answers_over_the_uart_lines():
+    """The design the build puts on the board, ``HostLink(CoreEngine)``, with the host driver on
+    its UART lines (tests/test_uart.py's bit-level port, 4 clock cycles a bit): two iris samples
+    come back as the model says."""
+    from test_uart import SimPort as UartPort
+
+    from hdl.link import HostLink
+
+    net, x = _iris_net(steps=6)
+    board = CoreBoard(UartPort(HostLink(CoreEngine(net), 4), 4), net=net)
+    assert board.check_network()["net_id"] == network_id(net)
+    got = board.classify(x[6:8], first_image=6)
+    _check_against_model(net, x[6:8], got, 6)
