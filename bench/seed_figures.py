@@ -69,7 +69,7 @@ def _verdict(ok: bool) -> str:
 
 def markdown(r: dict) -> str:
     rows = ["## The seed's figures against the model", "",
-            "Each claim of the seed with the model's figure (bench/results/seed_figures.json); a refuted figure "
+            "Each claim of the seed with the model's figure (bench/results/seed.json); a refuted figure "
             "keeps its reason. 'Reproduced' means within a factor of 2 for ratios, inside the band for bands.", "",
             "| claim (seed) | seed | model | verdict | reason |", "|---|---|---|---|---|"]
     e1 = r["net1_energy_ratio_circuit"]
