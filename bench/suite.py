@@ -15,6 +15,7 @@ resumed between runs).
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -59,17 +60,39 @@ def run(inputs: int = INPUTS, *, work=None, config=None, problems=None) -> dict:
               "energy_ratio_vs_synapses_spearman": _spearman(syn, [r["energy_ratio"] for r in rows]),
               "speedup_vs_synapses_spearman": _spearman(syn, [r["latency_ratio"] for r in rows]),
               "memory_share_range": [min(mem), max(mem)]}
-    return {"benchmark": "suite", "inputs": inputs, "rows": rows,
+    sens = _sensitivity(rows, suite.SEED_SPEEDUP_RANGE[1])
+    return {"benchmark": "suite", "inputs": inputs, "rows": rows, "sensitivity": sens,
             "seed": {"synapses": list(suite.SEED_SYNAPSES), "neurons": list(suite.SEED_NEURONS),
                      "energy_ratio": list(suite.SEED_ENERGY_RANGE), "speedup": list(suite.SEED_SPEEDUP_RANGE)},
             "energy": energy, "speedup": speed, "trends": trends,
-            "explanation": _explain(rows, energy, speed, trends), "seconds": time.perf_counter() - t0}
+            "explanation": _explain(rows, energy, speed, trends, sens), "seconds": time.perf_counter() - t0}
 
 
-def _explain(rows, energy, speed, trends) -> str:
+def _sensitivity(rows, top_speedup: float) -> dict:
+    """Per problem: the speed-up if the SRAM were banked and pipelined (one weight word per cycle:
+    the compute-bound cycles), and the chip size (tiles) at which the tiled chip's time
+    multiplexing would bring the speed-up down to ``top_speedup`` (None if one slot is already
+    slower): ``slots = (latency_cmos / top / (T + L - 1) - t_sense - t_reset) / t_w``,
+    ``tiles = ceil(evaluations / floor(slots))`` (golden.tiles' latency law, DW timings)."""
+    from golden import energy
+
+    spin = energy.dw_spin_config()
+    clock = energy.CmosConfig().clock_hz
+    out = {}
+    for r in rows:
+        steps = r["steps"] + len(r["tiles"]["per_layer"]) - 1
+        slots = (r["latency_cmos_s"] / top_speedup / steps - spin.sense_duration - spin.reset_duration) / spin.write_duration
+        tiles = math.ceil(r["tiles"]["evaluations"] / math.floor(slots + 1e-9)) if slots + 1e-9 >= 1 else None
+        out[r["name"]] = {"speedup_pipelined_sram": r["cmos_cycles"]["compute_cycles"] / clock / r["latency_spin_s"],
+                          "chip_tiles_for_seed_top_speedup": tiles}
+    return out
+
+
+def _explain(rows, energy, speed, trends, sens) -> str:
     """Why the figures land where they do, from the rows' own components."""
     big, small = max(rows, key=lambda r: r["synapses"]), min(rows, key=lambda r: r["synapses"])
     top_e, top_s = max(rows, key=lambda r: r["energy_ratio"]), max(rows, key=lambda r: r["latency_ratio"])
+    tiles_needed = sens[top_s["name"]]["chip_tiles_for_seed_top_speedup"]
 
     def share(r, k):
         return r["cmos_profile"]["shares"][k]
@@ -104,6 +127,11 @@ def _explain(rows, energy, speed, trends) -> str:
         f"{8 * top_s['latency_ratio'] / speed['seed_range'][1]:.0f} lanes instead of 8 (compute-bound cycles scale "
         f"as 1 / lanes; the memory-bound ones need as many SRAM banks) or a spin chip that many times slower "
         f"(fewer tiles: more write slots per step).",
+        f"Sensitivity: with a banked, pipelined SRAM (one weight word per cycle) {top_s['name']}'s speed-up is "
+        f"{sens[top_s['name']]['speedup_pipelined_sram']:.0f}x; " + (
+            f"a chip of {tiles_needed} tiles (instead of {top_s['tiles']['chip_tiles']}) would time-multiplex it "
+            f"down to {speed['seed_range'][1]:.0f}x." if tiles_needed else
+            f"it is at most {speed['seed_range'][1]:.0f}x already with every tile in one slot."),
         f"Profile (Fig. 11(a)): memory access + leakage {trends['memory_share_range'][0]:.0%}-"
         f"{trends['memory_share_range'][1]:.0%} of CMOS energy (seed: dominant, growing with complexity; Spearman "
         f"against synapses {trends['memory_share_vs_synapses_spearman']:.2f}, leakage share alone "

@@ -166,3 +166,20 @@ def test_bench_suite_table_and_verdicts(tiny):
     assert (v["inside"], v["reproduced"]) == (2, True)
     v = bench_suite._verdict([5.0, 50.0], (204.0, 2759.0))
     assert (v["inside"], v["overlaps"]) == (0, False)
+
+
+def test_bench_sensitivity_by_hand():
+    """The chip size that brings the speed-up to 665x: a CMOS latency of 665 x 101 steps x (4 x 2 ns
+    write + 0.5 ns sense + 2 ns reset) allows 4 write slots per step, so 40 evaluations need
+    ceil(40 / 4) = 10 tiles; a CMOS latency below 665 x one slot gives None. Pipelined SRAM:
+    compute cycles / 1 GHz over the spin latency."""
+    from bench import suite as bench_suite
+
+    lat = 665 * 101 * (4 * 2e-9 + 0.5e-9 + 2e-9)
+    row = {"name": "x", "steps": 100, "tiles": {"per_layer": [{}, {}], "evaluations": 40}, "latency_cmos_s": lat,
+           "latency_spin_s": 1e-6, "cmos_cycles": {"compute_cycles": 5000.0}}
+    s = bench_suite._sensitivity([row], 665.0)["x"]
+    assert s["chip_tiles_for_seed_top_speedup"] == 10
+    assert s["speedup_pipelined_sram"] == pytest.approx(5000 / 1e9 / 1e-6)
+    row["latency_cmos_s"] = 665 * 101 * 4e-9
+    assert bench_suite._sensitivity([row], 665.0)["x"]["chip_tiles_for_seed_top_speedup"] is None
