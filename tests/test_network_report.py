@@ -179,3 +179,21 @@ def test_demo_on_an_imported_mlp_writes_the_section_and_the_diagram(tmp_path, ca
     again = nr.measure(cfg, "d.toml", images=12)
     for side in ("float", "twin", "cmos"):
         assert res["network"][side]["accuracy"] == again[side]["accuracy"]
+
+
+def test_bench_row_of_a_user_network(tmp_path):
+    """bench.user_networks on the iris MLP, without synthesis: the user's path (train -> NIR ->
+    import) gives a design run on the twin as twin-if; the row's accuracies are
+    network_report.measure's, the CMOS side is cmos-if, and the table shows the row."""
+    from bench import user_networks as un
+
+    design, facts = un._design("iris-mlp", tmp_path)
+    assert 'kind = "twin-if"' in design.read_text() and facts["epochs"] == 60
+    cfg = load_config(design)
+    row = un._row("iris", cfg, design, None, None)
+    r = nr.measure(cfg, design)
+    assert row["images"] == 30 and row["core_kind"] == "twin-if" and row["kinds"]["cmos"] == "cmos-if"
+    assert row["accuracy"] == {k: r[k]["accuracy"] for k in ("float", "twin", "cmos")}
+    assert row["cycles_per_image"] == r["twin"]["cycles_per_image"] and row["images_per_s"] is None
+    md = un.markdown({"target": "ecp5-85f", "mnist_images": 200, "rows": [row]})
+    assert f"| iris | iris (30) | {r['float']['accuracy'] * 100:.1f} |" in md and "not synthesised" in md
