@@ -17,6 +17,7 @@ import numpy as np
 
 from golden import devices
 from golden.dw import simulate_wall, wall_velocity
+from golden.levels import distinguishable_levels
 from golden.llg import critical_spin_current, simulate, switching_probability
 
 from . import __version__, network_report
@@ -151,8 +152,43 @@ def _dw(cfg, out, plt):
     return {"currents_uA": (cur * 1e6).tolist(), "v_1d_m_s": v_1d.tolist(), "v_behavioural_m_s": v_beh.tolist(),
             "traverse_ns_behavioural": dev.length / float(dev.velocity(10.6e-6)) * 1e9,
             "traverse_ns_1d": dev.length / float(wall_velocity(dev.params, dev.current_density(10.6e-6), duration=4e-9, dt=2e-13)) * 1e9,
-            "levels": int(len(np.unique(g))), "g_min_uS": float(g.min()) * 1e6, "g_max_uS": float(g.max()) * 1e6,
+            "levels": distinguishable_levels(dev.g_ap, dev.g_p), "levels_programmed": int(len(np.unique(g))),
+            "levels_with_2pct_spread": distinguishable_levels(dev.g_ap, dev.g_p, sigma_rel=0.02), "g_min_uS": float(g.min()) * 1e6, "g_max_uS": float(g.max()) * 1e6,
             "write_reset_energy_fJ": 2 * float(dev.write_energy(10.6e-6, 2e-9)) * 1e15}
+
+
+def _more_devices(out) -> tuple[dict, str]:
+    """The seed's further neuron devices and emergent dynamics (section IV; issue 19): figures from
+    spintwin.figures_neurons and spintwin.figures_dynamics, with a short table (about 20 s)."""
+    from golden.lsv import fan_in_limit
+
+    from . import figures_dynamics, figures_neurons
+
+    neu = figures_neurons.write_all(out, trials=300)
+    dyn = figures_dynamics.write_all(out)
+    stt = neu["stt"]
+    i0 = stt["input_uA"].index(0.0)
+    fan = fan_in_limit(10e-9, 350e-9)
+    res = {"stt_p_at_zero_input": stt["probability"][i0], "stt_bias_uA": stt["bias_uA"], "lsv_fan_in": fan,
+           "dw_circuit_linearity_pct": neu["dw_circuit"]["linearity_error_pct"],
+           "sto_threshold_uA": dyn["sto_frequency"]["threshold_uA"],
+           "snr_peak_K": dyn["stochastic_resonance"]["peak_temperature_K"]}
+    md = "\n".join([
+        "## More devices of the seed (section IV)", "",
+        "| device | quantity | seed | golden model |", "|---|---|---|---|",
+        f"| STT-MTJ step neuron (ref. 100) | P(switch) at zero input, biased at {stt['bias_uA']:.1f} uA | 0.5 | "
+        f"{stt['probability'][i0]:.3f} +- {stt['stderr'][i0]:.3f} |",
+        f"| lateral spin valve neuron (ref. 103) | fan-in at 1 % decision error, 10 nm pitch, Cu lambda_sf 350 nm | "
+        f"limited | {fan} |",
+        f"| non-step DW neuron circuit | linearity error of I_out(I_in) | approximately linear | "
+        f"{res['dw_circuit_linearity_pct']:.1f} % of span |",
+        f"| spin-torque oscillator | threshold current | - | {res['sto_threshold_uA']:.1f} uA |",
+        f"| thermally activated MTJ | stochastic-resonance peak | - | {res['snr_peak_K']:.0f} K |",
+        "", "Seed figures against the model: BENCHMARKS.md (bench.devices_neuron, bench.devices_dyn).", "",
+        "![STT neuron](stt_neuron_switching.png)", "", "![LSV neuron](lsv_decay_fan_in.png)", "",
+        "![DW neuron circuit](dw_neuron_circuit.png)", "", "![STO frequency](sto_frequency.png)", "",
+        "![STO locking](sto_locking.png)", "", "![Stochastic resonance](stochastic_resonance.png)", ""])
+    return res, md
 
 
 def _report(res, cfg_path, elapsed) -> str:
@@ -178,7 +214,8 @@ def _report(res, cfg_path, elapsed) -> str:
         f"| stochastic MTJ neuron | write energy | ~1 fJ | {m['write_energy_fJ_at_71uA']:.2f} fJ |",
         f"| step neuron | energy per operation | ~15 fJ | {s['energy_fJ']:.1f} fJ |",
         f"| DW neuron/synapse | 80 nm traverse at 10.6 uA | 2 ns | {d['traverse_ns_behavioural']:.3f} ns (behavioural), {d['traverse_ns_1d']:.3f} ns (1D model) |",
-        f"| DW neuron/synapse | levels | 15-20 | {d['levels']} |",
+        f"| DW neuron/synapse | distinguishable levels (50 mV, 1 ns read, 1e-3 misreads) | 15-20 | {d['levels']} "
+        f"write-verified, {d['levels_with_2pct_spread']} with a 2 % device spread (golden.levels) |",
         f"| DW neuron/synapse | write + reset energy | ~0.1 fJ | {d['write_reset_energy_fJ']:.3f} fJ |",
         f"| volatile synapse | LTP probability, 3 ns spacing | switches | {fmt(i3)} |",
         f"| volatile synapse | LTP probability, 6 ns spacing | does not | {fmt(i6)} |",
@@ -283,7 +320,7 @@ def run_demo(cfg: dict, out: Path, cfg_path, echo=print, *, devices: bool = True
     plt = _plt()
     rng = np.random.default_rng(cfg["demo"]["seed"])
     t0 = time.perf_counter()
-    prog = _Progress(8 if devices else 3, echo)
+    prog = _Progress(9 if devices else 3, echo)
     res = {}
     sections = []
     if devices:
@@ -299,6 +336,11 @@ def run_demo(cfg: dict, out: Path, cfg_path, echo=print, *, devices: bool = True
         prog.step("domain-wall device: velocity and traverse")
         res["dw"] = _dw(cfg, out, plt)
         prog.done(f"traverse {res['dw']['traverse_ns_1d']:.3f} ns at 10.6 uA")
+        prog.step("more devices of section IV: STT and LSV neurons, DW neuron circuit, oscillators, resonance")
+        res["more_devices"], md = _more_devices(out)
+        sections.append(md)
+        prog.done(f"LSV fan-in {res['more_devices']['lsv_fan_in']}, STO locking at kappa 1, "
+                  f"SNR peak {res['more_devices']['snr_peak_K']:.0f} K")
         prog.step("MTJ neuron on the twin's integer datapath against the golden model")
         res["device_fidelity"], md = ds.device_fidelity(cfg, res["mtj_neuron"], out, plt)
         sections.append(md)
