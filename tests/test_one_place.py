@@ -24,6 +24,7 @@ MOVED = {
     "spinbase.locks": ("file_lock",),
     "tb.cocotb_helpers": ("tb_param", "report_metrics", "start_clock", "reset", "run_cycles", "writer"),
     "tb.mismatch": ("first_mismatch", "check"),
+    "tb.sources": ("design_sources", "icarus_sources", "icarus_comb_kick", "cache_key"),
 }
 
 
@@ -40,6 +41,7 @@ def test_tb_runner_exports_only_the_run():
             assert hasattr(mod, name), (home, name)
             assert name not in runner.__all__, name
     assert not hasattr(runner, "_verilator_probe") and not hasattr(runner, "export_verilog")
+    assert not hasattr(runner, "_icarus_comb_kick") and not hasattr(runner, "_cache_key")
 
 
 def test_flow_has_one_lint():
