@@ -89,12 +89,12 @@ def _ff_count(cells: dict, target) -> int:
 
 def _resources(work: Path, target, util: dict) -> dict:
     """LUT/FF/DSP/BRAM from Yosys's cell counts (``boards.synth`` conventions) and IO from nextpnr."""
-    from boards.synth import _counts
+    from boards.synth import resource_counts
 
     stat = json.loads((work / "stat.json").read_text())
     design = stat.get("design") or next(iter(stat["modules"].values()))
     cells = {c: n for c, n in design.get("num_cells_by_type", {}).items() if c != "$scopeinfo"}
-    res = _counts(target, cells)
+    res = resource_counts(target, cells)
     io_cells = [k for k in util if k in ("SB_IO", "TRELLIS_IO")]
     res["io"] = sum(util[k]["used"] for k in io_cells)
     return res
@@ -171,7 +171,7 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
     (``spintwin.cli``) makes the engine from the design file (``spintwin.core_board.config_engine``).
     """
     from boards.platforms import BoardTop, board_spec, make_platform, tool_env, tools_missing
-    from boards.synth import TARGETS, _nextpnr_capacity_reason
+    from boards.synth import TARGETS, nextpnr_capacity_reason
     from hdl.link import HostLink, check_engine
     from hdl.uart import baud_divisor
     from spinbase.fileio import atomic_write_bytes, atomic_write_json
@@ -228,7 +228,7 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
     tools_s = time.monotonic() - t1
     log = proc.stdout + proc.stderr + _read(work / f"{name}.tim")
     if proc.returncode != 0 or not (work / f"{name}{spec.bitstream}").is_file():
-        reason = _nextpnr_capacity_reason(target, log)
+        reason = nextpnr_capacity_reason(target, log)
         if reason:
             raise SpintwinError(f"design {name_design!r} does not fit the {spec.title}: {reason}")
         m = re.search(r"^.*\bERROR:.*$", log + _read(work / f"{name}.rpt"), re.M)

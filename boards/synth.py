@@ -50,20 +50,19 @@ import json
 import logging
 import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from boards.export import export_verilog
+from boards.tools import tool_path
 from hdl import ecp5_blocks
 from spinbase.locks import file_lock  # the lock the co-simulation build cache uses too
 
-__all__ = ["FLOW_VERSION", "TARGETS", "SynthError", "Target", "synth_root", "synthesize",
-           "tools_missing"]
+__all__ = ["FLOW_VERSION", "TARGETS", "SynthError", "Target", "nextpnr_capacity_reason", "resource_counts",
+           "synth_root", "synthesize", "tools_missing"]
 
 #: Bump when the scripts or the parsing change: it is part of the cache key.
 FLOW_VERSION = 2
@@ -135,18 +134,10 @@ def _target(target: str) -> Target:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}") from None
 
 
-def _tool_path(name: str) -> str | None:
-    """The YoWASP entry point: next to this interpreter (a venv's bin/) first, then PATH."""
-    local = Path(sys.executable).parent / name
-    if local.is_file() and os.access(local, os.X_OK):
-        return str(local)
-    return shutil.which(name)
-
-
 def tools_missing(target: str) -> str | None:
     """None when *target*'s tools are installed, else a one-line reason (for skips)."""
     t = _target(target)
-    missing = [name for name in (t.yosys, t.nextpnr) if _tool_path(name) is None]
+    missing = [name for name in (t.yosys, t.nextpnr) if tool_path(name) is None]
     if missing:
         return (f"{' and '.join(missing)} not found (pip install {' '.join(missing)}, "
                 f"or put {'them' if len(missing) > 1 else 'it'} on PATH)")
@@ -191,7 +182,7 @@ class _Deadline:
 
 def _run(argv: list[str], cwd: Path, deadline: _Deadline, what: str):
     """Run a tool; SynthError on a missing binary or timeout. Returns CompletedProcess."""
-    exe = _tool_path(argv[0])
+    exe = tool_path(argv[0])
     if exe is None:
         raise SynthError(f"{argv[0]} not found (pip install {argv[0]}, or put it on PATH)")
     limit = deadline.left(what)
@@ -253,7 +244,9 @@ def _lanes_of(component) -> int | None:
     return int(lanes) if isinstance(lanes, int) else None
 
 
-def _counts(t: Target, cells: dict[str, int]) -> dict[str, int]:
+def resource_counts(t: Target, cells: dict[str, int]) -> dict[str, int]:
+    """``lut, ff, dsp, bram`` of a design from Yosys's cell counts ``{cell type: n}`` on ``t``
+    (LUT-equivalents per cell type from ``t.lut_cells``; FF and BRAM by cell-name prefix)."""
     return {
         "lut": sum(n * t.lut_cells.get(c, 0) for c, n in cells.items()),
         "ff": sum(n for c, n in cells.items() if c.startswith(t.ff_prefixes)),
@@ -281,7 +274,9 @@ def _pick_fmax(fmax: dict, clock_port: str) -> float | None:
     return round(min(hits), 3) if hits else None
 
 
-def _nextpnr_capacity_reason(t: Target, log: str) -> str | None:
+def nextpnr_capacity_reason(t: Target, log: str) -> str | None:
+    """One line when nextpnr's ``log`` says the design does not fit ``t`` (a resource over its
+    count, or a placement failure for lack of room or of IO), else None."""
     over = [f"{name} {used}/{avail}" for name, used, avail in _UTIL_LINE.findall(log)
             if int(used) > int(avail)]
     if over:
@@ -443,7 +438,7 @@ def _flow(t: Target, verilog: str, top: str, work: Path, deadline: _Deadline, lo
     cells = {c: n for c, n in sorted(design.get("num_cells_by_type", {}).items())
              if c != "$scopeinfo"}
     port_bits = int(design.get("num_port_bits", 0))
-    counts = _counts(t, cells)
+    counts = resource_counts(t, cells)
     mode = io if io != "auto" else ("pads" if port_bits <= t.capacity["io"] else "internal")
     # nextpnr-ecp5 counts every PIO of the die as available, bonded or not, so the package's
     # pin count is checked here for both families.
@@ -475,7 +470,7 @@ def _flow(t: Target, verilog: str, top: str, work: Path, deadline: _Deadline, lo
         nextpnr_s = time.monotonic() - t2
         log = _read(work / "nextpnr.log")
         if proc.returncode != 0 or not (work / "report.json").is_file():
-            reason = _nextpnr_capacity_reason(t, log)
+            reason = nextpnr_capacity_reason(t, log)
             if reason is None:
                 m = _ERROR.search(log + proc.stdout + proc.stderr)
                 raise SynthError(

@@ -22,7 +22,7 @@ from pathlib import Path
 from spinbase.errors import SpintwinError
 
 __all__ = ["MIN_VERILATOR", "SIMULATORS", "ToolError", "VerilatorInfo", "cxx_problem", "libpython_problem",
-           "simulator_available", "verilator_env", "verilator_probe"]
+           "simulator_available", "tool_path", "verilator_env", "verilator_probe"]
 
 #: cocotb 2.x's VPI layer needs at least this Verilator; Debian 12 ships 5.006.
 MIN_VERILATOR = (5, 36)
@@ -190,3 +190,12 @@ def simulator_available(sim: str) -> tuple[bool, str]:
             return False, f"{first.strip()} is too old; cocotb 2.1 needs Icarus >= 11"
         return True, first.strip()
     return False, f"unknown simulator {sim!r}; expected one of {', '.join(SIMULATORS)}"
+
+
+def tool_path(name: str) -> str | None:
+    """The YoWASP (or other) entry point ``name``: next to this interpreter (a venv's bin/)
+    first, then PATH; None when neither has it."""
+    local = Path(sys.executable).parent / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    return shutil.which(name)

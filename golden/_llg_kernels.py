@@ -18,7 +18,7 @@ with ``N`` the diagonal demagnetising tensor and ``H_th`` the per-step thermal f
 import numba as nb
 import numpy as np
 
-__all__ = ["advance"]
+__all__ = ["BLOCK", "advance"]
 
 
 @nb.njit(inline="always")
@@ -58,14 +58,14 @@ def _field(mx, my, mz, hk, ex, ey, ez, dmx, dmy, dmz, hx0, hy0, hz0):
     return (hx0 + me * ex - dmx * mx, hy0 + me * ey - dmy * my, hz0 + me * ez - dmz * mz)
 
 
-_BLOCK = 512  # magnets per work item; their state stays in L1 across the steps of a chunk
+BLOCK = 512  # magnets per work item; their state stays in L1 across the steps of a chunk
 
 
 @nb.njit(parallel=True, cache=True, error_model="numpy")
 def advance(m, steps, dt, cb, noise, stream_size, sigma, alpha, ch, hk, easy, dms, hext, pol, heun, renorm):
     """Advance magnets in place by ``steps`` steps.
 
-    Magnets are processed in blocks of ``_BLOCK`` (in parallel over blocks); within a block the
+    Magnets are processed in blocks of ``BLOCK`` (in parallel over blocks); within a block the
     loop over magnets is innermost and branch-free so that it compiles to SIMD code.
 
     Parameters
@@ -82,7 +82,7 @@ def advance(m, steps, dt, cb, noise, stream_size, sigma, alpha, ch, hk, easy, dm
         Standard normal samples from K independent streams; stream k serves magnets
         [k * stream_size, (k + 1) * stream_size). May be a broadcast view of zeros at T = 0.
     stream_size : int
-        Magnets per noise stream; N if K == 1, else a multiple of ``_BLOCK``.
+        Magnets per noise stream; N if K == 1, else a multiple of ``BLOCK``.
     sigma : float
         Thermal field standard deviation per component, A/m.
     alpha, ch, hk : float
@@ -100,10 +100,10 @@ def advance(m, steps, dt, cb, noise, stream_size, sigma, alpha, ch, hk, easy, dm
     hx0, hy0, hz0 = hext[0], hext[1], hext[2]
     px, py, pz = pol[0], pol[1], pol[2]
     half = 0.5 * dt
-    nblocks = (n + _BLOCK - 1) // _BLOCK
+    nblocks = (n + BLOCK - 1) // BLOCK
     for b in nb.prange(nblocks):
-        lo = b * _BLOCK
-        hi = min(n, lo + _BLOCK)
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
         w = hi - lo
         k = lo // stream_size
         off = lo - k * stream_size

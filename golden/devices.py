@@ -14,7 +14,7 @@ import numpy as np
 
 from . import dw as _dw
 from .geometry import ellipsoid_demag, elliptic_disk_volume, shape_anisotropy
-from .llg import MacrospinParams, _rng, equilibrium_sample, relaxation_time, simulate
+from .llg import MacrospinParams, equilibrium_sample, relaxation_time, simulate
 
 __all__ = [
     "MtjNeuron",
@@ -179,7 +179,7 @@ def step_neuron_probability(neuron: StepNeuron, eval_current, *, trials: int, rn
     Trials start in thermal equilibrium about -z (the reset state). Returns (p, stderr) arrays
     shaped like ``eval_current``.
     """
-    rng = _rng(rng)
+    rng = np.random.default_rng(rng)   # a Generator passes through unchanged
     dt = neuron.dt if dt is None else dt
     cur = np.atleast_1d(np.asarray(eval_current, dtype=float))
     n = cur.size * trials
@@ -237,7 +237,7 @@ def ltp_probability(syn: VolatileSynapse, spacing, *, n_pulses: int = 5, trials:
     """
     if spacing < syn.pulse_width:
         raise ValueError(f"spacing must be >= the pulse width {syn.pulse_width} s, not {spacing!r}")
-    rng = _rng(rng)
+    rng = np.random.default_rng(rng)   # a Generator passes through unchanged
     dt = syn.dt
     amp = syn.pulse_current if amplitude is None else amplitude
     relax = 10 * relaxation_time(syn.magnet) if relax is None else relax

@@ -63,11 +63,11 @@ class _ThermalNoise:
     """
 
     def __init__(self, rng: np.random.Generator, n: int, chunk: int):
-        from ._llg_kernels import _BLOCK
+        from ._llg_kernels import BLOCK
 
         k = min(_MAX_STREAMS, -(-n // _STREAM_MIN))
         per_stream = -(-n // k)  # ceiling division
-        self.stream_size = n if k == 1 else -(-per_stream // _BLOCK) * _BLOCK
+        self.stream_size = n if k == 1 else -(-per_stream // BLOCK) * BLOCK
         self.k = -(-n // self.stream_size)
         self.gens = rng.spawn(self.k)
         self.buf = np.empty((self.k, chunk, 3, self.stream_size))

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = [
+    "as_shape",
     "IFNeuron",
     "LIFNeuron",
     "DwIfNeuron",
@@ -48,7 +49,8 @@ def _rng(rng) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
-def _shape(shape) -> tuple:
+def as_shape(shape) -> tuple:
+    """``shape`` (an int or a sequence of them, each >= 0) as a tuple of ints; ValueError otherwise."""
     shape = (shape,) if np.isscalar(shape) else tuple(shape)
     if not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in shape):
         raise ValueError(f"shape must be a non-negative int or a tuple of them, not {shape!r}")
@@ -97,7 +99,7 @@ class Homeostasis:
         self.tau_theta = _num(c, "tau_theta", tau_theta, "> 0", allow_inf=True)
         self.dt = _num(c, "dt", dt, "> 0")
         self.decay = math.exp(-self.dt / self.tau_theta)
-        self.theta = np.zeros(_shape(shape))
+        self.theta = np.zeros(as_shape(shape))
 
     def update(self, spikes) -> np.ndarray:
         """Advance one step with this step's spikes (bool, the state's shape); returns theta."""
@@ -113,7 +115,7 @@ class _MembraneNeuron:
 
     def __init__(self, shape, *, threshold, reset, v_reset, t_ref, dt, theta_plus, tau_theta):
         c = self._name
-        self.shape = _shape(shape)
+        self.shape = as_shape(shape)
         self.threshold = _num(c, "threshold", threshold, "> 0")
         if reset not in ("zero", "subtract"):
             raise ValueError(f"{c}.reset must be 'zero' or 'subtract', not {reset!r}")
@@ -130,7 +132,7 @@ class _MembraneNeuron:
     def reset_state(self, shape=None) -> None:
         """Zero the state (v = v_reset, no refractory, theta = 0), optionally with a new shape."""
         if shape is not None:
-            self.shape = _shape(shape)
+            self.shape = as_shape(shape)
         self.v = np.full(self.shape, self.v_reset)
         self.v_pre = self.v.copy()
         self.refractory = np.zeros(self.shape, dtype=np.int64)
@@ -320,13 +322,13 @@ class DwIfNeuron:
         self.leak_current = _num(c, "leak_current", leak_current, ">= 0", "A")
         self.leak_duration = self.dt if leak_duration is None else _num(c, "leak_duration", leak_duration, ">= 0", "s")
         self.leak_step = abs(float(device.displacement(self.leak_current, self.leak_duration)))
-        self.shape = _shape(shape)
+        self.shape = as_shape(shape)
         self.reset_state()
 
     def reset_state(self, shape=None) -> None:
         """Walls to x = 0, optionally with a new shape."""
         if shape is not None:
-            self.shape = _shape(shape)
+            self.shape = as_shape(shape)
         self.x = np.zeros(self.shape)
 
     def step(self, current) -> np.ndarray:
@@ -502,7 +504,7 @@ class StochasticMtjNeuron:
         self._model = _sigmoid_model(form)
         self.form = form
         d_i50, d_w = (I50_FIT, WIDTH_FIT) if form == "linear" else (I50_LOG_FIT, WIDTH_LOG_FIT)
-        self.shape = _shape(shape)
+        self.shape = as_shape(shape)
         self.i50 = _num("StochasticMtjNeuron", "i50", d_i50 if i50 is None else i50,
                         "finite" if form == "linear" else "> 0", "A")
         self.width = _num("StochasticMtjNeuron", "width", d_w if width is None else width, "> 0")
@@ -542,7 +544,7 @@ class StepMtjNeuron:
     """
 
     def __init__(self, shape, *, threshold: float = 0.0):
-        self.shape = _shape(shape)
+        self.shape = as_shape(shape)
         self.threshold = _num("StepMtjNeuron", "threshold", threshold, "finite", "A")
 
     def step(self, current) -> np.ndarray:

@@ -413,14 +413,14 @@ class VolatileSynapseArray:
 
     def __init__(self, shape, *, u50: float | None = None, width: float | None = None, tau: float | None = None,
                  u_rest: float = math.exp(-3.0), rng=None):
-        from .neurons import _shape
+        from .neurons import as_shape
 
         c = "VolatileSynapseArray"
         self.u50 = _num(c, "u50", VOLATILE_U50 if u50 is None else u50, "finite")
         self.width = _num(c, "width", VOLATILE_WIDTH if width is None else width, "> 0")
         self.tau = _num(c, "tau", VOLATILE_TAU if tau is None else tau, "> 0", "s")
         self.u_rest = _num(c, "u_rest", u_rest, ">= 0")
-        self.shape = _shape(shape)
+        self.shape = as_shape(shape)
         self.rng = _rng(rng)
         self.u = np.zeros(self.shape)
         self.ltp = np.zeros(self.shape, dtype=bool)

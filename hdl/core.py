@@ -59,10 +59,10 @@ from quantize.fixed import signed_width
 from quantize.lfsr import LfsrConfig
 from quantize.snn import ENCODER_WIDTHS, QuantNetwork
 
-__all__ = ["SnnCore", "PIX_PER_BEAT", "check_core", "layer_widths"]
+__all__ = ["SnnCore", "COUNT_BITS", "PIX_PER_BEAT", "check_core", "layer_widths"]
 
 PIX_PER_BEAT = 8
-_COUNT_BITS = 16
+COUNT_BITS = 16   #: width of the steps port and of each class's spike counter
 
 
 def _sw(lo: int, hi: int) -> int:
@@ -171,9 +171,9 @@ class SnnCore(wiring.Component):
         b = cfg.input_bits
         super().__init__({
             "pix_valid": In(1), "pix_data": In(PIX_PER_BEAT * b), "pix_ready": Out(1),
-            "seed0": In(ENCODER_WIDTHS[0]), "seed1": In(ENCODER_WIDTHS[1]), "steps": In(_COUNT_BITS),
+            "seed0": In(ENCODER_WIDTHS[0]), "seed1": In(ENCODER_WIDTHS[1]), "steps": In(COUNT_BITS),
             "busy": Out(1), "done": Out(1),
-            "counts": Out(self.classes * _COUNT_BITS), "pred": Out(self.pred_bits), "cycles": Out(32),
+            "counts": Out(self.classes * COUNT_BITS), "pred": Out(self.pred_bits), "cycles": Out(32),
             "sigs": Out(nl * SIG_BITS), "spikes": Out(nl * 32),
             "ev_valid": Out(1), "ev_layer": Out(3), "ev_index": Out(32),
         })
@@ -195,11 +195,11 @@ class SnnCore(wiring.Component):
         load_idx = Signal(range(beats + 1))
 
         # Status / counters.
-        t = Signal(_COUNT_BITS)
-        steps = Signal(_COUNT_BITS)
+        t = Signal(COUNT_BITS)
+        steps = Signal(COUNT_BITS)
         busy, done = Signal(), Signal()
         cycles = Signal(32)
-        counts = Array(Signal(_COUNT_BITS, name=f"count{j}") for j in range(classes))
+        counts = Array(Signal(COUNT_BITS, name=f"count{j}") for j in range(classes))
         sigs = Array(Signal(SIG_BITS, name=f"sig{j}") for j in range(nl + 1))
         nspk = Array(Signal(32, name=f"nspk{j}") for j in range(nl + 1))
         bases = [Signal(32, name=f"base{j}") for j in range(nl + 1)]
@@ -273,7 +273,7 @@ class SnnCore(wiring.Component):
             if self.stochastic or L.positions == 1:
                 mem_rd.append(None)
                 mem_wr.append(None)
-                v_regs.append(Array(Signal(signed(mw + (_COUNT_BITS + widths[j]["yw"] if self.stochastic else 0)),
+                v_regs.append(Array(Signal(signed(mw + (COUNT_BITS + widths[j]["yw"] if self.stochastic else 0)),
                                            name=f"v_{L.name}{c}") for c in range(L.n))
                               if L.positions == 1 else None)
             else:
@@ -293,7 +293,7 @@ class SnnCore(wiring.Component):
 
         # Decision.
         dec_c = Signal(range(classes + 1))
-        best_cnt = Signal(_COUNT_BITS)
+        best_cnt = Signal(COUNT_BITS)
         best_v = Signal(signed(len(v_regs[-1][0])))
         best_i = Signal(pw)
 

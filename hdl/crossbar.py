@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import data, memory, stream
 from amaranth.lib.wiring import In, Out
 
+from hdl.checked import CheckedComponent
 from quantize.fixed import signed_width
 
 __all__ = ["CrossbarTile", "tile_widths"]
@@ -56,7 +57,7 @@ def _tile_problem(k: np.ndarray, c: np.ndarray, shift: int, count_bits: int, max
     return None
 
 
-class CrossbarTile(wiring.Component):
+class CrossbarTile(CheckedComponent):
     """One ``rows x cols`` crossbar tile.
 
     Parameters
@@ -80,16 +81,13 @@ class CrossbarTile(wiring.Component):
         ``last`` marks the last column of a vector.
     """
 
-    def __new__(cls, k, c, shift: int, count_bits: int = 1, *args, max_count: int | None = None,
-                src_loc_at: int = 0, **kwargs):
-        # Checked before the object exists: a refused tile leaves no unused Elaboratable (and
-        # so no UnusedElaboratable warning on top of the error).
+    @classmethod
+    def check(cls, k, c, shift: int, count_bits: int = 1, *, max_count: int | None = None) -> None:
+        """ValueError (one line) for codes, shift or counts the tile refuses (``_tile_problem``)."""
         problem = _tile_problem(np.asarray(k, dtype=np.int64), np.asarray(c, dtype=np.int64), shift, count_bits,
                                 max_count)
         if problem:
             raise ValueError(problem)
-        return super().__new__(cls, k, c, shift, count_bits, *args, max_count=max_count, src_loc_at=src_loc_at + 1,
-                               **kwargs)
 
     def __init__(self, k, c, shift: int, count_bits: int = 1, *, max_count: int | None = None):
         k = np.asarray(k, dtype=np.int64)

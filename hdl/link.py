@@ -69,6 +69,7 @@ from amaranth.hdl import Array, Cat, Const, Module, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.checked import CheckedComponent
 from hdl.crossbar import CrossbarTile, tile_widths
 from hdl.neurons import IfNeuronBank
 from hdl.uart import UartRx, UartTx
@@ -160,17 +161,17 @@ def check_engine(engine) -> None:
                          f"and o_resp: Out(the same), not {type(engine).__name__}")
 
 
-def _check_link_args(component, timeout_cycles: int, min_timeout: int, max_response: int) -> None:
+def _check_link_args(engine, timeout_cycles: int, min_timeout: int, max_response: int) -> None:
+    """ValueError (one line) for an engine, timeout or response buffer the link refuses."""
+    check_engine(engine)
     if max_response < 2 or max_response & (max_response - 1):
-        component._MustUse__silence = True   # never elaborated: no "unused" warning on top of the error
         raise ValueError(f"max_response must be a power of two >= 2, not {max_response!r}")
     if timeout_cycles < min_timeout:
-        component._MustUse__silence = True
         unit = f"12 bit times = {min_timeout}" if min_timeout > 1 else "1"
         raise ValueError(f"timeout_cycles must be >= {unit}, not {timeout_cycles}")
 
 
-class LinkCore(wiring.Component):
+class LinkCore(CheckedComponent):
     """The link below the UART: request bytes in, response bytes out, the engine behind them.
 
     :class:`HostLink` is this core between a :class:`hdl.uart.UartRx` and a :class:`hdl.uart.UartTx`;
@@ -198,14 +199,12 @@ class LinkCore(wiring.Component):
         High from a request's sync byte to the end of its response.
     """
 
+    @classmethod
+    def check(cls, engine, *, timeout_cycles: int, max_response: int = 512) -> None:
+        _check_link_args(engine, int(timeout_cycles), 1, max_response)
+
     def __init__(self, engine, *, timeout_cycles: int, max_response: int = 512):
         self.timeout_cycles = int(timeout_cycles)
-        try:
-            check_engine(engine)
-        except ValueError:
-            self._MustUse__silence = True
-            raise
-        _check_link_args(self, self.timeout_cycles, 1, max_response)
         self.engine = engine
         self.max_response = int(max_response)
         super().__init__({"i_rx": In(stream.Signature(8)), "rx_framing": In(1), "rx_overrun": In(1),
@@ -366,7 +365,7 @@ class LinkCore(wiring.Component):
         return m
 
 
-class HostLink(wiring.Component):
+class HostLink(CheckedComponent):
     """UART + :class:`LinkCore` + an engine: the board's whole design behind the two UART pins.
 
     Parameters
@@ -389,15 +388,18 @@ class HostLink(wiring.Component):
         High from a request's sync byte to the end of its response (e.g. for an LED).
     """
 
+    @staticmethod
+    def _timeout(divisor: int, timeout_cycles: int | None) -> int:
+        """``timeout_cycles``, by default 32 byte times (320 bit times of ``divisor`` cycles)."""
+        return int(timeout_cycles if timeout_cycles is not None else 320 * int(divisor))
+
+    @classmethod
+    def check(cls, engine, divisor: int, *, timeout_cycles: int | None = None, max_response: int = 512) -> None:
+        _check_link_args(engine, cls._timeout(divisor, timeout_cycles), 12 * int(divisor), max_response)
+
     def __init__(self, engine, divisor: int, *, timeout_cycles: int | None = None, max_response: int = 512):
         self.divisor = int(divisor)
-        self.timeout_cycles = int(timeout_cycles if timeout_cycles is not None else 320 * self.divisor)
-        try:
-            check_engine(engine)
-        except ValueError:
-            self._MustUse__silence = True   # never elaborated: no "unused" warning on top of the error
-            raise
-        _check_link_args(self, self.timeout_cycles, 12 * self.divisor, max_response)
+        self.timeout_cycles = self._timeout(divisor, timeout_cycles)
         self.engine = engine
         self.max_response = int(max_response)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1)})
@@ -415,7 +417,7 @@ class HostLink(wiring.Component):
         return m
 
 
-class FcEngine(wiring.Component):
+class FcEngine(CheckedComponent):
     """Network 1's fc layer as an engine for :class:`HostLink` (see the module docstring).
 
     A SPIKES count n > 1 for a row is the row's index sent n times (``spintwin.host.pack_steps``),
@@ -459,8 +461,10 @@ class FcEngine(wiring.Component):
     i_req, o_resp : the :data:`ENGINE_MEMBERS`.
     """
 
-    def __init__(self, k, c, shift: int, tile: int, *, threshold: int, floor: int | None, membrane_bits: int,
-                 reset: str = "zero", max_count: int = DEFAULT_MAX_COUNT):
+    @classmethod
+    def check(cls, k, c, shift: int, tile: int, *, threshold: int, floor: int | None, membrane_bits: int,
+              reset: str = "zero", max_count: int = DEFAULT_MAX_COUNT) -> None:
+        """ValueError (one line) for weights, tiling, neuron rule or ``max_count`` the engine refuses."""
         k = np.asarray(k, dtype=np.int64)
         c = np.asarray(c, dtype=np.int64)
         problem = None
@@ -475,8 +479,14 @@ class FcEngine(wiring.Component):
         elif isinstance(max_count, bool) or int(max_count) != max_count or not 1 <= max_count <= 255:
             problem = f"max_count must be an integer 1..255 (one INFO byte), not {max_count!r}"
         if problem:
-            self._MustUse__silence = True
             raise ValueError(problem)
+        # the neuron bank's own rule (its input width does not enter the check)
+        IfNeuronBank.check(k.shape[1], membrane_bits, 1, threshold, floor, reset)
+
+    def __init__(self, k, c, shift: int, tile: int, *, threshold: int, floor: int | None, membrane_bits: int,
+                 reset: str = "zero", max_count: int = DEFAULT_MAX_COUNT):
+        k = np.asarray(k, dtype=np.int64)
+        c = np.asarray(c, dtype=np.int64)
         self.k, self.c, self.shift, self.tile = k, c, int(shift), int(tile)
         self.rows, self.cols = k.shape
         self.threshold, self.floor, self.membrane_bits, self.reset = int(threshold), floor, int(membrane_bits), reset
@@ -485,11 +495,7 @@ class FcEngine(wiring.Component):
         y_width = max(tile_widths(k[r * tile:(r + 1) * tile], c[r], shift, 1, self.max_count)[2]
                       for r in range(n_tiles))
         self.y_bits = y_width + max(0, (n_tiles - 1).bit_length())   # the sum of n_tiles outputs
-        try:
-            self.bank = IfNeuronBank(self.cols, membrane_bits, self.y_bits, threshold, floor, reset)
-        except ValueError:
-            self._MustUse__silence = True
-            raise
+        self.bank = IfNeuronBank(self.cols, membrane_bits, self.y_bits, threshold, floor, reset)
         # Events carry a count of 1 (a select, no multiplier); repeats of a row add up in the accumulators.
         self.tiles = [CrossbarTile(k[r * tile:(r + 1) * tile], c[r], shift, max_count=self.max_count)
                       for r in range(n_tiles)]

@@ -44,12 +44,16 @@ keeps every read after it in both styles.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import SimpleNamespace
+
 import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl import ecp5_blocks
+from hdl.checked import CheckedComponent
 from hdl import fixed as hf
 from hdl.lutmul import lut_multiply
 from hdl.noise import GaussianNoise
@@ -115,6 +119,42 @@ def _csd(c: int) -> list[tuple[int, int]]:
         c >>= 1
         i += 1
     return out
+
+
+class _Discard:
+    """Stands in for the ``Module`` of a lane that is only scheduled and counted (``_Stages``
+    with ``count_only=True``): it takes statements (``d.sync += ...``, ``d.comb += ...``) and
+    submodules and keeps nothing. A throw-away ``Module`` would be an Elaboratable that is
+    never elaborated (Amaranth's UnusedElaboratable)."""
+
+    class _Domain:
+        def __iadd__(self, statements):
+            return self
+
+    def __init__(self):
+        self.d = SimpleNamespace(sync=self._Domain(), comb=self._Domain())
+        self.submodules = {}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The integrator's pipeline, counted without building it (:meth:`MacrospinIntegrator.check`).
+
+    Attributes
+    ----------
+    depth : int
+        Register stages of one lane's datapath (stage 0 to the write-back).
+    latency : int
+        Accepted beats from an input to its output (``IN_STAGES + depth + OUT_STAGES +
+        OUTPUT_LATENCY``).
+    dsp_blocks, ram_blocks : int
+        ECP5 MULT18X18D and DP16KD stand-ins, all lanes (0 in the generic style).
+    """
+
+    depth: int
+    latency: int
+    dsp_blocks: int
+    ram_blocks: int
 
 
 class _Stages:
@@ -473,7 +513,7 @@ class _LaneBuffer(wiring.Component):
         return m
 
 
-class MacrospinIntegrator(wiring.Component):
+class MacrospinIntegrator(CheckedComponent):
     """The pipelined stochastic macrospin integrator (see the module docstring).
 
     Parameters
@@ -492,6 +532,10 @@ class MacrospinIntegrator(wiring.Component):
     ----------
     latency : int
         Accepted beats from an input to its output.
+    depth : int
+        Register stages of one lane's datapath.
+    dsp_blocks, ram_blocks : int
+        ECP5 stand-ins (:class:`Schedule`).
     lanes, magnets : int
 
     Members
@@ -502,57 +546,67 @@ class MacrospinIntegrator(wiring.Component):
 
     BLOCK_STYLES = ("generic", "ecp5")
 
-    def __init__(self, model: MacrospinModel, noise: NoiseConfig, *, blocks: str = "generic"):
-        if blocks not in self.BLOCK_STYLES:
-            raise ValueError(f"blocks must be one of {', '.join(self.BLOCK_STYLES)}, not {blocks!r}")
-        self.blocks = blocks
+    @classmethod
+    def check(cls, model: MacrospinModel, noise: NoiseConfig, *, blocks: str = "generic") -> Schedule:
+        """The pipeline's :class:`Schedule` for ``model`` in the ``blocks`` style, counted without
+        building the integrator; a ValueError (one line) for a design it refuses (a block style,
+        noise lanes or format that do not match, fewer magnets per lane than ``depth + 3``)."""
+        if blocks not in cls.BLOCK_STYLES:
+            raise ValueError(f"blocks must be one of {', '.join(cls.BLOCK_STYLES)}, not {blocks!r}")
         if noise.lanes != model.cfg.lanes:
             raise ValueError(f"noise lanes ({noise.lanes}) must equal integrator lanes ({model.cfg.lanes})")
         if noise.out_fmt != model.noise_fmt:
             raise ValueError(f"noise format {noise.out_fmt} must equal the model's {model.noise_fmt}")
+        sched = cls._schedule(model, blocks)
+        if model.cfg.magnets < sched.depth + 3:
+            raise ValueError(f"magnets per lane must be >= pipeline depth + 3 = {sched.depth + 3}, "
+                             f"not {model.cfg.magnets}")
+        return sched
+
+    def __init__(self, model: MacrospinModel, noise: NoiseConfig, *, blocks: str = "generic"):
+        sched: Schedule = self.checked
+        self.blocks = blocks
         self.model, self.noise_cfg = model, noise
         self.lanes, self.magnets = model.cfg.lanes, model.cfg.magnets
-        self.latency = self._measure_latency()
+        self.depth, self.latency = sched.depth, sched.latency
+        self.dsp_blocks, self.ram_blocks = sched.dsp_blocks, sched.ram_blocks
         #: Sticky flag: a result buffer may have been overwritten (never, by the bound in the module doc).
         self.overflow = Signal()
-        if self.magnets < self.depth + 3:
-            raise ValueError(f"magnets per lane must be >= pipeline depth + 3 = {self.depth + 3}, not {self.magnets}")
         super().__init__({
             "i_drive": In(stream.Signature(input_layout(model))),
             "o_state": Out(stream.Signature(output_layout(model))),
         })
 
-    def _measure_latency(self) -> int:
-        m = Module()
-        m._MustUse__silence = True
-        st = _Stages(m, "", self.model.cfg.rounding, dsp_products=self.model.cfg.dsp_per_lane,
-                     blocks=self.blocks, count_only=True)
-        cfg = self.model.cfg
+    @classmethod
+    def _schedule(cls, model: MacrospinModel, blocks: str) -> Schedule:
+        """One lane's datapath scheduled into a :class:`_Discard` (no hardware kept)."""
+        cfg = model.cfg
+        st = _Stages(_Discard(), "", cfg.rounding, dsp_products=cfg.dsp_per_lane, blocks=blocks, count_only=True)
         z = Const(0, signed(cfg.m_fmt.width))
-        g = Const(0, signed(self.model.noise_fmt.width))
+        g = Const(0, signed(model.noise_fmt.width))
         mv = [st.inp(z, "m") for _ in range(3)]
-        _Datapath(st, self.model).build(mv, [st.inp(g, "g") for _ in range(3)],
-                                        st.inp(Const(0, hf.shape_of(cfg.drive_fmt)), "code"))
-        self.depth = st.depth
+        _Datapath(st, model).build(mv, [st.inp(g, "g") for _ in range(3)],
+                                   st.inp(Const(0, hf.shape_of(cfg.drive_fmt)), "code"))
+        depth = st.depth
         # the delays that elaborate() adds beside the datapath: the reset bit and the old
         # easy-axis component, both to the write-back stage
         st.at(st.inp(Const(0, 1), "reset"), st.depth)
-        st.at(mv[self.model.k.nm.easy_axis], st.depth)
-        assert st.depth == self.depth
+        st.at(mv[model.k.nm.easy_axis], st.depth)
+        assert st.depth == depth
         # the state memory of each lane (ecp5 style: DP16KD blocks, one per 18 bits)
-        state_blocks = -(-3 * cfg.m_fmt.width // ecp5_blocks.WIDTH) if self.blocks == "ecp5" else 0
-        #: ECP5 stand-ins (all lanes; 0 in the generic style): MULT18X18D and DP16KD blocks
-        self.dsp_blocks = st.dsp_blocks * cfg.lanes
+        state_blocks = -(-3 * cfg.m_fmt.width // ecp5_blocks.WIDTH) if blocks == "ecp5" else 0
         # and the result buffers
-        buffer_blocks = (sum(-(-w // ecp5_blocks.WIDTH) for w in self._buffer_widths())
-                         if self.blocks == "ecp5" else 0)
-        self.ram_blocks = (st.ram_blocks + state_blocks) * cfg.lanes + buffer_blocks
-        return self.IN_STAGES + st.depth + self.OUT_STAGES + self.OUTPUT_LATENCY
+        buffer_blocks = (sum(-(-w // ecp5_blocks.WIDTH) for w in cls._buffer_widths(model))
+                         if blocks == "ecp5" else 0)
+        return Schedule(depth=depth, latency=cls.IN_STAGES + depth + cls.OUT_STAGES + cls.OUTPUT_LATENCY,
+                        dsp_blocks=st.dsp_blocks * cfg.lanes,
+                        ram_blocks=(st.ram_blocks + state_blocks) * cfg.lanes + buffer_blocks)
 
-    def _buffer_widths(self) -> list[int]:
+    @staticmethod
+    def _buffer_widths(model: MacrospinModel) -> list[int]:
         """Bits of each lane's result buffer: m and the switched flag; lane 0's also holds the
         valid bit and the slot (the layout of ``res`` in :meth:`elaborate`)."""
-        cfg = self.model.cfg
+        cfg = model.cfg
         w = 3 * cfg.m_fmt.width + 1
         return [w + 1 + (cfg.magnets - 1).bit_length()] + [w] * (cfg.lanes - 1)
 
@@ -696,7 +750,7 @@ class MacrospinIntegrator(wiring.Component):
         m.d.comb += [issue.eq((avail != 0) & (outstanding != self.QUEUE)), pop.eq(o.valid & o.ready)]
         m.d.sync += [avail.eq(avail + seen - issue), outstanding.eq(outstanding + issue - pop)]
         words, slices = [], []
-        for lane, (res, keep) in enumerate(zip(lanes_out, self._buffer_widths())):
+        for lane, (res, keep) in enumerate(zip(lanes_out, self._buffer_widths(self.model))):
             assert keep <= len(res)  # m, switched (, valid, slot)
             buf = _LaneBuffer(keep, buf_depth, blocks=self.blocks)
             m.submodules[f"out_buf{lane}"] = buf

@@ -16,13 +16,15 @@ directly: the read of the next beat sees the previous write (a one-entry forward
 from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import data, memory, stream
 from amaranth.lib.wiring import In, Out
+
+from hdl.checked import CheckedComponent
 
 __all__ = ["IfNeuronBank", "PbitLayer"]
 
 
-class IfNeuronBank(wiring.Component):
+class IfNeuronBank(CheckedComponent):
     """``n`` IF neurons with a ``membrane_bits`` signed membrane.
 
     Parameters
@@ -48,19 +50,21 @@ class IfNeuronBank(wiring.Component):
         Start zeroing every membrane (busy for ``n`` cycles).
     """
 
+    @classmethod
+    def check(cls, n: int, membrane_bits: int, y_bits: int, threshold: int, floor: int | None = None,
+              reset: str = "zero") -> None:
+        """ValueError (one line) for a reset rule, threshold or floor the bank cannot hold."""
+        vmax = (1 << (membrane_bits - 1)) - 1
+        if reset not in ("zero", "subtract"):
+            raise ValueError(f"reset must be 'zero' or 'subtract', not {reset!r}")
+        if not 0 < threshold <= vmax:
+            raise ValueError(f"threshold must be in 1..{vmax}, not {threshold}")
+        if floor is not None and not -vmax - 1 <= floor <= 0:
+            raise ValueError(f"floor must be in {-vmax - 1}..0, not {floor}")
+
     def __init__(self, n: int, membrane_bits: int, y_bits: int, threshold: int, floor: int | None = None,
                  reset: str = "zero"):
         vmax = (1 << (membrane_bits - 1)) - 1
-        problem = None
-        if reset not in ("zero", "subtract"):
-            problem = f"reset must be 'zero' or 'subtract', not {reset!r}"
-        elif not 0 < threshold <= vmax:
-            problem = f"threshold must be in 1..{vmax}, not {threshold}"
-        elif floor is not None and not -vmax - 1 <= floor <= 0:
-            problem = f"floor must be in {-vmax - 1}..0, not {floor}"
-        if problem:
-            self._MustUse__silence = True
-            raise ValueError(problem)
         self.n, self.membrane_bits, self.y_bits = n, membrane_bits, y_bits
         self.threshold, self.floor, self.reset = threshold, (-vmax - 1 if floor is None else floor), reset
         self.vmax = vmax
@@ -134,7 +138,7 @@ class IfNeuronBank(wiring.Component):
         return m
 
 
-class PbitLayer(wiring.Component):
+class PbitLayer(CheckedComponent):
     """Stochastic MTJ neurons as p-bits (network 2; ``quantize.snn._pbit``), ``channels`` wide.
 
     Each beat carries the pre-activations ``z`` of one output position for every channel; the
@@ -150,6 +154,15 @@ class PbitLayer(wiring.Component):
     reseed : In(1)
     """
 
+    @classmethod
+    def check(cls, channels: int, z_bits: int, lut, lut_shift: int, lut_bits: int, seed: int) -> None:
+        """ValueError unless ``lut`` has a power-of-two length and entries in ``0..2**lut_bits - 1``."""
+        import numpy as np
+
+        lut = np.asarray(lut, dtype=np.int64)
+        if len(lut) != 1 << (int(len(lut)).bit_length() - 1) or lut.min() < 0 or lut.max() >= 1 << lut_bits:
+            raise ValueError(f"lut must have 2**A entries in 0..2**lut_bits - 1 = {(1 << lut_bits) - 1}")
+
     def __init__(self, channels: int, z_bits: int, lut, lut_shift: int, lut_bits: int, seed: int):
         import numpy as np
 
@@ -157,9 +170,6 @@ class PbitLayer(wiring.Component):
 
         lut = np.asarray(lut, dtype=np.int64)
         a = int(len(lut)).bit_length() - 1
-        if len(lut) != 1 << a or lut.min() < 0 or lut.max() >= 1 << lut_bits:
-            self._MustUse__silence = True
-            raise ValueError(f"lut must have 2**A entries in 0..2**lut_bits - 1 = {(1 << lut_bits) - 1}")
         self.channels, self.z_bits, self.lut, self.lut_shift, self.lut_bits = channels, z_bits, lut, lut_shift, lut_bits
         self.addr_bits = a
         self.lfsr = LfsrConfig(31, channels, lut_bits, seed)

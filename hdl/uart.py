@@ -20,17 +20,19 @@ not taken within a byte time; ``overrun`` pulses when that happens.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
+
+from hdl.checked import CheckedComponent
 
 __all__ = ["UartRx", "UartTx", "baud_divisor"]
 
 MIN_DIVISOR = 4   #: fewest clock cycles per bit: the receiver samples at divisor // 2
 
 
-def _check_divisor(component, divisor) -> int:
+def _check_divisor(divisor) -> int:
+    """``divisor`` as an int; a ValueError unless it is an integer >= :data:`MIN_DIVISOR`."""
     if isinstance(divisor, bool) or int(divisor) != divisor or divisor < MIN_DIVISOR:
-        component._MustUse__silence = True   # never elaborated: no "unused" warning on top of the error
         raise ValueError(f"divisor (clock cycles per bit) must be an integer >= {MIN_DIVISOR}, not {divisor!r}")
     return int(divisor)
 
@@ -66,7 +68,7 @@ def baud_divisor(clk_hz: float, baud: float, max_error: float = 0.02) -> int:
     return div
 
 
-class UartRx(wiring.Component):
+class UartRx(CheckedComponent):
     """8N1 receiver.
 
     Parameters
@@ -86,8 +88,12 @@ class UartRx(wiring.Component):
         One-cycle pulse: a byte arrived while the previous one was still not taken.
     """
 
+    @classmethod
+    def check(cls, divisor: int) -> int:
+        return _check_divisor(divisor)
+
     def __init__(self, divisor: int):
-        self.divisor = _check_divisor(self, divisor)
+        self.divisor = self.checked
         super().__init__({
             "rx": In(1, init=1),
             "o_data": Out(stream.Signature(8)),
@@ -145,7 +151,7 @@ class UartRx(wiring.Component):
         return m
 
 
-class UartTx(wiring.Component):
+class UartTx(CheckedComponent):
     """8N1 transmitter.
 
     Parameters
@@ -161,8 +167,12 @@ class UartTx(wiring.Component):
         The serial line (idle high).
     """
 
+    @classmethod
+    def check(cls, divisor: int) -> int:
+        return _check_divisor(divisor)
+
     def __init__(self, divisor: int):
-        self.divisor = _check_divisor(self, divisor)
+        self.divisor = self.checked
         super().__init__({
             "i_data": In(stream.Signature(8)),
             "tx": Out(1, init=1),

@@ -103,7 +103,7 @@ from golden.stdp_network import VARIANTS, StdpConfig, config_for
 from quantize import _stdp_fast as _k
 from quantize.lfsr import TAPS, LfsrBank, LfsrConfig
 
-__all__ = ["QuantStdpConfig", "QuantStdpNetwork", "leak_terms", "leak", "column_scale",
+__all__ = ["QuantStdpConfig", "split_overrides", "QuantStdpNetwork", "leak_terms", "leak", "column_scale",
            "assign_labels", "predict", "run_experiment"]
 
 _M64 = (1 << 64) - 1
@@ -611,7 +611,10 @@ def predict(counts, assignments, n_classes: int = 10) -> np.ndarray:
 
 
 # experiment ---------------------------------------------------------------------------------
-def _split_overrides(overrides: dict) -> tuple[dict, tuple]:
+def split_overrides(overrides: dict) -> tuple[dict, tuple]:
+    """``overrides`` split into :class:`QuantStdpConfig` format fields (a dict) and golden
+    ``StdpConfig`` fields (``golden_overrides``: a tuple of (name, value), lists as tuples);
+    ValueError for a name that is neither."""
     qnames = {f.name for f in fields(QuantStdpConfig)} - {"variant", "neurons", "golden_overrides"}
     gnames = {f.name for f in fields(StdpConfig)} - {"neurons"}
     q, gl = {}, []
@@ -638,7 +641,7 @@ def run_experiment(neurons: int = 225, variant: str = "binary", train_images: in
     for name, v in (("train_images", train_images), ("test_images", test_images)):
         if not (isinstance(v, (int, np.integer)) and v >= 1):
             raise ValueError(f"{name} must be an integer >= 1, not {v!r}")
-    qkw, gov = _split_overrides(overrides)
+    qkw, gov = split_overrides(overrides)
     cfg = QuantStdpConfig(variant=variant, neurons=neurons, seed=seed, golden_overrides=gov, **qkw)
     if data is None:
         from spinbase.data import load_mnist  # the data loader sits above quantize in the flow

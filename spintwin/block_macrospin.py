@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,23 +50,32 @@ def _design(cfg: dict, req: Request) -> MacrospinDesign:
     return MacrospinDesign(t, model, noise, params, t["seed"], req.config_path)
 
 
-def _component(d: MacrospinDesign, style: str = "generic", *, silence: bool = False):
+def _refused(d: MacrospinDesign, e: ValueError) -> SpintwinError:
+    key = "'twin.macrospin.magnets' " if "magnets" in str(e) else ""
+    return SpintwinError(f"{_where(d.config_path)}{key or 'twin.macrospin: '}{e}")
+
+
+def _schedule(d: MacrospinDesign, style: str = "generic"):
+    """The integrator's ``hdl.macrospin.Schedule`` (the design checked, nothing built)."""
     from hdl.macrospin import MacrospinIntegrator
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dut = MacrospinIntegrator(d.model, d.noise, blocks=style)
+        return MacrospinIntegrator.check(d.model, d.noise, blocks=style)
     except ValueError as e:
-        key = "'twin.macrospin.magnets' " if "magnets" in str(e) else ""
-        raise SpintwinError(f"{_where(d.config_path)}{key or 'twin.macrospin: '}{e}") from None
-    if silence:
-        dut._MustUse__silence = True   # built only to check the design (Amaranth's MustUse)
-    return dut
+        raise _refused(d, e) from None
+
+
+def _component(d: MacrospinDesign, style: str = "generic"):
+    from hdl.macrospin import MacrospinIntegrator
+
+    try:
+        return MacrospinIntegrator(d.model, d.noise, blocks=style)
+    except ValueError as e:
+        raise _refused(d, e) from None
 
 
 def _check(cfg: dict, path) -> None:
-    _component(_design(cfg, Request(config_path=path)), silence=True)
+    _schedule(_design(cfg, Request(config_path=path)))
 
 
 def _verilog(d: MacrospinDesign, style: str, out: Path):
@@ -119,14 +127,15 @@ def _verify(d: MacrospinDesign, req: Request, echo) -> dict:
 
     from .config import DEFAULT_CONFIG
 
-    dut = _component(d, req.style, silence=True)
+    _schedule(d, req.style)
+    lanes = d.model.cfg.lanes
     mode = "trace" if req.trace else "batch"
     steps = 10000 if req.steps is None else req.steps
-    echo(f"co-simulating {steps} steps x {dut.lanes} lanes of macrospin on {req.sim} ({mode}, {req.style} blocks, "
+    echo(f"co-simulating {steps} steps x {lanes} lanes of macrospin on {req.sim} ({mode}, {req.style} blocks, "
          f"seed {d.seed}) ...")
     launch = macrospin_launch.run_per_cycle if req.trace else macrospin_launch.run_batch
     path = Path(d.config_path or DEFAULT_CONFIG)
-    run = launch(d.model, d.noise, sim=req.sim, seed=d.seed, magnet_steps=steps * dut.lanes,
+    run = launch(d.model, d.noise, sim=req.sim, seed=d.seed, magnet_steps=steps * lanes,
                  env={"MS_CONFIG": str(path.resolve())}, case=f"verify-{mode}-{req.sim}-{d.seed}-{req.style}",
                  blocks=req.style)
     return {"block": "macrospin", "sim": req.sim, "seed": d.seed, "mode": mode, "blocks": req.style,

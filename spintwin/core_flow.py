@@ -36,12 +36,12 @@ def generate_core(network: str, out_dir, *, run_lint: bool = True) -> dict:
 def verify_core(network: str, sim: str = "verilator", images: int = 10, seed: int = 1, *, steps: int | None = None,
                 first: int = 0, echo=print) -> dict:
     """Bit-exact co-simulation of MNIST test images ``first .. first + images - 1``."""
-    from .block_core import _verify
+    from .block_core import BLOCK
     from .flow import verify
 
     if first:
         _, qcfg = core_quant_config({}, network=network, steps=steps, seed=seed)
-        return _verify(CoreDesign(network, qcfg), Request(sim=sim, images=images), echo, first=first)
+        return BLOCK.verify(CoreDesign(network, qcfg), Request(sim=sim, images=images), echo, first=first)
     return verify("core", sim=sim, steps=steps, seed=seed, echo=echo, req=Request(network=network, images=images),
                   cfg=_cfg(network))
 

@@ -63,14 +63,14 @@ def _is_int(v) -> bool:
 
 def check_inputs(*, images, steps, first: int = 0) -> None:
     """Refuse inputs the co-simulation cannot run, with one line (SpintwinError), before any
-    build: ``steps`` must fit the core's ``steps`` port (``hdl.core._COUNT_BITS`` bits; the
+    build: ``steps`` must fit the core's ``steps`` port (``hdl.core.COUNT_BITS`` bits; the
     per-class spike counters have the same width), the images must exist in the MNIST test
     split (``first .. first + images - 1`` < :data:`MNIST_TEST_IMAGES`)."""
-    from hdl.core import _COUNT_BITS
+    from hdl.core import COUNT_BITS
 
-    if not (_is_int(steps) and 1 <= steps < 1 << _COUNT_BITS):
-        raise SpintwinError(f"steps must be an integer in 1..{(1 << _COUNT_BITS) - 1} (the core's "
-                            f"{_COUNT_BITS}-bit step counter), not {steps!r}")
+    if not (_is_int(steps) and 1 <= steps < 1 << COUNT_BITS):
+        raise SpintwinError(f"steps must be an integer in 1..{(1 << COUNT_BITS) - 1} (the core's "
+                            f"{COUNT_BITS}-bit step counter), not {steps!r}")
     if not (_is_int(images) and images >= 1):
         raise SpintwinError(f"images must be an integer >= 1, not {images!r}")
     if not (_is_int(first) and first >= 0):

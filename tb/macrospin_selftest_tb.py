@@ -28,7 +28,8 @@ import time
 import cocotb
 import numpy as np
 
-from tb.macrospin_tb import FIELDS, _latency, build_from_params, pack
+from hdl.macrospin import MacrospinIntegrator
+from tb.macrospin_tb import FIELDS, build_from_params, pack
 from tb.harness_top import PERIOD_NS
 from tb.cocotb_helpers import report_metrics, reset, run_cycles, tb_param
 from tb.mismatch import check, first_mismatch
@@ -69,7 +70,7 @@ async def selftest_matches_model(dut):
     corrupt = tb_param("MS_CORRUPT_BEAT")
     trace = tb_param("MS_MODE", "batch") == "trace"
     k = model.cfg.lanes
-    latency = _latency(model, noise_cfg)
+    latency = MacrospinIntegrator.check(model, noise_cfg).latency   # counted, nothing built
 
     dut.cycles.value = cycles
     await reset(dut, dut.clk, dut.rst)
@@ -122,6 +123,6 @@ async def selftest_matches_model(dut):
 def _x_offset(model) -> int:
     """Bit offset of lane 0's m.x in the output payload (for the corruption self-test)."""
     from hdl.macrospin import output_layout
-    from tb.macrospin_tb import _fields
+    from tb.macrospin_tb import layout_fields
 
-    return next(o for p, o, _, _ in _fields(output_layout(model)) if p == "lanes.0.m.x")
+    return next(o for p, o, _, _ in layout_fields(output_layout(model)) if p == "lanes.0.m.x")

@@ -40,8 +40,11 @@ def build_from_params():
     return build_case(str(tb_param("MS_CASE", "default_n103")), seed=seed)
 
 
-def _fields(layout, prefix=""):
-    """Flatten an Amaranth layout into [(path, offset, width, signed)]."""
+def layout_fields(layout, prefix=""):
+    """Flatten an Amaranth layout into [(path, offset, width, signed)].
+
+    Paths join field names and array indices with dots (``"lanes.0.m.x"``); ``offset`` and
+    ``width`` in bits of the packed value; ``signed`` from the leaf's shape."""
     from amaranth.lib import data
 
     out = []
@@ -49,7 +52,7 @@ def _fields(layout, prefix=""):
         for name, field in layout:
             sub = field.shape
             if isinstance(sub, (data.StructLayout, data.ArrayLayout)):
-                out += [(f"{prefix}{name}.{p}", field.offset + o, w, s) for p, o, w, s in _fields(sub)]
+                out += [(f"{prefix}{name}.{p}", field.offset + o, w, s) for p, o, w, s in layout_fields(sub)]
             else:
                 out.append((f"{prefix}{name}", field.offset, sub.width, sub.signed))
     elif isinstance(layout, data.ArrayLayout):
@@ -57,7 +60,7 @@ def _fields(layout, prefix=""):
             elem = layout.elem_shape
             base = i * data.Layout.cast(elem).size if isinstance(elem, data.Layout) else i * elem.width
             if isinstance(elem, (data.StructLayout, data.ArrayLayout)):
-                out += [(f"{prefix}{i}.{p}", base + o, w, s) for p, o, w, s in _fields(elem)]
+                out += [(f"{prefix}{i}.{p}", base + o, w, s) for p, o, w, s in layout_fields(elem)]
             else:
                 out.append((f"{prefix}{i}", base, elem.width, elem.signed))
     return out
@@ -65,7 +68,7 @@ def _fields(layout, prefix=""):
 
 def pack(layout, columns: dict) -> list:
     """Pack {field path: int array (T,)} into one Python int per beat."""
-    fields = {p: (o, w) for p, o, w, _ in _fields(layout)}
+    fields = {p: (o, w) for p, o, w, _ in layout_fields(layout)}
     total = None
     for path, values in columns.items():
         o, w = fields[path]
@@ -78,7 +81,7 @@ def unpack(layout, words) -> dict:
     """Unpack ints (T,) into {field path: int64 array (T,)} (signed fields sign-extended)."""
     out = {}
     words = [int(w) for w in words]
-    for path, o, w, signed in _fields(layout):
+    for path, o, w, signed in layout_fields(layout):
         mask = (1 << w) - 1
         vals = np.array([(x >> o) & mask for x in words], dtype=np.int64)
         if signed:
@@ -101,7 +104,9 @@ async def integrator_matches_model(dut):
     corrupt = tb_param("MS_CORRUPT_BEAT")
     rng = np.random.default_rng(cocotb.RANDOM_SEED)
 
-    latency = _latency(model, noise_cfg)
+    from hdl.macrospin import MacrospinIntegrator
+
+    latency = MacrospinIntegrator.check(model, noise_cfg).latency   # counted, nothing built
     cycles = int((beats + latency + 8) / (p_valid * p_ready)) + 4 * latency + 64
     valid = (rng.random(cycles) < p_valid).astype(np.int64)
     valid[:2] = 0  # the state memories' first read completes in the first cycle after reset
@@ -154,13 +159,3 @@ async def integrator_matches_model(dut):
     check(None if np.array_equal(out["slot"][:n_out], slots[:n_out]) else "slot order differs")
     # Not a verdict on the RTL: the configuration under test overflows its own formats.
     assert not model.saturations, f"model saturated: {model.saturations}"
-
-
-def _latency(model, noise_cfg):
-    import warnings
-
-    from hdl.macrospin import MacrospinIntegrator
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # built only to read its latency
-        return MacrospinIntegrator(model, noise_cfg).latency

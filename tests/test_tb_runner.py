@@ -261,3 +261,33 @@ def test_smoke_model_reference():
     out = smoke_model(en)
     assert out[:, 0].tolist() == [1, 1, 2, 3, 3]
     assert out[:, 1].tolist() == [0xB400, 0xB400, 0x5A00, 0x2D00, 0x2D00]
+
+
+def test_icarus_kick_fires_the_yosys_trigger_only():
+    """tb.sources.icarus_comb_kick adds one ``initial #0`` toggle after each Yosys start-up
+    trigger declaration and changes nothing else; icarus_sources passes untouched files by path."""
+    from tb.sources import design_sources, icarus_comb_kick, icarus_sources
+
+    name = "\\$auto$verilog_backend.cc:2355:dump_module$1 "   # an escaped identifier ends with a space
+    trigger = f"  reg {name} = 0;"                                 # as Yosys writes it (snn_core.v)
+    text = f"module m;\n{trigger}\n  reg other = 0;\nendmodule\n"
+    kicked = icarus_comb_kick(text)
+    assert kicked == text.replace(trigger, f"{trigger}\n  initial #0 {name}= 1'h1;")
+    assert icarus_comb_kick("module m;\n  reg other = 0;\nendmodule\n") == "module m;\n  reg other = 0;\nendmodule\n"
+    plain = REPO / "tb" / "verilog_does_not_exist.v"
+    with pytest.raises(FileNotFoundError):
+        design_sources(str(plain))
+    assert icarus_sources(design_sources([text])) == [(kicked, kicked, None)]
+
+
+def test_cache_key_ignores_src_attributes_only():
+    """The key is the same when only Amaranth's ``(* src = ... *)`` attributes differ, and
+    changes with the Verilog, the simulator or the options."""
+    from tb.sources import cache_key, design_sources
+
+    def key(text, sim="verilator", waves=False):
+        return cache_key(sim, "5.0", "m", design_sources([text]), waves, ("1ns", "1ps"), [])
+
+    a = '(* src = "a.py:1" *)\nmodule m; endmodule\n'
+    assert key(a) == key('(* src = "elsewhere/b.py:99" *)\nmodule m; endmodule\n')
+    assert len({key(a), key("module n; endmodule\n"), key(a, sim="icarus"), key(a, waves=True)}) == 4
