@@ -38,7 +38,7 @@ from pathlib import Path
 
 from spinbase.errors import SpintwinError
 
-__all__ = ["DESIGNS", "add_build_arguments", "build_board", "fc_network", "make_design"]
+__all__ = ["check_memory_fits", "DESIGNS", "add_build_arguments", "build_board", "fc_network", "make_design"]
 
 DESIGNS = ("default", "fc-twin", "fc-cmos")
 DEFAULT_BAUD = 115200
@@ -106,20 +106,24 @@ _BRAM_BITS = {"ice40": 4096, "ecp5": 18432}
 _LUT_BITS = 16
 
 
-def _check_memory(engine, target, title: str, name: str, max_response: int) -> None:
-    """Refuse (one line) an engine whose memories (``engine.memory_bits()`` plus the link's
-    request and response buffers) exceed every block RAM bit plus 16 bits in every LUT of the
-    device: such a design cannot fit, whatever the tools do."""
-    need_fn = getattr(engine, "memory_bits", None)
-    if not callable(need_fn):
-        return
-    need = int(need_fn()) + 8 * (256 + max_response)
+def check_memory_fits(bits: int, board: str, name: str, max_response: int = 512) -> None:
+    """Refuse (SpintwinError, one line) a design whose memories (``bits``, plus the link's request
+    and response buffers) exceed every block RAM bit plus 16 bits in every LUT of ``board``'s
+    device: such a design cannot fit, whatever the tools do. Call it before building an engine
+    (``spintwin.core_board.config_engine`` does), so a refused design leaves no hardware behind."""
+    from boards.platforms import board_spec
+    from boards.synth import TARGETS
+
+    try:
+        spec = board_spec(board)
+    except ValueError as e:
+        raise SpintwinError(str(e)) from None
+    target = TARGETS[spec.target]
+    need = int(bits) + 8 * (256 + max_response)
     bram = target.capacity["bram"] * _BRAM_BITS[target.name.split("-")[0]]
     luts = target.capacity["lut"] * _LUT_BITS
+    title = spec.title
     if need > bram + luts:
-        for part in (engine, getattr(engine, "core", None)):    # never elaborated: no "unused" warning
-            if part is not None:
-                part._MustUse__silence = True
         raise SpintwinError(f"design {name!r} does not fit the {title}: its memories need {need / 1024:.0f} kbit, "
                             f"more than the {bram / 1024:.0f} kbit of block RAM and {luts / 1024:.0f} kbit of LUTs "
                             f"together (shrink the network or its weight / membrane bits)")
@@ -187,8 +191,8 @@ def build_board(board: str, out_dir, *, design: str = "default", echo=print, eng
     except ValueError as e:
         raise SpintwinError(str(e)) from None
     target = TARGETS[spec.target]
-    if engine is not None:
-        _check_memory(engine, target, spec.title, name or type(engine).__name__, 512)
+    if engine is not None and callable(getattr(engine, "memory_bits", None)):
+        check_memory_fits(engine.memory_bits(), board, name or type(engine).__name__, 512)
     missing = tools_missing(board)
     if missing:
         raise SpintwinError(missing)

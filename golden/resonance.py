@@ -52,7 +52,7 @@ import numba as nb
 import numpy as np
 
 from .constants import KB
-from .llg import _rng
+
 
 __all__ = [
     "ThermalMtj",
@@ -193,7 +193,7 @@ def telegraph(temperature: float, *, duration: float, current: float = 0.0, ampl
         raise ValueError(f"|current| + |amplitude| = {peak:.3g} A must stay below I_c = {p.i_c:.3g} A")
     if not (math.isfinite(frequency) and frequency >= 0):
         raise ValueError(f"frequency must be >= 0 Hz, not {frequency!r}")
-    gen = _rng(rng)
+    gen = np.random.default_rng(rng)
     wmax = p.f0 * math.exp(-d * (1 - peak / p.i_c))
     omega = 2 * math.pi * frequency
     out, t0, s = [], 0.0, start
@@ -310,7 +310,7 @@ def mtj_snr(temperature, *, amplitude, frequency, duration, rng=None) -> float:
     if not (math.isfinite(frequency) and frequency > 0):
         raise ValueError(f"frequency must be > 0 Hz, not {frequency!r}")
     cycles = max(1, round(duration * frequency))
-    gen = _rng(rng)
+    gen = np.random.default_rng(rng)
     rec = telegraph(temperature, duration=cycles / frequency, amplitude=amplitude, frequency=frequency,
                     start=1 if gen.random() < 0.5 else -1, rng=gen)
     snr, _ = snr_estimate(rec, frequency, neighbours=min(400, cycles * 7 - 1))
@@ -324,7 +324,7 @@ def snr_scan(temperatures, *, amplitude: float, frequency: float, duration: floa
     The standard error is the analytic one of :func:`snr_estimate` divided by sqrt(seeds).
     """
     p = default_mtj() if mtj is None else mtj
-    gen = _rng(rng)
+    gen = np.random.default_rng(rng)
     temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
     cycles = max(1, round(duration * frequency))
     mean, sem = np.empty(temps.size), np.empty(temps.size)

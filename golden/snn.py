@@ -627,7 +627,7 @@ class _ModelNeurons:
 
 
 def simulate(network, x, y, *, steps: int = 100, checkpoints=(), encoding: str = "deterministic",
-             input_rate: float = 1.0, rng=None, batch: int = 500, progress=None) -> dict:
+             input_rate: float = 1.0, rng=None, batch: int = 500, progress=None, neurons=None) -> dict:
     """Run any network description in float with its own neuron models and score it.
 
     Each step: input spikes (as :func:`simulate_if`), then every stage in order: its folded
@@ -640,6 +640,10 @@ def simulate(network, x, y, *, steps: int = 100, checkpoints=(), encoding: str =
     ----------
     network : golden.network.Network
     x : ndarray, shape (N, H, W) or (N, H, W, C); y : ndarray, shape (N,)
+    neurons : callable, optional
+        ``neurons(stage, shape, rng)`` -> the neurons of a spiking stage (an object with
+        ``step(current) -> spikes`` and a membrane ``v``; a stage is ``(index, name, ...)``), in
+        place of the description's own (e.g. golden.variation's dispersed MTJ neurons).
     Other parameters as :func:`simulate_if`.
 
     Returns
@@ -647,9 +651,11 @@ def simulate(network, x, y, *, steps: int = 100, checkpoints=(), encoding: str =
     dict
         As :func:`simulate_if`.
     """
+    if neurons is None:
+        def neurons(st, shape, rng):
+            return _ModelNeurons(st[4].neuron, shape, rng)
     return _run(network, x, y, steps=steps, checkpoints=checkpoints, encoding=encoding, input_rate=input_rate,
-                rng=rng, batch=batch, progress=progress, op=_ann_op,
-                neuron=lambda st, shape, rng: _ModelNeurons(st[4].neuron, shape, rng))
+                rng=rng, batch=batch, progress=progress, op=_ann_op, neuron=neurons)
 
 
 def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, progress, op, neuron) -> dict:

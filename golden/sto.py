@@ -63,7 +63,7 @@ import numpy as np
 
 from .constants import E_CHARGE, GAMMA, HBAR, KB, MU0
 from .geometry import elliptic_disk_volume
-from .llg import MacrospinParams, _rng
+from .llg import MacrospinParams
 
 __all__ = [
     "StoParams",
@@ -351,9 +351,9 @@ def simulate(currents, coupling, *, duration: float, dt: float, temperature: flo
         raise ValueError(f"coupling must be finite, not {coupling!r}")
     if not (math.isfinite(temperature) and temperature >= 0):
         raise ValueError(f"temperature must be >= 0 K, not {temperature!r}")
-    gen = None if rng is None else _rng(rng)
+    gen = None if rng is None else np.random.default_rng(rng)
     if temperature > 0 and gen is None:
-        gen = _rng(None)
+        gen = np.random.default_rng(None)
     m = _initial_state(p, cur, gen) if m0 is None else np.array(m0, dtype=float).reshape(g, n, 3)
     m = np.ascontiguousarray(m / np.linalg.norm(m, axis=-1, keepdims=True))
     b = p.b_j(cur)

@@ -68,7 +68,7 @@ from scipy.optimize import brentq
 
 from .devices import step_neuron
 from .energy import LATCH_ENERGY, SENSE_DURATION, SENSE_VOLTAGE, CmosConfig, LayerEvents, NetworkEvents, cmos_energy
-from .llg import MacrospinParams, _rng, critical_spin_current, equilibrium_sample, simulate
+from .llg import MacrospinParams, critical_spin_current, equilibrium_sample, simulate
 
 __all__ = [
     "SttNeuron", "stt_neuron", "switching_time", "analytic_switching_probability",
@@ -274,7 +274,7 @@ def switching_probability(neuron: SttNeuron, input_current, *, bias: float | Non
     """
     if trials < 1:
         raise ValueError(f"trials must be >= 1, not {trials!r}")
-    rng = _rng(rng)
+    rng = np.random.default_rng(rng)
     dt = neuron.dt if dt is None else dt
     b = neuron.bias_current if bias is None else float(bias)
     cur = np.atleast_1d(np.asarray(input_current, dtype=float))

@@ -402,8 +402,8 @@ def simulate_dispersed(params: dict, x, y, dispersion: dict, *, steps: int = 50,
         i50_j, w_j = dispersion[st[0]]
         return _DispersedMtj(shape, i50_j, w_j, I50_FIT, WIDTH_FIT, r)
 
-    return snn._run(net, x, y, steps=steps, checkpoints=(), encoding=encoding, input_rate=1.0, rng=rng,
-                    batch=batch, progress=None, op=snn._ann_op, neuron=neuron)
+    return snn.simulate(net, x, y, steps=steps, encoding=encoding, input_rate=1.0, rng=rng, batch=batch,
+                        neurons=neuron)
 
 
 def stage_shapes(network: nw.Network) -> dict:

@@ -52,13 +52,13 @@ import zlib
 
 import numpy as np
 from amaranth.hdl import Array, Cat, Const, Module, Signal
-from amaranth.lib import wiring
 
-from hdl.core import PIX_PER_BEAT, SnnCore, check_core
+from hdl.checked import CheckedComponent
+from hdl.core import COUNT_BITS, PIX_PER_BEAT, SnnCore, check_core, layer_widths
 from hdl.link import ENGINE_MEMBERS, PROTOCOL_VERSION
 from quantize.snn import ENCODER_WIDTHS, QuantNetwork
 
-__all__ = ["CoreCmd", "CoreEngine", "CoreStatus", "HEADER_BYTES", "MAGIC", "code_bytes", "network_id",
+__all__ = ["CoreCmd", "CoreEngine", "CoreStatus", "HEADER_BYTES", "MAGIC", "code_bytes", "memory_bits", "network_id",
            "result_bytes"]
 
 #: INFO's first two bytes: a core engine ("SC"; the fc engine answers "ST").
@@ -66,7 +66,6 @@ MAGIC = b"SC"
 #: IMAGE's fixed arguments: seed0[4] seed1[4] steps[2].
 HEADER_BYTES = 10
 _SEED_BYTES = 4
-_COUNT_BITS = 16
 
 
 class CoreCmd(enum.IntEnum):
@@ -123,7 +122,24 @@ def network_id(net: QuantNetwork) -> int:
     return crc & 0xFFFFFFFF
 
 
-class CoreEngine(wiring.Component):
+def memory_bits(net: QuantNetwork) -> int:
+    """Bits of the memories of ``net``'s core (pixel buffer, per layer the weight ROM, the
+    accumulator RAM and, for IF layers of more than one position, the membrane RAM), as
+    ``hdl.core`` sizes them: what block RAM or LUTs must hold (a lower bound of the design's
+    storage). Computed from the network alone (``hdl.core.check_core``), no hardware built."""
+    layers = check_core(net)
+    b = net.cfg.input_bits
+    bits = (-(-int(np.prod(net.input_shape)) // PIX_PER_BEAT) + 1) * PIX_PER_BEAT * b
+    stochastic = net.lut is not None      # as hdl.core: p-bit layers keep no membrane RAM
+    for L in layers:
+        w = layer_widths(L)
+        bits += max(2, L.rows) * L.n * w["kw"] + max(2, L.positions * L.tiles) * L.n * w["aw"]
+        if not stochastic and L.positions > 1:
+            bits += L.positions * L.n * net.cfg.membrane_bits
+    return bits
+
+
+class CoreEngine(CheckedComponent):
     """:class:`hdl.core.SnnCore` of ``net`` behind the :data:`hdl.link.ENGINE_MEMBERS` interface
     (commands and formats in the module docstring).
 
@@ -140,15 +156,16 @@ class CoreEngine(wiring.Component):
     pixels, classes, input_bits, net_id : int
     """
 
+    @classmethod
+    def check(cls, net: QuantNetwork, *, max_response: int = 512):
+        """Refuse (ValueError, one line) a network the core cannot run or whose answer does not
+        fit the link's response buffer; before the object exists (``hdl.checked``)."""
+        check_core(net)
+        if 1 + result_bytes(net.classes) > max_response:
+            raise ValueError(f"{net.classes} classes need a {1 + result_bytes(net.classes)}-byte answer; the "
+                             f"link's response buffer holds {max_response}")
+
     def __init__(self, net: QuantNetwork, *, max_response: int = 512):
-        try:
-            check_core(net)
-            if 1 + result_bytes(net.classes) > max_response:
-                raise ValueError(f"{net.classes} classes need a {1 + result_bytes(net.classes)}-byte answer; the "
-                                 f"link's response buffer holds {max_response}")
-        except ValueError:
-            self._MustUse__silence = True    # never elaborated: no "unused" warning on top of the error
-            raise
         self.net = net
         self.core = SnnCore(net)
         self.pixels = self.core.pixels
@@ -161,14 +178,7 @@ class CoreEngine(wiring.Component):
         """Bits of the core's memories (pixel buffer, per layer the weight ROM, the accumulator
         RAM and, for IF layers of more than one position, the membrane RAM), as ``hdl.core``
         sizes them: what block RAM or LUTs must hold (a lower bound of the design's storage)."""
-        core, b = self.core, self.input_bits
-        bits = (-(-self.pixels // PIX_PER_BEAT) + 1) * PIX_PER_BEAT * b
-        mw = self.net.cfg.membrane_bits
-        for L, w in zip(core.layers, core.widths):
-            bits += max(2, L.rows) * L.n * w["kw"] + max(2, L.positions * L.tiles) * L.n * w["aw"]
-            if not core.stochastic and L.positions > 1:
-                bits += L.positions * L.n * mw
-        return bits
+        return memory_bits(self.net)
 
     def multipliers(self) -> int:
         """Multipliers of the core's datapath: one per column of every layer (the accumulator
@@ -192,7 +202,7 @@ class CoreEngine(wiring.Component):
         header = Signal(8 * HEADER_BYTES)
         hdr_n = Signal(range(HEADER_BYTES + 1))
         seed0, seed1 = Signal(ENCODER_WIDTHS[0]), Signal(ENCODER_WIDTHS[1])
-        steps = Signal(_COUNT_BITS)
+        steps = Signal(COUNT_BITS)
         m.d.comb += [core.seed0.eq(seed0), core.seed1.eq(seed1), core.steps.eq(steps)]
 
         beat = Signal(PIX_PER_BEAT * b)

@@ -24,7 +24,7 @@ from .blocks import Block, Request
 from .config import CORE_NETWORKS
 
 __all__ = ["BLOCK", "CoreDesign", "core_quant_config", "core_network", "core_description", "core_dataset", "fitting_dataset",
-           "is_network_file", "TEST_IMAGES"]
+           "is_network_file", "resolve_file", "data_spec", "check_network_fits", "TEST_IMAGES"]
 
 _TOP = "snn_core"
 #: MNIST test images: the bound of ``--images`` (and ``first + images``).
@@ -57,7 +57,7 @@ def is_network_file(spec) -> bool:
     return isinstance(spec, str) and spec.lower().endswith((".npz", ".nir"))
 
 
-def _resolve_file(spec: str, path) -> str:
+def resolve_file(spec: str, path) -> str:
     """``spec`` relative to the design file's folder (``path``; the working directory without one)."""
     p = Path(spec).expanduser()
     if not p.is_absolute() and path is not None:
@@ -124,7 +124,7 @@ def fitting_dataset(network) -> str:
                         f"{shape}, {network.classes} classes): name one in [core] dataset (an .npz with x, y)")
 
 
-def _data_spec(spec, path, network: str) -> str:
+def data_spec(spec, path, network: str) -> str:
     """The design's data set: a built-in name, or an ``.npz`` made absolute (relative to the
     design file); left out, MNIST for a built-in network, else the first built-in that fits."""
     from spinbase.data import DATASETS
@@ -132,10 +132,10 @@ def _data_spec(spec, path, network: str) -> str:
     if spec is None:
         return "mnist" if not is_network_file(network) else fitting_dataset(core_description(network))
     key = spec.lower().replace("-", "_")
-    return key if key in DATASETS else _resolve_file(spec, path)
+    return key if key in DATASETS else resolve_file(spec, path)
 
 
-def _check_fits(network: str, dataset: str, where: str) -> None:
+def check_network_fits(network: str, dataset: str, where: str) -> None:
     """One line when ``dataset`` does not fit ``network`` (a built-in runs MNIST's 28 x 28 x 1, 10 classes)."""
     from types import SimpleNamespace
 
@@ -165,9 +165,9 @@ def core_quant_config(table: dict, *, network: str | None = None, steps: int | N
     where = f"config {path}: " if path is not None else ""
     option = "--network" if network is not None else f"{where}'core.network'"
     if network is not None and is_network_file(network):
-        network = _resolve_file(network, None)
+        network = resolve_file(network, None)
     elif network is None and is_network_file(table.get("network")):
-        network = _resolve_file(table["network"], path)
+        network = resolve_file(table["network"], path)
     network = network or table.get("network") or "cnn-if"
     names = {f.name for f in fields(QuantConfig)}
     if is_network_file(network):
@@ -227,14 +227,14 @@ def core_network(d: CoreDesign):
 def _design(cfg: dict, req: Request) -> CoreDesign:
     network, qcfg = core_quant_config(cfg["core"], network=req.network, steps=req.steps, seed=req.seed,
                                       path=req.config_path)
-    dataset = _data_spec(cfg["core"].get("dataset"), req.config_path, network)
-    _check_fits(network, dataset, f"config {req.config_path}: " if req.config_path is not None else "")
+    dataset = data_spec(cfg["core"].get("dataset"), req.config_path, network)
+    check_network_fits(network, dataset, f"config {req.config_path}: " if req.config_path is not None else "")
     return CoreDesign(network, qcfg, req.config_path, dataset)
 
 
 def _check(cfg: dict, path) -> None:
     network, _ = core_quant_config(cfg["core"], path=path)
-    _check_fits(network, _data_spec(cfg["core"].get("dataset"), path, network), f"config {path}: ")
+    check_network_fits(network, data_spec(cfg["core"].get("dataset"), path, network), f"config {path}: ")
 
 
 def within_limits(d: CoreDesign):

@@ -117,7 +117,7 @@ def _cmd_build(args) -> int:
     if args.config is not None:
         from .core_board import config_engine
 
-        engine, _, name = config_engine(args.config)
+        engine, _, name = config_engine(args.config, args.board)
     res = build_board(args.board, args.out, design=args.design, baud=args.baud, timeout_s=args.timeout,
                       engine=engine, name=name)
     print(json.dumps(res, indent=2, default=str))

@@ -26,7 +26,7 @@ import numpy as np
 from hdl.core_engine import HEADER_BYTES, MAGIC, CoreCmd, CoreStatus, code_bytes, network_id, result_bytes
 from hdl.link import PROTOCOL_VERSION
 
-from .host import MAX_ARGS, BoardLink, _flags
+from .host import MAX_ARGS, BoardLink, flag_names
 
 __all__ = ["CoreBoard", "config_engine", "image_frames"]
 
@@ -79,7 +79,7 @@ class CoreBoard(BoardLink):
         if not body:
             raise self._error(f"empty engine response to {cmd.name}")
         if body[-1]:
-            raise self._error(f"the engine reported status 0x{body[-1]:02X} ({_flags(CoreStatus, body[-1])}) "
+            raise self._error(f"the engine reported status 0x{body[-1]:02X} ({flag_names(CoreStatus, body[-1])}) "
                               f"for {cmd.name}")
         return body[:-1]
 
@@ -156,10 +156,12 @@ class CoreBoard(BoardLink):
                 "cycles": np.array([o["cycles"] for o in out], np.int64)}
 
 
-def config_engine(path) -> tuple:
+def config_engine(path, board: str | None = None) -> tuple:
     """``(CoreEngine, QuantNetwork, name)`` of a design file's [core] table (``spintwin build
     --config``): its network (a built-in or a ``.npz`` / ``.nir`` file) with its formats, checked
-    against the core's limits; a refusal is one line (SpintwinError) naming the file or layer."""
+    against the core's limits; a refusal is one line (SpintwinError) naming the file or layer.
+    With ``board`` (a ``spintwin build`` board name), a design whose memories cannot fit that
+    board's device is refused before the engine is built (``boards.build.check_memory_fits``)."""
     from pathlib import Path
 
     from hdl.core_engine import CoreEngine
@@ -172,8 +174,14 @@ def config_engine(path) -> tuple:
     path = Path(path)
     design = BLOCK.design(load_config(path), Request(config_path=path))
     net = within_limits(design)
+    name = f"core {Path(design.network).name} ({design.cfg.kind}, config {path.name})"
     try:
+        if board is not None:                     # refused before any hardware is built
+            from boards.build import check_memory_fits
+            from hdl.core_engine import memory_bits
+
+            check_memory_fits(memory_bits(net), board, name)
         engine = CoreEngine(net)
     except ValueError as e:
         raise SpintwinError(f"config {path}: core: {e}") from None
-    return engine, net, f"core {Path(design.network).name} ({design.cfg.kind}, config {path.name})"
+    return engine, net, name

@@ -108,7 +108,7 @@ from .explore_report import pareto_front, pareto_lines, results_row, write_repor
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
 __all__ = ["EXPLORE_VERSION", "load_space", "point_key", "pareto_front", "run_explore", "add_explore_arguments",
-           "EXPLORE_EPILOG"]
+           "EXPLORE_EPILOG", "macro_schema"]
 
 #: Part of every point's key: bump when a metric's definition changes.
 EXPLORE_VERSION = 3   # 3: the CMOS register energy is Horowitz-derived (golden.energy)
@@ -158,7 +158,7 @@ _MACRO_KEYS = {
 DASK_TIMEOUT = "10s"
 
 
-def _macro_schema():
+def macro_schema():
     """The design config's [twin.macrospin] keys (:data:`spintwin.config.SCHEMA`), unprefixed."""
     from .config import SCHEMA
 
@@ -191,12 +191,12 @@ def _network_source(path, values: dict) -> tuple[str | None, str, str]:
     network comes back as None: the network of its kind (``golden.network.NETWORK_OF_KIND``)."""
     from golden.network import NETWORK_OF_KIND
 
-    from .block_core import _check_fits, _data_spec, _resolve_file, core_description, core_quant_config, \
+    from .block_core import check_network_fits, data_spec, resolve_file, core_description, core_quant_config, \
         is_network_file
 
     net, kind = values.get("network"), values.get("kind")
     if net is not None and is_network_file(net):
-        net = _resolve_file(net, path)
+        net = resolve_file(net, path)
         desc = core_description(net)          # missing file, not a network: one line
         kind = kind or desc.kind
         if kind is None:
@@ -208,8 +208,8 @@ def _network_source(path, values: dict) -> tuple[str | None, str, str]:
         net = None
     kind = kind or "twin-if"
     name = net or NETWORK_OF_KIND[kind]
-    dataset = _data_spec(values.get("dataset"), path, name)
-    _check_fits(name, dataset, "")
+    dataset = data_spec(values.get("dataset"), path, name)
+    check_network_fits(name, dataset, "")
     return net, kind, dataset
 
 
@@ -321,7 +321,7 @@ def _macrospin_points(path, table, design: dict, base: dict) -> list[dict]:
 
     if not isinstance(table, dict):
         raise SpintwinError(f"space {path}: 'macrospin' must be a table, not {table!r}")
-    schema = _macro_schema()
+    schema = macro_schema()
     given = {k: v for k, v in table.items() if k != "axes"}
     checked = check_table(given, {**_MACRO_KEYS, **schema}, path, what="space", prefix="macrospin.")
     fixed = {k: checked[k] for k in _MACRO_KEYS} | {"synth": given.get("synth", base["synth"])}

@@ -116,9 +116,9 @@ def write_point_design(point: dict, key: str, label: str, out: Path) -> tuple[st
     core cannot build."""
     path = out / "points" / f"{key}.toml"
     if point["type"] == "macrospin":
-        from .explore import _macro_schema
+        from .explore import macro_schema
 
-        values = {k: point[k] for k in _macro_schema() if k in point}
+        values = {k: point[k] for k in macro_schema() if k in point}
         header = [f"spintwin explore point {key}: {label}",
                   "Build it: spintwin generate macrospin --config THIS_FILE --out out/rtl"]
         atomic_write_text(path, design_text("twin.macrospin", values, header))

@@ -28,7 +28,7 @@ import numpy as np
 from hdl.link import PROTOCOL_VERSION, REQ_SYNC, RESP_SYNC, STEP_END, Cmd, EngineStatus, LinkStatus, crc8
 from spinbase.errors import SpintwinError
 
-__all__ = ["BoardLink", "FcBoard", "HostError", "MAX_ARGS", "MAX_ROWS", "encode_request", "pack_steps"]
+__all__ = ["BoardLink", "FcBoard", "HostError", "MAX_ARGS", "MAX_ROWS", "encode_request", "flag_names", "pack_steps"]
 
 MAX_ARGS = 254          #: argument bytes per request (LEN = 1 + args <= 255)
 MAX_ROWS = 255          #: input rows a SPIKES event byte can name (0..254; 0xFF = STEP_END)
@@ -82,7 +82,8 @@ def pack_steps(spikes, rows: int, max_count: int | None = None) -> list[bytes]:
     return [bytes(stream[i:i + MAX_ARGS]) for i in range(0, len(stream), MAX_ARGS)]
 
 
-def _flags(kind, value: int) -> str:
+def flag_names(kind, value: int) -> str:
+    """The names of the flags of enum ``kind`` set in status byte ``value``, joined by "|" ("OK" for none)."""
     names = [f.name for f in kind if f.value and value & f.value]
     return "|".join(names) or "OK"
 
@@ -186,7 +187,7 @@ class BoardLink:
         self.port.write(encode_request(cmd, args, self.seq))
         status, body = self.read_response(self.seq)
         if check and status:
-            raise self._error(f"the board reported link status 0x{status:02X} ({_flags(LinkStatus, status)})")
+            raise self._error(f"the board reported link status 0x{status:02X} ({flag_names(LinkStatus, status)})")
         return status, body
 
     def read_response(self, seq: int | None = None) -> tuple[int, bytes]:
@@ -227,7 +228,7 @@ class FcBoard(BoardLink):
         if not body:
             raise self._error(f"empty engine response to {cmd.name}")
         if body[-1]:
-            raise self._error(f"the engine reported status 0x{body[-1]:02X} ({_flags(EngineStatus, body[-1])}) "
+            raise self._error(f"the engine reported status 0x{body[-1]:02X} ({flag_names(EngineStatus, body[-1])}) "
                             f"for {cmd.name}")
         return body[:-1]
 

@@ -163,7 +163,14 @@ def private_imports(root: Path | str, layers=LAYERS) -> list[str]:
             rel = path.relative_to(root)
             module = ".".join(rel.with_suffix("").parts).removesuffix(".__init__")
             package = rel.parent.parts
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(rel))):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(rel))
+            modules = _module_names(tree, package, root)
+            for node in ast.walk(tree):
+                if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                        and node.attr.startswith("_") and not node.attr.startswith("__")):
+                    source = modules[node.value.id]
+                    if (module, f"{source}.{node.attr}") not in PRIVATE_IMPORTS_ALLOWED:
+                        out.append(f"{rel}:{node.lineno}: {module} uses {source}.{node.attr}")
                 if not isinstance(node, ast.ImportFrom):
                     continue
                 source = _imported(node, package)[0]
@@ -175,6 +182,23 @@ def private_imports(root: Path | str, layers=LAYERS) -> list[str]:
                     if not own_module and (module, f"{source}.{name}") not in PRIVATE_IMPORTS_ALLOWED:
                         out.append(f"{rel}:{node.lineno}: {module} imports {source}.{name}")
     return out
+
+
+def _module_names(tree: ast.AST, package: tuple[str, ...], root: Path) -> dict[str, str]:
+    """Local names bound to another project module (``from golden import snn``,
+    ``import golden.snn as snn``): name -> the module's dotted path."""
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            source = _imported(node, package)[0]
+            for alias in node.names:
+                if (root / Path(*source.split("."), f"{alias.name}.py")).is_file() and not alias.name.startswith("_"):
+                    names[alias.asname or alias.name] = f"{source}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and (root / Path(*alias.name.split("."))).with_suffix(".py").is_file():
+                    names[alias.asname] = alias.name
+    return names
 
 
 def test_no_module_imports_another_modules_private_name():
@@ -189,6 +213,9 @@ def test_private_import_is_found(tmp_path):
     package import its own private module."""
     root = _tree(tmp_path, {"golden/__init__.py": "", "golden/_kern.py": "_B = 1\n",
                             "golden/a.py": "from . import _kern\nfrom ._kern import _B\n",
-                            "quantize/b.py": "def f():\n    from golden.a import _x, y\n"})
+                            "quantize/b.py": "def f():\n    from golden.a import _x, y\n",
+                            "quantize/c.py": "from golden import a\nimport golden.a as ga\nz = a._x + ga._y + a.y\n"})
     assert private_imports(root) == ["golden/a.py:2: golden.a imports golden._kern._B",
-                                     "quantize/b.py:2: quantize.b imports golden.a._x"]
+                                     "quantize/b.py:2: quantize.b imports golden.a._x",
+                                     "quantize/c.py:3: quantize.c uses golden.a._x",
+                                     "quantize/c.py:3: quantize.c uses golden.a._y"]
