@@ -180,6 +180,15 @@ def core_quant_config(table: dict, *, network: str | None = None, steps: int | N
             raise SpintwinError(f"{where}'core.kind' must be given for network {network} (its neurons name no "
                                 f"hardware kind; one of twin-if, twin-stochastic, cmos-if)")
         values = {"kind": kind, "seed": 1}
+        # The integer model has one reset position (QuantConfig.reset_position); a network file's
+        # DW neurons carry their own: theirs is the default, one value for the whole network.
+        positions = sorted({layer.neuron.reset_position for _, layer in desc.spiking()
+                            if layer.neuron.reset == "position"})
+        if len(positions) > 1 and table.get("reset_position") is None:
+            raise SpintwinError(f"{option}: network {network} resets its layers to different positions "
+                                f"{positions}; the core has one: set 'core.reset_position'")
+        if positions:
+            values["reset_position"] = positions[0]
     else:
         if network not in CORE_NETWORKS:
             raise SpintwinError(f"--network must be one of {', '.join(CORE_NETWORKS)} or a .npz / .nir network "

@@ -124,3 +124,32 @@ def test_default_core_table_documents_every_key_with_its_true_default():
     assert set(table) == keys
     shipped = load_config()["core"]
     assert core_quant_config(table) == core_quant_config(shipped)
+
+
+def test_network_file_reset_position_reaches_the_integer_model(tmp_path):
+    """A network file's DW neurons (reset to a position) set QuantConfig.reset_position when
+    [core] leaves it out, so the integer model's membrane floor -r/(1-r) follows the network as
+    golden does (it used to stay at the default 0.5 whatever the file said); an explicit key
+    wins; layers with different positions need the key (one line)."""
+    import numpy as np
+
+    from golden import network as nw
+    from spintwin.block_core import core_quant_config
+
+    def net_file(name, positions):
+        rng = np.random.default_rng(0)
+        layers, n_in = [nw.Flatten("f")], 4
+        for i, r in enumerate(positions):
+            layers.append(nw.Dense(f"d{i}", rng.normal(0.2, 0.3, (3, n_in)),
+                                   neuron=nw.Neuron("if", 1.0, "position", r, None, "dw")))
+            n_in = 3
+        return str(nw.save(nw.Network(name, nw.Input(1, 1, 4), tuple(layers)), tmp_path / f"{name}.npz"))
+
+    one = net_file("quarter", [0.25, 0.25])
+    assert core_quant_config({"kind": "twin-if"}, network=one)[1].reset_position == 0.25
+    assert core_quant_config({"kind": "twin-if", "reset_position": 0.125}, network=one)[1].reset_position == 0.125
+    mixed = net_file("mixed", [0.25, 0.5])
+    with pytest.raises(SpintwinError) as e:
+        core_quant_config({"kind": "twin-if"}, network=mixed)
+    assert "different positions [0.25, 0.5]" in str(e.value) and "\n" not in str(e.value)
+    assert core_quant_config({"kind": "twin-if", "reset_position": 0.5}, network=mixed)[1].reset_position == 0.5
