@@ -8,46 +8,50 @@ refresh and homeostasis; ``done`` rises with the attempt count and the cycle cou
 operation and every LFSR draw follows the order of ``quantize/stdp.py``'s module notes (seed
 eqs. 8, 9 and 12; REFERENCES.md section 5); :mod:`quantize.stdp_core` gives the memory layout.
 
+Every memory has a synchronous read (its address presented one cycle before the word is
+used) and every long computation has its own register stage, so no register-to-register path
+crosses more than one adder, comparator or wide multiplexer chain. Per attempt (``A_CLEAR``,
+``max(Q, G) + 2`` cycles) the last-spike memory and the counts are cleared and the pixel codes
+become thresholds ``p q_r`` (pixel read, product register, threshold-memory write).
+
 Per step (``t``):
 
 1. ``IN_ROW``/``IN_POP``: the input generator's ``Q = ceil(n_in / L)`` cycles; lane ``l`` of
-   cycle ``q`` is pixel ``q L + l``, which spikes when its word is below ``p q_r`` (one
-   product per lane); the spiking pixels' last-spike step is written (lane-masked) and their
-   indices are serialised into a spike list (one cycle per spike, the generator waiting).
-2. ``ACC_LOAD``/``ACC_ADD``/``ACC_END``: for each group of ``NL`` neurons: leak of the stored
-   membranes (shift-add terms; 0 after a layer spike or at the start), one cycle per listed
-   spike adding ``code * scale_j`` to each lane (a synchronous read of the spike's device
-   row), then the saturation at ``vmax`` (adds are >= 0, so clamping once equals clamping
-   each add), the refractory counters and the group's winner candidate (largest ``v -
-   (v_th + theta) >= 0``, lowest index on ties).
-3. ``STEP_END``: the layer's winner is logged; on a spike: count, refractory counter, (learning)
-   ``theta += theta_plus`` saturating, then ``ST_RD``/``ST_WR``: two cycles per input row of
-   the winner's column: age ``min(t - last, sat)`` (``sat`` if the input has not spiked),
-   LUT lookup, comparison with the STDP generator's word of that lane (binary: ``pot`` for
-   an AP device, ``dep`` for a P device) or the DW notch table, write-back and column-sum
-   update; ``ST_SCALE`` refreshes the winner's scale from its column sum through the
-   reciprocal ROM.
+   cycle ``q`` is pixel ``q L + l``, which spikes when its word is below the prefetched
+   threshold ``p q_r``; the spiking pixels' last-spike step is written (lane-masked) and
+   their indices are serialised into a spike list (one cycle per spike, the generator
+   waiting).
+2. ``GRP_INIT``/``ACC_LEAK``, then per group of ``NL`` neurons ``ACC_ADD``/``ACC_END`` (the
+   end of one group is the load of the next): the stored membranes (already leaked, see below; 0 after a layer spike or at the start); ``S +
+   1`` add cycles, the spike list read two cycles ahead, the device row one cycle ahead, the
+   product ``code * scale_j`` registered before its add; then the saturation at ``vmax``
+   (adds are >= 0, so clamping once equals clamping each add), the refractory counters and
+   each lane's margin ``v - (v_th + theta)`` into the winner tree. The cycle after
+   ``ACC_END`` leaks the membrane (shift-add terms) for the next step and writes it back.
+   The winner tree is pipelined (one register level per pairwise pick, ``bitlen(NL - 1)``
+   levels; ties keep the lowest lane), its last stage compares with the step's best so far,
+   group after group; ``TREE`` waits for the last group to drain.
+3. ``SE_RD``/``SE_WR``: the layer's winner is logged; on a spike: count, refractory counter,
+   (learning) ``theta += theta_plus`` saturating, then ``ST_ISSUE``: one input row of the
+   winner's column per cycle through four stages (S1 weight-lane and last-spike-lane selects,
+   S2 age ``min(t - last, sat)`` (``sat`` if the input has not spiked), S3 LUT read and the
+   STDP generator's word of that lane (binary: ``pot`` for an AP device, ``dep`` for a P
+   device) or the DW notch table, S4 comparison, write-back and column-sum update);
+   ``ST_DRAIN`` empties the stages; ``SC1``-``SC3`` refresh the winner's scale from its
+   column sum through the reciprocal ROM (address and shift, read, rounding).
 
-Per attempt the last-spike memory and the counts are cleared; an image is shown again with the
-next rate code while the layer fired fewer than ``min_spikes`` times (at most ``max_retries``
-more). After a learning image the theta-decay counter advances and wraps every
-``theta_interval`` images with ``theta -= rshift_round(theta, theta_shift)`` (``DECAY``).
+Per attempt the counts are cleared; an image is shown again with the next rate code while the
+layer fired fewer than ``min_spikes`` times (at most ``max_retries`` more). After a learning
+image the theta-decay counter advances and wraps every ``theta_interval`` images with ``theta
+-= rshift_round(theta, theta_shift)`` (``DECAY``, read and write one cycle apart).
 
-Cycles: exactly ``quantize.stdp_core.CoreLayout.image_cycles`` (per step ``Q + S + G (S + 2) +
-2``, ``S`` input spikes of the step, ``G`` neuron groups; per learning post spike ``2 n_in +
-1``). Neuron lanes trade cycles for adders: each lane has a ``KB x SB`` product (an AND gate
-for binary devices), a membrane adder, the leak's shift-adds and a margin comparator. The
-default network (225 neurons in 15 lanes, 28 generator lanes) takes ~76,000 cycles per MNIST
-training image (20 images: 350 steps, ~6.5 input spikes and ~14 post spikes per image); the
-16-neuron core in 4 lanes ~47,000 (28 generator lanes) or ~70,500 (8 lanes).
+Cycles: exactly ``quantize.stdp_core.CoreLayout.image_cycles`` (per step ``Q + S + G (S + 2)
++ levels + 5``, ``S`` input spikes of the step, ``G`` neuron groups; per learning post spike
+``n_in + 7``; per attempt ``max(Q, G) + 3``). Neuron lanes trade cycles for adders: each lane
+has a ``KB x SB`` product (an AND gate for binary devices), a membrane adder, the leak's
+shift-adds and a margin comparator.
 
-ECP5-85F (default network, Yosys + nextpnr through ``boards.synth``, before the winner
-search became a tree): 18,177 LUT4 + 1,082 LUT-RAM (TRELLIS_COMB 31,119 / 83,640, 37 %), 7,986
-FF, 15 DP16KD (the state memory), 30 MULT18X18D (28 are the input lanes' ``p q_r``
-products); the post-placement estimate was 7.3 MHz (the comb-read memories feed long
-combinational paths: leak, margin, winner search; the STDP row: synchronous read, age, LUT,
-LFSR lane mux). Routing did not finish within 40 minutes on a loaded 2-core machine, so no
-routed fmax. Pipelining the group pass and the STDP row is the next step.
+ECP5-85F: FIGURES
 
 Host port (flat, for ``tb.harness_top.clocked_top``): ``wr_en/wr_sel/wr_addr/wr_data`` write
 a pixel code, a device-state word, a theta, a column sum or a scale (``quantize.stdp_core``
@@ -321,7 +325,6 @@ class StdpCore(wiring.Component):
         w_lane = [lane(w_r.data, l, kb) for l in range(nl)]
         sc_lane = [lane(sc_r.data, l, sb) for l in range(nl)]
         code = [w_lane[l] * sig if sig != 1 else w_lane[l] for l in range(nl)]
-        vs_l, refr_l = [], []
         e_end = Signal()                           # END of group g this cycle
         lane_ok = [Const(1) if (G - 1) * nl + l < N else (g != G - 1) for l in range(nl)]
         e2_v, e2_g = Signal(), Signal(range(max(G, 2)))
@@ -522,16 +525,23 @@ class StdpCore(wiring.Component):
                 m.d.sync += [acc[l].eq(acc[l] + prod[l]) for l in range(nl)]
                 m.d.sync += k.eq(k + 1)
                 with m.If(k == nsp):
+                    m.d.comb += [spk_r.addr.eq(0), v_r.addr.eq(g + 1)]     # the next group's reads
                     m.next = "ACC_END"
             with m.State("ACC_END"):
-                m.d.comb += [e_end.eq(1), v_r.addr.eq(g + 1), spk_r.addr.eq(0),
-                             r_w.addr.eq(g), r_w.en.eq((1 << nl) - 1), r_w.data.eq(Cat(*r_new))]
+                # END of group g and, in the same cycle, the LEAK of group g + 1
+                m.d.comb += [e_end.eq(1), r_w.addr.eq(g), r_w.en.eq((1 << nl) - 1), r_w.data.eq(Cat(*r_new))]
                 m.d.sync += [g.eq(g + 1), g_base.eq(g_base + nl)]
                 with m.If(g == G - 1):
                     m.d.sync += drain.eq(0)
                     m.next = "TREE"
                 with m.Else():
-                    m.next = "ACC_LEAK"
+                    gn = (g + 1)[:GB] if GB else Const(0, 0)
+                    m.d.comb += [spk_r.addr.eq(1), w_r.addr.eq(Cat(gn, spk_r.data)),
+                                 sc_r.addr.eq(g + 1), r_r.addr.eq(g + 1), th_r.addr.eq(g + 1)]
+                    m.d.sync += [acc[l].eq(Mux(zero, 0, lane(v_r.data, l, vb))) for l in range(nl)]
+                    m.d.sync += [prod[l].eq(0) for l in range(nl)]
+                    m.d.sync += k.eq(0)
+                    m.next = "ACC_ADD"
             with m.State("TREE"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == self.tree_levels):

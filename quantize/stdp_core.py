@@ -170,9 +170,9 @@ class CoreLayout:
         return (self.neuron_lanes - 1).bit_length()
 
     def step_cycles(self) -> int:
-        """Cycles of one time step without its input spikes and STDP: ``Q + 3 G + levels +
-        4``."""
-        return self.rows + 3 * self.groups + self.tree_levels + 4
+        """Cycles of one time step without its input spikes and STDP: ``Q + 2 G + levels +
+        5``."""
+        return self.rows + 2 * self.groups + self.tree_levels + 5
 
     def image_cycles(self, input_spikes: int, attempts: int, post_spikes: int, decay: bool = False) -> int:
         """Exact clock cycles of one presentation (the core's ``cycles`` output).
@@ -180,8 +180,9 @@ class CoreLayout:
         ``input_spikes``: input spikes over all steps of all attempts; ``post_spikes``: layer
         spikes with learning on (each runs the STDP engine); ``decay``: the theta decay ran.
         Per attempt ``max(Q, G) + 3`` (clear and threshold pipeline, retry decision); per
-        step :meth:`step_cycles` (generator rows; per group leak, one add beyond the spikes
-        and end; winner-tree drain; winner and state update); per input spike ``1 + G``
+        step :meth:`step_cycles` (generator rows; first load; per group one add beyond the
+        spikes and the end (which loads the next group); winner-tree drain; winner and state
+        update); per input spike ``1 + G``
         (serialisation, one add per group); per learning post spike ``n_inputs + 7`` (one row
         per cycle, four pipeline stages to drain, three for the scale refresh); per image 1,
         plus G for a decay.
