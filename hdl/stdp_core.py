@@ -26,8 +26,9 @@ Per step (``t``):
    1`` add cycles, the spike list read two cycles ahead, the device row one cycle ahead, the
    product ``code * scale_j`` registered before its add; then the saturation at ``vmax``
    (adds are >= 0, so clamping once equals clamping each add), the refractory counters and
-   each lane's margin ``v - (v_th + theta)`` into the winner tree. The cycle after
-   ``ACC_END`` leaks the membrane (shift-add terms) for the next step and writes it back.
+   each lane's margin ``v - (v_th + theta)`` (one cycle later) into the winner tree. Two
+   cycles after ``ACC_END`` leak the membrane (shift-add terms, rounded, then subtracted) for
+   the next step and write it back.
    The winner tree is pipelined (one register level per pairwise pick, ``bitlen(NL - 1)``
    levels; ties keep the lowest lane), its last stage compares with the step's best so far,
    group after group; ``TREE`` waits for the last group to drain.
@@ -46,7 +47,7 @@ image the theta-decay counter advances and wraps every ``theta_interval`` images
 -= rshift_round(theta, theta_shift)`` (``DECAY``, read and write one cycle apart).
 
 Cycles: exactly ``quantize.stdp_core.CoreLayout.image_cycles`` (per step ``Q + S + G (S + 2)
-+ levels + 5``, ``S`` input spikes of the step, ``G`` neuron groups; per learning post spike
++ levels + 6``, ``S`` input spikes of the step, ``G`` neuron groups; per learning post spike
 ``n_in + 7``; per attempt ``max(Q, G) + 3``). Neuron lanes trade cycles for adders: each lane
 has a ``KB x SB`` product (an AND gate for binary devices), a membrane adder, the leak's
 shift-adds and a margin comparator.
@@ -318,8 +319,9 @@ class StdpCore(wiring.Component):
         # -------------------------------------------------------------------- group pass
         # LEAK: acc = stored (leaked) membrane, or 0; ADD (S + 1 cycles): the weight word of
         # spike k arrives, P registers code * scale, acc adds the P of spike k - 1; END:
-        # saturation, refractory, margin -> the winner tree; E2 (next cycle) leaks the
-        # membrane for the next step and writes it.
+        # saturation, refractory, v_th + theta registered; M (next cycle): the margin and the
+        # candidate bit -> the winner tree. E2 (the cycle after END) rounds the leak's shifted
+        # terms of the membrane, E3 subtracts them and writes the membrane for the next step.
         vth = c.vth_code
         prod = [Signal(_bits(inc_max), name=f"prod{l}") for l in range(nl)]
         w_lane = [lane(w_r.data, l, kb) for l in range(nl)]
@@ -329,6 +331,8 @@ class StdpCore(wiring.Component):
         lane_ok = [Const(1) if (G - 1) * nl + l < N else (g != G - 1) for l in range(nl)]
         e2_v, e2_g = Signal(), Signal(range(max(G, 2)))
         e2_vo = [Signal(vb, name=f"vout{l}") for l in range(nl)]
+        me_v = Signal()
+        me_g, me_base = Signal(range(max(G, 2))), Signal(range(G * nl + 1))
         t0_v = Signal()
         t0_g, t0_base = Signal(range(max(G, 2))), Signal(range(G * nl + 1))
         t0 = []
@@ -342,22 +346,33 @@ class StdpCore(wiring.Component):
             rn = Signal(rb, name=f"rnew{l}")
             m.d.comb += rn.eq(Mux(refr, ro - 1, 0))
             r_new.append(rn)
+            me_vs, me_ok = Signal(vb, name=f"mvs{l}"), Signal(name=f"mok{l}")
+            me_th = Signal(max(tb, _bits(vth)) + 1, name=f"mth{l}")
+            m.d.sync += [me_vs.eq(vs), me_th.eq(vth + lane(th_r.data, l, tb)), me_ok.eq(lane_ok[l] & ~refr),
+                         e2_vo[l].eq(Mux(refr, 0, vs))]
             mg = Signal(signed(mb), name=f"marg{l}")
-            m.d.comb += mg.eq(vs - (vth + lane(th_r.data, l, tb)))
+            m.d.comb += mg.eq(me_vs - me_th)
             ok_q, m_q = Signal(name=f"cand{l}"), Signal(signed(mb), name=f"margq{l}")
-            m.d.sync += [ok_q.eq(lane_ok[l] & ~refr & (mg >= 0)), m_q.eq(mg), e2_vo[l].eq(Mux(refr, 0, vs))]
+            m.d.sync += [ok_q.eq(me_ok & (mg >= 0)), m_q.eq(mg)]
             t0.append((ok_q, m_q, Const(l, range(max(nl, 2)))))
-        m.d.sync += [e2_v.eq(e_end), e2_g.eq(g), t0_v.eq(e_end), t0_g.eq(g), t0_base.eq(g_base)]
+        m.d.sync += [e2_v.eq(e_end), e2_g.eq(g), me_v.eq(e_end), me_g.eq(g), me_base.eq(g_base),
+                     t0_v.eq(me_v), t0_g.eq(me_g), t0_base.eq(me_base)]
+        e3_v, e3_g = Signal(), Signal(range(max(G, 2)))
+        m.d.sync += [e3_v.eq(e2_v), e3_g.eq(e2_g)]
         leaked = []
         for l in range(nl):
             v = Cat(e2_vo[l], Const(0, 2)).as_signed()
+            v3 = Signal(signed(vb + 2), name=f"vleak_in{l}")
+            m.d.sync += v3.eq(v)
             d = 0
-            for e, s in c.leak:
-                d = d + s * _rshift_round(v, e)
+            for i, (e, s) in enumerate(c.leak):
+                term = Signal(signed(vb + 2), name=f"vleak_t{l}_{i}")
+                m.d.sync += term.eq(_rshift_round(v, e))
+                d = d + s * term
             lv = Signal(signed(vb + 2), name=f"vleak{l}")
-            m.d.comb += lv.eq(v - d)
+            m.d.comb += lv.eq(v3 - d)
             leaked.append(lv[:vb])
-        m.d.comb += [v_w.addr.eq(e2_g), v_w.en.eq(e2_v), v_w.data.eq(Cat(*leaked))]
+        m.d.comb += [v_w.addr.eq(e3_g), v_w.en.eq(e3_v), v_w.data.eq(Cat(*leaked))]
 
         # group winner: a pipelined balanced tree (one register level per pairwise pick); the
         # right (higher-lane) entry wins only when strictly larger, so ties keep the lowest
@@ -544,7 +559,7 @@ class StdpCore(wiring.Component):
                     m.next = "ACC_ADD"
             with m.State("TREE"):
                 m.d.sync += drain.eq(drain + 1)
-                with m.If(drain == self.tree_levels):
+                with m.If(drain == self.tree_levels + 1):
                     m.next = "SE_RD"
             with m.State("SE_RD"):
                 m.d.comb += [log_w.addr.eq(ptr), log_w.en.eq(1), log_w.data.eq(Mux(best_ok, best_j + 1, 0)),

@@ -171,8 +171,8 @@ class CoreLayout:
 
     def step_cycles(self) -> int:
         """Cycles of one time step without its input spikes and STDP: ``Q + 2 G + levels +
-        5``."""
-        return self.rows + 2 * self.groups + self.tree_levels + 5
+        6``."""
+        return self.rows + 2 * self.groups + self.tree_levels + 6
 
     def image_cycles(self, input_spikes: int, attempts: int, post_spikes: int, decay: bool = False) -> int:
         """Exact clock cycles of one presentation (the core's ``cycles`` output).
@@ -181,8 +181,8 @@ class CoreLayout:
         spikes with learning on (each runs the STDP engine); ``decay``: the theta decay ran.
         Per attempt ``max(Q, G) + 3`` (clear and threshold pipeline, retry decision); per
         step :meth:`step_cycles` (generator rows; first load; per group one add beyond the
-        spikes and the end (which loads the next group); winner-tree drain; winner and state
-        update); per input spike ``1 + G``
+        spikes and the end (which loads the next group); margin stage and winner-tree drain;
+        winner and state update); per input spike ``1 + G``
         (serialisation, one add per group); per learning post spike ``n_inputs + 7`` (one row
         per cycle, four pipeline stages to drain, three for the scale refresh); per image 1,
         plus G for a decay.
