@@ -281,8 +281,12 @@ class StdpCore(wiring.Component):
         with m.If(~busy):
             m.d.comb += [w_r.addr.eq(ra), th_r.addr.eq(r_group), ct_r.addr.eq(r_group), log_r.addr.eq(ra),
                          cs_r.addr.eq(ra), sc_r.addr.eq(r_group)]
+        # a word read while busy is 0 (as before the ports were synchronous), so the output
+        # is defined before the host's first read
+        rd_ok = Signal()
+        m.d.sync += rd_ok.eq(~busy)
         rd_now = Signal(self.data_w)
-        with m.Switch(rsel_q):
+        with m.Switch(Mux(rd_ok, rsel_q, RD_WEIGHT)):
             with m.Case(RD_THETA):
                 m.d.comb += rd_now.eq(lane(th_r.data, rlane_q, tb))
             with m.Case(RD_COUNT):
@@ -294,7 +298,7 @@ class StdpCore(wiring.Component):
             with m.Case(RD_SCALE):
                 m.d.comb += rd_now.eq(lane(sc_r.data, rlane_q, sb))
         rd_reg, wq = Signal(self.data_w), Signal(self.data_w)
-        m.d.sync += [rd_reg.eq(rd_now), wq.eq(w_r.data)]
+        m.d.sync += [rd_reg.eq(rd_now), wq.eq(Mux(rd_ok, w_r.data, 0))]
         m.d.comb += self.rd_data.eq(Mux(rsel_q2 == RD_WEIGHT, wq, rd_reg))
 
         # -------------------------------------------------------------------- input generator
