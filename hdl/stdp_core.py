@@ -315,6 +315,12 @@ class StdpCore(wiring.Component):
         for l in range(L):
             valid_row = Const(1) if (Q - 1) * L + l < n_in else (q != Q - 1)
             m.d.comb += row_spike[l].eq(valid_row & (in_words[l] < lane(thr_r.data, l, pb)))
+        # the last-spike memory's write is registered (its LUT-RAM spans the chip): it lands
+        # one cycle after IN_ROW / A_CLEAR; the memory is read only by the STDP engine
+        lw_addr, lw_en, lw_data = Signal(range(max(Q, 2))), Signal(L), Signal(stb + 1)
+        lw_addr_q, lw_en_q, lw_data_q = Signal.like(lw_addr), Signal.like(lw_en), Signal.like(lw_data)
+        m.d.sync += [lw_addr_q.eq(lw_addr), lw_en_q.eq(lw_en), lw_data_q.eq(lw_data)]
+        m.d.comb += [last_w.addr.eq(lw_addr_q), last_w.en.eq(lw_en_q), last_w.data.eq(lw_data_q.replicate(L))]
         low = Signal(range(max(L, 2)))             # lowest set lane of pend
         for l in reversed(range(L)):
             with m.If(pend[l]):
@@ -500,7 +506,7 @@ class StdpCore(wiring.Component):
                     m.d.sync += clr.eq(0)
                     m.next = "A_CLEAR"
             with m.State("A_CLEAR"):
-                m.d.comb += [last_w.addr.eq(clr), last_w.en.eq(Mux(clr < Q, (1 << L) - 1, 0)), last_w.data.eq(0),
+                m.d.comb += [lw_addr.eq(clr), lw_en.eq(Mux(clr < Q, (1 << L) - 1, 0)), lw_data.eq(0),
                              ct_w.addr.eq(clr), ct_w.en.eq(Mux(clr < G, (1 << nl) - 1, 0)), ct_w.data.eq(0),
                              pix_r.addr.eq(clr), a_issue.eq(clr < Q)]
                 m.d.sync += clr.eq(clr + 1)
@@ -508,8 +514,8 @@ class StdpCore(wiring.Component):
                     m.d.sync += [t.eq(0), q.eq(0), q_base.eq(0), nsp.eq(0), fresh.eq(1), zero.eq(1), spk.eq(0)]
                     m.next = "IN_ROW"
             with m.State("IN_ROW"):
-                m.d.comb += [thr_r.addr.eq(q + 1), last_w.addr.eq(q), last_w.en.eq(row_spike),
-                             last_w.data.eq(Cat(t[:stb], Const(1, 1)).replicate(L)), in_en.eq(1)]
+                m.d.comb += [thr_r.addr.eq(q + 1), lw_addr.eq(q), lw_en.eq(row_spike),
+                             lw_data.eq(Cat(t[:stb], Const(1, 1))), in_en.eq(1)]
                 m.d.sync += pend.eq(row_spike)
                 with m.If(row_spike != 0):
                     m.next = "IN_POP"
