@@ -52,7 +52,20 @@ Cycles: exactly ``quantize.stdp_core.CoreLayout.image_cycles`` (per step ``Q + S
 has a ``KB x SB`` product (an AND gate for binary devices), a membrane adder, the leak's
 shift-adds and a margin comparator.
 
-ECP5-85F: FIGURES
+ECP5-85F (``spintwin synth stdp --target ecp5-85f``: 16 neurons in 4 lanes, 28 generator
+lanes; Yosys + nextpnr router2 through ``boards.synth``, seed 1): routed fmax 65.8 MHz, 9,217
+LUT (13,449 TRELLIS_COMB with 638 LUT-RAM slices), 10,911 FF, 28 DSP (the input lanes' ``p
+q_r`` products), 10 DP16KD; critical path 15.2 ns: the ``dep`` LUT's block-RAM output
+(5.6 ns clock-to-out) -> comparison with the generator word -> column-sum update. 39,100
+cycles per MNIST training image (mean of 100: ~2,300 input spikes, 15.4 post spikes, one
+attempt): ~1,680 training images/s at fmax. Before this pipelining the same core routed at
+26.1 MHz (11,897 LUT, 7,554 FF, 29 DSP, 4 DP16KD; critical path 38.3 ns: ``busy`` -> the
+comb-read theta memory -> margin -> winner tree -> the step's best) and took 49,000 cycles
+per image (~530 images/s). ``quantize.stdp`` trains the same network at ~1,770 images/s of
+one CPU core's process time (a loaded 2-core machine: 120-880 images/s wall clock), so the
+core is on par with one CPU core, not ahead: the generator rows (``Q`` a step), the group
+pass (``G (S + 2)``) and the STDP rows (``n_in`` a post spike) are what to widen next. The default network (225 neurons in 15 lanes) takes ~74,000
+cycles per image (was ~84,300).
 
 Host port (flat, for ``tb.harness_top.clocked_top``): ``wr_en/wr_sel/wr_addr/wr_data`` write
 a pixel code, a device-state word, a theta, a column sum or a scale (``quantize.stdp_core``
