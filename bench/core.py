@@ -8,7 +8,10 @@
   images/s at fmax; whether it fits the iCE40-UP5K.
 * Co-simulation: cycles/s and seconds per image of the bit-exact core co-simulation on Verilator
   and Icarus, and the projected time to verify 100 images on Verilator (target < 10 minutes).
-* The STDP learning core (network 3): co-simulation speed over 20 training images.
+* The STDP learning core (network 3): co-simulation speed over 20 training images; its routed
+  fmax and resources on the ECP5-85F (``spintwin synth stdp``, 16 neurons), cycles per MNIST
+  training image (the exact cycle model the co-simulation checks) and training images/s at
+  fmax against ``quantize.stdp`` training on this machine's CPU, measured in the same run.
 Run: ``python -m bench.core`` (prints JSON); ``make bench`` runs all benchmarks.
 """
 
@@ -52,6 +55,52 @@ def _stdp_cosim(images: int = 20) -> dict:
     return {"images": images, "neurons": 16, **{k: v for k, v in m.items() if isinstance(v, (int, float))}}
 
 
+def _stdp_train(images: int = 100, neurons: int = 16) -> dict:
+    """Training images/s of the STDP core at its routed fmax against quantize.stdp on the CPU
+    (one process; the numba kernel after a warm-up of 5 images), on the same MNIST training
+    images (the order of seed 1, the design's seed). Cycles per image: the exact cycle model
+    ``quantize.stdp_core.CoreLayout.image_cycles``, equal to the RTL's count on every image
+    (tests/test_stdp_core_rtl.py, tb.stdp_core_tb)."""
+    import time
+
+    import numpy as np
+
+    from quantize.stdp import QuantStdpNetwork
+    from quantize.stdp_core import CoreLayout, default_neuron_lanes, model_run
+    from spinbase.data import load_mnist
+    from spinbase.errors import SpintwinError
+    from spintwin.blocks import Request
+    from spintwin.config import load_config
+    from spintwin.flow import synth
+    from tb.stdp_core_launch import small_config
+
+    (xt, _), _ = load_mnist()
+    order = np.random.default_rng(1).permutation(len(xt))
+    cfg = small_config(neurons, 1)
+    layout = CoreLayout(cfg, 784, default_neuron_lanes(neurons))
+    net = QuantStdpNetwork(cfg, 784)
+    net.train(xt[order[:5]])
+    t0, c0 = time.perf_counter(), time.process_time()
+    net.train(xt[order[5:5 + images]])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    res = model_run(QuantStdpNetwork(cfg, 784), xt[order[:images]])
+    every = cfg.theta_decay[1]
+    cyc = [layout.image_cycles(r["input_spikes"], r["attempts"], int((r["log"] > 0).sum()), (m + 1) % every == 0)
+           for m, r in enumerate(res)]
+    out = {"neurons": neurons, "neuron_lanes": layout.neuron_lanes, "images": images,
+           "cycles_per_image": float(np.mean(cyc)), "cpu_images_per_s": images / wall,
+           "cpu_images_per_s_process_time": images / cpu}
+    try:
+        s = synth("stdp", load_config(None), target="ecp5-85f", req=Request(neurons=neurons))
+    except SpintwinError as e:
+        return {**out, "error": str(e)}
+    out.update({k: s.get(k) for k in ("lut", "ff", "dsp", "bram", "fmax_mhz")})
+    if s.get("fmax_mhz"):
+        out["images_per_s_at_fmax"] = s["fmax_mhz"] * 1e6 / out["cycles_per_image"]
+        out["speedup_vs_cpu"] = out["images_per_s_at_fmax"] / out["cpu_images_per_s"]
+    return out
+
+
 def run(images: int = 500, cosim_images: int = 5) -> dict:
     from spintwin.compare import twin_vs_cmos
 
@@ -66,6 +115,7 @@ def run(images: int = 500, cosim_images: int = 5) -> dict:
         res["verilator_100_images_s"] = v["seconds_per_image"] * 100
     res["target_100_images_s"] = 600
     res["stdp_cosim"] = _stdp_cosim()
+    res["stdp_train"] = _stdp_train()
     return res
 
 
@@ -106,6 +156,18 @@ def markdown(r: dict) -> str:
         rows += ["", f"STDP learning core (network 3, {s['neurons']} neurons, {s['images']} training images, weights "
                      f"compared bit for bit): {s['cycles_per_s']:,.0f} cycles/s on Verilator"
                      + (f", {s['cycles_per_image']:,.0f} cycles per image." if s.get("cycles_per_image") else ".")]
+    s = r.get("stdp_train") or {}
+    if s.get("cycles_per_image"):
+        rows += ["", f"STDP learning core training throughput ({s['neurons']} neurons in {s['neuron_lanes']} lanes, "
+                     f"{s['images']} MNIST training images, measured in the same run):", "",
+                 "| | LUT | FF | DSP | BRAM | fmax (MHz) | cycles / image | training images/s |", "|---|---|---|---|---|---|---|---|"]
+        if s.get("images_per_s_at_fmax"):
+            rows.append(f"| StdpCore, ECP5-85F | {s['lut']} | {s['ff']} | {s['dsp']} | {s['bram']} | {s['fmax_mhz']:.1f} | "
+                        f"{s['cycles_per_image']:,.0f} | {s['images_per_s_at_fmax']:,.0f} |")
+        else:
+            rows.append(f"| StdpCore, ECP5-85F | {s.get('error', 'no routed fmax')[:90]} | | | | | "
+                        f"{s['cycles_per_image']:,.0f} | - |")
+        rows.append(f"| quantize.stdp, CPU (one process) | | | | | | | {s['cpu_images_per_s']:,.0f} |")
     rows.append("")
     return "\n".join(rows)
 

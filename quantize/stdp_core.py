@@ -164,26 +164,39 @@ class CoreLayout:
                 out[i, gg * nl + lane] = (int(w) >> (kb * lane)) & mask
         return out[:, :self.neurons]
 
+    @property
+    def tree_levels(self) -> int:
+        """Register levels of the pipelined group-winner tree: bitlen(NL - 1)."""
+        return (self.neuron_lanes - 1).bit_length()
+
+    def step_cycles(self) -> int:
+        """Cycles of one time step without its input spikes and STDP: ``Q + 2 G + levels +
+        6``."""
+        return self.rows + 2 * self.groups + self.tree_levels + 6
+
     def image_cycles(self, input_spikes: int, attempts: int, post_spikes: int, decay: bool = False) -> int:
         """Exact clock cycles of one presentation (the core's ``cycles`` output).
 
         ``input_spikes``: input spikes over all steps of all attempts; ``post_spikes``: layer
         spikes with learning on (each runs the STDP engine); ``decay``: the theta decay ran.
-        Per attempt ``max(Q, G) + 1`` (clear, retry decision); per step ``Q + 2 G + 2``
-        (generator rows, group load and end, winner, next step); per input spike ``1 + G``
-        (serialisation, one add per group); per learning post spike ``2 n_inputs + 1`` (two
-        cycles per row, scale refresh); per image 1, plus G for a decay.
+        Per attempt ``max(Q, G) + 3`` (clear and threshold pipeline, retry decision); per
+        step :meth:`step_cycles` (generator rows; first load; per group one add beyond the
+        spikes and the end (which loads the next group); margin stage and winner-tree drain;
+        winner and state update); per input spike ``1 + G``
+        (serialisation, one add per group); per learning post spike ``n_inputs + 7`` (one row
+        per cycle, four pipeline stages to drain, three for the scale refresh); per image 1,
+        plus G for a decay.
         """
         q, g = self.rows, self.groups
-        return int(attempts * (max(q, g) + 1 + self.steps * (q + 2 * g + 2)) + input_spikes * (1 + g)
-                   + post_spikes * (2 * self.n_inputs + 1) + 1 + (g if decay else 0))
+        return int(attempts * (max(q, g) + 3 + self.steps * self.step_cycles()) + input_spikes * (1 + g)
+                   + post_spikes * (self.n_inputs + 7) + 1 + (g if decay else 0))
 
     def cycles_estimate(self, mean_input_spikes: float, post_spikes: float, attempts: float = 1.0) -> float:
         """Mean cycles of one image (:meth:`image_cycles` without decays) for a mean of
         ``mean_input_spikes`` input spikes per step."""
         q, g = self.rows, self.groups
-        per_attempt = max(q, g) + 1 + self.steps * (q + 2 * g + 2 + mean_input_spikes * (1 + g))
-        return attempts * per_attempt + post_spikes * (2 * self.n_inputs + 1) + 1
+        per_attempt = max(q, g) + 3 + self.steps * (self.step_cycles() + mean_input_spikes * (1 + g))
+        return attempts * per_attempt + post_spikes * (self.n_inputs + 7) + 1
 
 
 def default_neuron_lanes(neurons: int) -> int:

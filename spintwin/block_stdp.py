@@ -78,7 +78,8 @@ def _verify(d: StdpDesign, req: Request, echo) -> dict:
 
 
 def _synth(d: StdpDesign, target: str) -> dict:
-    return {"component": _component(d), "top": d.top, "timeout_s": 3600.0}
+    # router2: nextpnr's default router1 did not finish the 225-neuron core in 40 minutes
+    return {"component": _component(d), "top": d.top, "timeout_s": 3600.0, "router": "router2"}
 
 
 BLOCK = Block(
