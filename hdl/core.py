@@ -661,9 +661,9 @@ class SnnCore(wiring.Component):
         accumulator word (read port), cleared behind the read; 2 the word and its tile's scale
         code; 3 their product (DSP); 4 ``y`` summed over the row tiles (round-shifted products,
         plus the bias); 5 ``y`` and the stored membrane (read at stage 3); 6 the membrane sum
-        (leaked first for LIF) or, for p-bits, the sigmoid LUT address; 7 the clamped membrane
-        (p-bits: the LUT value); then (combinational into the FIFO) fire and reset, the membrane
-        written back."""
+        (leaked first for LIF) or, for p-bits, the sigmoid LUT address; 7 the clamped membrane and
+        the fire flags (p-bits: the LUT value against the bank's word); then the fire vector
+        goes into the FIFO and the reset membrane is written back."""
         net, cfg = self.net, self.net.cfg
         n, aw, yw, mw = L.n, w["aw"], w["yw"], cfg.membrane_bits
         acc_rd, acc_wr = d["acc_rd"], d["acc_wr"]
@@ -699,14 +699,15 @@ class SnnCore(wiring.Component):
                 biased = Signal(signed(yw + 3 + max(0, -net.lut_shift)), name=f"lb_{L.name}{c}")
                 m.d.comb += biased.eq(sh + (1 << (a - 1)))
                 la6 = Signal(unsigned(a), name=f"la6_{L.name}{c}")
-                tab7 = Signal(unsigned(cfg.lut_bits), name=f"tab7_{L.name}{c}")
+                fire7 = Signal(name=f"fire7_{L.name}{c}")
                 table = Array(Const(int(v), unsigned(cfg.lut_bits)) for v in net.lut)
+                # the bank's word of this position: it advances as the position leaves stage 6
                 m.d.sync += [la6.eq(Mux(biased < 0, 0, Mux(biased > (1 << a) - 1, (1 << a) - 1, biased))),
-                             tab7.eq(table[la6])]
+                             fire7.eq(table[la6] > d["pbank"].bits[c])]
                 if v_regs is not None:
                     with m.If(ph & s["v5"]):
                         m.d.sync += v_regs[c].eq(v_regs[c] + y5)
-                fires.append(tab7 > d["pbank"].bits[c])
+                fires.append(fire7)
                 continue
             vm5 = Signal(signed(mw), name=f"vm5_{L.name}{c}")
             stored = mem_rd.data[mw * c:mw * (c + 1)].as_signed() if mem_rd is not None else v_regs[c]
@@ -718,10 +719,14 @@ class SnnCore(wiring.Component):
             total6 = Signal(signed(max(mw, yw + 1) + 1), name=f"vt6_{L.name}{c}")
             lo = net.floor if net.floor is not None else -net.vmax - 1
             cl7 = Signal(signed(mw), name=f"vc7_{L.name}{c}")
+            # fire7: clamp(total6) >= threshold, decided from total6 beside the clamp (so the
+            # fire vector leaves the layer from flip-flops)
+            fire = Signal(name=f"fire7_{L.name}{c}")
+            th = net.threshold
             m.d.sync += [vm5.eq(stored), total6.eq(v_old + y5),
-                         cl7.eq(Mux(total6 > net.vmax, net.vmax, Mux(total6 < lo, lo, total6)))]
-            fire = Signal(name=f"fire_{L.name}{c}")
-            m.d.comb += fire.eq(cl7 >= net.threshold)
+                         cl7.eq(Mux(total6 > net.vmax, net.vmax, Mux(total6 < lo, lo, total6))),
+                         fire.eq(Mux(total6 > net.vmax, int(net.vmax >= th), Mux(total6 < lo, int(lo >= th),
+                                                                                   total6 >= th)))]
             nv = Signal(signed(mw), name=f"vn_{L.name}{c}")
             if cfg.kind == "cmos-if":
                 m.d.comb += nv.eq(Mux(fire, cl7 - net.threshold, cl7))
@@ -737,7 +742,7 @@ class SnnCore(wiring.Component):
             if mem_wr is not None:
                 m.d.comb += [mem_wr.addr.eq(s[f"pos{st}"]), mem_wr.data.eq(Cat(*new_v)), mem_wr.en.eq(s[f"v{st}"])]
             if d["pbank"] is not None:
-                m.d.comb += d["pbank"].en.eq(s[f"v{st}"])
+                m.d.comb += d["pbank"].en.eq(s[f"v{st - 1}"])
 
 
 def _lowest_set_bit(m: Module, x) -> Signal:
