@@ -24,15 +24,24 @@ Memories per layer: the weight ROM (one word per row: all columns' codes, the cr
 parallel column read), the accumulator RAM (one word per (position, row tile): all columns)
 and, for IF layers with more than one position, the membrane RAM (one word per position).
 
-Read-modify-write hazards: a scatter reads an accumulator word in one cycle and writes the sum
-in the next. Words of one spike are distinct positions; the first word of the next spike can be
-the last word of the previous one (e.g. two channels of one conv1 position both land in one
-pool1 word), read in the very cycle that word is written: the accumulator's read port is
-transparent to its write port (a forwarding path), so the read returns the new sum
-(tests/test_core_rtl.py runs such back-to-back updates and counts them). The readout addresses
-its read ports one cycle ahead (``pos_n``, ``r_n``), so it consumes and clears one word per
-cycle; the scatter into a layer has ended before that layer's one-cycle PHASE state, whose
-read meets the scatter's last write and is forwarded likewise.
+Pipelining (issue 17; timing only, the arithmetic is ``quantize.snn``'s): the encoder, each
+scatter engine and the readout are register pipelines (``quantize.core``'s docstring lists
+the stages and the exact cycle count). A pipeline that must wait for the next layer's scatter
+engine holds as a whole, driven from flip-flops only (the engine's registered ``last``, the
+readout's registered ``rem_zero``); the readout's datapath itself never holds: its results
+land in a small FIFO popped in step with the held control, so ``rem`` sees exactly what a
+held pipeline would give it.
+
+Read-modify-write hazards: a scatter reads an accumulator word (its address registered by
+stage A3) and writes the sum in the next cycle. Words of one spike are distinct positions;
+the first word of the next spike can be the last word of the previous one (e.g. two channels
+of one conv1 position both land in one pool1 word), read in the very cycle that word is
+written: the accumulator's read port is transparent to its write port (a forwarding path), so
+the read returns the new sum (tests/test_core_rtl.py runs such back-to-back updates and counts
+them). A layer's readout starts ``SCATTER_LATENCY`` cycles after the scatter into it issued
+its last word, so that word is written in the cycle of the readout's first read (forwarded
+likewise); the readout clears each word the cycle after reading it, and leaves the write port
+to the scatter otherwise.
 
 Ports (flat, for ``tb.harness_top.clocked_top``; the control/status block)
 --------------------------------------------------------------------------
@@ -54,7 +63,8 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigne
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from quantize.core import SIG_BITS, CoreLayer, check_core_network, core_layers
+from quantize.core import (READ_FLUSH, READ_STAGES, SCATTER_LATENCY, SIG_BITS, CoreLayer, check_core_network,
+                           core_layers)
 from quantize.fixed import signed_width
 from quantize.lfsr import LfsrConfig
 from quantize.snn import ENCODER_WIDTHS, QuantNetwork
@@ -186,7 +196,6 @@ class SnnCore(wiring.Component):
         nl = len(layers)
         b = cfg.input_bits
         pixels, classes, pw = self.pixels, self.classes, self.pred_bits
-        ih, iw, ic = self.net.input_shape
         beats = -(-pixels // PIX_PER_BEAT)
 
         # Pixel memory, loaded by the stream while idle.
@@ -217,6 +226,9 @@ class SnnCore(wiring.Component):
             m.d.comb += [self.ev_valid.eq(1), self.ev_layer.eq(layer_idx), self.ev_index.eq(index)]
 
         # Per-layer memories and scatter engines ------------------------------------------------
+        #: (layer, forwarded from the last write, from the one before): per-cycle flags of the
+        #: scatter engines' forwarding (tests/test_core_rtl.py counts them)
+        self.forwarding = []
         acc_rd, acc_wr, eng = [], [], []
         for j, (L, w) in enumerate(zip(layers, widths)):
             n, aw, kw = L.n, w["aw"], w["kw"]
@@ -228,43 +240,8 @@ class SnnCore(wiring.Component):
             m.submodules[f"w_{L.name}"] = km
             wr = am.write_port()
             acc_wr.append(wr)
-            acc_rd.append(am.read_port(transparent_for=(wr,)))
+            acc_rd.append(am.read_port(transparent_for=()))
             eng.append(self._scatter(m, j, L, w, acc_rd[j], wr, km.read_port(transparent_for=())))
-
-        # Encoder --------------------------------------------------------------------------------
-        lf = [_Lfsr(m, wd, b, f"enc{i}") for i, wd in enumerate(ENCODER_WIDTHS)]
-        pix_i = Signal(range(pixels + 1))
-        pix_next = Signal.like(pix_i)
-        # At least one bit each: a 1-wide (or 1-high) input would give a zero-width counter,
-        # which Verilator refuses (iris, wine: 1 x 1 x F feature vectors).
-        prow, pcol = Signal(range(max(2, ih))), Signal(range(max(2, iw)))
-        pch = Signal(range(ic), name="pch") if ic > 1 else None
-        pix_sel = Signal(range(PIX_PER_BEAT))
-        m.d.comb += [pix_next.eq(pix_i), pix_rd.addr.eq(pix_next >> 3), pix_rd.en.eq(1)]
-        m.d.sync += [pix_i.eq(pix_next), pix_sel.eq(pix_next[:3])]
-        fields = Array(pix_rd.data[b * q:b * (q + 1)] for q in range(PIX_PER_BEAT))
-        pixel = fields[pix_sel]
-        r_word = lf[0].word ^ lf[1].word
-
-        # Readout state -------------------------------------------------------------------------
-        # pos, r: the (position, row tile) whose words the memories present this cycle; pos_n,
-        # r_n: next cycle's, which address the synchronous read ports (look-ahead addressing).
-        pos = Signal(range(max(L.positions for L in layers) + 1))
-        pos_n = Signal.like(pos)
-        py, px = Signal(8), Signal(8)
-        r = Signal(range(max(L.tiles for L in layers) + 1))
-        r_n = Signal.like(r)
-        m.d.comb += [pos_n.eq(pos), r_n.eq(r)]
-        m.d.sync += [pos.eq(pos_n), r.eq(r_n)]
-        nmax = max(L.n for L in layers)
-        spk_rem = Signal(nmax)             # spikes of the position still to hand out
-        rem_cur = Signal(nmax)             # this cycle's pending spikes (UPDATE: all that fired)
-        cur_base = Signal(32)
-        ch_idx = Signal(range(nmax + 1))
-        for c in reversed(range(nmax)):  # lowest set bit
-            with m.If(rem_cur[c]):
-                m.d.comb += ch_idx.eq(c)
-        rem_after = rem_cur & (rem_cur - 1)
 
         # Neuron state.
         mw = cfg.membrane_bits
@@ -296,10 +273,22 @@ class SnnCore(wiring.Component):
         best_cnt = Signal(COUNT_BITS)
         best_v = Signal(signed(len(v_regs[-1][0])))
         best_i = Signal(pw)
+        dq_valid = Signal()
+        dq_cnt, dq_v, dq_i = Signal.like(best_cnt), Signal.like(best_v), Signal.like(best_i)
+
+        enc = self._encoder(m, lf=[_Lfsr(m, wd, b, f"enc{i}") for i, wd in enumerate(ENCODER_WIDTHS)],
+                            pix_rd=pix_rd, base=bases[0], spike_event=spike_event, eng0=eng[0])
+        rd = self._readout_control(m)
+        ph = [Signal(name=f"ph_{L.name}") for L in layers]   # registered: layer j's readout runs
+        for j, L in enumerate(layers):
+            self._handout(m, j, L, rd, ph[j], eng[j + 1] if j + 1 < nl else None, spike_event, counts, bases[j + 1])
+            self._datapath(m, j, L, widths[j], rd, ph[j], dict(
+                acc_rd=acc_rd[j], acc_wr=acc_wr[j], t=t, mem_rd=mem_rd[j], mem_wr=mem_wr[j],
+                v_regs=v_regs[j], pbank=pbanks[j] if pbanks else None))
 
         # Control FSM ---------------------------------------------------------------------------
-        post = []
         m.d.comb += self.pix_ready.eq(~busy)
+        lead = Signal(range(SCATTER_LATENCY + 1))
         with m.FSM(name="core"):
             with m.State("IDLE"):
                 m.d.comb += [pix_wr.addr.eq(load_idx), pix_wr.data.eq(self.pix_data),
@@ -310,11 +299,10 @@ class SnnCore(wiring.Component):
                         m.d.sync += [load_idx.eq(0), busy.eq(1), cycles.eq(0)]
                         m.next = "START"
             with m.State("START"):
-                m.d.sync += [t.eq(0), steps.eq(self.steps), prow.eq(0), pcol.eq(0)]
-                if pch is not None:
-                    m.d.sync += pch.eq(0)
-                lf[0].load(self.seed0)
-                lf[1].load(self.seed1)
+                m.d.sync += [t.eq(0), steps.eq(self.steps)]
+                enc["restart"]()
+                enc["lf"][0].load(self.seed0)
+                enc["lf"][1].load(self.seed1)
                 for j in range(nl + 1):
                     m.d.sync += [sigs[j].eq(0), nspk[j].eq(0), bases[j].eq(0)]
                 for c in range(classes):
@@ -323,63 +311,99 @@ class SnnCore(wiring.Component):
                         m.d.sync += v_regs[-1][c].eq(0)
                 for bank in pbanks:
                     m.d.comb += bank.reseed.eq(1)
-                m.d.comb += pix_next.eq(0)
                 m.next = "ENC"
             with m.State("ENC"):
-                e0 = eng[0]
-                with m.If(e0["busy_next"]):
-                    pass
-                with m.Elif(pix_i == pixels):
-                    m.next = f"PHASE_{layers[0].name}"
-                with m.Else():
-                    m.d.comb += pix_next.eq(pix_i + 1)
-                    lf[0].advance()
-                    lf[1].advance()
-                    self._raster(m, prow, pcol, pch, iw, ic)
-                    m.d.sync += bases[0].eq(bases[0] + 1)
-                    with m.If(pixel > r_word):
-                        spike_event(0, bases[0])
-                        m.d.comb += [e0["req"].eq(1), e0["y"].eq(prow), e0["x"].eq(pcol),
-                                     e0["c"].eq(0 if pch is None else pch)]
+                m.d.comb += enc["run"].eq(1)
+                with m.If(enc["done"]):
+                    m.d.sync += lead.eq(0)
+                    m.next = f"LEAD_{layers[0].name}"
             for j, L in enumerate(layers):
-                self._readout(m, j, L, widths[j], dict(
-                    acc_rd=acc_rd[j], acc_wr=acc_wr[j], eng_next=eng[j + 1] if j + 1 < nl else None,
-                    pos=pos, pos_n=pos_n, py=py, px=px, r=r, r_n=r_n, t=t,
-                    spk_rem=spk_rem, rem_cur=rem_cur, ch_idx=ch_idx, rem_after=rem_after, cur_base=cur_base,
-                    base=bases[j + 1],
-                    mem_rd=mem_rd[j], mem_wr=mem_wr[j], v_regs=v_regs[j], pbank=pbanks[j] if pbanks else None,
-                    spike_event=spike_event, counts=counts, post=post,
-                    next_state=f"PHASE_{layers[j + 1].name}" if j + 1 < nl else "STEP_END"))
+                nxt = f"LEAD_{layers[j + 1].name}" if j + 1 < nl else "STEP_END"
+                with m.State(f"LEAD_{L.name}"):
+                    # the scatter into this layer writes its last word SCATTER_LATENCY cycles
+                    # after its last issue (the previous phase's last cycle): wait for it
+                    rd["restart"]()
+                    m.d.sync += lead.eq(lead + 1)
+                    with m.If(lead == SCATTER_LATENCY - 1):
+                        m.d.sync += ph[j].eq(1)
+                        m.next = f"READ_{L.name}"
+                with m.State(f"READ_{L.name}"):
+                    with m.If(rd["exit"]):
+                        m.d.sync += [lead.eq(0), ph[j].eq(0)]
+                        m.next = nxt
             with m.State("STEP_END"):
-                m.d.comb += pix_next.eq(0)
-                m.d.sync += [t.eq(t + 1), prow.eq(0), pcol.eq(0)]
-                if pch is not None:
-                    m.d.sync += pch.eq(0)
+                m.d.sync += t.eq(t + 1)
+                enc["restart"]()
                 with m.If(t + 1 == steps):
-                    m.d.sync += dec_c.eq(0)
+                    m.d.sync += [dec_c.eq(0), dq_valid.eq(0)]
                     m.next = "DECIDE"
                 with m.Else():
                     m.next = "ENC"
             with m.State("DECIDE"):
-                cnt = counts[dec_c[:pw]]
-                v = v_regs[-1][dec_c[:pw]]
-                with m.If((dec_c == 0) | (cnt > best_cnt) | ((cnt == best_cnt) & (v > best_v))):
-                    m.d.sync += [best_cnt.eq(cnt), best_v.eq(v), best_i.eq(dec_c)]
-                m.d.sync += dec_c.eq(dec_c + 1)
-                with m.If(dec_c == classes - 1):
-                    with m.If((dec_c == 0) | (cnt > best_cnt) | ((cnt == best_cnt) & (v > best_v))
-                              if classes == 1 else (cnt > best_cnt) | ((cnt == best_cnt) & (v > best_v))):
-                        m.d.sync += pred.eq(classes - 1)
-                    with m.Else():
-                        m.d.sync += pred.eq(best_i)
-                    m.d.sync += [busy.eq(0), done.eq(1)]
+                # two stages: class dec_c's count and membrane registered, then compared with
+                # the best so far (quantize.snn.decide: most spikes, then the higher membrane,
+                # then the lower class)
+                m.d.sync += [dq_valid.eq(1), dq_cnt.eq(counts[dec_c[:pw]]), dq_v.eq(v_regs[-1][dec_c[:pw]]),
+                             dq_i.eq(dec_c[:pw]), dec_c.eq(dec_c + 1)]
+                better = dq_valid & ((dq_i == 0) | (dq_cnt > best_cnt) | ((dq_cnt == best_cnt) & (dq_v > best_v)))
+                with m.If(better):
+                    m.d.sync += [best_cnt.eq(dq_cnt), best_v.eq(dq_v), best_i.eq(dq_i)]
+                with m.If(dec_c == classes):     # the last class is in the second stage
+                    m.d.sync += [pred.eq(Mux(better, dq_i, best_i)), busy.eq(0), done.eq(1)]
                     m.next = "IDLE"
-        for cond, acc_rd, mem_rd, addr, maddr in post:   # look-ahead read addresses of a readout
-            with m.If(cond):
-                m.d.comb += [acc_rd.addr.eq(addr), acc_rd.en.eq(1)]
-                if mem_rd is not None:
-                    m.d.comb += [mem_rd.addr.eq(maddr), mem_rd.en.eq(1)]
         return m
+
+    # ------------------------------------------------------------------------------------------
+    def _encoder(self, m: Module, lf, pix_rd, base, spike_event, eng0) -> dict:
+        """The raster encoder as a four-stage pipeline (quantize.core: ENC): the pixel memory
+        read (stage 1), its output registered (stage 2), the pixel's field of the beat (stage
+        3), the comparison with the encoder word (stage 4, which also advances the LFSRs and
+        the raster) and the hand-out
+        of a spike to the first layer's scatter engine. The whole pipeline holds while that
+        engine is busy (``busy_next``); a spike's hand-out is an advancing cycle, so a spike
+        costs ``F - 1`` held cycles. ``run``: the ENC state; ``done``: the phase's last cycle
+        (nothing left in flight, the engine at its last issue or idle)."""
+        b, pixels = self.net.cfg.input_bits, self.pixels
+        ih, iw, ic = self.net.input_shape
+        run, done = Signal(name="enc_run"), Signal(name="enc_done")
+        pix_i = Signal(range(pixels + 1))
+        v1, v2, v3, v4 = (Signal(name=f"enc_v{i}") for i in range(1, 5))
+        sel1, sel2 = Signal(range(PIX_PER_BEAT)), Signal(range(PIX_PER_BEAT))
+        beat2 = Signal(PIX_PER_BEAT * b, name="enc_beat2")
+        p3 = Signal(b, name="enc_p3")
+        s4 = Signal(name="enc_s4")
+        # At least one bit each: a 1-wide (or 1-high) input would give a zero-width counter,
+        # which Verilator refuses (iris, wine: 1 x 1 x F feature vectors).
+        prow, pcol = Signal(range(max(2, ih))), Signal(range(max(2, iw)))
+        pch = Signal(range(ic), name="pch") if ic > 1 else None
+        y4, x4, c4 = Signal(8, name="enc_y4"), Signal(8, name="enc_x4"), Signal(8, name="enc_c4")
+        b4 = Signal(32, name="enc_b4")
+        fields = Array(beat2[b * q:b * (q + 1)] for q in range(PIX_PER_BEAT))
+        r_word = lf[0].word ^ lf[1].word
+        adv = Signal(name="enc_adv")
+        issuing = pix_i != pixels
+        m.d.comb += [adv.eq(run & ~eng0["busy_next"]), pix_rd.addr.eq(pix_i >> 3), pix_rd.en.eq(adv),
+                     done.eq(run & ~eng0["busy_next"] & ~issuing & ~v1 & ~v2 & ~v3 & ~v4)]
+        with m.If(adv):
+            m.d.sync += [v1.eq(issuing), sel1.eq(pix_i[:3]), v2.eq(v1), beat2.eq(pix_rd.data), sel2.eq(sel1),
+                         v3.eq(v2), p3.eq(fields[sel2]), v4.eq(v3),
+                         s4.eq(p3 > r_word), y4.eq(prow), x4.eq(pcol), c4.eq(0 if pch is None else pch), b4.eq(base)]
+            with m.If(issuing):
+                m.d.sync += pix_i.eq(pix_i + 1)
+            with m.If(v3):
+                lf[0].advance()
+                lf[1].advance()
+                self._raster(m, prow, pcol, pch, iw, ic)
+                m.d.sync += base.eq(base + 1)
+            with m.If(v4 & s4):
+                spike_event(0, b4)
+                m.d.comb += [eng0["req"].eq(1), eng0["y"].eq(y4), eng0["x"].eq(x4), eng0["c"].eq(c4)]
+
+        def restart():
+            m.d.sync += [pix_i.eq(0), prow.eq(0), pcol.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0)]
+            if pch is not None:
+                m.d.sync += pch.eq(0)
+        return {"run": run, "done": done, "restart": restart, "lf": lf}
 
     @staticmethod
     def _raster(m: Module, prow, pcol, pch, iw: int, ic: int):
@@ -400,9 +424,13 @@ class SnnCore(wiring.Component):
 
     # ------------------------------------------------------------------------------------------
     def _scatter(self, m: Module, j: int, L: CoreLayer, w: dict, acc_rd, acc_wr, k_rd) -> dict:
-        """The scatter engine of layer ``j``: a request (y, x, c) in the source raster issues the
-        spike's (accumulator word, weight row) pairs, one per cycle from the next cycle on, and
-        each pair's sum is written one cycle after its read (see the module docstring)."""
+        """The scatter engine of layer ``j``: a request (y, x, c) in the source raster walks the
+        spike's output positions (stage W, one per cycle from the next cycle on); stages A1..A3
+        turn a position into the (accumulator word, weight row) pair (two adders at most per
+        stage), A3's registers address both memories, E1 registers their outputs and E2 adds
+        the row to the word and writes it back (``SCATTER_LATENCY`` cycles after W), forwarding
+        the sums of the two writes a read misses (consecutive words of one address: the last
+        word of a spike and the first of the next)."""
         n, aw, kw = L.n, w["aw"], w["kw"]
         req = Signal(name=f"req_{L.name}")
         ry, rx = Signal(8, name=f"ry_{L.name}"), Signal(8, name=f"rx_{L.name}")
@@ -411,6 +439,7 @@ class SnnCore(wiring.Component):
         yy, xx, cc = Signal(8, name=f"y_{L.name}"), Signal(8, name=f"x_{L.name}"), Signal(8, name=f"c_{L.name}")
         oy, ox = Signal(8, name=f"oy_{L.name}"), Signal(8, name=f"ox_{L.name}")
         oy_hi, ox_lo, ox_hi = Signal(8), Signal(8), Signal(8)
+        dy, dx, dx0 = Signal(8, name=f"dy_{L.name}"), Signal(8, name=f"dx_{L.name}"), Signal(8)
         ho, wo = L.out_hw
         k, k1 = L.ksize, L.ksize - 1
         py_ = ry >> 1 if L.pool_input else ry
@@ -424,167 +453,310 @@ class SnnCore(wiring.Component):
         def hi(v, top):
             return Mux(v > top, top, v)
 
+        # last_w: the walked position is the spike's last (a register, so busy_next, which holds
+        # the feeding pipeline, comes straight from flip-flops)
+        last_w = Signal(name=f"lastw_{L.name}")
         last = Signal(name=f"last_{L.name}")
-        if L.kind == "conv":
-            m.d.comb += last.eq(active & (oy == oy_hi) & (ox == ox_hi))
-        else:
-            m.d.comb += last.eq(active)
+        m.d.comb += last.eq(active & last_w)
         with m.If(req):
             m.d.sync += [active.eq(1), yy.eq(py_), xx.eq(px_), cc.eq(rc)]
-            if L.kind == "conv":
+            if L.kind == "conv":   # dy, dx: the spike's offset in the window of (oy, ox)
                 m.d.sync += [oy.eq(lo(py_)), oy_hi.eq(hi(py_, ho - 1)), ox.eq(lo(px_)), ox_lo.eq(lo(px_)),
-                             ox_hi.eq(hi(px_, wo - 1))]
+                             ox_hi.eq(hi(px_, wo - 1)), dy.eq(hi(py_, k1)), dx.eq(hi(px_, k1)),
+                             dx0.eq(hi(px_, k1)),
+                             last_w.eq((lo(py_) == hi(py_, ho - 1)) & (lo(px_) == hi(px_, wo - 1)))]
+            else:
+                m.d.sync += last_w.eq(1)
         with m.Elif(last):
             m.d.sync += active.eq(0)
         with m.Elif(active):
             with m.If(ox == ox_hi):
-                m.d.sync += [ox.eq(ox_lo), oy.eq(oy + 1)]
+                m.d.sync += [ox.eq(ox_lo), oy.eq(oy + 1), dx.eq(dx0), dy.eq(dy - 1),
+                             last_w.eq((oy + 1 == oy_hi) & (ox_lo == ox_hi))]
             with m.Else():
-                m.d.sync += ox.eq(ox + 1)
+                m.d.sync += [ox.eq(ox + 1), dx.eq(dx - 1), last_w.eq((oy == oy_hi) & (ox + 1 == ox_hi))]
 
-        # Issue: the word address and weight row of the current (oy, ox).
-        row = Signal(range(L.rows + 1), name=f"row_{L.name}")
-        addr = Signal(range(L.positions * L.tiles + 1), name=f"addr_{L.name}")
+        # A1..A3: the word address and weight row of the walked position.
+        rows, words = L.rows, L.positions * L.tiles
+        v1, v2, v3, v4, v5 = (Signal(name=f"s{i}v_{L.name}") for i in range(1, 6))
+        m.d.sync += [v1.eq(active), v2.eq(v1), v3.eq(v2), v4.eq(v3), v5.eq(v4)]
+        row2 = Signal(range(rows + 1), name=f"row2_{L.name}")
+        row3 = Signal(range(rows + 1), name=f"row3_{L.name}")
+        addr3 = Signal(range(words + 1), name=f"addr3_{L.name}")
+        addr4 = Signal(range(words + 1), name=f"addr4_{L.name}")
+        addr5 = Signal(range(words + 1), name=f"addr5_{L.name}")
         if L.kind == "conv":
-            m.d.comb += row.eq(cc * (k * k) + (yy - oy) * k + (xx - ox))
-            m.d.comb += addr.eq((oy * wo + ox) * L.tiles + (row >> L.tile_log2))
+            crow1 = Signal(range(rows + 1), name=f"crow1_{L.name}")   # c k**2
+            dyk1 = Signal(range(k * k + 1), name=f"dyk1_{L.name}")     # dy k + dx
+            oyw1 = Signal(range(L.positions + 1), name=f"oyw1_{L.name}")
+            ox1 = Signal(8, name=f"ox1_{L.name}")
+            pos2 = Signal(range(L.positions + 1), name=f"pos2_{L.name}")
+            m.d.sync += [crow1.eq(cc * (k * k)), dyk1.eq(dy * k + dx), oyw1.eq(oy * wo), ox1.eq(ox),
+                         row2.eq(crow1 + dyk1), pos2.eq(oyw1 + ox1),
+                         row3.eq(row2), addr3.eq(pos2 * L.tiles + (row2 >> L.tile_log2))]
         elif L.kind == "pool":
-            m.d.comb += row.eq(cc * 4 + yy[0] * 2 + xx[0])
-            m.d.comb += addr.eq((yy >> 1) * wo + (xx >> 1))
+            row1 = Signal(range(rows + 1), name=f"row1_{L.name}")
+            a1 = Signal(range(words + 1), name=f"a1_{L.name}")
+            x1 = Signal(8, name=f"x1_{L.name}")
+            a2 = Signal(range(words + 1), name=f"a2_{L.name}")
+            m.d.sync += [row1.eq(Cat(xx[0], yy[0], cc)), a1.eq((yy >> 1) * wo), x1.eq(xx >> 1),
+                         row2.eq(row1), a2.eq(a1 + x1), row3.eq(row2), addr3.eq(a2)]
         else:
             ghw = L.geo_shape
-            m.d.comb += row.eq((yy * ghw[1] + xx) * ghw[2] + cc)
-            m.d.comb += addr.eq(row >> L.tile_log2)
-        s1_valid = Signal(name=f"s1v_{L.name}")
-        s1_addr = Signal.like(addr, name=f"s1a_{L.name}")
-        m.d.sync += [s1_valid.eq(active), s1_addr.eq(addr)]
-        m.d.comb += [k_rd.addr.eq(row), k_rd.en.eq(1)]
-        with m.If(active):
-            m.d.comb += [acc_rd.addr.eq(addr), acc_rd.en.eq(1)]
-        # Stage 1: add the row to the word, write back.
-        with m.If(s1_valid):
-            summed = [(acc_rd.data[aw * c:aw * (c + 1)].as_signed() + k_rd.data[kw * c:kw * (c + 1)].as_signed())[:aw]
-                      for c in range(n)]
-            m.d.comb += [acc_wr.addr.eq(s1_addr), acc_wr.data.eq(Cat(*summed)), acc_wr.en.eq(1)]
+            yx1 = Signal(range(ghw[0] * ghw[1] + 1), name=f"yx1_{L.name}")
+            c1 = Signal(8, name=f"c1_{L.name}")
+            m.d.sync += [yx1.eq(yy * ghw[1] + xx), c1.eq(cc), row2.eq(yx1 * ghw[2] + c1),
+                         row3.eq(row2), addr3.eq(row2 >> L.tile_log2)]
+        m.d.sync += [addr4.eq(addr3), addr5.eq(addr4)]
+        m.d.comb += [k_rd.addr.eq(row3), k_rd.en.eq(1), acc_rd.addr.eq(addr3), acc_rd.en.eq(1)]
+        # E1 (v4): the memories' outputs, registered as they are (a block RAM's output is slow);
+        # E2 (v5): add the row to the word and write it back. The read of a word misses the
+        # writes of the two E2 cycles at and after its read edge (the read port is not
+        # transparent): E1 compares its address with those two writes' and E2 takes the newer
+        # matching sum instead of the word read (forwarding).
+        d5 = Signal(n * aw, name=f"d5_{L.name}")
+        k5 = Signal(n * kw, name=f"k5_{L.name}")
+        s_prev = Signal(n * aw, name=f"sp_{L.name}")       # the sum written at the last edge
+        s_prev2 = Signal(n * aw, name=f"sp2_{L.name}")     # the one before
+        wa_prev = Signal.like(addr5, name=f"wap_{L.name}")
+        wv_prev = Signal(name=f"wvp_{L.name}")
+        hit1, hit2 = Signal(name=f"hit1_{L.name}"), Signal(name=f"hit2_{L.name}")
+        m.d.sync += [d5.eq(acc_rd.data), k5.eq(k_rd.data),
+                     hit1.eq(v5 & (addr4 == addr5)), hit2.eq(wv_prev & (addr4 == wa_prev)),
+                     wa_prev.eq(addr5), wv_prev.eq(v5), s_prev2.eq(s_prev)]
+        word = Mux(hit1, s_prev, Mux(hit2, s_prev2, d5))
+        summed = Cat(*[(word[aw * c:aw * (c + 1)].as_signed() + k5[kw * c:kw * (c + 1)].as_signed())[:aw]
+                       for c in range(n)])
+        m.d.sync += s_prev.eq(summed)
+        with m.If(v5):
+            m.d.comb += [acc_wr.addr.eq(addr5), acc_wr.data.eq(summed), acc_wr.en.eq(1)]
+        fwd1, fwd2 = Signal(name=f"fwd1_{L.name}"), Signal(name=f"fwd2_{L.name}")
+        m.d.comb += [fwd1.eq(v5 & hit1), fwd2.eq(v5 & ~hit1 & hit2)]
+        self.forwarding.append((L.name, fwd1, fwd2))
         return {"req": req, "y": ry, "x": rx, "c": rc, "busy_next": active & ~last}
 
     # ------------------------------------------------------------------------------------------
-    def _readout(self, m: Module, j: int, L: CoreLayer, w: dict, s: dict):
-        """States PHASE_/TILE_/SPIKES_<layer> of layer ``j`` (see quantize.core's docstring).
+    def _readout_control(self, m: Module) -> dict:
+        """The readout's shared control (one layer's readout runs at a time, ``ph``).
 
-        PHASE (one cycle) addresses the first word; TILE consumes the word of (pos, r) that the
-        read ports present, clears it and, at the last tile, updates the position's neurons
-        and hands out its first spike (or moves on); SPIKES hands out the rest."""
-        n, aw, yw = L.n, w["aw"], w["yw"]
-        acc_rd, acc_wr = s["acc_rd"], s["acc_wr"]
-        pos, pos_n, r, r_n = s["pos"], s["pos_n"], s["r"], s["r_n"]
-        y_reg = [Signal(signed(yw), name=f"y_{L.name}{c}") for c in range(n)]
-        scale = [Array(Const(int(L.c[rr, c]), unsigned(w["cw"])) for rr in range(L.tiles)) for c in range(n)]
-        contrib = []
-        for c in range(n):
-            prod = Signal(signed(aw + w["cw"] + 1), name=f"prod_{L.name}{c}")
-            m.d.comb += prod.eq(acc_rd.data[aw * c:aw * (c + 1)].as_signed() * scale[c][r])
-            contrib.append(((prod + (1 << (L.shift - 1))) >> L.shift) if L.shift > 0 else (prod << (-L.shift)))
-        reading = Signal(name=f"reading_{L.name}")   # this layer's readout owns the read ports
-        s["post"].append((reading, acc_rd, s["mem_rd"], pos_n * L.tiles + r_n, pos_n))
+        Issue: the words ``ra = pos R + r`` in order, one per advancing cycle (``adv``). The
+        datapath (``_datapath``) is a fixed pipeline of ``READ_STAGES - 1`` register stages
+        that never holds; every advancing cycle sends a slot down it (a word, or a bubble once
+        the words are issued) and each slot's result (``fires``: the fire vector of a completed
+        position, else nothing) lands in a small FIFO. The FIFO is popped on every advancing
+        cycle into ``rem`` (the pending spikes), the first ``READ_STAGES`` pops of a phase
+        giving bubbles (``skip``): so ``rem`` takes exactly what a pipeline of ``READ_STAGES``
+        stages holding as a whole would give it, while the holding itself (``adv``, from
+        registers only: the next engine's ``busy_next`` and ``rem_zero``) drives few flip-flops.
 
-        with m.State(f"PHASE_{L.name}"):
-            m.d.comb += [reading.eq(1), pos_n.eq(0), r_n.eq(0)]
-            m.d.sync += [s["py"].eq(0), s["px"].eq(0)]
-            m.next = f"TILE_{L.name}"
-        with m.State(f"TILE_{L.name}"):
-            m.d.comb += [reading.eq(1), acc_wr.addr.eq(pos * L.tiles + r), acc_wr.data.eq(0), acc_wr.en.eq(1)]
-            with m.If(r == 0):
-                m.d.sync += [y_reg[c].eq(contrib[c]) for c in range(n)]
+        Hand-out: the spike in ``sel`` goes to the next layer's scatter engine (or the class
+        counters) while the lowest set bit of ``rem`` is registered into ``sel`` (the search
+        and the hand-out in separate cycles); ``adv`` when ``rem`` is empty and the engine takes
+        a request. The phase ends on the ``READ_FLUSH``-th advance after its last issue."""
+        layers = self.layers
+        nmax = max(L.n for L in layers)
+        words = max(L.positions * L.tiles for L in layers)
+        pmax = max(L.positions for L in layers)
+        rmax = max(L.tiles for L in layers)
+        depth = 1 << (READ_STAGES - 1).bit_length()
+        s = {"adv": Signal(name="rd_adv"), "issuing": Signal(name="rd_issuing"), "exit": Signal(name="rd_exit"),
+             "run": Signal(name="rd_run"), "wait": Signal(name="rd_wait"), "pop_v": Signal(name="rd_pop_v"),
+             "fires": Signal(nmax, name="rd_fires"),
+             "ra": Signal(range(words + 1), name="rd_ra"), "r0": Signal(range(rmax + 1), name="rd_r0"),
+             "pos0": Signal(range(pmax + 1), name="rd_pos0"), "flush": Signal(range(READ_FLUSH + 1), name="rd_flush"),
+             "skip": Signal(range(READ_STAGES + 1), name="rd_skip"),
+             "wr": Signal(range(depth), name="fifo_wr"), "rd": Signal(range(depth), name="fifo_rd"),
+             "rem": Signal(nmax, name="rem"), "rem_zero": Signal(name="rem_zero", init=1),
+             "rem_y": Signal(8, name="rem_y"), "rem_x": Signal(8, name="rem_x"), "rem_base": Signal(32, name="rem_base"),
+             "ny": Signal(8, name="rd_ny"), "nx": Signal(8, name="rd_nx"),
+             "sel_v": Signal(name="sel_v"), "sel_ch": Signal(range(max(2, nmax)), name="sel_ch"),
+             "sel_y": Signal(8, name="sel_y"), "sel_x": Signal(8, name="sel_x"), "sel_idx": Signal(32, name="sel_idx")}
+        last_stage = READ_STAGES - 1
+        for i in range(1, last_stage + 1):
+            s[f"slot{i}"] = Signal(name=f"rd_slot{i}")
+            s[f"v{i}"] = Signal(name=f"rd_v{i}")
+            s[f"first{i}"] = Signal(name=f"rd_first{i}")
+            s[f"last{i}"] = Signal(name=f"rd_last{i}")
+            s[f"pos{i}"] = Signal(range(pmax + 1), name=f"rd_pos{i}")
+        s["ra1"] = Signal(range(words + 1), name="rd_ra1")
+        s["r1"] = Signal(range(rmax + 1), name="rd_r1")
+        s["last_stage"] = last_stage
+        adv, rem = s["adv"], s["rem"]
+        m.d.comb += adv.eq(s["run"] & ~s["wait"] & s["rem_zero"])
+        # the fixed pipeline's tags (never held)
+        m.d.sync += [s["slot1"].eq(adv), s["v1"].eq(adv & s["issuing"]), s["ra1"].eq(s["ra"]), s["r1"].eq(s["r0"]),
+                     s["pos1"].eq(s["pos0"]), s["first1"].eq(s["r0"] == 0)]          # last1: per layer
+        for i in range(2, last_stage + 1):
+            # stage 4 onwards carries complete positions only (y is summed over the tiles)
+            v = s[f"v{i - 1}"] & s[f"last{i - 1}"] if i == 4 else s[f"v{i - 1}"]
+            m.d.sync += [s[f"slot{i}"].eq(s[f"slot{i - 1}"]), s[f"v{i}"].eq(v), s[f"first{i}"].eq(s[f"first{i - 1}"]),
+                         s[f"last{i}"].eq(s[f"last{i - 1}"]), s[f"pos{i}"].eq(s[f"pos{i - 1}"])]
+        # the FIFO of results (fire vector and "a completed position" flag)
+        fifo = Array(Signal(nmax + 2, name=f"fifo{k}") for k in range(depth))
+        with m.If(s[f"slot{last_stage}"]):
+            vl = s[f"v{last_stage}"]
+            m.d.sync += [fifo[s["wr"]].eq(Cat(s["fires"], vl, vl & (s["fires"] != 0))), s["wr"].eq(s["wr"] + 1)]
+        head = fifo[s["rd"]]
+        head_v, head_any = head[nmax], head[nmax + 1]
+        # hand-out: sel -> the engine (per layer, _handout); rem -> sel
+        lowest = _lowest_set_bit(m, rem)
+        with m.If(s["run"] & ~s["wait"]):
+            m.d.sync += [s["sel_v"].eq(~s["rem_zero"]), s["sel_ch"].eq(lowest), s["sel_y"].eq(s["rem_y"]),
+                         s["sel_x"].eq(s["rem_x"]), s["sel_idx"].eq(s["rem_base"] + lowest)]
+            with m.If(~s["rem_zero"]):
+                after = rem & (rem - 1)
+                m.d.sync += [rem.eq(after), s["rem_zero"].eq(after == 0)]
+        with m.If(adv):
+            with m.If(s["skip"] != 0):
+                m.d.sync += [s["skip"].eq(s["skip"] - 1), rem.eq(0), s["rem_zero"].eq(1)]
             with m.Else():
-                m.d.sync += [y_reg[c].eq(y_reg[c] + contrib[c]) for c in range(n)]
-            with m.If(r != L.tiles - 1):
-                m.d.comb += r_n.eq(r + 1)
-            with m.Else():
-                m.d.comb += r_n.eq(0)
-                self._update(m, j, L, w, s, y_reg, contrib)
-        with m.State(f"SPIKES_{L.name}"):
-            e = s["eng_next"]
-            m.d.comb += [reading.eq(1), s["rem_cur"].eq(s["spk_rem"])]
-            self._spikes(m, j, L, s, s["cur_base"], e["busy_next"] if e is not None else Const(0))
+                m.d.sync += [s["rd"].eq(s["rd"] + 1), rem.eq(Mux(head_v, head[:nmax], 0)), s["rem_zero"].eq(~head_any)]
+                m.d.comb += s["pop_v"].eq(head_v)
+            with m.If(~s["issuing"]):
+                m.d.sync += s["flush"].eq(s["flush"] + 1)
 
-    def _update(self, m: Module, j: int, L: CoreLayer, w: dict, s: dict, y_reg, contrib):
-        """The neurons of position ``pos``: input ``y = y_reg + contrib`` (the last tile's)."""
+        def restart():
+            # the previous phase's last slots (bubbles) still in the pipeline are dropped
+            m.d.sync += [s["ra"].eq(0), s["r0"].eq(0), s["pos0"].eq(0), s["flush"].eq(0), s["skip"].eq(READ_STAGES),
+                         s["wr"].eq(0), s["rd"].eq(0), s["ny"].eq(0), s["nx"].eq(0)]
+            m.d.sync += [s[f"slot{i}"].eq(0) for i in range(1, last_stage + 1)]
+        s["restart"] = restart
+        m.d.comb += s["exit"].eq(adv & ~s["issuing"] & (s["flush"] == READ_FLUSH - 1))
+        return s
+
+    def _handout(self, m: Module, j: int, L: CoreLayer, s: dict, ph, e, spike_event, counts, base):
+        """Layer ``j``'s part of the readout control while it runs (``ph``): its word count and
+        tile wrap, its engine's ``busy_next`` as the hold, the hand-out of ``sel`` (the scatter
+        request, or the class counters of the last layer) and the event base and (y, x) of
+        each completed position popped into ``rem``."""
+        words = L.positions * L.tiles
+        wait = e["busy_next"] if e is not None else Const(0)
+        with m.If(ph):
+            m.d.comb += [s["run"].eq(1), s["wait"].eq(wait), s["issuing"].eq(s["ra"] != words)]
+            m.d.sync += s["last1"].eq(s["r0"] == L.tiles - 1)
+            with m.If(~wait & s["sel_v"]):
+                spike_event(j + 1, s["sel_idx"])
+                if e is not None:
+                    m.d.comb += [e["req"].eq(1), e["y"].eq(s["sel_y"]), e["x"].eq(s["sel_x"]), e["c"].eq(s["sel_ch"])]
+                else:
+                    for c in range(L.n):
+                        with m.If(s["sel_ch"] == c):
+                            m.d.sync += counts[c].eq(counts[c] + 1)
+            with m.If(s["adv"] & s["issuing"]):
+                m.d.sync += s["ra"].eq(s["ra"] + 1)
+                with m.If(s["r0"] == L.tiles - 1):
+                    m.d.sync += [s["r0"].eq(0), s["pos0"].eq(s["pos0"] + 1)]
+                with m.Else():
+                    m.d.sync += s["r0"].eq(s["r0"] + 1)
+            with m.If(s["pop_v"]):
+                wo = L.out_hw[1]
+                m.d.sync += [s["rem_base"].eq(base), base.eq(base + L.n), s["rem_y"].eq(s["ny"]), s["rem_x"].eq(s["nx"])]
+                with m.If(s["nx"] == wo - 1):
+                    m.d.sync += [s["nx"].eq(0), s["ny"].eq(s["ny"] + 1)]
+                with m.Else():
+                    m.d.sync += s["nx"].eq(s["nx"] + 1)
+
+    def _datapath(self, m: Module, j: int, L: CoreLayer, w: dict, s: dict, ph, d: dict):
+        """Layer ``j``'s readout datapath, a fixed pipeline (``quantize.core``: READ): 1 the
+        accumulator word (read port), cleared behind the read; 2 the word and its tile's scale
+        code; 3 their product (DSP); 4 ``y`` summed over the row tiles (round-shifted products,
+        plus the bias); 5 ``y`` and the stored membrane (read at stage 3); 6 the membrane sum
+        (leaked first for LIF) or, for p-bits, the sigmoid LUT address; 7 the clamped membrane and
+        the fire flags (p-bits: the LUT value against the bank's word); then the fire vector
+        goes into the FIFO and the reset membrane is written back."""
         net, cfg = self.net, self.net.cfg
-        n, yw, mw = L.n, w["yw"], cfg.membrane_bits
-        mem_rd, mem_wr, v_regs, r = s["mem_rd"], s["mem_wr"], s["v_regs"], s["r"]
+        n, aw, yw, mw = L.n, w["aw"], w["yw"], cfg.membrane_bits
+        acc_rd, acc_wr = d["acc_rd"], d["acc_wr"]
+        mem_rd, mem_wr, v_regs = d["mem_rd"], d["mem_wr"], d["v_regs"]
+        cw = w["cw"]
+        st = s["last_stage"]
+        scale = [Array(Const(int(L.c[rr, c]), unsigned(cw)) for rr in range(L.tiles)) for c in range(n)]
+        with m.If(ph):
+            # the read port is the readout's; the write port clears the word behind the read, and
+            # is otherwise left to the scatter into this layer (its last word is written in the
+            # cycle of the first issue, which the transparent read port forwards)
+            m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
+            with m.If(s["v1"]):
+                m.d.comb += [acc_wr.addr.eq(s["ra1"]), acc_wr.data.eq(0), acc_wr.en.eq(1)]
+            if mem_rd is not None:
+                m.d.comb += [mem_rd.addr.eq(s["pos3"]), mem_rd.en.eq(1)]
         fires, new_v = [], []
         for c in range(n):
-            y = Signal(signed(yw + 1), name=f"ytot_{L.name}{c}")
-            if L.bias is not None and int(L.bias[c]):   # a constant current per step
-                m.d.comb += y.eq(Mux(r == 0, 0, y_reg[c]) + contrib[c] + int(L.bias[c]))
-            else:
-                m.d.comb += y.eq(Mux(r == 0, 0, y_reg[c]) + contrib[c])
+            a2 = Signal(signed(aw), name=f"a2_{L.name}{c}")
+            sc2 = Signal(unsigned(cw), name=f"sc2_{L.name}{c}")
+            prod3 = Signal(signed(aw + cw + 1), name=f"prod3_{L.name}{c}")
+            y4 = Signal(signed(yw), name=f"y4_{L.name}{c}")
+            y5 = Signal(signed(yw), name=f"y5_{L.name}{c}")
+            contrib = ((prod3 + (1 << (L.shift - 1))) >> L.shift) if L.shift > 0 else (prod3 << (-L.shift))
+            bias = int(L.bias[c]) if L.bias is not None else 0
+            m.d.sync += [a2.eq(acc_rd.data[aw * c:aw * (c + 1)].as_signed()), sc2.eq(scale[c][s["r1"]]),
+                         prod3.eq(a2 * sc2), y5.eq(y4)]
+            with m.If(ph & s["v3"]):
+                m.d.sync += y4.eq(Mux(s["first3"], bias, y4) + contrib)
             if self.stochastic:
                 a = cfg.lut_addr_bits
-                sh = (y >> net.lut_shift) if net.lut_shift >= 0 else (y << (-net.lut_shift))
+                sh = (y5 >> net.lut_shift) if net.lut_shift >= 0 else (y5 << (-net.lut_shift))
                 biased = Signal(signed(yw + 3 + max(0, -net.lut_shift)), name=f"lb_{L.name}{c}")
                 m.d.comb += biased.eq(sh + (1 << (a - 1)))
-                la = Signal(unsigned(a), name=f"la_{L.name}{c}")
-                m.d.comb += la.eq(Mux(biased < 0, 0, Mux(biased > (1 << a) - 1, (1 << a) - 1, biased)))
+                la6 = Signal(unsigned(a), name=f"la6_{L.name}{c}")
+                fire7 = Signal(name=f"fire7_{L.name}{c}")
                 table = Array(Const(int(v), unsigned(cfg.lut_bits)) for v in net.lut)
-                fires.append(table[la] > s["pbank"].bits[c])
+                # the bank's word of this position: it advances as the position leaves stage 6
+                m.d.sync += [la6.eq(Mux(biased < 0, 0, Mux(biased > (1 << a) - 1, (1 << a) - 1, biased))),
+                             fire7.eq(table[la6] > d["pbank"].bits[c])]
                 if v_regs is not None:
-                    m.d.sync += v_regs[c].eq(v_regs[c] + y)
+                    with m.If(ph & s["v5"]):
+                        m.d.sync += v_regs[c].eq(v_regs[c] + y5)
+                fires.append(fire7)
                 continue
+            vm5 = Signal(signed(mw), name=f"vm5_{L.name}{c}")
             stored = mem_rd.data[mw * c:mw * (c + 1)].as_signed() if mem_rd is not None else v_regs[c]
-            v_old = Mux(s["t"] == 0, 0, stored)
+            v_old = Mux(d["t"] == 0, 0, vm5)
             if L.leak_shift is not None:         # LIF: v - (v >> leak_shift), an arithmetic shift
                 v_leak = Signal(signed(mw), name=f"vl_{L.name}{c}")
                 m.d.comb += v_leak.eq(v_old - (v_old >> L.leak_shift))
                 v_old = v_leak
-            total = Signal(signed(max(mw, yw + 1) + 1), name=f"vt_{L.name}{c}")
-            m.d.comb += total.eq(v_old + y)
+            total6 = Signal(signed(max(mw, yw + 1) + 1), name=f"vt6_{L.name}{c}")
             lo = net.floor if net.floor is not None else -net.vmax - 1
-            cl = Signal(signed(mw), name=f"vc_{L.name}{c}")
-            m.d.comb += cl.eq(Mux(total > net.vmax, net.vmax, Mux(total < lo, lo, total)))
-            fire = Signal(name=f"fire_{L.name}{c}")
-            m.d.comb += fire.eq(cl >= net.threshold)
+            cl7 = Signal(signed(mw), name=f"vc7_{L.name}{c}")
+            # fire7: clamp(total6) >= threshold, decided from total6 beside the clamp (so the
+            # fire vector leaves the layer from flip-flops)
+            fire = Signal(name=f"fire7_{L.name}{c}")
+            th = net.threshold
+            m.d.sync += [vm5.eq(stored), total6.eq(v_old + y5),
+                         cl7.eq(Mux(total6 > net.vmax, net.vmax, Mux(total6 < lo, lo, total6))),
+                         fire.eq(Mux(total6 > net.vmax, int(net.vmax >= th), Mux(total6 < lo, int(lo >= th),
+                                                                                   total6 >= th)))]
             nv = Signal(signed(mw), name=f"vn_{L.name}{c}")
             if cfg.kind == "cmos-if":
-                m.d.comb += nv.eq(Mux(fire, cl - net.threshold, cl))
+                m.d.comb += nv.eq(Mux(fire, cl7 - net.threshold, cl7))
             else:
-                m.d.comb += nv.eq(Mux(fire, 0, cl))
+                m.d.comb += nv.eq(Mux(fire, 0, cl7))
             fires.append(fire)
             new_v.append(nv)
             if v_regs is not None:
-                m.d.sync += v_regs[c].eq(nv)
-        if mem_wr is not None:
-            m.d.comb += [mem_wr.addr.eq(s["pos"]), mem_wr.data.eq(Cat(*new_v)), mem_wr.en.eq(1)]
-        if s["pbank"] is not None:
-            m.d.comb += s["pbank"].en.eq(1)
-        m.d.sync += [s["cur_base"].eq(s["base"]), s["base"].eq(s["base"] + n)]
-        m.d.comb += s["rem_cur"].eq(Cat(*fires))
-        self._spikes(m, j, L, s, s["base"], Const(0))
+                with m.If(ph & s[f"v{st}"]):
+                    m.d.sync += v_regs[c].eq(nv)
+        with m.If(ph):
+            m.d.comb += s["fires"].eq(Cat(*fires))
+            if mem_wr is not None:
+                m.d.comb += [mem_wr.addr.eq(s[f"pos{st}"]), mem_wr.data.eq(Cat(*new_v)), mem_wr.en.eq(s[f"v{st}"])]
+            if d["pbank"] is not None:
+                m.d.comb += d["pbank"].en.eq(s[f"v{st - 1}"])
 
-    def _spikes(self, m: Module, j: int, L: CoreLayer, s: dict, base, wait):
-        """Hand out the lowest pending spike of the position (``rem_cur``) to the next layer's
-        scatter engine (or the class counters), else move to the next position or phase."""
-        e, ch, pos = s["eng_next"], s["ch_idx"], s["pos"]
-        wo = L.out_hw[1]
-        with m.If(wait):
-            pass
-        with m.Elif(s["rem_cur"] != 0):
-            s["spike_event"](j + 1, base + ch)
-            m.d.sync += s["spk_rem"].eq(s["rem_after"])
-            if e is not None:
-                m.d.comb += [e["req"].eq(1), e["y"].eq(s["py"]), e["x"].eq(s["px"]), e["c"].eq(ch)]
-            else:
-                pw = self.pred_bits
-                m.d.sync += s["counts"][ch[:pw]].eq(s["counts"][ch[:pw]] + 1)
-            m.next = f"SPIKES_{L.name}"
-        with m.Else():
-            with m.If(pos == L.positions - 1):
-                m.next = s["next_state"]
-            with m.Else():
-                m.d.comb += s["pos_n"].eq(pos + 1)
-                with m.If(s["px"] == wo - 1):
-                    m.d.sync += [s["px"].eq(0), s["py"].eq(s["py"] + 1)]
-                with m.Else():
-                    m.d.sync += s["px"].eq(s["px"] + 1)
-                m.next = f"TILE_{L.name}"
+
+def _lowest_set_bit(m: Module, x) -> Signal:
+    """Index of the lowest set bit of ``x`` (0 when none) as a balanced tree of 2:1 choices
+    (``log2 len(x)`` levels, not a chain of ``len(x)`` priority muxes)."""
+    nodes = [(x[i], Const(i, range(max(2, len(x))))) for i in range(len(x))]
+    while len(nodes) > 1:
+        nxt = []
+        for i in range(0, len(nodes) - 1, 2):
+            (va, ia), (vb, ib) = nodes[i], nodes[i + 1]
+            nxt.append((va | vb, Mux(va, ia, ib)))
+        if len(nodes) % 2:
+            nxt.append(nodes[-1])
+        nodes = nxt
+    out = Signal(range(max(2, len(x))), name="lowest")
+    m.d.comb += out.eq(nodes[0][1])
+    return out

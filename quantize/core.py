@@ -32,19 +32,35 @@ in layer order, as the model (layer l at step t sees layer l-1's spikes of step 
   Each spike of the position is then handled in channel order: one cycle (signature, counter)
   plus its scatter into layer l+1 (the readout stalls meanwhile); the last layer's spikes
   count the classes.
-* After the last step: the decision (one cycle per class, quantize.snn.decide's order).
+* After the last step: the decision (one cycle per class and one more, quantize.snn.decide's
+  order).
 
-Cycles (exact; ``cycles_exact``): per step ``N + 1 + sum_{input spikes} (F_1 - 1) + sum_l
-[1 + P_l R_l + sum_{spikes of l} F_{l+1}] + 1`` and per image ``+ 1 + classes`` (start,
-decision; MNIST: ``785`` and ``+ 11``), with
+Pipelines (timing only; the arithmetic is the model's, bit for bit): the encoder reads,
+registers, selects and compares pixels in four register stages; a scatter engine walks a
+spike's output positions one per cycle and turns each into its (word, row) pair in three more
+stages (A1..A3, at most two adders each) before it registers the memories' outputs (E1) and
+adds and writes back (E2, forwarding the two sums its read missed); a layer's readout streams
+its words through seven register stages (word; word and scale; product; ``y`` over the tiles;
+``y`` and the stored membrane; the membrane sum; the clamped sum) and a small result FIFO into
+the pending-spike register ``rem``, whose lowest set bit is registered (``sel``) before it is
+handed out. The encoder and the readout's control hold as a whole while the next layer's
+scatter engine is busy or (readout) spikes are pending; the readout's datapath never holds
+(its FIFO is popped in step with the control, ``READ_STAGES`` advances after the issue).
+
+Cycles (exact; ``cycles_exact``): per step ``N + ENC_TAIL + sum_{input spikes} (F_1 - 1) +
+sum_l [SCATTER_LATENCY + P_l R_l + READ_FLUSH + sum_{spikes of l} F_{l+1}] + 1`` and per
+image ``+ 2 + classes`` (start, the two-stage decision; MNIST: ``N + ENC_TAIL = 789`` and
+``+ 12``), with
 ``F`` a spike's fan-out (words touched; 1 for an output spike), ``P`` positions, ``R`` row
-tiles. Where the terms come from: a pixel takes one cycle, a spiking one also waits for all but
-the last of its scatter words (the next pixel is tested in the scatter's last issue cycle), and
-the encoder closes in one more cycle; a layer's readout starts with one addressing cycle, a
-position takes one cycle per row tile (the read ports are addressed a cycle ahead, so each
-cycle consumes a word), the last also updating the neurons and handing out the first spike
-(or moving on), the spikes' scatters running back to back (each next spike, or the move, is
-handed out in the previous scatter's last issue cycle); one cycle closes the step.
+tiles. Where the terms come from: the encoder issues one pixel per advancing cycle and a
+spike's hand-out advances too, then holds for the other ``F - 1`` words of its scatter; the
+phase ends ``ENC_TAIL`` cycles after the last issue when no spike is in flight (four stages
+and the closing cycle). A layer's readout waits ``SCATTER_LATENCY`` cycles (LEAD) for the
+scatter into it to write its last word, issues one word per advancing cycle, and ends on the
+``READ_FLUSH``-th advance after its last issue; it holds one cycle per pending spike (the cycle
+that moves the spike from ``rem`` to ``sel``) and ``F - 1`` cycles while the spike's scatter
+walks its other words (the next layer's engine takes the next request in its last walking
+cycle), so each spike costs exactly ``F`` held cycles. One cycle closes the step.
 
 Signatures: for each layer (``input`` first) a 32-bit rotate-XOR over its spike events in the
 core's order (step, position, channel): ``sig = rotl32(sig, 1) XOR ((t P + p) n + c mod 2**32)``.
@@ -65,14 +81,27 @@ __all__ = ["CoreLayer", "core_layers", "check_core_network", "trace", "signature
 #: Flow network names -> quantize.snn kinds (golden.network.KIND_OF).
 NETWORKS = dict(_nw.KIND_OF)
 SIG_BITS = 32
-#: Per-image overhead cycles outside the steps (start, one decision cycle per class) of the
-#: 10-class built-ins; any network: ``1 + classes``.
-IMAGE_OVERHEAD = 11
+#: Per-image overhead cycles outside the steps (start, one decision cycle per class and one to
+#: close the two-stage decision) of the 10-class built-ins; any network: ``2 + classes``.
+IMAGE_OVERHEAD = 12
 #: Per-step overhead cycles (the step's closing cycle).
 STEP_OVERHEAD = 1
-#: Encoder cycles per step without spikes for MNIST: 784 pixels and the phase's closing cycle;
-#: any network: ``H W C + 1``.
-ENC_CYCLES = 785
+#: Encoder cycles per step beyond one per pixel: four pipeline stages and the closing cycle.
+ENC_TAIL = 5
+#: Encoder cycles per step without spikes for MNIST: 784 pixels and ``ENC_TAIL``; any network:
+#: ``H W C + ENC_TAIL``.
+ENC_CYCLES = 784 + ENC_TAIL
+#: Cycles from a scatter engine's last walked position to its write-back (stages A1..A3, E1,
+#: E2): a layer's readout starts this many cycles after the previous phase (LEAD), so that its
+#: first read follows the last write.
+SCATTER_LATENCY = 5
+#: Advances from a readout word's issue to its position's spikes in ``rem``: the datapath's
+#: seven register stages (word; word and scale; product; y; y and membrane; sum; clamped sum)
+#: and the result FIFO.
+READ_STAGES = 8
+#: Advances of the readout pipeline after a layer's last issued word: READ_STAGES to carry the
+#: last position into ``rem``, one to hand out its last spike, one to end the phase.
+READ_FLUSH = READ_STAGES + 2
 #: Limits of the core's datapath: coordinates and channels in 8-bit registers, layers in the
 #: 3-bit event port (with the input), counters of 16 bits.
 MAX_COORD = 256
@@ -329,10 +358,10 @@ def cycles_exact(layers: list[CoreLayer], item: dict) -> int:
     f = fanouts(layers, item)
     steps, positions, channels = item["spikes"]["input"].shape
     n_in = int(item["spikes"]["input"].sum())
-    total = (steps * (positions * channels + 1 + STEP_OVERHEAD) + int(f[layers[0].name].sum()) - n_in
-             + 1 + layers[-1].n)
+    total = (steps * (positions * channels + ENC_TAIL + STEP_OVERHEAD) + int(f[layers[0].name].sum()) - n_in
+             + 2 + layers[-1].n)
     for j, layer in enumerate(layers):
-        total += steps * (1 + layer.positions * layer.tiles)
+        total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)
         if j + 1 < len(layers):
             total += int(f[layers[j + 1].name].sum())
         else:
@@ -369,9 +398,9 @@ def cycles_per_image(net: q.QuantNetwork, spikes: dict, fanout: dict | None = No
 
     steps = net.cfg.steps
     pixels = int(np.prod(net.input_shape))
-    total = steps * (pixels + 1 + STEP_OVERHEAD) + 1 + layers[-1].n + words(0) - spikes["input"]
+    total = steps * (pixels + ENC_TAIL + STEP_OVERHEAD) + 2 + layers[-1].n + words(0) - spikes["input"]
     for j, layer in enumerate(layers):
-        total += steps * (1 + layer.positions * layer.tiles)
+        total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)
         total += words(j + 1) if j + 1 < len(layers) else spikes[layer.name]
     return float(total)
 

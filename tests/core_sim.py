@@ -11,9 +11,11 @@ from quantize import snn as q
 __all__ = ["simulate", "check"]
 
 
-def simulate(net, x, first: int = 0) -> list[dict]:
+def simulate(net, x, first: int = 0, forwarding: dict | None = None) -> list[dict]:
     """Run inputs x (B, H, W[, C]) through SnnCore(net) in the Amaranth simulator: per image
-    the class counts, decision, cycles, and every layer's signature and spike count."""
+    the class counts, decision, cycles, and every layer's signature and spike count.
+    ``forwarding``: a dict that receives ``{(layer, distance): cycles}``, the cycles in which
+    a scatter engine forwarded the sum of the write 1 or 2 cycles before its own."""
     dut = SnnCore(net)
     names = ["input"] + [layer.name for layer in net.layers]
     b = net.cfg.input_bits
@@ -41,14 +43,24 @@ def simulate(net, x, first: int = 0) -> list[dict]:
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
+    if forwarding is not None:
+        keys = [(name, dist) for name, _, _ in dut.forwarding for dist in (1, 2)]
+        flags = [f for _, f1, f2 in dut.forwarding for f in (f1, f2)]
+
+        async def count(ctx):
+            async for _, *values in ctx.tick().sample(*flags):
+                for key, v in zip(keys, values):
+                    if v:
+                        forwarding[key] = forwarding.get(key, 0) + 1
+        sim.add_process(count)
     sim.run()
     return out
 
 
-def check(net, x, first: int = 0) -> tuple[list[dict], list[dict]]:
+def check(net, x, first: int = 0, forwarding: dict | None = None) -> tuple[list[dict], list[dict]]:
     """The RTL equals the model spike for spike and cycle for cycle; returns (the model's
-    items, the RTL's results)."""
-    got = simulate(net, x, first)
+    items, the RTL's results); ``forwarding`` as :func:`simulate`'s."""
+    got = simulate(net, x, first, forwarding)
     layers = qc.core_layers(net)
     items = qc.trace(net, x, first_image=first)
     for item, g in zip(items, got, strict=True):

@@ -46,12 +46,20 @@ def _back_to_back(layers, item) -> int:
 
 @pytest.mark.parametrize("kind", ["twin-if", "cmos-if"])
 def test_if_cores_equal_the_model_spike_for_spike(kind):
+    """Bit-exact and cycle-exact, with the output layer, the decision's tie-break and both of
+    the scatter engines' forwarding paths exercised: a word read misses the writes of the two
+    cycles at and after its read edge, so a same-word update 1 cycle later (back-to-back
+    spikes of one source position) and 2 cycles later (one cycle apart, e.g. adjacent conv1
+    positions into one pool1 word) each take a forwarded sum."""
     net = q.build_network(_weights(), q.QuantConfig(kind=kind, steps=1, seed=5))
-    items, got = check(net, _image(), first=7)
+    fwd = {}
+    items, got = check(net, _image(), first=7, forwarding=fwd)
     item = items[0]
     assert item["spikes"]["fc"].sum() > 0 and len(set(item["counts"])) > 1   # the output layer is exercised
     assert sorted(item["counts"]).count(max(item["counts"])) > 1              # and the tie-break
-    assert _back_to_back(qc.core_layers(net), item) > 0                      # and the forwarding path
+    assert _back_to_back(qc.core_layers(net), item) > 0                      # and the forwarding paths
+    assert sum(v for (_, d), v in fwd.items() if d == 1) > 0, fwd
+    assert sum(v for (_, d), v in fwd.items() if d == 2) > 0, fwd
 
 
 def test_stochastic_core_equals_the_model_spike_for_spike():
