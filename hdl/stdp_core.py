@@ -84,8 +84,9 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.lfsr import LfsrBank
+from quantize.fixed import unsigned_width
 from quantize.stdp_core import (RD_COLSUM, RD_COUNT, RD_SCALE, RD_THETA, RD_WEIGHT, RD_WINNER,
-                                WR_COLSUM, WR_PIX, WR_SCALE, WR_THETA, WR_WEIGHT, CoreLayout, _bits)
+                                WR_COLSUM, WR_PIX, WR_SCALE, WR_THETA, WR_WEIGHT, CoreLayout)
 
 __all__ = ["StdpCore"]
 
@@ -122,19 +123,19 @@ class StdpCore(wiring.Component):
         self.nbits = lo.group_bits + lo.lane_bits         # neuron address width
         self.vbits = c.membrane_bits - 1                   # v >= 0: unsigned storage
         self.tbits = c.theta_bits
-        self.sbits = _bits(lo.scale_max)
-        self.kwbits = _bits(lo.colsum_max)
-        self.stepbits = _bits(lo.steps)
-        self.logbits = _bits(lo.neurons)
+        self.sbits = unsigned_width(lo.scale_max)
+        self.kwbits = unsigned_width(lo.colsum_max)
+        self.stepbits = unsigned_width(lo.steps)
+        self.logbits = unsigned_width(lo.neurons)
         self.log_depth = lo.attempts_max * lo.steps
         addr_w = max(self.n_in.bit_length() + lo.group_bits, self.nbits, (self.log_depth - 1).bit_length(),
                      (lo.rows - 1).bit_length() + lo.pix_lane_bits, 1)
-        data_w = max(nl * kb, self.tbits, self.kwbits, self.sbits, c.input_bits, self.logbits, _bits(lo.steps))
+        data_w = max(nl * kb, self.tbits, self.kwbits, self.sbits, c.input_bits, self.logbits, unsigned_width(lo.steps))
         self.addr_w, self.data_w = addr_w, data_w
         self.tree_levels = lo.tree_levels
         super().__init__({
             "start": In(1), "learn": In(1), "busy": Out(1), "done": Out(1),
-            "attempts": Out(_bits(lo.attempts_max)), "spikes": Out(_bits(lo.steps)), "cycles": Out(32),
+            "attempts": Out(unsigned_width(lo.attempts_max)), "spikes": Out(unsigned_width(lo.steps)), "cycles": Out(32),
             "wr_en": In(1), "wr_sel": In(3), "wr_addr": In(addr_w), "wr_data": In(data_w),
             "rd_sel": In(3), "rd_addr": In(addr_w), "rd_data": Out(data_w),
         })
@@ -153,12 +154,12 @@ class StdpCore(wiring.Component):
         sig = int(c.sig_codes[0])
         top = gcfg.levels - 1
         ref_steps = int(round(gcfg.t_ref / gcfg.dt))
-        rb = _bits(ref_steps)
-        cb = _bits(lo.steps)
+        rb = unsigned_width(ref_steps)
+        cb = unsigned_width(lo.steps)
         inc_max = top * sig * lo.scale_max
-        accb = _bits(vmax + n_in * inc_max)
-        mb = max(accb, tb + 1, _bits(c.vth_code)) + 2          # margin (signed)
-        pb = _bits(int(2 ** c.input_bits - 1) * int(c.rate_codes.max()))   # p q_r
+        accb = unsigned_width(vmax + n_in * inc_max)
+        mb = max(accb, tb + 1, unsigned_width(c.vth_code)) + 2          # margin (signed)
+        pb = unsigned_width(int(2 ** c.input_bits - 1) * int(c.rate_codes.max()))   # p q_r
         shift_sh, interval = c.theta_decay
         m = Module()
 
@@ -173,7 +174,7 @@ class StdpCore(wiring.Component):
         pix_m = mem("pix", L * c.input_bits, Q)
         thr_m = mem("thresholds", L * pb, Q)                # p q_r of the attempt, per lane
         last_m = mem("last", L * (stb + 1), Q)              # per lane: step | valid << stb
-        spk_m = mem("spikes", _bits(n_in - 1), n_in)
+        spk_m = mem("spikes", unsigned_width(n_in - 1), n_in)
         w_m = mem("weights", nl * kb, n_in << GB)
         v_m = mem("membrane", nl * vb, G)                   # leaked membranes (see E2 below)
         r_m = mem("refractory", nl * rb, G)
@@ -182,13 +183,13 @@ class StdpCore(wiring.Component):
         ct_m = mem("counts", nl * cb, G)
         cs_m = mem("colsum", kwb, 1 << (GB + LB))
         log_m = mem("winners", self.logbits, self.log_depth)
-        pot_m = mem("pot", _bits(int(tabs["pot"].max())), sat + 1, tabs["pot"][0].tolist())
-        dep_m = mem("dep", _bits(int(tabs["dep"].max())), sat + 1, tabs["dep"][0].tolist())
+        pot_m = mem("pot", unsigned_width(int(tabs["pot"].max())), sat + 1, tabs["pot"][0].tolist())
+        dep_m = mem("dep", unsigned_width(int(tabs["dep"].max())), sat + 1, tabs["dep"][0].tolist())
         dwd = tabs["dwd"][0]
-        dwb = _bits(int(abs(dwd).max())) + 1
+        dwb = unsigned_width(int(abs(dwd).max())) + 1
         dwd_m = mem("dwd", dwb, sat + 1, [int(x) & ((1 << dwb) - 1) for x in dwd])
         recip = tabs["recip"]
-        rc_m = mem("recip", _bits(int(recip.max())), len(recip), recip.tolist())
+        rc_m = mem("recip", unsigned_width(int(recip.max())), len(recip), recip.tolist())
 
         pix_w, pix_r = pix_m.write_port(granularity=c.input_bits), pix_m.read_port()
         thr_w, thr_r = thr_m.write_port(), thr_m.read_port()
@@ -259,7 +260,7 @@ class StdpCore(wiring.Component):
         acc = [Signal(accb, name=f"acc{l}") for l in range(nl)]
         done = Signal()
         rate = Array([Const(int(x)) for x in c.rate_codes])
-        qr = Signal(_bits(int(c.rate_codes.max())))
+        qr = Signal(unsigned_width(int(c.rate_codes.max())))
         m.d.sync += qr.eq(rate[Mux(r < lo.attempts_max, r, 0)])     # the attempt's rate code
         m.d.comb += [self.done.eq(done), self.cycles.eq(cycles), self.spikes.eq(spk)]
 
@@ -349,7 +350,7 @@ class StdpCore(wiring.Component):
         # candidate bit -> the winner tree. E2 (the cycle after END) rounds the leak's shifted
         # terms of the membrane, E3 subtracts them and writes the membrane for the next step.
         vth = c.vth_code
-        prod = [Signal(_bits(inc_max), name=f"prod{l}") for l in range(nl)]
+        prod = [Signal(unsigned_width(inc_max), name=f"prod{l}") for l in range(nl)]
         w_lane = [lane(w_r.data, l, kb) for l in range(nl)]
         sc_lane = [lane(sc_r.data, l, sb) for l in range(nl)]
         code = [w_lane[l] * sig if sig != 1 else w_lane[l] for l in range(nl)]
@@ -373,7 +374,7 @@ class StdpCore(wiring.Component):
             m.d.comb += rn.eq(Mux(refr, ro - 1, 0))
             r_new.append(rn)
             me_vs, me_ok = Signal(vb, name=f"mvs{l}"), Signal(name=f"mok{l}")
-            me_th = Signal(max(tb, _bits(vth)) + 1, name=f"mth{l}")
+            me_th = Signal(max(tb, unsigned_width(vth)) + 1, name=f"mth{l}")
             m.d.sync += [me_vs.eq(vs), me_th.eq(vth + lane(th_r.data, l, tb)), me_ok.eq(lane_ok[l] & ~refr),
                          e2_vo[l].eq(Mux(refr, 0, vs))]
             mg = Signal(signed(mb), name=f"marg{l}")

@@ -48,6 +48,7 @@ __all__ = [
     "mul",
     "add",
     "signed_width",
+    "unsigned_width",
 ]
 
 ROUNDING_MODES = ("trunc", "round_half_up")
@@ -342,6 +343,11 @@ def signed_width(lo: int, hi: int) -> int:
     relied on, so it stays (the generated Verilog does not change).
     """
     return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
+
+
+def unsigned_width(hi: int) -> int:
+    """Bits of an unsigned field that holds ``0 .. hi`` (at least 1)."""
+    return max(1, int(hi).bit_length())
 
 
 def _fit(lo: int, hi: int, frac: int, what: str) -> Fixed:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quantize.fixed import unsigned_width
 from quantize.stdp import QuantStdpConfig
 
 __all__ = ["CoreLayout", "default_neuron_lanes", "model_run", "first_difference", "first_state_difference",
@@ -31,11 +32,6 @@ __all__ = ["CoreLayout", "default_neuron_lanes", "model_run", "first_difference"
 # host write selectors (``wr_sel``) and read selectors (``rd_sel``) of the core's debug port
 WR_PIX, WR_WEIGHT, WR_THETA, WR_COLSUM, WR_SCALE = range(5)
 RD_WEIGHT, RD_THETA, RD_COUNT, RD_WINNER, RD_COLSUM, RD_SCALE = range(6)
-
-
-def _bits(x: int) -> int:
-    """Bits of an unsigned field that holds 0..x (at least 1)."""
-    return max(1, int(x).bit_length())
 
 
 @dataclass(frozen=True)
@@ -105,7 +101,7 @@ class CoreLayout:
     @property
     def state_bits(self) -> int:
         """KB: bits of one device state (1 binary, 4 for 16 DW levels)."""
-        return _bits(self.config.golden.levels - 1)
+        return unsigned_width(self.config.golden.levels - 1)
 
     @property
     def steps(self) -> int:

@@ -146,10 +146,8 @@ def test_real_copy_with_upward_import_fails(tmp_path):
 
 
 #: Private names a module may still import from another module: (importing module, name), each
-#: with its reason. hdl.stdp_core takes quantize.stdp_core's unsigned-width helper ``_bits``; both
-#: modules are being rewritten on another branch (new uses of ``_bits`` on both sides), so the
-#: rename waits for that merge.
-PRIVATE_IMPORTS_ALLOWED = {("hdl.stdp_core", "quantize.stdp_core._bits")}
+#: with its reason in a comment. None today.
+PRIVATE_IMPORTS_ALLOWED: set = set()
 
 
 def private_imports(root: Path | str, layers=LAYERS) -> list[str]:
