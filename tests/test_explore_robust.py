@@ -61,11 +61,19 @@ def _space(tmp_path, text, name="space.toml"):
     return p
 
 
+def _as_foreground():
+    """In the child before exec: SIGINT at its default, as for a command typed at a terminal. A
+    test run started in the background of a non-interactive shell ignores SIGINT, every child
+    inherits that, and Python then installs no KeyboardInterrupt handler: the explore would
+    rightly keep ignoring Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp_path, out, **kw):
     space = _space(tmp_path, SLOW_SPACE, "slow.toml")
     return subprocess.Popen([sys.executable, "-m", "spintwin.cli", "explore", "--space", str(space), "--out", str(out),
                              "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kw)
+                            preexec_fn=_as_foreground, **kw)
 
 
 def _workers(proc, n=2) -> list:
