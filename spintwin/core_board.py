@@ -26,7 +26,7 @@ import numpy as np
 from hdl.core_engine import HEADER_BYTES, MAGIC, CoreCmd, CoreStatus, code_bytes, network_id, result_bytes
 from hdl.link import PROTOCOL_VERSION
 
-from .host import MAX_ARGS, BoardLink, flag_names
+from .host import MAX_ARGS, BoardLink
 
 __all__ = ["CoreBoard", "config_engine", "image_frames"]
 
@@ -72,16 +72,7 @@ class CoreBoard(BoardLink):
         super().__init__(port, **kwargs)
         self.net = net
 
-    def command(self, cmd: CoreCmd, args: bytes = b"") -> bytes:
-        """One engine command: its response bytes without the status byte (HostError on any
-        link or engine status other than OK)."""
-        _, body = self.request(cmd, args)
-        if not body:
-            raise self._error(f"empty engine response to {cmd.name}")
-        if body[-1]:
-            raise self._error(f"the engine reported status 0x{body[-1]:02X} ({flag_names(CoreStatus, body[-1])}) "
-                              f"for {cmd.name}")
-        return body[:-1]
+    STATUS = CoreStatus
 
     def info(self) -> dict:
         """``{"version", "pixels", "input_bits", "classes", "net_id"}`` of the board's core."""

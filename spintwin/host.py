@@ -190,6 +190,20 @@ class BoardLink:
             raise self._error(f"the board reported link status 0x{status:02X} ({flag_names(LinkStatus, status)})")
         return status, body
 
+    #: The engine's status flags (an ``enum.IntFlag``; the last byte of every engine answer).
+    STATUS = None
+
+    def command(self, cmd, args: bytes = b"") -> bytes:
+        """One engine command (an ``enum.IntEnum`` member): its response bytes without the status
+        byte (HostError on any link or engine status other than OK, named by :attr:`STATUS`)."""
+        _, body = self.request(cmd, args)
+        if not body:
+            raise self._error(f"empty engine response to {cmd.name}")
+        if body[-1]:
+            raise self._error(f"the engine reported status 0x{body[-1]:02X} ({flag_names(self.STATUS, body[-1])}) "
+                              f"for {cmd.name}")
+        return body[:-1]
+
     def read_response(self, seq: int | None = None) -> tuple[int, bytes]:
         """Read one response frame; return ``(link_status, engine_bytes)`` (HostError if damaged
         or missing). With ``seq``, frames carrying another sequence number are discarded and
@@ -220,17 +234,7 @@ class FcBoard(BoardLink):
     """Driver of the fc-layer engine (``hdl.link.FcEngine``): INFO, CLEAR, SPIKES, READ."""
 
     _info = None
-
-    def command(self, cmd: Cmd, args: bytes = b"") -> bytes:
-        """One engine command: its response bytes without the status byte (HostError on any
-        link or engine status other than OK)."""
-        _, body = self.request(cmd, args)
-        if not body:
-            raise self._error(f"empty engine response to {cmd.name}")
-        if body[-1]:
-            raise self._error(f"the engine reported status 0x{body[-1]:02X} ({flag_names(EngineStatus, body[-1])}) "
-                            f"for {cmd.name}")
-        return body[:-1]
+    STATUS = EngineStatus
 
     def info(self) -> dict:
         """``{"version", "rows", "cols", "tile", "membrane_bits", "threshold", "max_count"}`` of the engine."""
