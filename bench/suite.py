@@ -24,6 +24,8 @@ __all__ = ["run", "markdown", "INPUTS"]
 ROOT = Path(__file__).resolve().parent.parent
 #: Test inputs per problem (IRIS's and ADULT's stand-in's test splits are smaller: all of them).
 INPUTS = 200
+#: Test inputs per problem co-simulated through the RTL core (those that fit it).
+RTL_INPUTS = 3
 
 
 def _spearman(a, b) -> float:
@@ -42,10 +44,13 @@ def _verdict(values, band) -> dict:
             "reproduced": inside == len(values), "overlaps": min(hi, band[1]) >= max(lo, band[0])}
 
 
-def run(inputs: int = INPUTS, *, work=None, config=None, problems=None) -> dict:
+def run(inputs: int = INPUTS, *, work=None, config=None, problems=None, rtl_inputs: int = RTL_INPUTS,
+        synth: bool = True) -> dict:
     """The suite's rows and the verdicts against the seed (module docstring); ``config`` and
-    ``problems`` as :func:`spintwin.suite.run_suite` (default: the six of configs/suite.toml)."""
-    from spintwin import suite
+    ``problems`` as :func:`spintwin.suite.run_suite` (default: the six of configs/suite.toml);
+    then each problem through the RTL core (:func:`spintwin.suite_rtl.run_suite_rtl`:
+    ``rtl_inputs`` inputs on Verilator, and the ECP5-85F synthesis when ``synth``)."""
+    from spintwin import suite, suite_rtl
 
     t0 = time.perf_counter()
     work = Path(work) if work is not None else ROOT / "build" / "suite"
@@ -61,7 +66,9 @@ def run(inputs: int = INPUTS, *, work=None, config=None, problems=None) -> dict:
               "speedup_vs_synapses_spearman": _spearman(syn, [r["latency_ratio"] for r in rows]),
               "memory_share_range": [min(mem), max(mem)]}
     sens = _sensitivity(rows, suite.SEED_SPEEDUP_RANGE[1])
-    return {"benchmark": "suite", "inputs": inputs, "rows": rows, "sensitivity": sens,
+    rtl = (suite_rtl.run_suite_rtl(work, rtl_inputs, problems=problems, config=config, synth=synth,
+                                   echo=lambda *_: None) if rtl_inputs else [])
+    return {"benchmark": "suite", "inputs": inputs, "rows": rows, "sensitivity": sens, "rtl": rtl,
             "seed": {"synapses": list(suite.SEED_SYNAPSES), "neurons": list(suite.SEED_NEURONS),
                      "energy_ratio": list(suite.SEED_ENERGY_RANGE), "speedup": list(suite.SEED_SPEEDUP_RANGE)},
             "energy": energy, "speedup": speed, "trends": trends,
@@ -178,7 +185,33 @@ def markdown(r: dict) -> str:
     out += ["", *[f"- {line}" for line in r["explanation"].splitlines()], "",
             "Plots (`spintwin suite --out DIR` writes them): `fig11a_profile.png`, `fig11b_energy.png`, "
             "`fig11c_speedup.png` in the suite's folder.", ""]
+    if r.get("rtl"):
+        out += _rtl_markdown(r["rtl"])
     return "\n".join(out)
+
+
+def _rtl_markdown(rows) -> list:
+    """The suite's networks through the RTL core: bit-exact co-simulation and ECP5-85F synthesis."""
+    out = ["### The suite's networks on the RTL core", "",
+           "Each problem's twin (`twin-if`) through the SNN inference core (`spintwin suite --out DIR --rtl N "
+           "--synth`, spintwin/suite_rtl.py): co-simulated on Verilator against the bit-accurate model (spikes, "
+           "counts, prediction and cycles) where the core can run it and its memories fit the ECP5-85F, then "
+           "synthesised (Yosys + nextpnr); otherwise the limit it exceeds.", "",
+           "| problem | topology | memory (kbit) | RTL inputs | bit-exact | cycles / input | LUT | FF | DSP | BRAM | "
+           "fmax (MHz) | inputs/s | limit |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for x in rows:
+        v, s = x["verify"] or {}, x["synth"] or {}
+        mem = f"{x['memory_kbit']:.0f}" if x["memory_kbit"] is not None else "-"
+        cyc = f"{v['cycles_per_image']:.0f}" if v.get("cycles_per_image") else "-"
+        fm = f"{s['fmax_mhz']:.1f}" if s.get("fmax_mhz") else "-"
+        ips = f"{s['images_per_s_at_fmax']:.0f}" if s.get("images_per_s_at_fmax") else "-"
+        exact = "-" if not v else ("yes" if v["bit_exact"] else "NO")
+        res = [str(s.get(k, "-")) if s.get(k) is not None else "-" for k in ("lut", "ff", "dsp", "bram")]
+        limit = x["reason"] or s.get("error") or s.get("fits_reason") or "-"
+        out.append(f"| {x['name']} | {x['topology']} | {mem} | {v.get('inputs', '-')} | {exact} | {cyc} | "
+                   + " | ".join(res) + f" | {fm} | {ips} | {limit} |")
+    return out + [""]
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from spinbase.errors import SpintwinError
 
-__all__ = ["check_memory_fits", "DESIGNS", "add_build_arguments", "build_board", "fc_network", "make_design"]
+__all__ = ["check_memory_fits", "memory_shortfall", "DESIGNS", "add_build_arguments", "build_board", "fc_network", "make_design"]
 
 DESIGNS = ("default", "fc-twin", "fc-cmos")
 DEFAULT_BAUD = 115200
@@ -106,27 +106,37 @@ _BRAM_BITS = {"ice40": 4096, "ecp5": 18432}
 _LUT_BITS = 16
 
 
+def memory_shortfall(bits: int, target: str) -> str | None:
+    """Why memories of ``bits`` cannot fit ``target``'s device (``boards.synth.TARGETS``): more
+    than every block RAM bit plus 16 bits in every LUT; None when they may fit (a lower bound:
+    the tools may still refuse the design for logic or routing)."""
+    from boards.synth import TARGETS
+
+    t = TARGETS[target]
+    bram = t.capacity["bram"] * _BRAM_BITS[t.name.split("-")[0]]
+    luts = t.capacity["lut"] * _LUT_BITS
+    if int(bits) <= bram + luts:
+        return None
+    return (f"its memories need {int(bits) / 1024:.0f} kbit, more than the {bram / 1024:.0f} kbit of block RAM and "
+            f"{luts / 1024:.0f} kbit of LUTs together")
+
+
 def check_memory_fits(bits: int, board: str, name: str, max_response: int = 512) -> None:
     """Refuse (SpintwinError, one line) a design whose memories (``bits``, plus the link's request
     and response buffers) exceed every block RAM bit plus 16 bits in every LUT of ``board``'s
-    device: such a design cannot fit, whatever the tools do. Call it before building an engine
-    (``spintwin.core_board.config_engine`` does), so a refused design leaves no hardware behind."""
+    device (:func:`memory_shortfall`): such a design cannot fit, whatever the tools do. Call it
+    before building an engine (``spintwin.core_board.config_engine`` does), so a refused design
+    leaves no hardware behind."""
     from boards.platforms import board_spec
-    from boards.synth import TARGETS
 
     try:
         spec = board_spec(board)
     except ValueError as e:
         raise SpintwinError(str(e)) from None
-    target = TARGETS[spec.target]
-    need = int(bits) + 8 * (256 + max_response)
-    bram = target.capacity["bram"] * _BRAM_BITS[target.name.split("-")[0]]
-    luts = target.capacity["lut"] * _LUT_BITS
-    title = spec.title
-    if need > bram + luts:
-        raise SpintwinError(f"design {name!r} does not fit the {title}: its memories need {need / 1024:.0f} kbit, "
-                            f"more than the {bram / 1024:.0f} kbit of block RAM and {luts / 1024:.0f} kbit of LUTs "
-                            f"together (shrink the network or its weight / membrane bits)")
+    why = memory_shortfall(int(bits) + 8 * (256 + max_response), spec.target)
+    if why:
+        raise SpintwinError(f"design {name!r} does not fit the {spec.title}: {why} (shrink the network or its "
+                            f"weight / membrane bits)")
 
 
 def build_board(board: str, out_dir, *, design: str = "default", echo=print, engine=None,

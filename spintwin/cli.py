@@ -385,7 +385,13 @@ def _cmd_suite(args) -> int:
 
     run_suite(args.out, args.inputs, problems=args.problems)
     print(f"wrote {Path(args.out) / 'suite.json'} and the Fig. 11 plots")
-    return 0
+    if args.rtl is None:
+        return 0
+    from .suite_rtl import run_suite_rtl
+
+    rows = run_suite_rtl(args.out, args.rtl, sim=args.sim, problems=args.problems, synth=args.synth)
+    print(f"wrote {Path(args.out) / 'suite_rtl.json'}")
+    return 1 if any(r["verify"] and not r["verify"]["bit_exact"] for r in rows) else 0
 
 
 def _suite_command(sub) -> None:
@@ -399,13 +405,21 @@ def _suite_command(sub) -> None:
                                    "multiplexing, global control) and on SRAM + core; write DIR/suite.json and the "
                                    "Fig. 11 plots. Finished problems in DIR are reused (resume).",
                        epilog="examples: spintwin suite --out out/suite\n"
-                              "          spintwin suite --out out/suite --inputs 50 --problems iris,adult\n\n"
+                              "          spintwin suite --out out/suite --inputs 50 --problems iris,adult\n"
+                              "          spintwin suite --out out/suite --rtl 3 --problems iris\n\n"
                               + EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="output folder (suite.json, plots, weights, finished problems)")
     p.add_argument("--inputs", type=_int_at_least(1), default=DEFAULT_INPUTS,
                    help=f"test inputs per problem (default {DEFAULT_INPUTS}; a smaller test split: all of it)")
     p.add_argument("--problems", type=lambda t: [x.strip() for x in t.split(",") if x.strip()], default=None,
                    help="comma-separated problem names (default: all six)")
+    p.add_argument("--rtl", type=_int_at_least(1), default=None, metavar="N",
+                   help="then co-simulate the first N test inputs of each problem whose network fits the RTL core "
+                        "and the ECP5-85F bit-exact (DIR/suite_rtl.json; a problem that does not fit: one line "
+                        "naming the limit); exit 1 on a mismatch")
+    p.add_argument("--sim", choices=("verilator", "icarus"), default="verilator", help="--rtl's simulator")
+    p.add_argument("--synth", action="store_true", help="--rtl: also synthesise each fitting core on the ECP5-85F "
+                                                        "(Yosys + nextpnr, minutes each)")
     p.set_defaults(func=_cmd_suite)
 
 

@@ -40,7 +40,7 @@ from spinbase.errors import SpintwinError
 from spinbase.fileio import atomic_savefig, atomic_write_json, prepare_out_dir
 
 __all__ = ["DEFAULT_INPUTS", "SEED_ENERGY_RANGE", "SEED_SPEEDUP_RANGE", "SEED_SYNAPSES", "SEED_NEURONS",
-           "TRANSFORMS", "load_problems", "problem_data", "run_problem", "run_suite", "plot_suite"]
+           "TRANSFORMS", "load_problems", "problem_data", "problem_network", "run_problem", "run_suite", "plot_suite"]
 
 #: Test inputs per problem by default (IRIS's test split has 30: all of them).
 DEFAULT_INPUTS = 200
@@ -169,8 +169,9 @@ def _key(spec: dict, inputs: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _network(spec: dict, out: Path, x_tr, y_tr, echo) -> tuple:
-    """The trained description (cached under ``out/weights``) and training facts."""
+def problem_network(spec: dict, out: Path, x_tr, y_tr, echo=print) -> tuple:
+    """The problem's trained description (cached under ``out/weights``, trained on ``x_tr``,
+    ``y_tr`` when missing) and the training facts."""
     from golden import mlp
     from golden import network as nw
 
@@ -216,7 +217,7 @@ def run_problem(spec: dict, out: Path, inputs: int = DEFAULT_INPUTS, echo=print,
 
     t0 = time.perf_counter()
     (x_tr, y_tr), (x_te, y_te) = problem_data(spec)
-    net, facts = _network(spec, out, x_tr, y_tr, echo)
+    net, facts = problem_network(spec, out, x_tr, y_tr, echo)
     n = min(int(inputs), len(x_te))
     x, y = x_te[:n], y_te[:n]
     params = [(L.weight, L.bias) for L in net.layers if hasattr(L, "out_features")]

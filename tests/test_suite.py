@@ -183,3 +183,49 @@ def test_bench_sensitivity_by_hand():
     assert s["speedup_pipelined_sram"] == pytest.approx(5000 / 1e9 / 1e-6)
     row["latency_cmos_s"] = 665 * 101 * 4e-9
     assert bench_suite._sensitivity([row], 665.0)["x"]["chip_tiles_for_seed_top_speedup"] is None
+
+
+# The suite through the RTL core (spintwin.suite_rtl) ---------------------------------------------
+def _mlp_desc(widths, rng):
+    from golden import network as nw
+
+    n = nw.Neuron("if", 1.0, "subtract", 0.0, None, "dw")
+    layers, fan_in = [nw.Flatten("f")], widths[0]
+    for j, w in enumerate(widths[1:]):
+        layers.append(nw.Dense(f"d{j}", rng.normal(0, 0.3, (w, fan_in)), neuron=n))
+        fan_in = w
+    return nw.Network("mlp", nw.Input(1, 1, widths[0]), tuple(layers))
+
+
+def test_core_fit_names_the_limit_it_exceeds():
+    """A layer wider than the core's 256 channels is refused naming that layer; memories beyond a
+    device (iCE40-UP5K: 30 x 4 kbit block RAM + 5280 LUTs x 16 bit = 202.5 kbit) are refused
+    naming the device and the kbit; a small MLP fits (reason None) with its memory counted."""
+    from hdl.core_engine import memory_bits
+    from spintwin.suite_rtl import core_fit, twin_network
+
+    rng = np.random.default_rng(0)
+    spec = {"steps": 10, "input_rate": 1.0}
+    wide = twin_network(_mlp_desc([4, 300, 3], rng), spec)
+    bits, why = core_fit(wide)
+    assert bits is None and why.startswith("the core cannot run it") and "'d0'" in why and "256" in why
+    big = twin_network(_mlp_desc([256, 256, 10], rng), spec)          # 256 x 256 x 8 bit = 512 kbit of weights
+    bits, why = core_fit(big, "ice40-up5k")
+    assert bits == memory_bits(big) and bits > 202.5 * 1024 and "does not fit the ice40-up5k" in why and "kbit" in why
+    assert core_fit(big, "ecp5-85f") == (bits, None)
+
+
+def test_suite_rtl_is_bit_exact_on_the_tiny_iris(tiny):
+    """The tiny suite's IRIS MLP through the core on Verilator: bit-exact (the testbench compares
+    spikes, counts, prediction and cycles), the RTL's predictions equal the model's and its mean
+    cycle count equals quantize.core.cycles_exact's mean; the JSON is written."""
+    from spintwin.suite_rtl import run_suite_rtl
+
+    d, cfg, _ = tiny
+    rows = run_suite_rtl(d / "out", 2, problems=["iris"], config=cfg, echo=lambda *_: None)
+    (row,) = rows
+    v = row["verify"]
+    assert row["fits"] and v["bit_exact"] and v["inputs"] == 2
+    assert v["rtl_pred"] == v["model_pred"]
+    assert v["cycles_per_image"] == pytest.approx(np.mean(v["model_cycles"]), abs=1e-9)
+    assert json.loads((d / "out" / "suite_rtl.json").read_text())[0]["name"] == "iris"
