@@ -67,9 +67,41 @@ def drop_point(values, means, drop: float = 0.01):
     return None
 
 
+#: The suite's networks (configs/suite.toml, trained by bench.suite into build/suite): kinds and
+#: values, draws per value, test inputs per problem (fewer when the split is smaller) and steps.
+SUITE_SWEEPS = [("sigma", [0, 0.05, 0.1]), ("stuck", [0, 0.01, 0.03])]
+SUITE_TRIALS = 2
+SUITE_INPUTS = 200
+SUITE_STEPS = 50
+
+
+def suite_curves(*, work=None, problems=None, sweeps=None, trials: int = SUITE_TRIALS, inputs: int = SUITE_INPUTS,
+                 steps: int = SUITE_STEPS) -> list:
+    """Accuracy of each suite problem's float IF network (golden.snn, its own input rate) against
+    device spread and stuck devices (:func:`golden.variation.network_accuracy_vs_variation`)."""
+    from golden.variation import network_accuracy_vs_variation
+    from spintwin import suite
+
+    work = Path(work) if work is not None else Path(__file__).resolve().parent.parent / "build" / "suite"
+    out = []
+    for spec in suite.load_problems(names=problems):
+        (x_tr, y_tr), (x_te, y_te) = suite.problem_data(spec)
+        desc, _ = suite.problem_network(spec, work, x_tr, y_tr, echo=lambda *_: None)
+        n = min(inputs, len(x_te))
+        for kind, values in (sweeps or SUITE_SWEEPS):
+            t1 = time.perf_counter()
+            r = network_accuracy_vs_variation(desc, x_te[:n], y_te[:n], kind, values, trials=trials, steps=steps,
+                                              input_rate=spec["input_rate"])
+            r.update(problem=spec["name"], data_source=spec["data_source"], seconds=time.perf_counter() - t1,
+                     drop_1pt=drop_point(values, [a["mean"] for a in r["accuracy"]]))
+            out.append(r)
+    return out
+
+
 def run(images: int = 500, trials: int = 3, *, plot_path: Path | str | None = "docs/variation.png",
-        sweeps=None) -> dict:
-    """Every curve of :data:`SWEEPS` (or ``sweeps``); returns a JSON-ready dict (and plots it)."""
+        sweeps=None, suite: bool = True) -> dict:
+    """Every curve of :data:`SWEEPS` (or ``sweeps``) and, with ``suite``, the suite's networks
+    (:func:`suite_curves`); returns a JSON-ready dict (and plots it)."""
     from golden.variation import accuracy_vs_variation
 
     t0 = time.perf_counter()
@@ -84,7 +116,7 @@ def run(images: int = 500, trials: int = 3, *, plot_path: Path | str | None = "d
             r["drop_1pt_retrained"] = drop_point(values, [a["mean"] for a in r["accuracy_retrained"]])
         curves.append(r)
     res = {"benchmark": "variation", "images": images, "trials": trials, "curves": curves,
-           "wall_s": time.perf_counter() - t0}
+           "suite": suite_curves() if suite else [], "wall_s": time.perf_counter() - t0}
     if plot_path is not None:
         plot(res, Path(plot_path))
         res["plot"] = str(plot_path)
@@ -142,7 +174,26 @@ def markdown(r: dict) -> str:
         rows.append(f"| {LABELS[c['network']]} | {c['kind']} | {at} | {last} |")
     rows += ["", "(Network 3 after STDP: against the unperturbed network given the same STDP images.)", "",
              _verdict(r), ""]
+    if r.get("suite"):
+        rows += _suite_markdown(r["suite"])
     return "\n".join(rows)
+
+
+def _suite_markdown(curves) -> list:
+    """The suite's networks against spread and stuck devices: one row per problem and kind."""
+    c0 = curves[0]
+    rows = ["**The suite's networks** (configs/suite.toml; golden float IF MLPs, "
+            f"{c0['steps']} steps, the first {SUITE_INPUTS} test inputs or the whole smaller split, {c0['trials']} "
+            "device draws per value; accuracy in % as mean +- Monte-Carlo SE):", "",
+            "| problem | data source | perturbation | " + " | ".join("value / accuracy" for _ in c0["values"])
+            + " | 1-point drop at |", "|---|---|---|" + "---|" * len(c0["values"]) + "---|"]
+    for c in curves:
+        cells = " | ".join(f"{_fmt_value(v)}: {_acc(a)}" for v, a in zip(c["values"], c["accuracy"]))
+        d = c["drop_1pt"]
+        at = f"{d:.3g}" if d is not None else f"> {_fmt_value(c['values'][-1])}"
+        rows.append(f"| {c['problem']} | {c['data_source'].split(' (')[0]} | {c['kind']} ({UNITS[c['kind']]}) | "
+                    f"{cells} | {at} (binomial SE {100 * c['binomial_se']:.1f}) |")
+    return rows + [""]
 
 
 def _verdict(r: dict) -> str:

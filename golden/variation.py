@@ -44,8 +44,9 @@ Perturbations (``kind``; ``value`` is the swept parameter)
     at the golden fit w / I50 = 0.16, so a relative I50 spread of 5 % shifts a neuron by
     0.32 widths). Every neuron of a conv layer (position and channel) is its own device.
 
-Only the trained synapses are perturbed; network 1's average-pooling crossbars (fixed 1/4
-devices) stay ideal. Network 2 folds its pooling into the next layer's synapses (four devices
+Network 1 runs as its description (:func:`perturb_network`, DW IF neurons, golden.snn.simulate):
+its average-pooling layers are crossbars of fixed 1/4 devices (:func:`pool_as_conv`) and are
+perturbed with the trained synapses. Network 2 folds its pooling into the next layer's synapses (four devices
 of w / 4 per stored weight in the physical array): perturbing one pair per stored weight
 overstates the spread of conv2 and fc by up to 2x (four independent errors average).
 
@@ -64,6 +65,7 @@ rest of that image. The frozen evaluations (labelling, test) are exact.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -72,6 +74,9 @@ from .crossbar import column_gamma, dw_conductance_range, nodal_solve
 
 __all__ = [
     "KINDS",
+    "perturb_network",
+    "pool_as_conv",
+    "network_accuracy_vs_variation",
     "device_range",
     "pair_conductances",
     "weights_from_pairs",
@@ -309,6 +314,31 @@ def ir_effective_weights(w, r_wire: float, *, tile: int = 32, g_min: float | Non
     return {"weights": out, "gamma": gam, "gamma_eff": geff, "gamma_ir": (1.0 + geff) / (1.0 + gam) - 1.0}
 
 
+def _perturb(w, kind: str, value: float, rng, **kw) -> tuple[np.ndarray, dict]:
+    """One crossbar matrix (inputs x outputs) as the perturbed devices realise it, and its info
+    (rms weight error relative to the rms weight; for gamma / ir_drop the mean and max gamma)."""
+    extra = {}
+    if kind in ("sigma", "stuck", "dw_pinning"):
+        w2 = perturb_matrix(w, kind, value, rng, **kw)
+    elif kind == "gamma":
+        w2, gam = gamma_weights(w, value)
+        extra = {"gamma_mean": float(gam.mean()), "gamma_max": float(gam.max())}
+    elif kind == "ir_drop":
+        if _nonneg("r_wire", value) == 0:
+            r = ir_effective_weights(w, 0.0)
+            w2 = w.copy()       # compensated eq. 12 at ideal wires is w (to rounding: tests)
+        else:
+            r = ir_effective_weights(w, value)
+            w2 = r["weights"]
+        gi = r["gamma_ir"][np.isfinite(r["gamma_ir"])]
+        extra = {"gamma_mean": float(r["gamma"].mean()), "gamma_max": float(r["gamma"].max()),
+                 "gamma_ir_mean": float(gi.mean()), "gamma_ir_max": float(gi.max())}
+    else:
+        raise ValueError(f"kind must be one of sigma, stuck, dw_pinning, gamma, ir_drop, not {kind!r}")
+    rms = math.sqrt(float(np.mean(w ** 2))) or 1.0
+    return w2, {"weight_error_rms": math.sqrt(float(np.mean((w2 - w) ** 2))) / rms, **extra}
+
+
 def perturb_weights(weights: dict, kind: str, value: float, rng=None, **kw) -> tuple[dict, dict]:
     """A CNN weight dict (conv1, conv2, fc) as the perturbed crossbars realise it.
 
@@ -321,28 +351,48 @@ def perturb_weights(weights: dict, kind: str, value: float, rng=None, **kw) -> t
     rng = _rng(rng)
     out, info = {}, {}
     for name, w in mats.items():
-        extra = {}
-        if kind in ("sigma", "stuck", "dw_pinning"):
-            w2 = perturb_matrix(w, kind, value, rng, **kw)
-        elif kind == "gamma":
-            w2, gam = gamma_weights(w, value)
-            extra = {"gamma_mean": float(gam.mean()), "gamma_max": float(gam.max())}
-        elif kind == "ir_drop":
-            if _nonneg("r_wire", value) == 0:
-                r = ir_effective_weights(w, 0.0)
-                w2 = w.copy()       # compensated eq. 12 at ideal wires is w (to rounding: tests)
-            else:
-                r = ir_effective_weights(w, value)
-                w2 = r["weights"]
-            gi = r["gamma_ir"][np.isfinite(r["gamma_ir"])]
-            extra = {"gamma_mean": float(r["gamma"].mean()), "gamma_max": float(r["gamma"].max()),
-                     "gamma_ir_mean": float(gi.mean()), "gamma_ir_max": float(gi.max())}
-        else:
-            raise ValueError(f"kind must be one of sigma, stuck, dw_pinning, gamma, ir_drop, not {kind!r}")
-        out[name] = w2
-        rms = math.sqrt(float(np.mean(w ** 2))) or 1.0
-        info[name] = {"weight_error_rms": math.sqrt(float(np.mean((w2 - w) ** 2))) / rms, **extra}
+        out[name], info[name] = _perturb(w, kind, value, rng, **kw)
     return from_matrices(out, weights), info
+
+
+def pool_as_conv(layer: nw.Pool2d, channels: int) -> nw.Conv2d:
+    """A pooling layer with neurons as the crossbar that computes it: a stride-``step``
+    convolution whose channel-diagonal ``size x size`` kernel holds the fixed window weight
+    (avg: 1 / size**2), the off-diagonal devices programmed to zero weight (both devices of
+    the pair at g_min). Without perturbation it computes the pooling exactly (to float rounding)."""
+    k = layer.size
+    w = np.zeros((channels, channels, k, k))
+    w[np.arange(channels), np.arange(channels)] = layer.weight_value
+    return nw.Conv2d(layer.name, w, stride=layer.step, neuron=layer.neuron)
+
+
+def perturb_network(network: nw.Network, kind: str, value: float, rng=None, *, pooling: bool = True,
+                    **kw) -> tuple[nw.Network, dict]:
+    """Any network description as its perturbed crossbars realise it (kinds as
+    :func:`perturb_weights`; ``kw`` to :func:`perturb_matrix`).
+
+    Every Conv2d and Dense layer's weights are its crossbar (inputs x outputs: conv ``C k k``
+    rows, dense ``in`` rows). With ``pooling``, a pooling layer with neurons (network 1's, a
+    crossbar of fixed 1 / 4 devices, seed Fig. 10(a)) is replaced by that crossbar
+    (:func:`pool_as_conv`) and perturbed too, its zero-weight off-diagonal pairs included (their
+    spread leaks between channels); linear pooling folded into the next layer (network 2) has no
+    devices of its own. Biases (a constant input row) stay ideal. Returns the perturbed
+    description and the per-layer info.
+    """
+    rng = _rng(rng)
+    layers, info = [], {}
+    for L in network.layers:
+        if isinstance(L, nw.Pool2d) and pooling and L.neuron is not None:
+            L = pool_as_conv(L, network.in_shape_of(L.name)[-1])
+        if isinstance(L, nw.Conv2d):
+            w = np.asarray(L.weight, np.float64)
+            w2, info[L.name] = _perturb(w.reshape(w.shape[0], -1).T, kind, value, rng, **kw)
+            L = replace(L, weight=w2.T.reshape(w.shape))
+        elif isinstance(L, nw.Dense):
+            w2, info[L.name] = _perturb(np.asarray(L.weight, np.float64).T, kind, value, rng, **kw)
+            L = replace(L, weight=w2.T)
+        layers.append(L)
+    return replace(network, layers=tuple(layers)), info
 
 
 # Network 2: MTJ sigmoid dispersion --------------------------------------------------------------
@@ -518,8 +568,9 @@ def accuracy_vs_variation(network: str, kind: str, values, *, trials: int = 3, i
     ----------
     network : {"cnn-if", "cnn-stochastic", "stdp"}
         Network 1: the ReLU CNN at max normalisation (the twin's, :data:`golden.network.PERCENTILE`)
-        with float IF neurons (:func:`golden.snn.simulate_if`, deterministic input, ``steps``
-        default 50). Network 2: the sigmoid CNN with stochastic MTJ neurons
+        as its description (:func:`golden.network.from_weights`: DW IF neurons, the pooling
+        crossbars perturbed too; :func:`network_accuracy_vs_variation`, deterministic input,
+        ``steps`` default 50). Network 2: the sigmoid CNN with stochastic MTJ neurons
         (:func:`golden.snn.simulate_stochastic`, Poisson input, default 50 steps; the spike
         draws use ``seed`` in every trial, so trials differ only in their devices). Network 3:
         the shipped trained binary STDP network (225 neurons): labels from ``label_images``
@@ -578,9 +629,12 @@ def accuracy_vs_variation(network: str, kind: str, values, *, trials: int = 3, i
         steps = 50 if steps is None else int(steps)
         if network == "cnn-if":
             base = snn.normalised_cnn(nw.PERCENTILE["twin-if"], data=user_data)[0]
+            curve = network_accuracy_vs_variation(nw.from_weights(network, base), x, y, kind, values, trials=trials,
+                                                  seed=seed, steps=steps)
+            accs, info = curve["accuracy"], curve["info"]
         else:
             base = cnn.train_cnn(cnn.SIGMOID_CONFIG, data=user_data)[0]
-        for v in values:
+        for v in values if network != "cnn-if" else ():
             runs, first = [], None
             n_trials = 1 if deterministic or v == 0 else trials
             for t in range(n_trials):
@@ -591,10 +645,7 @@ def accuracy_vs_variation(network: str, kind: str, values, *, trials: int = 3, i
                     lay = {}
                 else:
                     w2, lay = perturb_weights(base, kind, v, rng)
-                    if network == "cnn-if":
-                        r = snn.simulate_if(w2, x, y, steps=steps, rng=seed)
-                    else:
-                        r = snn.simulate_stochastic(w2, x, y, steps=steps, rng=seed)
+                    r = snn.simulate_stochastic(w2, x, y, steps=steps, rng=seed)
                 runs.append(r["accuracy"][steps])
                 first = lay if first is None else first
             accs.append(_summary(runs))
@@ -603,3 +654,39 @@ def accuracy_vs_variation(network: str, kind: str, values, *, trials: int = 3, i
     a0 = accs[0]["mean"]
     res["binomial_se"] = math.sqrt(a0 * (1 - a0) / images)
     return res
+
+
+def network_accuracy_vs_variation(network: nw.Network, x, y, kind: str, values, *, trials: int = 3, seed: int = 0,
+                                  steps: int = 50, input_rate: float = 1.0, pooling: bool = True) -> dict:
+    """Accuracy of any network description against one perturbation (:func:`perturb_network`),
+    run in float with its own neuron models (:func:`golden.snn.simulate`, deterministic input
+    at ``input_rate``, ``steps`` steps) on ``x``, ``y``.
+
+    Per value the mean over ``trials`` independent device draws (trial t: ``default_rng([seed,
+    t])``, common random numbers across values; value 0 and the deterministic kinds gamma and
+    ir_drop are one run) and its standard error (:func:`_summary`). Returns ``kind``,
+    ``values``, ``images``, ``trials``, ``steps``, ``accuracy`` (per value ``mean``, ``se``,
+    ``trials``), ``info`` (per value, the first draw's per-layer info) and ``binomial_se``
+    (the test set's at the first value).
+    """
+    from . import snn
+
+    if kind not in ("sigma", "stuck", "dw_pinning", "gamma", "ir_drop"):
+        raise ValueError(f"kind must be one of sigma, stuck, dw_pinning, gamma, ir_drop, not {kind!r}")
+    values = [float(v) for v in values]
+    h, w, c = network.input.shape       # a flat (N, F) input as the description's (N, H, W[, C])
+    x = np.asarray(x).reshape((len(x), h, w) + ((c,) if c > 1 else ()))
+    deterministic = kind in ("gamma", "ir_drop")
+    accs, info = [], []
+    for v in values:
+        runs, first = [], None
+        for t in range(1 if deterministic or v == 0 else trials):
+            net2, lay = perturb_network(network, kind, v, np.random.default_rng([seed, t]), pooling=pooling)
+            r = snn.simulate(net2, x, y, steps=steps, input_rate=input_rate, rng=seed)
+            runs.append(r["accuracy"][steps])
+            first = lay if first is None else first
+        accs.append(_summary(runs))
+        info.append(first)
+    a0 = accs[0]["mean"]
+    return {"kind": kind, "values": values, "images": len(x), "trials": trials, "steps": steps, "accuracy": accs,
+            "info": info, "binomial_se": math.sqrt(a0 * (1 - a0) / len(x))}

@@ -227,9 +227,9 @@ def mnist():
 
 
 def test_zero_variation_accuracy_equals_the_unperturbed_model(mnist):
-    """Network 1 at sigma 0 scores what golden.snn.simulate_if scores on the unperturbed
-    weights; network 2 with undispersed sigmoids spikes as simulate_stochastic, prediction for
-    prediction (same spike draws)."""
+    """Network 1 at sigma 0 (its pooling as crossbars) scores what golden.snn.simulate scores on
+    the unperturbed description; network 2 with undispersed sigmoids spikes as
+    simulate_stochastic, prediction for prediction (same spike draws)."""
     from golden import cnn, snn
     from golden.network import PERCENTILE, from_weights
 
@@ -237,7 +237,7 @@ def test_zero_variation_accuracy_equals_the_unperturbed_model(mnist):
     x, y = x[:60], y[:60]
     r = V.accuracy_vs_variation("cnn-if", "sigma", [0.0], trials=2, images=60, steps=20)
     w = snn.normalised_cnn(PERCENTILE["twin-if"])[0]
-    assert r["accuracy"][0]["mean"] == snn.simulate_if(w, x, y, steps=20, rng=0)["accuracy"][20]
+    assert r["accuracy"][0]["mean"] == snn.simulate(from_weights("cnn-if", w), x, y, steps=20, rng=0)["accuracy"][20]
     params = cnn.train_cnn(cnn.SIGMOID_CONFIG)[0]
     shapes = V.stage_shapes(from_weights("cnn-stochastic", params))
     disp = V.mtj_dispersion(shapes, 0.0, 0)
@@ -255,6 +255,35 @@ def test_accuracy_degrades_at_large_sigma(mnist):
     a0, a1 = (a["mean"] for a in r["accuracy"])
     assert all(v["weight_error_rms"] > 1 for v in r["info"][1].values())
     assert a1 < a0 - 0.3
+
+
+def test_pooling_crossbar_computes_the_pool_and_leaks_under_spread(mnist):
+    """pool_as_conv is the pooling: network 1 with its pools replaced by their crossbars
+    (perturb_network at sigma 0) predicts as the description does, image for image. Under a
+    lognormal spread sigma the off-diagonal pairs (both devices at g_min, weight 0) read
+    ``g_min (e^{s z1} - e^{s z2}) / G_o``, ``G_o = (g_max - g_min) / w_max`` (w_max = 1/4): std
+    ``g_min sqrt(2 (e^{s^2} - 1) e^{s^2}) w_max / (g_max - g_min)``; over the 4 (C^2 - C) = 120
+    off-diagonal entries of pool1 the sample std is within 4 of its standard errors
+    (1 / sqrt(2 (n - 1)) relative) of that."""
+    from golden import snn
+    from golden.network import PERCENTILE, Conv2d, from_weights
+
+    _, (x, y) = mnist
+    desc = from_weights("cnn-if", snn.normalised_cnn(PERCENTILE["twin-if"])[0])
+    ideal, _ = V.perturb_network(desc, "sigma", 0.0, 1)
+    assert isinstance(ideal.layers[1], Conv2d) and ideal.layers[1].stride == 2
+    a = snn.simulate(desc, x[:40], y[:40], steps=15, rng=0)["predictions"][15]
+    b = snn.simulate(ideal, x[:40], y[:40], steps=15, rng=0)["predictions"][15]
+    assert np.array_equal(a, b)
+    s = 0.1
+    noisy, info = V.perturb_network(desc, "sigma", s, 2)
+    w = noisy.layers[1].weight                                    # (C, C, 2, 2)
+    off = w[~np.eye(6, dtype=bool)].ravel()
+    g_min, g_max = V.device_range()
+    want = g_min * math.sqrt(2 * (math.exp(s * s) - 1) * math.exp(s * s)) * 0.25 / (g_max - g_min)
+    n = off.size
+    assert n == 120 and abs(off.std(ddof=1) / want - 1) < 4 / math.sqrt(2 * (n - 1))
+    assert set(info) == {"conv1", "pool1", "conv2", "pool2", "fc"}
 
 
 # Network 3 ----------------------------------------------------------------------------------------
