@@ -113,13 +113,13 @@ def run(out_dir=None, quick: bool = False) -> dict:
 
 def _rtl(cfg, x, images: int = 5) -> dict:
     """The core on Verilator against the model (tb.core_launch; bit-exact or MismatchError)."""
-    import shutil
-
     from spintwin.block_core import CoreDesign, core_network
     from tb import core_launch
+    from tb.runner import simulator_available
 
-    if shutil.which("verilator") is None:
-        return {"skipped": "verilator not found"}
+    ok, why = simulator_available("verilator")
+    if not ok:
+        return {"skipped": why}
     net = core_network(CoreDesign(str(NETWORK_FILE), cfg, CONFIG_FILE, "digits"))
     t0 = time.perf_counter()
     r = core_launch.run(str(NETWORK_FILE), sim="verilator", images=images, steps=cfg.steps, net=net, x=x)

@@ -196,3 +196,23 @@ def test_verilator_recurrent_task_three_images():
     """Three digits at the design's 32 steps on Verilator (one build, about 100 s)."""
     r = _cosim("verilator", 3, 32)
     print(f"recurrent digits: {r.metrics['cycles_per_image']:.0f} cycles per image at 32 steps")
+
+
+def test_bench_section_quick(tmp_path):
+    """bench.recurrent.run(quick=True) writes recurrent.json; its cycles per image (from the
+    run's scatter words) equal the mean of quantize.core.cycles_exact over the traced images,
+    and its standard errors are the binomial sqrt(p (1 - p) / n)."""
+    from bench import recurrent as bench_rec
+    from spinbase.data import load_dataset
+
+    r = bench_rec.run(tmp_path, quick=True)
+    assert json.loads((tmp_path / "recurrent.json").read_text())["test_images"] == r["test_images"] == 120
+    _, cfg = bench_rec._design()
+    net = q.build_network(nw.load(bench_rec.NETWORK_FILE), cfg)
+    x = load_dataset("digits")[1][0][:120]
+    layers = qc.core_layers(net)
+    exact = np.mean([qc.cycles_exact(layers, it) for it in qc.trace(net, x)])
+    assert r["cycles_per_image"]["recurrent"] == pytest.approx(exact, rel=1e-12)
+    a = r["bit_accurate"]["recurrent"][str(cfg.steps)]
+    assert a["se"] == pytest.approx(np.sqrt(a["accuracy"] * (1 - a["accuracy"]) / 120))
+    assert "## Recurrent mode" in bench_rec.markdown(r)
