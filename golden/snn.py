@@ -293,12 +293,17 @@ def _images(x, y, shape=(28, 28, 1)):
     return x, y
 
 
-def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps, out_shape):
+def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps, out_shape, rec_rows=None):
+    """Per layer per image: input spikes (a recurrent layer's: its feed-forward input spikes and
+    the latched spikes its recurrent rows receive, ``rec_rows``), synaptic events (each recurrent
+    row drives the layer's every neuron), neuron updates and output spikes."""
     ev = {}
+    rec_rows = rec_rows or {}
     for k in names:
         n_neurons = int(np.prod(out_shape[k])) if k in out_shape else 0
-        ev[k] = {"input_spikes": float(in_counts[k].sum() / n_images),
-                 "synaptic_events": float((in_counts[k] * fanouts[k]).sum() / n_images),
+        r = float(rec_rows.get(k, 0.0))
+        ev[k] = {"input_spikes": float((in_counts[k].sum() + r) / n_images),
+                 "synaptic_events": float(((in_counts[k] * fanouts[k]).sum() + r * n_neurons) / n_images),
                  "neuron_updates": float(n_neurons * steps),
                  "output_spikes": float(out_counts[k] / n_images)}
     ev["total"] = {key: float(sum(ev[k][key] for k in names)) for key in ev[names[0]]}
@@ -679,6 +684,7 @@ def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, pro
     out_shape = {st[0]: st[2] for st in stages}
     ops = {st[0]: op(st) for st in stages}
     layer_of = {st[0]: st[4] for st in stages}
+    rec_rows = {st[0]: 0.0 for st in stages if getattr(st[4], "recurrent", False)}   # latched spikes fed back
     fanouts = layer_fanouts(network=net)
     in_counts = {k: np.zeros(in_shape[k]) for k in names}
     out_counts = dict.fromkeys(names, 0.0)
@@ -696,6 +702,8 @@ def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, pro
                 for k in names:
                     in_counts[k] += s.sum(axis=0).reshape(in_shape[k])
                     rows = nw.recurrent_rows(layer_of[k], s.reshape((nb,) + in_shape[k]), latched.get(k))
+                    if latched.get(k) is not None:
+                        rec_rows[k] += float(latched[k].sum())
                     s = neurons[k].step(ops[k](rows)).astype(np.float32)
                     if k in latched:
                         latched[k] = s
@@ -709,5 +717,5 @@ def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, pro
     return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
             "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
             "predictions": preds,
-            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape),
+            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape, rec_rows),
             "seconds": time.perf_counter() - t0}

@@ -39,8 +39,26 @@ def test_latch_spike_train_is_the_analytic_one():
         desc = _latch(rec)
         ev = snn.simulate(desc, x, np.zeros(1, int), steps=8)["events"]
         assert ev["r"]["output_spikes"] == want
+        # the recurrent row receives the spikes of steps 1..6 (step 7's is never fed back), each
+        # driving the one neuron; the input pixel (value 0) never spikes
+        assert ev["r"]["input_spikes"] == ev["r"]["synaptic_events"] == (6 if rec else 0)
         net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=8, tile=2))
         assert int(q.run(net, x)["counts"].sum()) == want
+
+
+def test_energy_events_count_the_recurrent_rows():
+    """golden.energy.network_shapes: a recurrent layer's crossbar has in + n rows and fan-in
+    in + n; spintwin.explore_eval.network_events adds the layer's own spikes to its row
+    activations, each driving n synapses (the latch: 7 spikes, one neuron -> 7 events, one of
+    them the last step's, the documented overcount of at most n per image)."""
+    from golden import energy
+    from spintwin.explore_eval import network_events
+
+    desc = _latch()
+    assert energy.network_shapes(desc) == {"r": (2, 1, 2, 2)}
+    net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=8, tile=2))
+    ev = network_events(net, q.run(net, np.zeros((1, 1, 1)))["spikes"], 1)
+    assert ev.layers[0].input_spikes == ev.layers[0].synaptic_events == 7
 
 
 def test_description_round_trip_and_refusals(tmp_path):
@@ -48,6 +66,10 @@ def test_description_round_trip_and_refusals(tmp_path):
     net = nw.Network("r", nw.Input(2, 2, 1), (
         nw.Flatten("f"), nw.Dense("h", rng.normal(size=(3, 7)), bias=rng.normal(size=3), neuron=CMOS, recurrent=True),
         nw.Dense("o", rng.normal(size=(2, 3)), neuron=CMOS)))
+    from golden import convnet
+
+    with pytest.raises(nw.NetworkError, match="^layer 'h' is recurrent: golden.convnet trains feed-forward"):
+        convnet.forward(net, np.zeros((1, 2, 2)))
     back = nw.load(nw.save(net, tmp_path / "r.npz"))
     assert back["h"].recurrent and not back["o"].recurrent
     assert np.array_equal(back["h"].weight, net["h"].weight)
