@@ -34,7 +34,12 @@ def _pool(layer: nw.Pool2d, a: np.ndarray) -> np.ndarray:
 
 def forward(network: nw.Network, x, *, keep: bool = False):
     """Logits (N, classes) of samples ``x`` (N, H, W[, C]) in [0, 1]; with ``keep`` also the
-    per-layer caches (input, pre-activation) for :func:`train`."""
+    per-layer caches (input, pre-activation) for :func:`train`. A recurrent layer is refused
+    (one line: :mod:`golden.recurrent` trains those)."""
+    for layer in network.layers:
+        if getattr(layer, "recurrent", False):
+            raise nw.NetworkError(f"layer {layer.name!r} is recurrent: golden.convnet trains feed-forward networks "
+                                  "(golden.recurrent trains a recurrent MLP)")
     a = _as_maps(network, x)
     last = network.layers[-1]
     caches = []

@@ -176,8 +176,9 @@ def network_shapes(network) -> dict:
     """(inputs, neurons, fan_in, stored weights) of every spiking layer of a description
     (``golden.network.Network``).
 
-    inputs: the spikes' positions arriving (before any folded pooling); neurons: the layer's;
-    fan_in: synapses per neuron (conv ``k k C``, pooling ``size**2``, dense its inputs), times
+    inputs: the spikes' positions arriving (before any folded pooling; a recurrent dense layer:
+    and its own outputs fed back, the crossbar's rows); neurons: the layer's;
+    fan_in: synapses per neuron (conv ``k k C``, pooling ``size**2``, dense its rows), times
     the window of each folded pooling (network 2: its inputs are the unpooled spikes, each
     driving four devices per weight); stored weights: the weight array's size (0 for pooling's
     fixed weights).
@@ -196,7 +197,8 @@ def network_shapes(network) -> dict:
             fan_in, weights = layer.size ** 2, 0
         for pool in folded:
             fan_in *= pool.size ** 2
-        out[layer.name] = (int(np.prod(shape_in)), int(np.prod(shape_out)), int(fan_in), weights)
+        rows = int(np.prod(shape_in)) + (int(np.prod(shape_out)) if getattr(layer, "recurrent", False) else 0)
+        out[layer.name] = (rows, int(np.prod(shape_out)), int(fan_in), weights)
     return out
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import network as nw
 
-__all__ = ["train_mlp", "normalise_mlp", "mlp_network", "forward", "accuracy", "layer_params"]
+__all__ = ["adam_step", "train_mlp", "normalise_mlp", "mlp_network", "forward", "accuracy", "layer_params"]
 
 
 def layer_params(weights: list) -> list[tuple]:
@@ -56,6 +56,16 @@ def forward(weights: list, x: np.ndarray, *, keep: bool = False):
 
 def accuracy(weights: list, x, y) -> float:
     return float(np.mean(np.argmax(forward(weights, x), axis=1) == np.asarray(y)))
+
+
+def adam_step(params: list, grads: list, m: list, v: list, t: int, lr: float) -> None:
+    """One Adam update (beta1 0.9, beta2 0.999, eps 1e-8) of the float32 arrays ``params`` in
+    place, with their gradients ``grads`` and moment lists ``m``, ``v``; ``t`` counts updates from 1."""
+    for j, g in enumerate(grads):
+        m[j] = 0.9 * m[j] + 0.1 * g
+        v[j] = 0.999 * v[j] + 0.001 * g * g
+        step = lr * (m[j] / (1 - 0.9 ** t)) / (np.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8)
+        params[j] = (params[j] - step).astype(np.float32)
 
 
 def train_mlp(x, y, hidden=(32,), *, classes: int | None = None, epochs: int = 60, batch: int = 32,
@@ -95,11 +105,7 @@ def train_mlp(x, y, hidden=(32,), *, classes: int | None = None, epochs: int = 6
                 if j:
                     d = (d @ ws[j]) * (ins[j] > 0)
             t += 1
-            for j, g in enumerate(gw + gb if bias else gw):
-                m[j] = 0.9 * m[j] + 0.1 * g
-                v[j] = 0.999 * v[j] + 0.001 * g * g
-                step = lr * (m[j] / (1 - 0.9 ** t)) / (np.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8)
-                params[j] = (params[j] - step).astype(np.float32)
+            adam_step(params, gw + gb if bias else gw, m, v, t, lr)
             ws = params[:len(ws)]
             if bias:
                 bs = params[len(ws):]

@@ -11,7 +11,9 @@ Conventions
   (row-major over H, W, C: index ``(y W + x) C + c``). NIR's maps are channels-first
   ``(C, H, W)``: an importer permutes a Linear that follows a Flatten accordingly.
 * Conv2d weights are ``(K, C, k, k)`` (out channels, in channels, kernel rows, kernel columns;
-  cross-correlation, as NIR and torch); Dense weights ``(out, in)``; biases ``(out,)``.
+  cross-correlation, as NIR and torch); Dense weights ``(out, in)`` (a recurrent dense layer:
+  ``(out, in + out)``, its own spikes of the previous step as extra rows; :class:`Dense`);
+  biases ``(out,)``.
 * A layer with a :class:`Neuron` feeds spiking neurons; a layer without one is linear and
   folds into the next weighted layer (network 2's pooling: the next layer sees the pooled
   counts). Flatten never has neurons. The last layer must have neurons (the classes).
@@ -54,7 +56,7 @@ import numpy as np
 
 __all__ = ["Input", "Neuron", "Conv2d", "Pool2d", "Flatten", "Dense", "Network", "NetworkError",
            "BUILTINS", "KIND_OF", "NETWORK_OF_KIND", "PERCENTILE", "NORMALISE_IMAGES", "builtin", "from_weights",
-           "save", "load", "windows", "sum_pool", "layer_fanout", "FORMAT_VERSION"]
+           "save", "load", "windows", "sum_pool", "layer_fanout", "recurrent_rows", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 #: The built-in networks, by the one name each has everywhere.
@@ -256,12 +258,21 @@ class Flatten:
 
 @dataclass(frozen=True, eq=False)
 class Dense:
-    """A dense (Linear; with ``bias``: Affine) layer, ``weight`` (out, in) on a flat input."""
+    """A dense (Linear; with ``bias``: Affine) layer, ``weight`` (out, in) on a flat input.
+
+    ``recurrent``: the layer's own output spikes of step t-1 are extra input rows at step t
+    (seed sections III and V.1: the latched neuron outputs drive input rows of the same
+    crossbar): ``weight`` is then ``(out, in + out)``, its last ``out`` columns the recurrent
+    weights, and the layer computes ``W [x_t, s_{t-1}] (+ bias)`` with ``s_{-1} = 0``
+    (:func:`recurrent_rows`). A recurrent layer must have neurons and a flat input of its own
+    (no folded pooling in front).
+    """
 
     name: str
     weight: np.ndarray
     bias: np.ndarray | None = None
     neuron: Neuron | None = None
+    recurrent: bool = False
 
     @property
     def out_features(self) -> int:
@@ -269,12 +280,18 @@ class Dense:
 
     def out_shape(self, in_shape: tuple) -> tuple:
         w = np.shape(self.weight)
+        if not isinstance(self.recurrent, (bool, np.bool_)):
+            raise NetworkError(f"layer {self.name!r}: recurrent must be true or false, not {self.recurrent!r}")
         if len(w) != 2:
             raise NetworkError(f"layer {self.name!r}: weight must be (out, in), not {w}")
         if len(in_shape) != 1:
             raise NetworkError(f"layer {self.name!r}: a dense layer needs a flat input (add a Flatten), not {in_shape}")
-        if w[1] != in_shape[0]:
-            raise NetworkError(f"layer {self.name!r}: weight {w} expects {w[1]} inputs, the input has {in_shape[0]}")
+        rec = w[0] if self.recurrent else 0
+        if w[1] != in_shape[0] + rec:
+            what = f"{w[1] - rec} inputs and {rec} recurrent rows" if rec else f"{w[1]} inputs"
+            raise NetworkError(f"layer {self.name!r}: weight {w} expects {what}, the input has {in_shape[0]}"
+                               + (f" (a recurrent layer's weight is (out, in + out) = ({w[0]}, {in_shape[0] + w[0]}))"
+                                  if rec else ""))
         return (w[0],)
 
 
@@ -317,6 +334,9 @@ class Network:
             seen.add(layer.name)
             if layer.neuron is not None and not isinstance(layer.neuron, Neuron):
                 raise NetworkError(f"layer {layer.name!r}: neuron must be a Neuron or None")
+            if getattr(layer, "recurrent", False) and layer.neuron is None:
+                raise NetworkError(f"layer {layer.name!r}: a recurrent layer needs neurons (its spikes are its "
+                                   "recurrent input)")
             try:
                 out = tuple(int(v) for v in layer.out_shape(shape))
             except NetworkError as e:
@@ -372,6 +392,9 @@ class Network:
                                        " into the next layer")
                 pending.append(layer)
                 continue
+            if pending and getattr(layer, "recurrent", False):
+                raise NetworkError(f"layer {layer.name!r}: a recurrent layer cannot take a folded (linear) pooling "
+                                   f"{pending[-1].name!r}; give the pooling neurons")
             out.append((tuple(pending), layer))
             pending = []
         return out
@@ -455,7 +478,10 @@ def load(path) -> Network:
         layers = []
         for d in h["layers"]:
             d = dict(d)
-            cls = _LAYER_TYPES[d.pop("type")]
+            kind = d.pop("type")
+            cls = _LAYER_TYPES[kind]
+            if d.get("recurrent") and cls is not Dense:
+                raise NetworkError(f"layer {d.get('name')!r}: only dense layers can be recurrent, not {kind}")
             for f in ("weight", "bias"):
                 if f in d:
                     d[f] = None if d[f] is None else arrays[f"{d['name']}.{f}"]
@@ -506,6 +532,18 @@ def sum_pool(layer: Pool2d, s: np.ndarray) -> np.ndarray:
         for dx in range(k):
             out = out + s[:, dy:dy + st * (ho - 1) + 1:st, dx:dx + st * (wo - 1) + 1:st]
     return out
+
+
+def recurrent_rows(layer, s: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+    """The input rows a dense layer's weights see: the flat input ``s`` (B, ...) -> (B, in),
+    followed, for a recurrent layer, by its own spikes of the previous step ``prev`` (B, out)
+    (zeros at the first step); a non-recurrent layer gets ``s`` unchanged. The one place that
+    extends a crossbar's input vector by its latched outputs (golden.snn and quantize.snn)."""
+    if not getattr(layer, "recurrent", False):
+        return s
+    flat = s.reshape(len(s), -1)
+    prev = np.zeros((len(s), layer.out_features), flat.dtype) if prev is None else prev.reshape(len(s), -1)
+    return np.concatenate([flat, prev.astype(flat.dtype)], axis=1)
 
 
 def layer_fanout(layer, in_shape: tuple, out_shape: tuple) -> np.ndarray:

@@ -38,6 +38,15 @@ LIF              :class:`~golden.network.Neuron` ``"lif"``: Euler at step ``dt``
                  ``v_reset = 0`` are required.
 Threshold        only as spintwin writes a p-bit neuron (node metadata ``spintwin.model = pbit``);
                  a plain, stateless Threshold has no hardware neuron and is refused.
+recurrence       NIR's recurrent form (the graph cycle that snnTorch's RLeaky/RSynaptic exports
+                 and the NIR paper's figure 3 draw): a Linear/Affine node whose one edge in
+                 comes from a neuron node and whose one edge out goes back into it, beside the
+                 neuron's feed-forward edge, is the recurrent rows of a recurrent
+                 :class:`~golden.network.Dense` (``recurrent=True``, weight ``[W, W_rec]``; an
+                 Affine's bias adds to the layer's). Discrete-time simulators apply the edge one
+                 step late, as the description does (``s_{t-1}``). Only around a Linear/Affine
+                 layer's neurons; any other cycle is refused. Export writes the same form (the
+                 node ``<layer>_rec``).
 ===============  ================================================================================
 
 Neuron parameters must be one value per node (the hardware has one threshold and one leak
@@ -53,7 +62,7 @@ tool reading the file sees plain IF (reset to 0) and Threshold nodes.
 
 Refused with one line (:class:`NirError`, a :class:`~spinbase.errors.SpintwinError`: the CLI
 exits 2) naming the node's id and type and what is supported: CubaLIF, CubaLI, LI, I, Delay,
-Conv1d, Identity, subgraphs, recurrent edges, branches, several inputs or outputs, non-finite
+Conv1d, Identity, subgraphs, recurrent edges other than the recurrent form above, branches, several inputs or outputs, non-finite
 weights, shapes that do not follow along the edges (both nodes and shapes named), an empty
 graph, a missing file, a file that is not NIR.
 """
@@ -221,7 +230,8 @@ def _chain(graph) -> list:
     back.sort(key=lambda e: depth.get(e[1], 1 << 30) > depth.get(e[0], -1))   # the edge back upstream first
     for a, b in back[:1]:                  # an edge back to a node upstream of it: recurrence
             raise NirError(f"edge ({a!r}, {b!r}) into node {b!r} ({type(nodes[b]).__name__}) is recurrent (a cycle); "
-                           "the core runs feed-forward chains only")
+                           "the core runs feed-forward chains and recurrent dense layers only (a Linear/Affine from a "
+                           "neuron node back into it)")
     for nid in nodes:
         kind = type(nodes[nid]).__name__
         if len(succ.get(nid, [])) > 1:
@@ -257,6 +267,7 @@ def from_nir_graph(graph, *, dt: float = DEFAULT_DT, membrane_frac: int = 8, nam
     :func:`read_nir` returns."""
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
         raise NirError(f"dt must be a finite number of seconds > 0, not {dt!r}")
+    graph, loops = _recurrent_loops(graph)
     order = _chain(graph)
     nodes = graph.nodes
     gmeta = _meta(graph)
@@ -264,12 +275,39 @@ def from_nir_graph(graph, *, dt: float = DEFAULT_DT, membrane_frac: int = 8, nam
     st = _Walk(nodes, dt, membrane_frac)
     for nid in order:
         st.visit(nid, nodes[nid])
+        if nid in loops:
+            st.recurrent(nid, *loops[nid])
     st.close()
     try:
         net = nw.Network(name, st.input, st.layers)
     except nw.NetworkError as e:
         raise NirError(f"the mapped network does not hold: {e}") from None
     return net, st.report
+
+
+def _recurrent_loops(graph):
+    """``(graph without them, {neuron id: (loop node id, loop node)})``: NIR's recurrent form
+    (module docstring), a Linear/Affine whose only edge in comes from a neuron node and whose
+    only edge out returns to it, where that neuron has exactly one other edge in."""
+    nodes, edges = graph.nodes, [(str(a), str(b)) for a, b in graph.edges]
+    succ, pred = {}, {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    loops = {}
+    for rid, node in nodes.items():
+        if type(node).__name__ not in ("Linear", "Affine") or len(succ.get(rid, [])) != 1:
+            continue
+        nid = succ[rid][0]
+        if (pred.get(rid) == [nid] and type(nodes.get(nid)).__name__ in ("IF", "LIF", "Threshold")
+                and len(pred.get(nid, [])) == 2 and nid not in loops):
+            loops[nid] = (rid, node)
+    if not loops:
+        return graph, loops
+    gone = {rid for rid, _ in loops.values()}
+    kept = [(a, b) for a, b in edges if a not in gone and b not in gone]
+    return _nir().NIRGraph(nodes={k: v for k, v in nodes.items() if k not in gone}, edges=kept,
+                           metadata=getattr(graph, "metadata", {}) or {}, type_check=False), loops
 
 
 class _Walk:
@@ -340,6 +378,27 @@ class _Walk:
         if b.shape != (n,):
             raise NirError(f"node {nid!r} ({kind}): bias has shape {b.shape}, expected ({n},)")
         return None if not np.any(b) else b
+
+    def recurrent(self, nid, rid, node):
+        """Neuron node ``nid`` feeds itself back through ``rid``: the layer it closes becomes a
+        recurrent Dense with ``rid``'s weight as its recurrent rows (module docstring)."""
+        from dataclasses import replace
+
+        kind, last = type(node).__name__, self._last()
+        if not isinstance(last, nw.Dense):
+            raise NirError(f"node {rid!r} ({kind}) feeds {nid!r} back into itself, but {nid!r} closes a "
+                           f"{type(last).__name__}; supported: recurrence around a Linear/Affine layer's neurons")
+        n = last.out_features
+        w = _finite(rid, kind, "weight", node.weight)
+        if w.shape != (n, n):
+            raise NirError(f"node {rid!r} ({kind}): recurrent weight {w.shape}, expected ({n}, {n}) (the "
+                           f"{n} neurons of {nid!r})")
+        bias, extra = last.bias, self._bias(rid, kind, node, n)
+        if extra is not None:
+            bias = extra if bias is None else bias + extra
+        self._replace_last(replace(last, weight=np.concatenate([last.weight, w.astype(last.weight.dtype)], axis=1),
+                                   bias=bias, recurrent=True))
+        self.report.setdefault(last.name, {})["recurrent_node"] = rid
 
     def _conv2d(self, nid, node, kind):
         self._need_map(nid, kind)
@@ -600,6 +659,8 @@ def to_nir_graph(network: nw.Network, *, dt: float = DEFAULT_DT):
             add(layer.name, nir.Flatten(input_type={"input": np.array(nir_in)}, start_dim=0, end_dim=-1))
         else:
             wt = np.asarray(layer.weight)
+            if layer.recurrent:                          # the recurrent rows: a node of their own
+                wt, w_rec = wt[:, :-layer.out_features], wt[:, -layer.out_features:]
             src = _flattened_map(network, layer.name)
             if src is not None:                          # description (h, w, c) -> NIR (c, h, w) columns
                 hh, ww, cc = src
@@ -608,6 +669,12 @@ def to_nir_graph(network: nw.Network, *, dt: float = DEFAULT_DT):
             add(layer.name, nir.Linear(weight=wt) if layer.bias is None else nir.Affine(weight=wt, bias=layer.bias))
         if layer.neuron is not None:
             add(f"{layer.name}_neuron", _neuron_node(nir, layer.neuron, nir_out, dt))
+        if getattr(layer, "recurrent", False):         # NIR's recurrent form: neuron -> rec -> neuron
+            rid = f"{layer.name}_rec"
+            if rid in nodes:
+                raise NirError(f"layer {rid!r}: NIR node id taken")
+            nodes[rid] = nir.Linear(weight=np.ascontiguousarray(w_rec))
+            edges.extend([(prev, rid), (rid, prev)])
     nodes["output"] = nir.Output(output_type={"output": np.array(network.out_shape)})
     edges.append((prev, "output"))
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={_META + "name": network.name, _META + "format": 1},

@@ -293,12 +293,17 @@ def _images(x, y, shape=(28, 28, 1)):
     return x, y
 
 
-def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps, out_shape):
+def _event_summary(names, in_counts, out_counts, fanouts, n_images, steps, out_shape, rec_rows=None):
+    """Per layer per image: input spikes (a recurrent layer's: its feed-forward input spikes and
+    the latched spikes its recurrent rows receive, ``rec_rows``), synaptic events (each recurrent
+    row drives the layer's every neuron), neuron updates and output spikes."""
     ev = {}
+    rec_rows = rec_rows or {}
     for k in names:
         n_neurons = int(np.prod(out_shape[k])) if k in out_shape else 0
-        ev[k] = {"input_spikes": float(in_counts[k].sum() / n_images),
-                 "synaptic_events": float((in_counts[k] * fanouts[k]).sum() / n_images),
+        r = float(rec_rows.get(k, 0.0))
+        ev[k] = {"input_spikes": float((in_counts[k].sum() + r) / n_images),
+                 "synaptic_events": float(((in_counts[k] * fanouts[k]).sum() + r * n_neurons) / n_images),
                  "neuron_updates": float(n_neurons * steps),
                  "output_spikes": float(out_counts[k] / n_images)}
     ev["total"] = {key: float(sum(ev[k][key] for k in names)) for key in ev[names[0]]}
@@ -665,7 +670,8 @@ def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, pro
     ``neuron(stage, shape, rng)`` its neurons, an object with ``step(current) -> spikes`` and a
     membrane ``v`` (the output layer's ``v`` breaks ties in :func:`decide`); a stage is an entry
     of :func:`_stages`. Per batch, per step: encode the input, then each stage in order, counting
-    the spikes that arrive and leave; score at every checkpoint.
+    the spikes that arrive and leave; score at every checkpoint. A recurrent dense layer sees
+    its input followed by its own spikes of the previous step (:func:`golden.network.recurrent_rows`).
     """
     x, y = _images(x, y, net.input.shape)
     cps = _checkpoints(steps, checkpoints)
@@ -677,6 +683,8 @@ def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, pro
     in_shape = {st[0]: st[1] for st in stages}
     out_shape = {st[0]: st[2] for st in stages}
     ops = {st[0]: op(st) for st in stages}
+    layer_of = {st[0]: st[4] for st in stages}
+    rec_rows = {st[0]: 0.0 for st in stages if getattr(st[4], "recurrent", False)}   # latched spikes fed back
     fanouts = layer_fanouts(network=net)
     in_counts = {k: np.zeros(in_shape[k]) for k in names}
     out_counts = dict.fromkeys(names, 0.0)
@@ -688,11 +696,17 @@ def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, pro
             xb = x[i:i + batch]
             nb = len(xb)
             neurons = {st[0]: neuron(st, (nb,) + st[2], rng) for st in stages}
+            latched = {st[0]: None for st in stages if getattr(st[4], "recurrent", False)}  # s_{t-1}
             counts = np.zeros((nb, net.classes))
             for t, s in enumerate(_encode(xb * np.float32(input_rate), steps, encoding, rng), start=1):
                 for k in names:
                     in_counts[k] += s.sum(axis=0).reshape(in_shape[k])
-                    s = neurons[k].step(ops[k](s.reshape((nb,) + in_shape[k]))).astype(np.float32)
+                    rows = nw.recurrent_rows(layer_of[k], s.reshape((nb,) + in_shape[k]), latched.get(k))
+                    if latched.get(k) is not None:
+                        rec_rows[k] += float(latched[k].sum())
+                    s = neurons[k].step(ops[k](rows)).astype(np.float32)
+                    if k in latched:
+                        latched[k] = s
                     out_counts[k] += float(s.sum())
                 counts += s.reshape(nb, -1)
                 if t in preds:
@@ -703,5 +717,5 @@ def _run(net, x, y, *, steps, checkpoints, encoding, input_rate, rng, batch, pro
     return {"images": int(len(x)), "steps": int(steps), "encoding": encoding,
             "accuracy": {t: float(np.mean(p == y)) for t, p in preds.items()},
             "predictions": preds,
-            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape),
+            "events": _event_summary(names, in_counts, out_counts, fanouts, len(x), steps, out_shape, rec_rows),
             "seconds": time.perf_counter() - t0}

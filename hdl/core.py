@@ -14,7 +14,9 @@ from, within these limits (anything else is refused with one line naming the lay
 * conv k x k (any k >= 1), stride 1, any zero padding (the scatter offsets the spike);
 * 2 x 2 pooling with stride 2, with IF neurons (a layer of its own) or linear (folded into the
   next conv or dense layer, network 2's way);
-* dense layers on the flattened map, chained (an MLP: a dense spike scatters one word);
+* dense layers on the flattened map, chained (an MLP: a dense spike scatters one word),
+  recurrent or not (a recurrent layer's spikes also scatter into its own accumulator for the
+  next step through its own engine: ``quantize.core``'s docstring argues the ordering);
 * biases (a constant per column added at the neuron update); neurons IF (DW or CMOS), LIF
   (the shift leak ``v - (v >> leak_shift)`` of the stored membrane, per layer) or p-bit, one
   kind for the whole network (``QuantConfig.kind``); up to 7 layers with neurons, up to 256
@@ -281,7 +283,8 @@ class SnnCore(wiring.Component):
         rd = self._readout_control(m)
         ph = [Signal(name=f"ph_{L.name}") for L in layers]   # registered: layer j's readout runs
         for j, L in enumerate(layers):
-            self._handout(m, j, L, rd, ph[j], eng[j + 1] if j + 1 < nl else None, spike_event, counts, bases[j + 1])
+            self._handout(m, j, L, rd, ph[j], eng[j + 1] if j + 1 < nl else None, spike_event, counts, bases[j + 1],
+                          own=eng[j] if L.recurrent else None, last_step=t + 1 == steps)
             self._datapath(m, j, L, widths[j], rd, ph[j], dict(
                 acc_rd=acc_rd[j], acc_wr=acc_wr[j], t=t, mem_rd=mem_rd[j], mem_wr=mem_wr[j],
                 v_regs=v_regs[j], pbank=pbanks[j] if pbanks else None))
@@ -433,6 +436,7 @@ class SnnCore(wiring.Component):
         word of a spike and the first of the next)."""
         n, aw, kw = L.n, w["aw"], w["kw"]
         req = Signal(name=f"req_{L.name}")
+        rec = Signal(name=f"rec_{L.name}")       # the request is a recurrent layer's own spike
         ry, rx = Signal(8, name=f"ry_{L.name}"), Signal(8, name=f"rx_{L.name}")
         rc = Signal(8, name=f"rc_{L.name}")
         active = Signal(name=f"active_{L.name}")
@@ -505,7 +509,14 @@ class SnnCore(wiring.Component):
             ghw = L.geo_shape
             yx1 = Signal(range(ghw[0] * ghw[1] + 1), name=f"yx1_{L.name}")
             c1 = Signal(8, name=f"c1_{L.name}")
-            m.d.sync += [yx1.eq(yy * ghw[1] + xx), c1.eq(cc), row2.eq(yx1 * ghw[2] + c1),
+            row_ff = yx1 * ghw[2] + c1
+            if L.recurrent:    # a request of the layer's own spike: recurrent row in + c
+                rec_w, rec1 = Signal(name=f"recw_{L.name}"), Signal(name=f"rec1_{L.name}")
+                with m.If(req):
+                    m.d.sync += rec_w.eq(rec)
+                m.d.sync += rec1.eq(rec_w)
+                row_ff = Mux(rec1, int(np.prod(ghw)) + c1, row_ff)
+            m.d.sync += [yx1.eq(yy * ghw[1] + xx), c1.eq(cc), row2.eq(row_ff),
                          row3.eq(row2), addr3.eq(row2 >> L.tile_log2)]
         m.d.sync += [addr4.eq(addr3), addr5.eq(addr4)]
         m.d.comb += [k_rd.addr.eq(row3), k_rd.en.eq(1), acc_rd.addr.eq(addr3), acc_rd.en.eq(1)]
@@ -533,7 +544,7 @@ class SnnCore(wiring.Component):
         fwd1, fwd2 = Signal(name=f"fwd1_{L.name}"), Signal(name=f"fwd2_{L.name}")
         m.d.comb += [fwd1.eq(v5 & hit1), fwd2.eq(v5 & ~hit1 & hit2)]
         self.forwarding.append((L.name, fwd1, fwd2))
-        return {"req": req, "y": ry, "x": rx, "c": rc, "busy_next": active & ~last}
+        return {"req": req, "y": ry, "x": rx, "c": rc, "rec": rec, "busy_next": active & ~last}
 
     # ------------------------------------------------------------------------------------------
     def _readout_control(self, m: Module) -> dict:
@@ -624,18 +635,26 @@ class SnnCore(wiring.Component):
         m.d.comb += s["exit"].eq(adv & ~s["issuing"] & (s["flush"] == READ_FLUSH - 1))
         return s
 
-    def _handout(self, m: Module, j: int, L: CoreLayer, s: dict, ph, e, spike_event, counts, base):
+    def _handout(self, m: Module, j: int, L: CoreLayer, s: dict, ph, e, spike_event, counts, base, *, own=None,
+                 last_step=None):
         """Layer ``j``'s part of the readout control while it runs (``ph``): its word count and
         tile wrap, its engine's ``busy_next`` as the hold, the hand-out of ``sel`` (the scatter
         request, or the class counters of the last layer) and the event base and (y, x) of
-        each completed position popped into ``rem``."""
+        each completed position popped into ``rem``. A recurrent layer (``own``: its own scatter
+        engine) also requests its own engine with each spike it hands out, except in the last
+        step (``last_step``); a dense scatter is one word, so ``own["busy_next"]`` never holds."""
         words = L.positions * L.tiles
         wait = e["busy_next"] if e is not None else Const(0)
+        if own is not None:
+            wait = wait | own["busy_next"]
         with m.If(ph):
             m.d.comb += [s["run"].eq(1), s["wait"].eq(wait), s["issuing"].eq(s["ra"] != words)]
             m.d.sync += s["last1"].eq(s["r0"] == L.tiles - 1)
             with m.If(~wait & s["sel_v"]):
                 spike_event(j + 1, s["sel_idx"])
+                if own is not None:
+                    with m.If(~last_step):
+                        m.d.comb += [own["req"].eq(1), own["rec"].eq(1), own["c"].eq(s["sel_ch"])]
                 if e is not None:
                     m.d.comb += [e["req"].eq(1), e["y"].eq(s["sel_y"]), e["x"].eq(s["sel_x"]), e["c"].eq(s["sel_ch"])]
                 else:
@@ -675,7 +694,11 @@ class SnnCore(wiring.Component):
             # the read port is the readout's; the write port clears the word behind the read, and
             # is otherwise left to the scatter into this layer (its last word is written in the
             # cycle of the first issue, which the transparent read port forwards)
-            m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
+            if L.recurrent:    # once the words are issued the read port is the recurrent scatter's
+                with m.If(s["issuing"]):
+                    m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
+            else:
+                m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
             with m.If(s["v1"]):
                 m.d.comb += [acc_wr.addr.eq(s["ra1"]), acc_wr.data.eq(0), acc_wr.en.eq(1)]
             if mem_rd is not None:

@@ -32,6 +32,20 @@ in layer order, as the model (layer l at step t sees layer l-1's spikes of step 
   Each spike of the position is then handled in channel order: one cycle (signature, counter)
   plus its scatter into layer l+1 (the readout stalls meanwhile); the last layer's spikes
   count the classes.
+* Recurrent dense layers (``golden.network.Dense.recurrent``; seed sections III and V.1): each
+  spike a recurrent layer hands out is also a request to the layer's *own* scatter engine,
+  which adds weight row ``in + c`` (the recurrent rows follow the input rows) to the layer's
+  own accumulator word ``(in + c) >> tile_log2``, for the next step's READ; not in an image's
+  last step (nothing reads it: the accumulator is all zero when the next image starts).
+  Hazards: a dense layer has one position, so all its R words have been read and cleared
+  before its first spike reaches ``rem`` (READ_STAGES advances after the last issue) and the
+  recurrent writes follow every read and clear of the step; the readout takes the read port
+  only while it issues, leaving it to the own engine afterwards; the next writes into those
+  words are the next step's scatter from layer l-1 through the same engine (its forwarding
+  orders them), and the next read is the next step's READ(l). Cycles: the own engine is
+  another engine than the next layer's and a dense scatter is one word (an engine takes a
+  request every cycle), so the recurrent scatter runs beside the hand-out and adds no cycle:
+  the count below holds unchanged (tests check it cycle for cycle).
 * After the last step: the decision (one cycle per class and one more, quantize.snn.decide's
   order).
 
@@ -129,6 +143,8 @@ class CoreLayer:
                           constant input per step (membrane units), added at the neuron update
     leak_shift : int or None
                           LIF: the stored membrane leaks ``v - (v >> leak_shift)`` first
+    recurrent : bool      fc only: rows ``in .. in + n - 1`` of ``k`` take the layer's own spikes
+                          of the previous step (the module docstring's recurrent scatter)
     """
 
     name: str
@@ -144,6 +160,7 @@ class CoreLayer:
     padding: int = 0
     bias: np.ndarray | None = None
     leak_shift: int | None = None
+    recurrent: bool = False
 
     @property
     def n(self) -> int:
@@ -212,7 +229,7 @@ def check_core_network(network) -> None:
     core's architecture cannot run. Supported: any input H x W x C (H, W, C <= 256); conv
     k x k (k >= 1) with stride 1 and any zero padding; 2 x 2 pooling with stride 2, with
     neurons or folded (linear) into the next weighted layer; Flatten; dense layers after the
-    flatten, chained (an MLP); biases; IF, LIF (shift leak) or p-bit neurons; up to
+    flatten, chained (an MLP), recurrent or not; biases; IF, LIF (shift leak) or p-bit neurons; up to
     ``MAX_LAYERS`` layers with neurons, each with at most 256 channels (outputs)."""
     layers = [L for L in network.layers if not isinstance(L, _nw.Flatten)]
     h, w, c = network.input.shape
@@ -272,7 +289,7 @@ def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
         pad = layer.geo.padding if kind == "conv" else 0
         bias = None if layer.bias is None else np.asarray(layer.bias, np.int64)
         out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl, ks,
-                             pad, bias, layer.leak_shift))
+                             pad, bias, layer.leak_shift, layer.recurrent))
     return out
 
 

@@ -78,6 +78,14 @@ Stochastic layers: one 31-bit bank per layer with one lane per output channel, r
 the start of every image (``LfsrConfig(31, channels, lut_bits, seed + 1 + layer index)``);
 word ``t * P + p`` of lane c is for output position p (row-major) of channel c at step t.
 
+Recurrent layers (seed sections III and V.1; ``golden.network.Dense.recurrent``): a recurrent
+dense layer's input vector is its input spikes followed by its own output spikes of the
+previous step (zeros at step 0 of every image; ``golden.network.recurrent_rows``), so its
+weight codes ``k`` have ``in + n`` rows quantised by the same rules as any layer's (one
+``w_max`` per layer, the same tiles, scale codes and rounding), and ``y`` is the ordinary
+tiled sum over all of them. ``layer_input``, the observers and ``scatter_words`` see the layer's
+feed-forward input only.
+
 Decision: the most output spikes; ties go to the largest membrane (IF) or accumulated input
 (stochastic); remaining ties to the lowest class index.
 """
@@ -88,6 +96,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from golden.network import recurrent_rows
 from quantize.fixed import shift_right
 from quantize.lfsr import LfsrBank, LfsrConfig, derive_seeds, splitmix64
 
@@ -197,6 +206,8 @@ class QuantLayer:
                           constant input per step in membrane units (module docstring)
     leak_shift : int or None
                           LIF leak ``v -= v >> leak_shift`` before the input; None for IF and p-bit
+    recurrent : bool      a recurrent dense layer: ``k``'s last n rows take the layer's own spikes of
+                          the previous step (module docstring, "Recurrent layers")
     """
 
     name: str
@@ -211,6 +222,7 @@ class QuantLayer:
     out_shape: tuple = ()
     bias: np.ndarray | None = None
     leak_shift: int | None = None
+    recurrent: bool = False
 
     def __post_init__(self):
         if self.geo is None:   # the geometry is the description's (build_network gives it)
@@ -368,7 +380,8 @@ def build_network(weights, cfg: QuantConfig = QuantConfig(), *, crossbar=None) -
         first = folded[0] if folded else layer
         return dict(pool_input=bool(folded), geo=layer, pre_pool=tuple(folded),
                     in_shape=network.in_shape_of(first.name), out_shape=network.out_shape_of(layer.name),
-                    bias=_bias_codes(layer.name, bias, cfg), leak_shift=leak)
+                    bias=_bias_codes(layer.name, bias, cfg), leak_shift=leak,
+                    recurrent=bool(getattr(layer, "recurrent", False)))
 
     layers, info = [], {}
     if cfg.kind == "cmos-if":
@@ -621,19 +634,23 @@ def step_loop(net: QuantNetwork, s_in: np.ndarray, observer: StepObserver | None
     state = {layer.name: np.zeros((b,) + tuple(layer.out_shape), np.int64) for layer in net.layers}
     counts = np.zeros((b, net.classes), np.int64)
     in_shape = (b,) + tuple(net.input_shape)
+    latched = {layer.name: None for layer in net.layers if layer.recurrent}    # s_{t-1}, None at t = 0
     for t in range(net.cfg.steps):
         s = s_in[t].reshape(in_shape)
         for layer in net.layers:
             obs.layer_input(t, layer, s)
             if type(obs).accumulator is not StepObserver.accumulator:
                 acc_hook = (lambda acc, _t=t, _layer=layer: obs.accumulator(_t, _layer, acc))
-            y = _to_shape(layer, layer_input(net, layer, s, acc_hook), b)
+            rows = recurrent_rows(layer.geo, s, latched.get(layer.name))
+            y = _to_shape(layer, layer_input(net, layer, rows, acc_hook), b)
             obs.pre_activation(t, layer, y, state[layer.name])
             if stochastic:
                 state[layer.name] += y
                 s = _pbit(net, y, draws[layer.name][t])
             else:
                 s = _if_step(net, state, layer.name, y)
+            if layer.recurrent:
+                latched[layer.name] = s
             obs.layer_output(t, layer, s)
         counts += s.reshape(b, -1)
         obs.step_end(t, counts, state)

@@ -292,7 +292,7 @@ def _manifest(d: CoreDesign, core, style: str) -> dict:
         "pixels_per_beat": PIX_PER_BEAT, "beats_per_image": -(-pixels // PIX_PER_BEAT),
         "layers": [{"name": L.name, "kind": L.kind, "in_shape": list(L.in_shape), "pool_input": L.pool_input,
                     "out_hw": list(L.out_hw), "rows": L.rows, "columns": L.n, "row_tiles": L.tiles,
-                    "shift": L.shift, **w} for L, w in zip(core.layers, core.widths)],
+                    "shift": L.shift, "recurrent": L.recurrent, **w} for L, w in zip(core.layers, core.widths)],
         "neuron": {"threshold": net.threshold, "floor": net.floor, "vmax": net.vmax,
                    "lut": None if net.lut is None else [int(v) for v in net.lut], "lut_shift": net.lut_shift},
         "config": asdict(cfg),

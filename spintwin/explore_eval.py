@@ -107,6 +107,11 @@ def network_events(net, spikes: dict, images: int):
     for layer in net.layers:
         inputs, neurons, fan_in, weights = shapes[layer.name]
         s_in = spikes[prev] / images
+        if getattr(layer, "recurrent", False):
+            # a recurrent dense layer's rows also take its own spikes fed back (every spike
+            # counted: the last step's, which the core does not feed back, overcount by at most
+            # ``neurons`` per image)
+            s_in += spikes[layer.name] / images
         layers.append(energy.LayerEvents(
             name=layer.name, inputs=inputs, neurons=neurons, fan_in=fan_in, weights=weights, input_spikes=s_in,
             synaptic_events=s_in * neurons * fan_in / inputs, neuron_updates=float(neurons * net.cfg.steps),

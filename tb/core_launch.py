@@ -49,6 +49,8 @@ def _design_key(net) -> str:
             h.update(a.tobytes())
         h.update(f"{layer.name}{layer.shift}{layer.tile}{layer.pool_input}".encode())
         h.update(repr((layer.in_shape, layer.out_shape, layer.leak_shift, getattr(layer.geo, "padding", 0))).encode())
+        if layer.recurrent:
+            h.update(b"recurrent")
         if layer.bias is not None:
             h.update(layer.bias.tobytes())
     h.update(repr((net.threshold, net.floor, net.vmax, net.lut_shift)).encode())

@@ -226,14 +226,45 @@ def test_bad_graphs_are_one_line(make, words):
         assert w in msg, (w, msg)
 
 
-def test_a_recurrent_edge_is_refused():
-    """snnTorch's RLeaky exports lif -> w_rec -> lif: the line names the edge into the node."""
+def test_the_recurrent_form_is_a_recurrent_dense_and_other_cycles_are_refused():
+    """snnTorch's RLeaky exports lif -> w_rec -> lif: a recurrent Dense whose weight is [W, W_rec]
+    (an Affine's bias adds to the layer's); a cycle of another shape (the neuron back into the
+    Linear before it) is refused, the line naming the edge into the node; recurrence around a
+    convolution's neurons is refused naming both nodes."""
     nodes = _mlp_nodes()
-    nodes["rec"] = nir.Linear(weight=np.eye(3))
+    nodes["rec"] = nir.Affine(weight=2 * np.eye(3), bias=np.array([0.5, 0.0, 0.0]))
     g = _graph(nodes, [("input", "fc"), ("fc", "if"), ("if", "rec"), ("rec", "if"), ("if", "output")])
+    net = nir_io.from_nir_graph(g)[0]
+    assert net["fc"].recurrent and np.array_equal(net["fc"].weight, np.hstack([np.ones((3, 4)), 2 * np.eye(3)]))
+    assert np.array_equal(net["fc"].bias, [0.5, 0.0, 0.0])
+    g = _graph(_mlp_nodes(), [("input", "fc"), ("fc", "if"), ("if", "fc"), ("if", "output")])
     with pytest.raises(NirError) as e:
         nir_io.from_nir_graph(g)
-    assert "recurrent" in str(e.value) and "'if'" in str(e.value) and "(IF)" in str(e.value)
+    assert "recurrent" in str(e.value) and "'fc'" in str(e.value) and "(Linear)" in str(e.value)
+    conv = {"input": nir.Input(input_type={"input": np.array([1, 3, 3])}),
+            "c": nir.Conv2d(input_shape=(3, 3), weight=np.ones((1, 1, 3, 3)), stride=1, padding=0, dilation=1,
+                            groups=1, bias=np.zeros(1)),
+            "if": nir.IF(r=np.ones((1, 1, 1)), v_threshold=np.ones((1, 1, 1))),
+            "rec": nir.Linear(weight=np.eye(1)), "output": nir.Output(output_type={"output": np.array([1, 1, 1])})}
+    g = _graph(conv, [("input", "c"), ("c", "if"), ("if", "rec"), ("rec", "if"), ("if", "output")])
+    with pytest.raises(NirError, match=r"^node 'rec' \(Linear\) feeds 'if' back into itself, but 'if' closes a "
+                                       r"Conv2d; supported: recurrence around a Linear/Affine layer's neurons$"):
+        nir_io.from_nir_graph(g)
+
+
+def test_a_recurrent_network_round_trips_through_nir(tmp_path):
+    """Export writes the recurrent rows as the node '<layer>_rec' in NIR's recurrent form;
+    reading the file back gives the same description (weights, bias, neurons, the flag)."""
+    rng = np.random.default_rng(2)
+    nrn = nw.Neuron("lif", 1.0, "subtract", 0.0, 3, "cmos")
+    net = nw.Network("r", nw.Input(2, 2, 2), (
+        nw.Flatten("f"), nw.Dense("h", rng.normal(size=(5, 13)), bias=rng.normal(size=5), neuron=nrn, recurrent=True),
+        nw.Dense("o", rng.normal(size=(3, 5)), neuron=nrn)))
+    g = nir_io.to_nir_graph(net)
+    assert ("h_neuron", "h_rec") in g.edges and ("h_rec", "h_neuron") in g.edges
+    back = nir_io.read_nir(nir_io.write_nir(net, tmp_path / "r.nir"))[0]
+    _same_description(net, back)
+    assert back["h"].recurrent and not back["o"].recurrent
 
 
 def test_missing_file_and_not_nir_are_one_line(tmp_path):
