@@ -12,12 +12,13 @@ from pathlib import Path
 
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
-from . import core, devices_dyn, devices_neuron, llg, networks, seed_figures, suite, twin, user_networks, variation
+from . import (core, devices_dyn, devices_neuron, llg, networks, recurrent, seed_figures, suite, twin, user_networks,
+               variation)
 
 #: Benchmarks with their own ``run() -> dict`` and ``markdown(dict) -> str``, in BENCHMARKS.md's
 #: order after the four above: name -> module.
 SECTIONS = {"user_networks": user_networks, "seed": seed_figures, "variation": variation, "suite": suite,
-            "devices_neuron": devices_neuron, "devices_dyn": devices_dyn}
+            "devices_neuron": devices_neuron, "devices_dyn": devices_dyn, "recurrent": recurrent}
 
 
 def machine() -> dict:
