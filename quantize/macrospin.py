@@ -507,7 +507,8 @@ def selftest_harness_config(model: "MacrospinModel", seed: int = 1, **kw):
     """The ``quantize.harness.HarnessConfig`` of the integrator self-test."""
     from quantize.harness import HarnessConfig
 
-    return HarnessConfig(lanes=model.cfg.lanes, data_bits=selftest_code_bits(model) + SELFTEST_RESET_BITS,
+    codes = 2 if model.two_drives else 1
+    return HarnessConfig(lanes=model.cfg.lanes, data_bits=codes * selftest_code_bits(model) + SELFTEST_RESET_BITS,
                          seed=seed, **kw)
 
 
@@ -515,11 +516,25 @@ def selftest_stimulus(model: "MacrospinModel", words):
     """Map harness data words (beats, K) to (codes int64 (beats, K), resets bool (beats, K)).
 
     Word layout, MSB first: a two's-complement drive code of ``selftest_code_bits`` bits, then
-    ``SELFTEST_RESET_BITS`` reset bits (reset when all are ones).
+    (a two-drive magnet) the second channel's code of as many bits, then
+    ``SELFTEST_RESET_BITS`` reset bits (reset when all are ones). :func:`selftest_drives`
+    also returns the second channel's codes.
     """
+    codes, resets, _ = selftest_drives(model, words)
+    return codes, resets
+
+
+def selftest_drives(model: "MacrospinModel", words):
+    """:func:`selftest_stimulus` with the second drive channel: (codes, resets, codes2), codes2
+    int64 (beats, K) for a two-drive magnet, else None."""
     words = np.asarray(words, dtype=np.int64)
     cb, rb = selftest_code_bits(model), SELFTEST_RESET_BITS
-    raw = words >> rb
-    codes = np.where(raw >= 1 << (cb - 1), raw - (1 << cb), raw)
+
+    def signed(raw):
+        raw = raw & ((1 << cb) - 1)
+        return np.where(raw >= 1 << (cb - 1), raw - (1 << cb), raw)
+
     resets = (words & ((1 << rb) - 1)) == (1 << rb) - 1
-    return codes, resets
+    if model.two_drives:
+        return signed(words >> (rb + cb)), resets, signed(words >> rb)
+    return signed(words >> rb), resets, None

@@ -28,7 +28,7 @@ from golden.llg import equilibrium_sample
 
 from .macrospin import MacrospinConfig, MacrospinConstants, MacrospinModel, current_codes, run_phases
 
-__all__ = ["Phase", "step_neuron_constants", "step_neuron_model", "schedule", "schedule_codes",
+__all__ = ["Phase", "step_neuron_constants", "step_neuron_model", "schedule", "schedule_codes", "schedule_stream",
            "decision_probability_quantised"]
 
 
@@ -85,6 +85,21 @@ def schedule_codes(phases: list[Phase]) -> tuple[np.ndarray, np.ndarray]:
     code = np.concatenate([np.full(p.steps, p.code, np.int64) for p in phases])
     code2 = np.concatenate([np.full(p.steps, p.code2, np.int64) for p in phases])
     return code, code2
+
+
+def schedule_stream(plans, beats: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-beat codes for the RTL integrator running ``plans`` (hdl.macrospin's beat order).
+
+    ``plans[slot][lane]`` is the schedule (list of :class:`Phase`) of the magnet in that slot and
+    lane, N slots by K lanes, all of the same total length S; beat t drives slot t mod N at step
+    t // N of its schedule, which repeats (a new decision begins with the next preset: the
+    step neuron needs no reset). Returns (codes, codes2), int64 (beats, K)."""
+    n, k = len(plans), len(plans[0])
+    per = np.array([[schedule_codes(plans[s][lane]) for lane in range(k)] for s in range(n)])  # (N, K, 2, S)
+    t = np.arange(beats)
+    step = (t // n) % per.shape[-1]
+    sel = per[t % n, :, :, step]  # (T, K, 2)
+    return np.ascontiguousarray(sel[:, :, 0]), np.ascontiguousarray(sel[:, :, 1])
 
 
 def decision_probability_quantised(model: MacrospinModel, neuron: StepNeuron, eval_current, *, trials: int,

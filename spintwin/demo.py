@@ -341,8 +341,9 @@ def run_demo(cfg: dict, out: Path, cfg_path, echo=print, *, devices: bool = True
         sections.append(md)
         prog.done(f"LSV fan-in {res['more_devices']['lsv_fan_in']}, STO locking at kappa 1, "
                   f"SNR peak {res['more_devices']['snr_peak_K']:.0f} K")
-        prog.step("MTJ neuron on the twin's integer datapath against the golden model")
-        res["device_fidelity"], md = ds.device_fidelity(cfg, res["mtj_neuron"], out, plt)
+        twin_device = "step_neuron" if cfg["twin"]["macrospin"]["device"] == "step_neuron" else "mtj_neuron"
+        prog.step(f"{twin_device.replace('_', ' ')} on the twin's integer datapath against the golden model")
+        res["device_fidelity"], md = ds.device_fidelity(cfg, res[twin_device], out, plt)
         sections.append(md)
         prog.done(f"largest difference {res['device_fidelity']['max_abs_difference']:.3f}")
     if network_report.is_user_design(cfg):

@@ -161,3 +161,23 @@ def test_decision_curve_matches_golden_2000_trials():
     pg, seg, pq, seq, sat = _curves(2000, 2207)
     _check_against_golden(pg, seg, pq, seq, sat)
     _check_physics(pq, seq, 2000)
+
+
+def test_energy_per_decision_is_the_seeds_15_fJ():
+    """Preset + evaluate + read from golden.energy's constants: the preset is the device's own
+    I^2 R_HM t (golden.devices.StepNeuron.energy at zero evaluation current), the read is the
+    same sense as the STT neuron's (golden.stt_neuron.read_energy), and the total lies within
+    10 % of the seed's ~15 fJ (one significant figure, golden.devices' unprinted parameters);
+    below the CMOS neuron update (golden.stt_neuron.cmos_neuron_energy) for either bound of
+    the evaluation term."""
+    from golden.sot_neuron import SEED_ENERGY, energy_per_decision
+    from golden.stt_neuron import cmos_neuron_energy, read_energy
+
+    n = devices.step_neuron()
+    e = energy_per_decision(n, eval_current=5e-6)
+    assert e["preset"] == pytest.approx(n.energy(0.0), rel=1e-12)
+    assert e["preset"] + e["evaluate"] == pytest.approx(n.energy(5e-6), rel=1e-12)
+    assert e["read"] == read_energy(n.r_mtj)
+    assert e["evaluate"] < e["evaluate_upper"] < 0.04 * e["total"]
+    assert abs(e["total"] / SEED_ENERGY - 1) < 0.10
+    assert e["cmos"] == cmos_neuron_energy() and e["cmos_ratio_lower"] > 1
