@@ -62,3 +62,17 @@ def test_demo_fidelity_runs_the_step_neuron(tmp_path):
     assert res["quantised"][0] < 0.5 < res["quantised"][2]
     assert (tmp_path / "twin_switching_curve.png").stat().st_size > 1000
     assert "step neuron" in md
+
+
+def test_sot_twin_figure(tmp_path):
+    """spintwin.figures_neurons.sot_twin_figure (the demo's section IV figure): golden and the
+    configs/step_neuron.toml twin on the whole protocol, 40 trials at three currents, within
+    0.03 + 3 combined SE, no saturation; the energy per decision is golden.sot_neuron's."""
+    from golden.sot_neuron import energy_per_decision
+    from spintwin.figures_neurons import sot_twin_figure
+
+    r = sot_twin_figure(tmp_path, trials=40, currents_uA=(-10, 0, 10))
+    assert r["within_bound"] and r["saturations"] == 0, r
+    assert r["twin"][0] < 0.5 < r["twin"][2]
+    assert r["energy_fJ"] == energy_per_decision()["total"] * 1e15
+    assert Path(r["png"]).stat().st_size > 1000

@@ -84,17 +84,27 @@ def _per_cycle(sim, schedule, magnet_steps, seed=11, **env):
                                           env={"MS_CASE": STEP_NEURON_CASE, "MS_SCHEDULE": schedule, **env})
 
 
+def test_verilator_per_cycle_schedule_short():
+    """Verilator, per cycle, a short schedule (preset 4, evaluate 6, relax 4): 2,716 magnet-steps,
+    every magnet through one decision and into the next preset."""
+    r = _per_cycle("verilator", "4,6,4", 2_716)
+    assert r.metrics["magnet_steps"] >= 2_716
+
+
+@pytest.mark.long
 def test_verilator_per_cycle_schedule():
     """Verilator, per cycle: preset 40, evaluate 60, relax 40 steps: one whole decision of every
-    magnet (140 steps x 97 slots x 2 lanes = 27,160 magnet-steps)."""
+    magnet (140 steps x 97 slots x 2 lanes = 27,160 magnet-steps; about 3 min)."""
     r = _per_cycle("verilator", "40,60,40", 27_160)
     assert r.metrics["magnet_steps"] >= 27_160
 
 
 def test_icarus_per_cycle_schedule_short():
-    """Icarus, per cycle, a short schedule (preset 4, evaluate 6, relax 4): 2,716 magnet-steps."""
-    r = _per_cycle("icarus", "4,6,4", 2_716)
-    assert r.metrics["magnet_steps"] >= 2_716
+    """Icarus (slow on this design), per cycle, a shorter schedule (preset 2, evaluate 3, relax
+    2): 8 steps a slot, 1,552 magnet-steps, every magnet through one decision and into the next
+    preset."""
+    r = _per_cycle("icarus", "2,3,2", 1_552)
+    assert r.metrics["magnet_steps"] >= 1_552
 
 
 def test_schedule_mismatch_is_named():
@@ -103,9 +113,10 @@ def test_schedule_mismatch_is_named():
         _per_cycle("verilator", "4,6,4", 400, MS_CORRUPT_BEAT=57)
 
 
+@pytest.mark.long
 def test_verilator_batch_both_channels():
     """Verilator, batch (on-chip self-test harness): random codes on both channels and resets,
-    100,000 magnet-steps."""
+    100,000 magnet-steps (about 5 min with the build)."""
     skip_unless_simulator("verilator")
     model, noise, _ = build_case(STEP_NEURON_CASE, seed=11)
     r = macrospin_launch.run_batch(model, noise, sim="verilator", seed=11, magnet_steps=100_000,
