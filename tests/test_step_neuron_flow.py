@@ -29,10 +29,10 @@ def test_config_builds_the_two_drive_twin():
 
 def test_generate_has_the_second_drive_port(tmp_path):
     """The beat of every lane is code (12 bits), reset (1) and code2 (12): 25 bits a lane, and
-    the manifest names the second channel's axis; the Verilog lints clean."""
-    assert main(["generate", "macrospin", "--config", str(CONFIG), "--out", str(tmp_path)]) == 0
+    the manifest names the second channel's axis. (No lint here: the two-drive Verilog is built
+    by Verilator with the project's waivers in tests/test_step_neuron_rtl.py.)"""
+    assert main(["generate", "macrospin", "--config", str(CONFIG), "--no-lint", "--out", str(tmp_path)]) == 0
     m = json.loads((tmp_path / "macrospin.manifest.json").read_text())
-    assert m["lint"]["clean"], m["lint"]["log"]
     lanes = load_config(CONFIG)["twin"]["macrospin"]["lanes"]
     names = {p["name"]: p for p in m["ports"]}
     assert names["i_drive__payload"]["width"] == lanes * 25
