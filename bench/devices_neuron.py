@@ -6,9 +6,11 @@ Rows "seed figure vs model":
   against golden.energy's digital CMOS neuron (seed: ~1.63x better), the junction resistance
   the seed's ratio needs, and the macrospin LLG's firing probability at zero input when biased
   at the analytic window critical current (should be 0.5) and at I_c0 itself.
-* Ref. 101, SOT preset/evaluate step neuron (golden.devices.step_neuron): its analytic energy
-  per operation (seed ~15 fJ) and the ratio against the same CMOS neuron (seed ~3x). No
-  simulation: the preset and evaluation energies are I^2 R t.
+* Ref. 101, SOT preset/evaluate step neuron (golden.devices.step_neuron, golden.sot_neuron): its
+  energy per decision, preset + evaluate + read (seed ~15 fJ), and the ratio against the same
+  CMOS neuron (seed ~3x), each with a verdict. No simulation: the energies are I^2 R t and
+  golden.energy's sense constants. (Its decision curve on the twin's integer datapath against
+  the golden LLG is tests/test_step_neuron_twin.py.)
 * Ref. 103, LSV neuron (golden.lsv): the fan-in limit at 1 % decision error at a few input
   pitches for room-temperature Cu (350 nm) and Cu at 4.2 K (1 um); the seed gives no number.
 * Non-step DW neuron circuit (golden.dw_neuron_circuit): linearity error of I_out(I_in) (seed:
@@ -26,7 +28,11 @@ __all__ = ["run", "markdown"]
 #: LSV points: (input pitch, spin-flip length), m.
 LSV_POINTS = ((10e-9, 350e-9), (20e-9, 350e-9), (10e-9, 1e-6))
 #: The seed's figures (section IV.1).
-SEED_SOT_ENERGY, SEED_SOT_RATIO, SEED_DW_WRITE_RESET = 15e-15, 3.0, 0.1e-15
+SEED_DW_WRITE_RESET = 0.1e-15
+#: "Reproduced" when the model's energy is within this fraction of the seed's ~15 fJ (the seed
+#: gives one significant figure: ~15 covers 14.5..15.5, i.e. about 3 %; 10 % allows for the
+#: device parameters the seed cites without printing, golden.devices.step_neuron).
+SOT_ENERGY_TOLERANCE = 0.10
 
 
 def _stt(trials: int, rng: int) -> dict:
@@ -43,14 +49,17 @@ def _stt(trials: int, rng: int) -> dict:
 
 
 def _sot() -> dict:
-    from golden.devices import step_neuron
-    from golden.stt_neuron import cmos_neuron_energy
+    from golden.sot_neuron import SEED_CMOS_RATIO, SEED_ENERGY, energy_per_decision
 
-    n = step_neuron()
-    e = n.energy(5e-6)  # the docstring's operating point: evaluation at +-5 uA
-    cmos = cmos_neuron_energy()
-    return {"energy": e, "cmos": cmos, "cmos_ratio": cmos / e, "seed_energy": SEED_SOT_ENERGY,
-            "seed_cmos_ratio": SEED_SOT_RATIO, "seed_ratio_implies_cmos": SEED_SOT_RATIO * SEED_SOT_ENERGY}
+    e = energy_per_decision(eval_current=5e-6)  # the decision curve's P = 0.2 / 0.8 point
+    energy_ok = abs(e["total"] / SEED_ENERGY - 1) <= SOT_ENERGY_TOLERANCE
+    # the ratio is reproduced if the seed's ~3x (one figure: 2.5..3.5) holds for both bounds
+    ratio_ok = 2.5 <= e["cmos_ratio_lower"] and e["cmos_ratio"] <= 3.5
+    return {"energy": e["total"], "parts": e, "cmos": e["cmos"], "cmos_ratio": e["cmos_ratio"],
+            "seed_energy": SEED_ENERGY, "seed_cmos_ratio": SEED_CMOS_RATIO,
+            "seed_ratio_implies_cmos": SEED_CMOS_RATIO * SEED_ENERGY,
+            "energy_verdict": "reproduced" if energy_ok else "refuted",
+            "ratio_verdict": "reproduced" if ratio_ok else "refuted"}
 
 
 def _lsv() -> dict:
@@ -77,6 +86,7 @@ def run(trials: int = 2000, rng: int = 20261207) -> dict:
 def markdown(r: dict) -> str:
     """The BENCHMARKS.md section of a :func:`run` result."""
     s, o, lsv, dw = r["stt"], r["sot"], r["lsv"], r["dw"]
+    op = o["parts"]
     e = s["energy"]
     fj = 1e15
     rows = [
@@ -93,11 +103,18 @@ def markdown(r: dict) -> str:
         f"| STT step neuron (Ref. 100) | P(fire) at zero input, bias = I_c0 (the seed's words) | - | "
         f"{s['llg_p_at_ic0_bias']:.3f} +- {s['llg_stderr_at_ic0_bias']:.3f} | a {s['write_duration'] * 1e9:g} ns window "
         f"needs more than the zero-temperature critical current |",
-        f"| SOT step neuron (Ref. 101) | energy per operation | ~{o['seed_energy'] * fj:.0f} fJ | "
-        f"{o['energy'] * fj:.1f} fJ | golden.devices.step_neuron preset + evaluation at 5 uA |",
+        f"| SOT step neuron (Ref. 101) | energy per decision | ~{o['seed_energy'] * fj:.0f} fJ | "
+        f"{o['energy'] * fj:.1f} fJ | {o['energy_verdict']}: preset {op['preset'] * fj:.1f} fJ "
+        f"({op['preset'] / o['energy']:.0%}) + evaluation at {op['eval_current'] * 1e6:g} uA "
+        f"{op['evaluate'] * fj:.2f}-{op['evaluate_upper'] * fj:.2f} fJ (R_P-R_AP) + read {op['read'] * fj:.1f} fJ; "
+        f"no reset (the next preset erases the state) |",
         f"| SOT step neuron (Ref. 101) | energy vs digital CMOS neuron | ~{o['seed_cmos_ratio']:.0f}x | "
-        f"{o['cmos_ratio']:.1f}x | CMOS neuron {o['cmos'] * fj:.0f} fJ (golden.energy); the seed's 3x implies "
-        f"~{o['seed_ratio_implies_cmos'] * fj:.0f} fJ |",
+        f"{o['cmos_ratio']:.1f}x | {o['ratio_verdict']}"
+        + (f": the device matches the seed's energy, the gap is the CMOS baseline, golden.energy's digital neuron "
+           f"update ({o['cmos'] * fj:.0f} fJ: 16-bit compare + 16-bit register at 45 nm) against the "
+           f"~{o['seed_ratio_implies_cmos'] * fj:.0f} fJ the seed's 3x implies |"
+           if o["ratio_verdict"] == "refuted" else
+           f"; CMOS neuron {o['cmos'] * fj:.0f} fJ (golden.energy) |"),
     ]
     for p in lsv["points"]:
         rows.append(f"| LSV neuron (Ref. 103) | fan-in limit, {p['error']:.0%} decision error | limited (no number) | "

@@ -72,7 +72,7 @@ from .llg import MacrospinParams, critical_spin_current, equilibrium_sample, sim
 
 __all__ = [
     "SttNeuron", "stt_neuron", "switching_time", "analytic_switching_probability",
-    "switching_probability", "energy_per_operation", "cmos_neuron_energy", "resistance_for_ratio",
+    "switching_probability", "energy_per_operation", "read_energy", "cmos_neuron_energy", "resistance_for_ratio",
     "SEED_CMOS_RATIO", "TMR",
 ]
 
@@ -302,6 +302,14 @@ def cmos_neuron_energy(cfg: CmosConfig | None = None) -> float:
     return cmos_energy(ev, replace(cfg or CmosConfig(), include_memory=False)).components["neuron"]
 
 
+def read_energy(r_p: float) -> float:
+    """One read of an MTJ neuron's state, J: SENSE_VOLTAGE^2 / (R_AP + sqrt(R_P R_AP)) SENSE_DURATION
+    (a divider with a mid-point reference, the worst state; R_AP = R_P (1 + TMR)) plus
+    LATCH_ENERGY, golden.energy's sense constants. ``r_p``: parallel resistance, ohm."""
+    r_ap = r_p * (1 + TMR)
+    return SENSE_VOLTAGE ** 2 / (r_ap + math.sqrt(r_p * r_ap)) * SENSE_DURATION + LATCH_ENERGY
+
+
 def energy_per_operation(neuron: SttNeuron, *, input_current: float = 0.0, fire_probability: float = 0.5) -> dict:
     """Energy of one write + read (+ reset if fired) of the STT neuron, J, with its parts.
 
@@ -318,7 +326,7 @@ def energy_per_operation(neuron: SttNeuron, *, input_current: float = 0.0, fire_
         raise ValueError(f"fire_probability must be in [0, 1], not {fire_probability!r}")
     i_w = neuron.bias_current + float(input_current)
     write = i_w ** 2 * neuron.r_ap * neuron.write_duration
-    read = SENSE_VOLTAGE ** 2 / (neuron.r_ap + math.sqrt(neuron.r_p * neuron.r_ap)) * SENSE_DURATION + LATCH_ENERGY
+    read = read_energy(neuron.r_p)
     i_r = neuron.reset_current
     reset = fire_probability * i_r ** 2 * neuron.r_p * neuron.reset_duration
     total = write + read + reset

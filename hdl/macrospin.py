@@ -70,8 +70,13 @@ def state_layout(model: MacrospinModel) -> data.StructLayout:
 
 
 def input_layout(model: MacrospinModel) -> data.StructLayout:
-    """Per beat: for each lane a drive code and a reset bit."""
-    lane = data.StructLayout({"code": hf.shape_of(model.cfg.drive_fmt), "reset": unsigned(1)})
+    """Per beat: for each lane a drive code and a reset bit, and the second drive channel's code
+    (``code2``) for a two-drive magnet (``MacrospinModel.two_drives``: the step neuron's preset
+    and evaluation currents; a one-drive magnet's layout, and so its Verilog, is unchanged)."""
+    fields = {"code": hf.shape_of(model.cfg.drive_fmt), "reset": unsigned(1)}
+    if model.two_drives:
+        fields["code2"] = hf.shape_of(model.cfg.drive_fmt)
+    lane = data.StructLayout(fields)
     return data.StructLayout({"lanes": data.ArrayLayout(lane, model.cfg.lanes)})
 
 
@@ -407,8 +412,9 @@ class _Datapath:
         f = max(fa, fb)
         return self.s.resize(self.s.lin([(a, f - fa, 1), (b, f - fb, sb)], node), f, out, node)
 
-    def rhs(self, tag, m, h_th, u1, u2):
-        """One RHS evaluation: dm (3 timed values in dm_fmt)."""
+    def rhs(self, tag, m, h_th, u1, u2, v1=None, v2=None):
+        """One RHS evaluation: dm (3 timed values in dm_fmt); ``v1``, ``v2``: the second drive
+        channel's alpha b2 and b2 / alpha, applied on its axis after the first channel's."""
         S, c, k = self.s, self.cfg, self.model.k
         mf, hfm, df = c.m_fmt.frac, c.h_fmt, c.dm_fmt
         h1, h2 = [], []
@@ -424,6 +430,10 @@ class _Datapath:
             else:
                 h1.append(h)
                 h2.append(h)
+        if v1 is not None:
+            a2, sg2 = k.nm2.p_axis, k.nm2.p_sign
+            h1[a2] = self._add(h1[a2], hfm.frac, v1, hfm.frac, hfm, f"{tag}h1q", sb=-sg2)
+            h2[a2] = self._add(h2[a2], hfm.frac, v2, hfm.frac, hfm, f"{tag}h2q", sb=sg2)
         pf = mf + hfm.frac
         x = []
         for i in range(3):
@@ -442,17 +452,23 @@ class _Datapath:
             dm.append(S.resize(S.lin([(t1, 0, -1), (t2, 0, -1)], f"{tag}dms{i}"), df.frac, df, f"{tag}dm{i}"))
         return dm
 
-    def build(self, m, g, code):
-        """m, g: 3 timed inputs each; code: timed input. Returns the 3 new components."""
+    def build(self, m, g, code, code2=None):
+        """m, g: 3 timed inputs each; code (and code2, a two-drive magnet's second channel):
+        timed inputs. Returns the 3 new components."""
         S, c = self.s, self.cfg
         mf, df = c.m_fmt.frac, c.dm_fmt.frac
         b = self._mulc(code, c.drive_fmt.frac, "kb", c.h_fmt, "b")
         th = [self._mulc(g[i], self.model.noise_fmt.frac, "sigma", c.h_fmt, f"th{i}") for i in range(3)]
         u1 = self._mulc(b, c.h_fmt.frac, "alpha", c.h_fmt, "u1")
         u2 = self._mulc(b, c.h_fmt.frac, "inv_alpha", c.h_fmt, "u2")
-        k1 = self.rhs("k1", m, th, u1, u2)
+        v1 = v2 = None
+        if code2 is not None:
+            b2 = self._mulc(code2, c.drive_fmt.frac, "kb2", c.h_fmt, "b2")
+            v1 = self._mulc(b2, c.h_fmt.frac, "alpha", c.h_fmt, "v1")
+            v2 = self._mulc(b2, c.h_fmt.frac, "inv_alpha", c.h_fmt, "v2")
+        k1 = self.rhs("k1", m, th, u1, u2, v1, v2)
         mp = [self._add(m[i], mf, k1[i], df, c.m_fmt, f"mp{i}") for i in range(3)]
-        k2 = self.rhs("k2", mp, th, u1, u2)
+        k2 = self.rhs("k2", mp, th, u1, u2, v1, v2)
         f = max(mf, df + 1)
         mn = [S.resize(S.lin([(m[i], f - mf, 1), (k1[i], f - df - 1, 1), (k2[i], f - df - 1, 1)], f"mns{i}"),
                        f, c.m_fmt, f"mn{i}") for i in range(3)]
@@ -585,8 +601,9 @@ class MacrospinIntegrator(CheckedComponent):
         z = Const(0, signed(cfg.m_fmt.width))
         g = Const(0, signed(model.noise_fmt.width))
         mv = [st.inp(z, "m") for _ in range(3)]
-        _Datapath(st, model).build(mv, [st.inp(g, "g") for _ in range(3)],
-                                   st.inp(Const(0, hf.shape_of(cfg.drive_fmt)), "code"))
+        zc = Const(0, hf.shape_of(cfg.drive_fmt))
+        _Datapath(st, model).build(mv, [st.inp(g, "g") for _ in range(3)], st.inp(zc, "code"),
+                                   st.inp(zc, "code2") if model.two_drives else None)
         depth = st.depth
         # the delays that elaborate() adds beside the datapath: the reset bit and the old
         # easy-axis component, both to the write-back stage
@@ -710,7 +727,8 @@ class MacrospinIntegrator(CheckedComponent):
             mold = [S.inp(st.x, "m0"), S.inp(st.y, "m1"), S.inp(st.z, "m2")]
             smp = noise.samples[lane]
             outs = _Datapath(S, mdl).build(mold, [S.inp(smp.x, "g0"), S.inp(smp.y, "g1"), S.inp(smp.z, "g2")],
-                                           S.inp(beat_l.code, "code"))
+                                           S.inp(beat_l.code, "code"),
+                                           S.inp(beat_l.code2, "code2") if mdl.two_drives else None)
             assert S.depth == depth, (S.depth, depth)
             rst = S.at(S.inp(beat_l.reset, "reset"), depth)
             vals = [S.at(o, depth) for o in outs]
@@ -793,7 +811,7 @@ class MacrospinIntegrator(CheckedComponent):
 
 def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 1, *, blocks: str = "generic"):
     """The integrator inside an on-chip self-test harness (``hdl.harness.StreamSelfTest``):
-    stimulus as ``quantize.macrospin.selftest_stimulus`` maps the harness's data words."""
+    stimulus as ``quantize.macrospin.selftest_drives`` maps the harness's data words."""
     from hdl.harness import StreamSelfTest
     from quantize.macrospin import SELFTEST_RESET_BITS, selftest_code_bits, selftest_harness_config
 
@@ -803,8 +821,13 @@ def selftest_harness(model: MacrospinModel, noise_cfg: NoiseConfig, seed: int = 
     def payload(words):
         lanes = []
         for w in words:
-            code = w[rb:]
-            lanes.append(Cat(code, code[-1].replicate(dw - cb), w[:rb].all()))
+            # word, MSB first: code, (code2,) reset bits; packed in input_layout's field order
+            code = w[rb + cb:] if model.two_drives else w[rb:]
+            fields = [code, code[-1].replicate(dw - cb), w[:rb].all()]
+            if model.two_drives:
+                code2 = w[rb:rb + cb]
+                fields += [code2, code2[-1].replicate(dw - cb)]
+            lanes.append(Cat(*fields))
         return Cat(*lanes)
 
     return StreamSelfTest(MacrospinIntegrator(model, noise_cfg, blocks=blocks), selftest_harness_config(model, seed), payload)

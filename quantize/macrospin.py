@@ -31,8 +31,8 @@ from golden.llg import MacrospinParams
 from .fixed import Fixed, add, mul, resize
 from .normalise import NormalisedMacrospin, normalise
 
-__all__ = ["MacrospinConfig", "MacrospinConstants", "MacrospinModel", "const_format", "run_fast",
-           "switching_probability_quantised", "reference_stream"]
+__all__ = ["MacrospinConfig", "MacrospinConstants", "MacrospinModel", "const_format", "run_fast", "run_phases",
+           "current_codes", "switching_probability_quantised", "reference_stream"]
 
 
 def const_format(value: float, width: int) -> Fixed:
@@ -118,15 +118,27 @@ class MacrospinConstants:
     """The quantised constants of one device and step, with their formats.
 
     Build with :meth:`from_params`; ``ints[name]`` and ``fmts[name]`` for name in
-    ``("a0", "a1", "a2", "hx0", "hx1", "hx2", "sigma", "kb", "alpha", "inv_alpha", "c", "c_alpha")``.
+    ``("a0", "a1", "a2", "hx0", "hx1", "hx2", "sigma", "kb", "alpha", "inv_alpha", "c", "c_alpha")``,
+    plus ``"kb2"`` for a magnet with a second drive channel (``nm2`` set).
+
+    Second drive channel (the preset/evaluate step neuron, seed Ref. 101): a second charge
+    current through another terminal whose spins lie along another axis, e.g. the heavy-metal
+    preset current (SOT, spins +y) and the MTJ evaluation current (STT, spins +z) of
+    :class:`golden.devices.StepNeuron`. ``nm2`` is the normalisation of the same magnet with
+    the second channel's polarisation and spin efficiency: its ``p_axis``, ``p_sign`` and
+    ``b_per_amp`` (constant ``kb2``) are the channel's; every other field equals ``nm``'s.
     """
 
     nm: NormalisedMacrospin
     ints: dict = field(compare=False)
     fmts: dict = field(compare=False)
+    nm2: NormalisedMacrospin | None = None
 
     @classmethod
-    def from_params(cls, cfg: MacrospinConfig, params: MacrospinParams, dt: float) -> "MacrospinConstants":
+    def from_params(cls, cfg: MacrospinConfig, params: MacrospinParams, dt: float,
+                    drive2: MacrospinParams | None = None) -> "MacrospinConstants":
+        """Quantise ``params`` at step ``dt`` (s); ``drive2``: the same magnet as seen by a second
+        drive channel (only its polarisation and spin efficiency may differ), or None."""
         nm = normalise(params, dt)
         values = {
             "a0": nm.a[0], "a1": nm.a[1], "a2": nm.a[2],
@@ -134,9 +146,18 @@ class MacrospinConstants:
             "sigma": nm.sigma_h, "kb": nm.b_per_amp * cfg.current_lsb,
             "alpha": nm.alpha, "inv_alpha": 1.0 / nm.alpha, "c": nm.c, "c_alpha": nm.c * nm.alpha,
         }
+        nm2 = None
+        if drive2 is not None:
+            nm2 = normalise(drive2, dt)
+            same = ("h_norm", "a", "h_ext", "easy_axis", "easy_sign", "alpha", "dtau", "c", "sigma_h", "dt")
+            diff = [k for k in same if getattr(nm2, k) != getattr(nm, k)]
+            if diff:
+                raise ValueError("the second drive channel must act on the same magnet (only the polarization and "
+                                 f"spin efficiency may differ), not one that differs in {', '.join(diff)}")
+            values["kb2"] = nm2.b_per_amp * cfg.current_lsb
         fmts = {k: const_format(v, cfg.const_width) for k, v in values.items()}
         ints = {k: int(fmts[k].to_int(v)) for k, v in values.items()}
-        return cls(nm=nm, ints=ints, fmts=fmts)
+        return cls(nm=nm, ints=ints, fmts=fmts, nm2=nm2)
 
     def value(self, name: str) -> float:
         """The quantised value of a constant, as a float."""
@@ -194,21 +215,31 @@ class MacrospinModel:
     def _sub(self, x, fx, y, fy, out, node):
         return self._add(x, fx, -np.asarray(y, dtype=np.int64), fy, out, node)
 
+    @property
+    def two_drives(self) -> bool:
+        """True if the magnet has a second drive channel (``code2``; :class:`MacrospinConstants`)."""
+        return self.k.nm2 is not None
+
     # -- datapath ----------------------------------------------------------------------------
-    def drive(self, code):
-        """b = kb * code in h_fmt, and the two axis offsets alpha b and b / alpha. Shapes (N,)."""
+    def drive(self, code, const: str = "kb", tag: str = ""):
+        """b = kb * code in h_fmt, and the two axis offsets alpha b and b / alpha. Shapes (N,).
+
+        ``const="kb2"``, ``tag="2"``: the same for the second drive channel (nodes ``b2``, ...)."""
         c = self.cfg
-        b = self._mulc(code, c.drive_fmt, "kb", c.h_fmt, "b")
-        u1 = self._mulc(b, c.h_fmt, "alpha", c.h_fmt, "alpha_b")
-        u2 = self._mulc(b, c.h_fmt, "inv_alpha", c.h_fmt, "b_over_alpha")
+        b = self._mulc(code, c.drive_fmt, const, c.h_fmt, "b" + tag)
+        u1 = self._mulc(b, c.h_fmt, "alpha", c.h_fmt, "alpha_b" + tag)
+        u2 = self._mulc(b, c.h_fmt, "inv_alpha", c.h_fmt, "b_over_alpha" + tag)
         return u1, u2
 
     def thermal(self, g):
         """h_th = sigma g in h_fmt, shape (N, 3)."""
         return self._mulc(g, self.noise_fmt, "sigma", self.cfg.h_fmt, "h_th")
 
-    def rhs(self, m, h_th, u1, u2):
-        """One RHS evaluation: the increment dm (N, 3) in dm_fmt (see the module docstring)."""
+    def rhs(self, m, h_th, u1, u2, v1=None, v2=None):
+        """One RHS evaluation: the increment dm (N, 3) in dm_fmt (see the module docstring).
+
+        ``v1``, ``v2``: the second drive channel's alpha b2 and b2 / alpha (two-drive magnets),
+        applied on its axis after the first channel's: h1 -= alpha b2 p2, h2 += (b2 / alpha) p2."""
         c, k = self.cfg, self.k
         mf, hf = c.m_fmt, c.h_fmt
         h = np.empty_like(m)
@@ -221,6 +252,10 @@ class MacrospinModel:
         h2 = h.copy()
         h1[:, ax] = self._sub(h[:, ax], hf, sgn * u1, hf, hf, "h1p")
         h2[:, ax] = self._add(h[:, ax], hf, sgn * u2, hf, hf, "h2p")
+        if v1 is not None:
+            ax2, sgn2 = k.nm2.p_axis, k.nm2.p_sign
+            h1[:, ax2] = self._sub(h1[:, ax2], hf, sgn2 * v1, hf, hf, "h1q")
+            h2[:, ax2] = self._add(h2[:, ax2], hf, sgn2 * v2, hf, hf, "h2q")
         pf = Fixed(mf.width + hf.width, mf.frac + hf.frac)  # exact m*h products
         x = np.empty_like(m)
         for i in range(3):
@@ -241,7 +276,7 @@ class MacrospinModel:
             dm[:, i] = self._add(-t1, c.dm_fmt, -t2, c.dm_fmt, c.dm_fmt, f"dm{i}")
         return dm
 
-    def step(self, m, g, code, reset=None):
+    def step(self, m, g, code, reset=None, code2=None):
         """Advance magnets by one Heun step.
 
         Parameters
@@ -251,6 +286,8 @@ class MacrospinModel:
         code : int64 (N,) in drive_fmt
         reset : bool (N,), optional
             Where set, the magnet is loaded with +easy axis instead of stepping.
+        code2 : int64 (N,) in drive_fmt, optional
+            The second drive channel's code (two-drive magnets only; default 0).
 
         Returns
         -------
@@ -262,12 +299,18 @@ class MacrospinModel:
         mf = c.m_fmt
         m = np.asarray(m, dtype=np.int64)
         u1, u2 = self.drive(np.asarray(code, dtype=np.int64))
+        v1 = v2 = None
+        if self.two_drives:
+            code2 = np.zeros(m.shape[0], np.int64) if code2 is None else np.asarray(code2, dtype=np.int64)
+            v1, v2 = self.drive(code2, "kb2", "2")
+        elif code2 is not None:
+            raise ValueError("code2 given to a magnet with one drive channel")
         h_th = self.thermal(np.asarray(g, dtype=np.int64))
-        k1 = self.rhs(m, h_th, u1, u2)
+        k1 = self.rhs(m, h_th, u1, u2, v1, v2)
         mp = np.empty_like(m)
         for i in range(3):
             mp[:, i] = self._add(m[:, i], mf, k1[:, i], c.dm_fmt, mf, f"pred{i}")
-        k2 = self.rhs(mp, h_th, u1, u2)
+        k2 = self.rhs(mp, h_th, u1, u2, v1, v2)
         half = Fixed(c.dm_fmt.width + 1, c.dm_fmt.frac + 1)  # (k1 + k2) / 2: same integer, one more frac bit
         mn = np.empty_like(m)
         for i in range(3):
@@ -302,21 +345,69 @@ def _fast_args(model: "MacrospinModel", noise_frac: int):
     from ._macrospin_fast import CONST_ORDER
 
     c = model.cfg
-    ci = np.array([model.ints[k] for k in CONST_ORDER], dtype=np.int64)
-    cf = np.array([model.fmts[k].frac for k in CONST_ORDER], dtype=np.int64)
+    # a magnet with one drive channel: kb2 = 0 (the kernel's second channel adds nothing)
+    ci = np.array([model.ints.get(k, 0) for k in CONST_ORDER], dtype=np.int64)
+    cf = np.array([model.fmts[k].frac if k in model.fmts else 0 for k in CONST_ORDER], dtype=np.int64)
     fmts = np.array([c.m_fmt.frac, c.m_fmt.width, c.h_fmt.frac, c.h_fmt.width, c.dm_fmt.frac, c.dm_fmt.width,
                      c.norm_fmt.frac, c.norm_fmt.width, noise_frac, c.drive_fmt.frac], dtype=np.int64)
-    nm = model.k.nm
-    return ci, cf, fmts, nm.p_axis, nm.p_sign, nm.easy_axis, nm.easy_sign, c.rounding == "round_half_up"
+    nm, nm2 = model.k.nm, model.k.nm2 or model.k.nm
+    pol = np.array([nm.p_axis, nm.p_sign, nm2.p_axis, nm2.p_sign], dtype=np.int64)
+    return ci, cf, fmts, pol, nm.easy_axis, nm.easy_sign, c.rounding == "round_half_up"
 
 
-def run_fast(model: "MacrospinModel", m, noise, code):
+def _check_code2(model: "MacrospinModel", code2):
+    if code2 is not None and not model.two_drives:
+        raise ValueError("code2 given to a magnet with one drive channel")
+
+
+def run_fast(model: "MacrospinModel", m, noise, code, code2=None):
     """Advance ``m`` (N, 3) in place by ``noise.shape[0]`` steps with the compiled twin of
-    :meth:`MacrospinModel.step` (constant drive ``code`` (N,)). Returns (switch counts, saturations)."""
+    :meth:`MacrospinModel.step` (constant drive ``code`` (N,), and ``code2`` (N,) on a two-drive
+    magnet's second channel). Returns (switch counts, saturations)."""
     from ._macrospin_fast import fast_steps
 
+    _check_code2(model, code2)
     return fast_steps(m, np.ascontiguousarray(noise, dtype=np.int64), np.asarray(code, dtype=np.int64),
-                      *_fast_args(model, model.noise_fmt.frac))
+                      *_fast_args(model, model.noise_fmt.frac), code2=code2)
+
+
+def current_codes(model: "MacrospinModel", current) -> np.ndarray:
+    """Drive codes (int64, shaped like ``current``) of currents in A: round(I / current_lsb).
+
+    Raises ValueError for a current outside the drive format's range."""
+    codes = np.rint(np.asarray(current, dtype=float) / model.cfg.current_lsb).astype(np.int64)
+    f = model.cfg.drive_fmt
+    if codes.size and (codes.min() < f.min_int or codes.max() > f.max_int):
+        lsb = model.cfg.current_lsb * 1e6
+        raise ValueError(f"a drive current of {np.abs(codes).max() * lsb:g} uA exceeds the {f.width}-bit drive code's "
+                         f"+-{f.max_int * lsb:g} uA")
+    return codes
+
+
+def run_phases(model: "MacrospinModel", m, phases, *, seed: int, k: int = 12, bits: int = 5, step0: int = 0) -> int:
+    """Advance ``m`` (N, 3) in place through a drive schedule on the compiled integer datapath.
+
+    ``phases``: [(code (N,), code2 (N,) or None, steps)], one constant drive per phase (code2: the
+    second channel of a two-drive magnet). Noise: the hardware's approximation (the centred sum
+    of ``k`` uniform ``bits``-bit integers, as quantize.noise produces from LFSRs) drawn from
+    counter-based splitmix64 hashes keyed by ``seed``, steps numbered on from ``step0``.
+    ``model.noise_fmt`` must have ``frac == bits`` (``bits + 1`` for odd k). Returns the
+    number of saturations.
+    """
+    from ._macrospin_fast import hashed_steps
+
+    want = bits + (k % 2)
+    if model.noise_fmt.frac != want:
+        raise ValueError(f"noise format must have {want} fractional bits for k={k}, bits={bits}, not {model.noise_fmt.frac}")
+    args = _fast_args(model, model.noise_fmt.frac)
+    sat = 0
+    for code, code2, steps in phases:
+        _check_code2(model, code2)
+        _, sn = hashed_steps(m, int(steps), step0, seed, np.ascontiguousarray(code, dtype=np.int64), k, bits, *args,
+                             code2=code2)
+        sat += int(sn.sum())
+        step0 += int(steps)
+    return sat
 
 
 def switching_probability_quantised(model: "MacrospinModel", params: MacrospinParams, current, duration: float, *,
@@ -334,23 +425,14 @@ def switching_probability_quantised(model: "MacrospinModel", params: MacrospinPa
     """
     from golden.llg import equilibrium_sample
 
-    from ._macrospin_fast import hashed_steps
-
-    want = bits + (k % 2)
-    if model.noise_fmt.frac != want:
-        raise ValueError(f"noise format must have {want} fractional bits for k={k}, bits={bits}, not {model.noise_fmt.frac}")
     dt = model.k.nm.dt
     cur = np.atleast_1d(np.asarray(current, dtype=float))
     n = cur.size * trials
     m = model.to_int_m(equilibrium_sample(params, n, np.random.default_rng(seed)))
-    codes = np.rint(np.repeat(cur, trials) / model.cfg.current_lsb).astype(np.int64)
-    args = _fast_args(model, model.noise_fmt.frac)
-    sat, step0 = 0, 0
-    for phase_code, length in ((np.zeros(n, np.int64), settle), (codes, duration), (np.zeros(n, np.int64), relax)):
-        steps = int(round(length / dt))
-        _, sn = hashed_steps(m, steps, step0, seed, phase_code, k, bits, *args)
-        sat += int(sn.sum())
-        step0 += steps
+    codes = np.repeat(current_codes(model, cur), trials)
+    zero = np.zeros(n, np.int64)
+    sat = run_phases(model, m, [(zero, None, int(round(settle / dt))), (codes, None, int(round(duration / dt))),
+                                (zero, None, int(round(relax / dt)))], seed=seed, k=k, bits=bits)
     ax, sg = model.k.nm.easy_axis, model.k.nm.easy_sign
     p = (sg * m[:, ax] < 0).reshape(cur.size, trials).mean(axis=1)
     se = np.sqrt(p * (1 - p) / trials)
@@ -359,7 +441,7 @@ def switching_probability_quantised(model: "MacrospinModel", params: MacrospinPa
     return p, se, sat
 
 
-def reference_stream(model: "MacrospinModel", noise_samples, codes, resets, *, fast: bool = False):
+def reference_stream(model: "MacrospinModel", noise_samples, codes, resets, *, fast: bool = False, codes2=None):
     """What the RTL integrator emits for a stream of input beats (cycle-accurate order).
 
     Beat n drives slot ``n mod N`` of every lane with ``codes[n]``/``resets[n]`` and noise
@@ -372,6 +454,8 @@ def reference_stream(model: "MacrospinModel", noise_samples, codes, resets, *, f
     noise_samples : int64 (T, K, 3)   (``quantize.noise.GaussianNoise(cfg).run(T)``)
     codes : int64 (T, K)
     resets : bool (T, K)
+    codes2 : int64 (T, K), optional
+        The second drive channel's codes (a two-drive magnet; default 0).
 
     Returns
     -------
@@ -380,6 +464,8 @@ def reference_stream(model: "MacrospinModel", noise_samples, codes, resets, *, f
     """
     codes = np.asarray(codes, dtype=np.int64)
     resets = np.asarray(resets, dtype=bool)
+    _check_code2(model, codes2)
+    codes2 = np.zeros_like(codes) if codes2 is None else np.asarray(codes2, dtype=np.int64)
     t_total, k = codes.shape
     n = model.cfg.magnets
     state = np.tile(model.m_reset, (n * k, 1))  # index slot * K + lane
@@ -387,7 +473,7 @@ def reference_stream(model: "MacrospinModel", noise_samples, codes, resets, *, f
         from ._macrospin_fast import stream_steps
 
         out_m, out_sw, sat = stream_steps(state, np.ascontiguousarray(noise_samples, dtype=np.int64), codes,
-                                          resets, np.asarray(model.m_reset, dtype=np.int64),
+                                          np.ascontiguousarray(codes2), resets, np.asarray(model.m_reset, dtype=np.int64),
                                           *_fast_args(model, model.noise_fmt.frac))
         if sat:
             model.saturations["total"] = model.saturations.get("total", 0) + int(sat)
@@ -399,7 +485,8 @@ def reference_stream(model: "MacrospinModel", noise_samples, codes, resets, *, f
         rows = (stop - start) * k
         sel = slice(0, rows)
         new, sw = model.step(state[sel], np.asarray(noise_samples[start:stop]).reshape(rows, 3),
-                             codes[start:stop].reshape(rows), resets[start:stop].reshape(rows))
+                             codes[start:stop].reshape(rows), resets[start:stop].reshape(rows),
+                             codes2[start:stop].reshape(rows) if model.two_drives else None)
         state[sel] = new
         out_m[start:stop] = new.reshape(stop - start, k, 3)
         out_sw[start:stop] = sw.reshape(stop - start, k)
@@ -420,7 +507,8 @@ def selftest_harness_config(model: "MacrospinModel", seed: int = 1, **kw):
     """The ``quantize.harness.HarnessConfig`` of the integrator self-test."""
     from quantize.harness import HarnessConfig
 
-    return HarnessConfig(lanes=model.cfg.lanes, data_bits=selftest_code_bits(model) + SELFTEST_RESET_BITS,
+    codes = 2 if model.two_drives else 1
+    return HarnessConfig(lanes=model.cfg.lanes, data_bits=codes * selftest_code_bits(model) + SELFTEST_RESET_BITS,
                          seed=seed, **kw)
 
 
@@ -428,11 +516,25 @@ def selftest_stimulus(model: "MacrospinModel", words):
     """Map harness data words (beats, K) to (codes int64 (beats, K), resets bool (beats, K)).
 
     Word layout, MSB first: a two's-complement drive code of ``selftest_code_bits`` bits, then
-    ``SELFTEST_RESET_BITS`` reset bits (reset when all are ones).
+    (a two-drive magnet) the second channel's code of as many bits, then
+    ``SELFTEST_RESET_BITS`` reset bits (reset when all are ones). :func:`selftest_drives`
+    also returns the second channel's codes.
     """
+    codes, resets, _ = selftest_drives(model, words)
+    return codes, resets
+
+
+def selftest_drives(model: "MacrospinModel", words):
+    """:func:`selftest_stimulus` with the second drive channel: (codes, resets, codes2), codes2
+    int64 (beats, K) for a two-drive magnet, else None."""
     words = np.asarray(words, dtype=np.int64)
     cb, rb = selftest_code_bits(model), SELFTEST_RESET_BITS
-    raw = words >> rb
-    codes = np.where(raw >= 1 << (cb - 1), raw - (1 << cb), raw)
+
+    def signed(raw):
+        raw = raw & ((1 << cb) - 1)
+        return np.where(raw >= 1 << (cb - 1), raw - (1 << cb), raw)
+
     resets = (words & ((1 << rb) - 1)) == (1 << rb) - 1
-    return codes, resets
+    if model.two_drives:
+        return signed(words >> (rb + cb)), resets, signed(words >> rb)
+    return signed(words >> rb), resets, None

@@ -116,7 +116,9 @@ def _manifest(d: MacrospinDesign, dut, style: str) -> dict:
         "constants": {k: {"int": model.ints[k], "frac": model.fmts[k].frac,
                           "value": model.fmts[k].to_float(model.ints[k]).item()} for k in model.ints},
         "normalised": {"h_norm_A_per_m": model.k.nm.h_norm, "dtau": model.k.nm.dtau, "sigma_h": model.k.nm.sigma_h,
-                       "b_per_amp": model.k.nm.b_per_amp, "easy_axis": model.k.nm.easy_axis, "p_axis": model.k.nm.p_axis},
+                       "b_per_amp": model.k.nm.b_per_amp, "easy_axis": model.k.nm.easy_axis, "p_axis": model.k.nm.p_axis,
+                       **({"drive2": {"b_per_amp": model.k.nm2.b_per_amp, "p_axis": model.k.nm2.p_axis,
+                                      "p_sign": model.k.nm2.p_sign}} if model.two_drives else {})},
         "noise": {"uniforms": noise.n_uniforms, "uniform_bits": noise.uniform_bits, "lfsr_width": noise.lfsr_width,
                   "latency": noise.latency, "variance": float(noise.variance)},
     }

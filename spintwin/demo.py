@@ -159,7 +159,8 @@ def _dw(cfg, out, plt):
 
 def _more_devices(out) -> tuple[dict, str]:
     """The seed's further neuron devices and emergent dynamics (section IV; issue 19): figures from
-    spintwin.figures_neurons and spintwin.figures_dynamics, with a short table (about 20 s)."""
+    spintwin.figures_neurons and spintwin.figures_dynamics, with a short table (about 50 s: 30 s of it the SOT
+    step neuron on the golden LLG and on the twin, 300 trials at 7 currents on its whole 22 ns protocol)."""
     from golden.lsv import fan_in_limit
 
     from . import figures_dynamics, figures_neurons
@@ -169,7 +170,10 @@ def _more_devices(out) -> tuple[dict, str]:
     stt = neu["stt"]
     i0 = stt["input_uA"].index(0.0)
     fan = fan_in_limit(10e-9, 350e-9)
+    sot = neu["sot_twin"]
     res = {"stt_p_at_zero_input": stt["probability"][i0], "stt_bias_uA": stt["bias_uA"], "lsv_fan_in": fan,
+           "sot_twin_max_abs_difference": sot["max_abs_difference"], "sot_twin_within_bound": sot["within_bound"],
+           "sot_energy_fJ": sot["energy_fJ"],
            "dw_circuit_linearity_pct": neu["dw_circuit"]["linearity_error_pct"],
            "sto_threshold_uA": dyn["sto_frequency"]["threshold_uA"],
            "snr_peak_K": dyn["stochastic_resonance"]["peak_temperature_K"]}
@@ -178,6 +182,10 @@ def _more_devices(out) -> tuple[dict, str]:
         "| device | quantity | seed | golden model |", "|---|---|---|---|",
         f"| STT-MTJ step neuron (ref. 100) | P(switch) at zero input, biased at {stt['bias_uA']:.1f} uA | 0.5 | "
         f"{stt['probability'][i0]:.3f} +- {stt['stderr'][i0]:.3f} |",
+        f"| SOT preset/evaluate step neuron (ref. 101) | energy per decision | ~15 fJ | {sot['energy_fJ']:.1f} fJ |",
+        f"| SOT preset/evaluate step neuron (ref. 101) | decision curve, hardware twin against golden | - | "
+        f"largest difference {sot['max_abs_difference']:.3f} "
+        f"({'within' if sot['within_bound'] else 'OUTSIDE'} 0.03 + 3 SE) |",
         f"| lateral spin valve neuron (ref. 103) | fan-in at 1 % decision error, 10 nm pitch, Cu lambda_sf 350 nm | "
         f"limited | {fan} |",
         f"| non-step DW neuron circuit | linearity error of I_out(I_in) | approximately linear | "
@@ -185,7 +193,8 @@ def _more_devices(out) -> tuple[dict, str]:
         f"| spin-torque oscillator | threshold current | - | {res['sto_threshold_uA']:.1f} uA |",
         f"| thermally activated MTJ | stochastic-resonance peak | - | {res['snr_peak_K']:.0f} K |",
         "", "Seed figures against the model: BENCHMARKS.md (bench.devices_neuron, bench.devices_dyn).", "",
-        "![STT neuron](stt_neuron_switching.png)", "", "![LSV neuron](lsv_decay_fan_in.png)", "",
+        "![STT neuron](stt_neuron_switching.png)", "", "![SOT step neuron on the twin](sot_step_neuron_twin.png)", "",
+        "![LSV neuron](lsv_decay_fan_in.png)", "",
         "![DW neuron circuit](dw_neuron_circuit.png)", "", "![STO frequency](sto_frequency.png)", "",
         "![STO locking](sto_locking.png)", "", "![Stochastic resonance](stochastic_resonance.png)", ""])
     return res, md
@@ -336,13 +345,15 @@ def run_demo(cfg: dict, out: Path, cfg_path, echo=print, *, devices: bool = True
         prog.step("domain-wall device: velocity and traverse")
         res["dw"] = _dw(cfg, out, plt)
         prog.done(f"traverse {res['dw']['traverse_ns_1d']:.3f} ns at 10.6 uA")
-        prog.step("more devices of section IV: STT and LSV neurons, DW neuron circuit, oscillators, resonance")
+        prog.step("more devices of section IV: STT, SOT (on the twin) and LSV neurons, DW neuron circuit, oscillators, "
+                  "resonance")
         res["more_devices"], md = _more_devices(out)
         sections.append(md)
         prog.done(f"LSV fan-in {res['more_devices']['lsv_fan_in']}, STO locking at kappa 1, "
                   f"SNR peak {res['more_devices']['snr_peak_K']:.0f} K")
-        prog.step("MTJ neuron on the twin's integer datapath against the golden model")
-        res["device_fidelity"], md = ds.device_fidelity(cfg, res["mtj_neuron"], out, plt)
+        twin_device = "step_neuron" if cfg["twin"]["macrospin"]["device"] == "step_neuron" else "mtj_neuron"
+        prog.step(f"{twin_device.replace('_', ' ')} on the twin's integer datapath against the golden model")
+        res["device_fidelity"], md = ds.device_fidelity(cfg, res[twin_device], out, plt)
         sections.append(md)
         prog.done(f"largest difference {res['device_fidelity']['max_abs_difference']:.3f}")
     if network_report.is_user_design(cfg):

@@ -22,40 +22,61 @@ __all__ = ["device_fidelity", "twin_against_cmos", "core_rtl", "synthesis"]
 
 
 def device_fidelity(cfg: dict, golden_curve: dict, out: Path, plt) -> tuple[dict, str]:
-    """The MTJ neuron's switching curve on the twin's integer datapath against the golden LLG."""
+    """The twin device's curve on the integer datapath against the golden LLG's ``golden_curve``.
+
+    ``twin.macrospin.device = "step_neuron"``: the preset/evaluate step neuron's decision curve
+    P(+z) against the evaluation current (quantize.step_neuron: the preset on the heavy-metal
+    channel, then the evaluation current on the MTJ channel), ``golden_curve`` the demo's step
+    neuron result; otherwise the MTJ neuron's switching curve against the demo's MTJ neuron."""
     from golden import devices
     from golden.llg import relaxation_time
     from quantize.macrospin import switching_probability_quantised
+    from quantize.step_neuron import decision_probability_quantised
 
     from .twin import macrospin_from_config
 
     model = macrospin_from_config(cfg)[0]
-    n = devices.mtj_neuron()
+    step = cfg["twin"]["macrospin"]["device"] == "step_neuron"
     cur = np.asarray(golden_curve["currents_uA"], dtype=float) * 1e-6
-    tr = relaxation_time(n.magnet)
     trials = cfg["demo"]["trials"]
-    pq, seq, sat = switching_probability_quantised(model, n.magnet, cur, n.write_duration, trials=trials,
-                                                   seed=cfg["demo"]["seed"], settle=2 * tr, relax=10 * tr)
+    if step:
+        what = "SOT step neuron"
+        pq, seq, sat = decision_probability_quantised(model, devices.step_neuron(), cur, trials=trials,
+                                                      seed=cfg["demo"]["seed"])
+    else:
+        what = "MTJ neuron"
+        n = devices.mtj_neuron()
+        tr = relaxation_time(n.magnet)
+        pq, seq, sat = switching_probability_quantised(model, n.magnet, cur, n.write_duration, trials=trials,
+                                                       seed=cfg["demo"]["seed"], settle=2 * tr, relax=10 * tr)
     pg, seg = np.asarray(golden_curve["probability"]), np.asarray(golden_curve["stderr"])
     diff = np.abs(pq - pg)
     bound = 0.03 + 3 * np.sqrt(seg ** 2 + seq ** 2)   # the issue-3 fidelity criterion per current
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.errorbar(cur * 1e6, pg, yerr=seg, fmt="o-", capsize=3, label="golden LLG (float)")
-    ax.errorbar(cur * 1e6, pq, yerr=seq, fmt="s--", capsize=3, label="twin integer datapath (quantize.macrospin)")
-    ax.set(xlabel="heavy-metal current (uA)", ylabel="switching probability",
-           title="MTJ neuron: golden against the hardware twin")
+    ax.errorbar(cur * 1e6, pq, yerr=seq, fmt="s--", capsize=3,
+                label="twin integer datapath (quantize.step_neuron)" if step else
+                "twin integer datapath (quantize.macrospin)")
+    if step:
+        ax.set(xlabel="evaluation current (uA)", ylabel="P(final state +z)",
+               title="SOT step neuron (preset / evaluate): golden against the twin")
+    else:
+        ax.set(xlabel="heavy-metal current (uA)", ylabel="switching probability",
+               title="MTJ neuron: golden against the hardware twin")
     ax.legend(fontsize=8)
     fig.tight_layout()
     atomic_savefig(fig, out / "twin_switching_curve.png", dpi=110)
     plt.close(fig)
     m = cfg["twin"]["macrospin"]
-    res = {"currents_uA": (cur * 1e6).tolist(), "quantised": pq.tolist(), "quantised_stderr": seq.tolist(),
+    res = {"device": "step_neuron" if step else "mtj_neuron",
+           "currents_uA": (cur * 1e6).tolist(), "quantised": pq.tolist(), "quantised_stderr": seq.tolist(),
            "max_abs_difference": float(diff.max()), "within_bound": bool(np.all(diff < bound)),
            "saturations": int(sat), "formats": {k: m[k] for k in ("m_format", "h_format", "dm_format", "norm_format")}}
     md = "\n".join([
         "## Device fidelity: golden against quantised",
         "",
-        f"The stochastic MTJ neuron on the twin's integer datapath ({m['m_format'][0]}-bit state, "
+        f"The {'preset/evaluate ' + what if step else 'stochastic ' + what} on the twin's integer datapath "
+        f"({m['m_format'][0]}-bit state, "
         f"{m['noise_uniforms']} x {m['noise_uniform_bits']}-bit LFSR uniforms per Gaussian) against the golden "
         f"LLG, {trials} trials per current: largest difference {diff.max():.3f} "
         f"({'within' if res['within_bound'] else 'OUTSIDE'} 0.03 + 3 combined standard errors at every current), "

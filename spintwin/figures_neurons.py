@@ -7,6 +7,10 @@
   pitch for several spin-flip lengths, golden.lsv.
 * :func:`dw_circuit_figure`: the DW neuron circuit's I_out(I_in) with its least-squares line and
   the residual, golden.dw_neuron_circuit.
+* :func:`sot_twin_figure`: the SOT preset/evaluate step neuron's decision curve (seed Ref. 101)
+  on the hardware twin of configs/step_neuron.toml (quantize.step_neuron: preset, evaluation
+  and relaxation as the drive schedule of two drive channels) against the golden LLG, with its
+  energy per decision (golden.sot_neuron).
 
 Each returns the plotted numbers (plain lists, for a report's JSON) and the PNG's path.
 """
@@ -19,7 +23,7 @@ import numpy as np
 
 from spinbase.fileio import atomic_savefig
 
-__all__ = ["stt_switching_figure", "lsv_figure", "dw_circuit_figure", "write_all"]
+__all__ = ["stt_switching_figure", "lsv_figure", "dw_circuit_figure", "sot_twin_figure", "write_all"]
 
 
 def _plt():
@@ -115,9 +119,51 @@ def dw_circuit_figure(out) -> dict:
             "png": str(path)}
 
 
+def sot_twin_figure(out, *, trials: int = 300, rng: int = 20261207,
+                    currents_uA=(-10, -5, -2, 0, 2, 5, 10)) -> dict:
+    """``sot_step_neuron_twin.png``: P(+z) against the evaluation current, golden LLG and the twin's
+    integer datapath (the design of configs/step_neuron.toml), ``trials`` per point each, on the
+    device's whole protocol (preset 0.4 ns, evaluation 2 ns, 20 ns relaxation; 22,400 steps of
+    1 ps per trial). Returns the curves, the largest difference and whether every point lies
+    within 0.03 + 3 combined standard errors (issue 19), and the energy per decision."""
+    from golden.devices import step_neuron, step_neuron_probability
+    from golden.sot_neuron import energy_per_decision
+    from quantize.step_neuron import decision_probability_quantised
+
+    from .config import DEFAULT_CONFIG, load_config
+    from .twin import macrospin_from_config
+
+    plt = _plt()
+    n = step_neuron()
+    cur = np.asarray(currents_uA, dtype=float) * 1e-6
+    design = DEFAULT_CONFIG.parent / "step_neuron.toml"
+    model = macrospin_from_config(load_config(design), design)[0]
+    pg, seg = step_neuron_probability(n, cur, trials=trials, rng=rng)
+    pq, seq, sat = decision_probability_quantised(model, n, cur, trials=trials, seed=rng + 1)
+    diff = np.abs(pq - pg)
+    bound = 0.03 + 3 * np.sqrt(seg**2 + seq**2)
+    e = energy_per_decision(n)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(cur * 1e6, pg, yerr=seg, fmt="o-", capsize=3, label=f"golden LLG (float), {trials} trials")
+    ax.errorbar(cur * 1e6, pq, yerr=seq, fmt="s--", capsize=3,
+                label=f"twin integer datapath ({model.cfg.m_fmt.width}-bit, configs/step_neuron.toml)")
+    ax.axhline(0.5, color="gray", ls=":")
+    ax.set(xlabel="evaluation current (uA)", ylabel="P(final state +z)",
+           title=f"SOT step neuron: preset / evaluate, {e['total'] * 1e15:.1f} fJ per decision")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(out) / "sot_step_neuron_twin.png"
+    atomic_savefig(fig, path, dpi=110)
+    plt.close(fig)
+    return {"currents_uA": (cur * 1e6).tolist(), "golden": pg.tolist(), "golden_stderr": seg.tolist(),
+            "twin": pq.tolist(), "twin_stderr": seq.tolist(), "max_abs_difference": float(diff.max()),
+            "within_bound": bool(np.all(diff < bound)), "saturations": int(sat),
+            "energy_fJ": e["total"] * 1e15, "cmos_ratio": e["cmos_ratio"], "png": str(path)}
+
+
 def write_all(out, *, trials: int = 1000, rng=20261207) -> dict:
-    """All three figures into folder ``out`` (created); returns their data by name."""
+    """All four figures into folder ``out`` (created); returns their data by name."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     return {"stt": stt_switching_figure(out, trials=trials, rng=rng), "lsv": lsv_figure(out),
-            "dw_circuit": dw_circuit_figure(out)}
+            "dw_circuit": dw_circuit_figure(out), "sot_twin": sot_twin_figure(out, trials=trials, rng=rng)}

@@ -9,7 +9,7 @@ from quantize.noise import NoiseConfig
 
 from spinbase.errors import SpintwinError
 
-__all__ = ["macrospin_from_config", "device_params"]
+__all__ = ["macrospin_from_config", "device_params", "device_drive2"]
 
 
 def device_params(name: str):
@@ -21,6 +21,19 @@ def device_params(name: str):
     if name == "step_neuron":
         return devices.step_neuron().magnet
     raise SpintwinError(f"unknown device preset {name!r}")
+
+
+def device_drive2(name: str):
+    """The MacrospinParams of a preset's second drive channel, or None (one channel).
+
+    The step neuron (seed Ref. 101) has two: the heavy-metal preset current (SOT, spins +y, the
+    preset's ``magnet``) and the MTJ evaluation current (STT from the pinned layer, +z,
+    :meth:`golden.devices.StepNeuron.evaluate_magnet`); the twin carries both
+    (quantize.step_neuron)."""
+    if name == "step_neuron":
+        return devices.step_neuron().evaluate_magnet()
+    device_params(name)   # an unknown name fails as there
+    return None
 
 
 def _probe_step(model) -> None:
@@ -49,7 +62,7 @@ def macrospin_from_config(cfg: dict, path=None):
         noise = NoiseConfig(lanes=t["lanes"], uniform_bits=t["noise_uniform_bits"], n_uniforms=t["noise_uniforms"],
                             master_seed=t["seed"])
         params = device_params(t["device"])
-        consts = MacrospinConstants.from_params(mcfg, params, t["dt_ps"] * 1e-12)
+        consts = MacrospinConstants.from_params(mcfg, params, t["dt_ps"] * 1e-12, drive2=device_drive2(t["device"]))
         model = MacrospinModel(mcfg, consts, noise.out_fmt, float(noise.variance))
         _probe_step(model)
     except (ValueError, OverflowError, ZeroDivisionError) as e:

@@ -4,6 +4,7 @@ Each case exercises something different: the default formats with N not a power 
 product on a DSP block; odd widths everywhere with three lanes and 10 of the 30 products per lane
 on LUT multipliers; a perpendicular magnet (easy and polarisation axes on z) with two lanes and
 the default twin's mapping (26 DSP products per lane, the renormalisation's last 4 on LUTs).
+:data:`STEP_NEURON_CASE` is the preset/evaluate step neuron (two drive channels, quantize.step_neuron).
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from quantize.macrospin import MacrospinConfig, MacrospinConstants, MacrospinMod
 from quantize.noise import NoiseConfig
 from quantize.normalise import NormalisedMacrospin
 
-__all__ = ["CASES", "DSP_BLOCK_CASE", "build_case", "model_from_json", "model_to_json"]
+__all__ = ["CASES", "DSP_BLOCK_CASE", "STEP_NEURON_CASE", "build_case", "model_from_json", "model_to_json"]
 
 CASES = ("default_n103", "odd_k3", "pma_k2")
 
 #: The default twin's 18-bit formats (configs/default.toml) on two lanes: every product fits one
 #: 18x18 block, so the ECP5 registered-DSP style of the RTL (hdl.ecp5_blocks) is used throughout.
 DSP_BLOCK_CASE = "twin18_k2"
+#: The SOT preset/evaluate step neuron (golden.devices.step_neuron, seed Ref. 101) at its 1 ps
+#: step: two drive channels (heavy-metal SOT preset along +y, MTJ STT evaluation along +z), the
+#: wide Python formats, two lanes; co-simulated apart from CASES (tests/test_step_neuron_rtl.py).
+STEP_NEURON_CASE = "step_k2"
 
 
 def build_case(name: str, seed: int = 1):
@@ -43,6 +48,12 @@ def build_case(name: str, seed: int = 1):
                               norm_fmt=Fixed(18, 16), drive_fmt=Fixed(12, 0), const_width=12,
                               lanes=2, magnets=99, dsp_per_lane=30)
         params, dt, span = dev.magnet, dev.dt, 1500
+    elif name == STEP_NEURON_CASE:
+        from quantize.step_neuron import step_neuron_model
+
+        cfg = MacrospinConfig(lanes=2, magnets=97)
+        noise = NoiseConfig(lanes=cfg.lanes, master_seed=seed)
+        return step_neuron_model(cfg, devices.step_neuron(), noise), noise, 1500
     elif name == "pma_k2":
         syn = devices.volatile_synapse()
         cfg = MacrospinConfig(lanes=2, magnets=101, dsp_per_lane=26)
@@ -64,7 +75,8 @@ def model_to_json(model: MacrospinModel, noise: NoiseConfig) -> dict:
     so the testbench rebuilds the same model without reading the design's TOML."""
     cfg = {f.name: (_fixed(v) if isinstance(v, Fixed) else v)
            for f in fields(model.cfg) for v in [getattr(model.cfg, f.name)]}
-    return {"cfg": cfg, "nm": asdict(model.k.nm), "consts_ints": dict(model.k.ints),
+    return {"cfg": cfg, "nm": asdict(model.k.nm), "nm2": asdict(model.k.nm2) if model.k.nm2 else None,
+            "consts_ints": dict(model.k.ints),
             "consts_fmts": {k: _fixed(f) for k, f in model.k.fmts.items()},
             "ints": dict(model.ints), "fmts": {k: _fixed(f) for k, f in model.fmts.items()},
             "noise_fmt": _fixed(model.noise_fmt), "noise": asdict(noise)}
@@ -74,9 +86,13 @@ def model_from_json(data: dict, seed: int | None = None):
     """Inverse of :func:`model_to_json`: (model, noise_cfg, current range codes); ``seed``
     replaces the noise source's master seed (as ``build_case``)."""
     cfg = MacrospinConfig(**{k: (Fixed(*v) if isinstance(v, list) else v) for k, v in data["cfg"].items()})
-    nm = NormalisedMacrospin(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data["nm"].items()})
-    consts = MacrospinConstants(nm=nm, ints=dict(data["consts_ints"]),
-                                fmts={k: Fixed(*v) for k, v in data["consts_fmts"].items()})
+    def normalised(d):
+        return NormalisedMacrospin(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+
+    nm2 = data.get("nm2")
+    consts = MacrospinConstants(nm=normalised(data["nm"]), ints=dict(data["consts_ints"]),
+                                fmts={k: Fixed(*v) for k, v in data["consts_fmts"].items()},
+                                nm2=normalised(nm2) if nm2 else None)
     noise_fields = dict(data["noise"])
     if seed is not None:
         noise_fields["master_seed"] = seed

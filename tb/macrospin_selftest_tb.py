@@ -39,14 +39,15 @@ def expected_run(model, noise_cfg, seed: int, cycles: int):
     """Model of a harness run: (accepted beats, expected outputs (T, K, 4), payload ints (T,))."""
     from hdl.macrospin import output_layout
     from quantize import harness
-    from quantize.macrospin import reference_stream, selftest_harness_config, selftest_stimulus
+    from quantize.macrospin import reference_stream, selftest_drives, selftest_harness_config
     from quantize.noise import GaussianNoise
 
     hcfg = selftest_harness_config(model, seed)
     valid, ready = harness.handshakes(hcfg, cycles)
     n_acc = int(harness.accepted_cycles(valid, ready).sum())
-    codes, resets = selftest_stimulus(model, harness.data_words(hcfg, n_acc))
-    ref_m, ref_sw, slots = reference_stream(model, GaussianNoise(noise_cfg).run(n_acc), codes, resets, fast=True)
+    codes, resets, codes2 = selftest_drives(model, harness.data_words(hcfg, n_acc))
+    ref_m, ref_sw, slots = reference_stream(model, GaussianNoise(noise_cfg).run(n_acc), codes, resets, fast=True,
+                                            codes2=codes2)
     expected = np.concatenate([ref_m, ref_sw[:, :, None].astype(np.int64)], axis=2)
     cols = {"slot": slots}
     for lane in range(model.cfg.lanes):

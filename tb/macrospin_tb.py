@@ -12,8 +12,10 @@ Parameters (environment, via run_cocotb(env=...)):
 tb.macrospin_cases.model_to_json; the launcher makes it from a design), ``MS_BEATS``
 (magnet-steps per lane to check, default 2000), ``MS_LFSR_SEED`` (master seed of the LFSRs,
 default 1), ``MS_VALID_P`` / ``MS_READY_P`` (handshake probabilities, default 0.9),
-``MS_CORRUPT_BEAT`` (self-test: corrupt the reference at that beat). Stimulus seed:
-cocotb's ``COCOTB_RANDOM_SEED``.
+``MS_CORRUPT_BEAT`` (self-test: corrupt the reference at that beat), ``MS_SCHEDULE`` (a
+two-drive step neuron, quantize.step_neuron: "preset,evaluate,relax" phase lengths in steps;
+every slot and lane runs the preset/evaluate schedule with its own evaluation current, repeated,
+instead of random codes on both channels). Stimulus seed: cocotb's ``COCOTB_RANDOM_SEED``.
 """
 
 from __future__ import annotations
@@ -90,6 +92,22 @@ def unpack(layout, words) -> dict:
     return out
 
 
+def schedule_stimulus(model, lengths, beats: int, rng):
+    """(codes, codes2) int64 (beats, K) of the step neuron's preset/evaluate/relax schedule with
+    phase ``lengths`` (steps), golden.devices.step_neuron's currents, and an evaluation current per
+    slot and lane drawn from -20..20 uA (quantize.step_neuron.schedule_stream)."""
+    from dataclasses import replace
+
+    from golden.devices import step_neuron
+    from quantize.step_neuron import schedule, schedule_stream
+
+    neuron = step_neuron()
+    k, n = model.cfg.lanes, model.cfg.magnets
+    plans = [[[replace(p, steps=s) for p, s in zip(schedule(model, neuron, float(rng.uniform(-20e-6, 20e-6))), lengths)]
+              for _ in range(k)] for _ in range(n)]
+    return schedule_stream(plans, beats)
+
+
 @cocotb.test()
 async def integrator_matches_model(dut):
     from hdl.macrospin import input_layout, output_layout
@@ -112,7 +130,12 @@ async def integrator_matches_model(dut):
     valid[:2] = 0  # the state memories' first read completes in the first cycle after reset
     ready = (rng.random(cycles) < p_ready).astype(np.int64)
     codes = rng.integers(-span, span, (cycles, k))
+    codes2 = rng.integers(-span, span, (cycles, k)) if model.two_drives else None
     resets = rng.random((cycles, k)) < 0.01
+    sched = tb_param("MS_SCHEDULE")
+    if sched:
+        codes, codes2 = schedule_stimulus(model, [int(x) for x in str(sched).split(",")], cycles, rng)
+        resets[:] = False
     # The beat offered at cycle i is the next one not yet accepted: precompute the sequence
     # of offered beats, indexed by the number accepted before cycle i.
     accepted_before = np.concatenate([[0], np.cumsum(valid & ready)[:-1]])
@@ -121,6 +144,8 @@ async def integrator_matches_model(dut):
     for lane in range(k):
         cols[f"lanes.{lane}.code"] = codes[accepted_before, lane]
         cols[f"lanes.{lane}.reset"] = resets[accepted_before, lane]
+        if codes2 is not None:
+            cols[f"lanes.{lane}.code2"] = codes2[accepted_before, lane]
     payload = pack(in_layout, cols)
 
     dut.i_drive__valid.value = 0
@@ -146,7 +171,8 @@ async def integrator_matches_model(dut):
     n_out = min(len(got), beats)
     if n_out < beats:
         check(f"only {n_out} of {beats} beats came out in {cycles} cycles")
-    ref_m, ref_sw, slots = reference_stream(model, GaussianNoise(noise_cfg).run(n_acc), codes[:n_acc], resets[:n_acc])
+    ref_m, ref_sw, slots = reference_stream(model, GaussianNoise(noise_cfg).run(n_acc), codes[:n_acc], resets[:n_acc],
+                                            codes2=None if codes2 is None else codes2[:n_acc])
     expected = np.concatenate([ref_m, ref_sw[:, :, None].astype(np.int64)], axis=2)[:n_out]
     if corrupt is not None:
         expected[int(corrupt), 0, 0] += 1

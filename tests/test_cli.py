@@ -98,7 +98,8 @@ def test_small_demo_writes_report_and_plots(tmp_path, capsys):
     assert "[1/9]" in printed and "[9/9]" in printed
     for name in ("report.md", "report.html", "demo.json", "mtj_neuron_switching.png", "volatile_synapse.png",
                  "step_neuron.png", "dw_device.png", "twin_switching_curve.png", "twin_vs_cmos.png",
-                 "stt_neuron_switching.png", "lsv_decay_fan_in.png", "sto_locking.png", "stochastic_resonance.png"):
+                 "stt_neuron_switching.png", "sot_step_neuron_twin.png", "lsv_decay_fan_in.png", "sto_locking.png",
+                 "stochastic_resonance.png"):
         assert (out / name).stat().st_size > 0
     res = json.loads((out / "demo.json").read_text())
     assert res["dw"]["levels"] >= 15 > res["dw"]["levels_with_2pct_spread"]  # golden.levels: write-verified only
@@ -106,6 +107,6 @@ def test_small_demo_writes_report_and_plots(tmp_path, capsys):
     assert 0 <= res["twin_vs_cmos"]["agreement"] <= 1 and res["twin_vs_cmos"]["twin"]["energy_J"] > 0
     page = (out / "report.html").read_text()
     # self-contained: every plot is embedded, none is linked
-    assert page.count('src="data:image/png;base64,') == 12 and 'src="twin_vs_cmos.png"' not in page
+    assert page.count('src="data:image/png;base64,') == 13 and 'src="twin_vs_cmos.png"' not in page
     assert "<table>" in page
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries
