@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 INPUTS = 200
 #: Test inputs per problem co-simulated through the RTL core (those that fit it).
 RTL_INPUTS = 3
+#: Limit of each problem core's synthesis in the benchmark, s (a 256-column core's Yosys run
+#: alone took over 35 minutes on the 2-core machine: such a core is reported as not finished).
+SYNTH_TIMEOUT_S = 900.0
 
 
 def _spearman(a, b) -> float:
@@ -67,7 +70,7 @@ def run(inputs: int = INPUTS, *, work=None, config=None, problems=None, rtl_inpu
               "memory_share_range": [min(mem), max(mem)]}
     sens = _sensitivity(rows, suite.SEED_SPEEDUP_RANGE[1])
     rtl = (suite_rtl.run_suite_rtl(work, rtl_inputs, problems=problems, config=config, synth=synth,
-                                   echo=lambda *_: None) if rtl_inputs else [])
+                                   synth_timeout_s=SYNTH_TIMEOUT_S, echo=lambda *_: None) if rtl_inputs else [])
     return {"benchmark": "suite", "inputs": inputs, "rows": rows, "sensitivity": sens, "rtl": rtl,
             "seed": {"synapses": list(suite.SEED_SYNAPSES), "neurons": list(suite.SEED_NEURONS),
                      "energy_ratio": list(suite.SEED_ENERGY_RANGE), "speedup": list(suite.SEED_SPEEDUP_RANGE)},

@@ -54,20 +54,25 @@ def core_fit(net, target: str = "ecp5-85f") -> tuple[int | None, str | None]:
     return bits, (f"does not fit the {target}: {why}" if why else None)
 
 
-def _synth(net, target: str) -> dict:
+#: Limit of one problem's synthesis (Yosys + nextpnr), s.
+SYNTH_TIMEOUT_S = 3600.0
+
+
+def _synth(net, target: str, timeout_s: float) -> dict:
     from boards.synth import SynthError, synthesize
     from hdl.core import SnnCore
 
     try:
-        res = synthesize(SnnCore(net), "snn_core", target=target, timeout_s=3600.0)
-    except SynthError as e:
-        return {"error": str(e).splitlines()[0]}
+        res = synthesize(SnnCore(net), "snn_core", target=target, timeout_s=timeout_s)
+    except SynthError as e:            # one line, without the work folder's path
+        return {"error": str(e).splitlines()[0].split(" (raise timeout_s")[0]}
     keep = ("lut", "ff", "dsp", "bram", "fmax_mhz", "fits", "fits_reason", "timing_met", "cached")
     return {k: res.get(k) for k in keep}
 
 
 def rtl_problem(spec: dict, out: Path, inputs: int = DEFAULT_RTL_INPUTS, *, sim: str = "verilator",
-                synth: bool = False, target: str = "ecp5-85f", echo=print) -> dict:
+                synth: bool = False, target: str = "ecp5-85f", synth_timeout_s: float = SYNTH_TIMEOUT_S,
+                echo=print) -> dict:
     """One problem through the core (module docstring); JSON-ready. A real model-vs-RTL
     difference is recorded (``bit_exact`` False, ``mismatch`` its first difference), not raised."""
     from quantize.core import core_layers, cycles_exact, trace
@@ -103,14 +108,15 @@ def rtl_problem(spec: dict, out: Path, inputs: int = DEFAULT_RTL_INPUTS, *, sim:
          + ("bit-exact" if ver["bit_exact"] else f"MISMATCH ({ver['mismatch']})"))
     if synth:
         echo(f"  {spec['name']}: synthesising the core for {target}")
-        row["synth"] = s = _synth(net, target)
+        row["synth"] = s = _synth(net, target, synth_timeout_s)
         if s.get("fmax_mhz"):
             s["images_per_s_at_fmax"] = s["fmax_mhz"] * 1e6 / float(np.mean(ver["model_cycles"]))
     return row
 
 
 def run_suite_rtl(out, inputs: int = DEFAULT_RTL_INPUTS, *, sim: str = "verilator", problems=None, config=None,
-                  synth: bool = False, target: str = "ecp5-85f", echo=print) -> list:
+                  synth: bool = False, target: str = "ecp5-85f", synth_timeout_s: float = SYNTH_TIMEOUT_S,
+                  echo=print) -> list:
     """Every problem (or those named) through the core; writes ``out/suite_rtl.json``. The
     trained networks are the suite's (cached under ``out/weights``, trained here if missing)."""
     if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
@@ -118,7 +124,7 @@ def run_suite_rtl(out, inputs: int = DEFAULT_RTL_INPUTS, *, sim: str = "verilato
     if sim not in ("verilator", "icarus"):
         raise SpintwinError(f"--sim must be verilator or icarus, not {sim!r}")
     out = prepare_out_dir(out)
-    rows = [rtl_problem(spec, out, inputs, sim=sim, synth=synth, target=target, echo=echo)
+    rows = [rtl_problem(spec, out, inputs, sim=sim, synth=synth, target=target, synth_timeout_s=synth_timeout_s, echo=echo)
             for spec in load_problems(config, problems)]
     atomic_write_json(out / "suite_rtl.json", rows)
     return rows
