@@ -1,0 +1,152 @@
+"""Tests of the all-spin network 3 (issue 18 item 4; seed section V.1-V.2, eq. 9, eq. 12, Fig. 6).
+
+The all-spin option of :mod:`golden.stdp_network` (``neuron="dw"``): domain-wall IF neurons
+driven by the crossbar's column currents computed with eq. 12, and the post-before-pre half
+of eq. 9. The checks compare the compiled kernel with the independent golden models it
+stands for: :func:`golden.crossbar.column_currents` (eq. 12) and
+:class:`golden.neurons.DwIfNeuron` (the DW neuron on the calibrated device).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from golden import _stdp_kernels as K
+from golden.crossbar import column_currents, column_gamma
+from golden.devices import dw_neuron
+from golden.neurons import DwIfNeuron
+from golden.stdp_network import (ALLSPIN_P_MINUS, StdpConfig, StdpNetwork, allspin_operating_point,
+                                 config_for)
+
+
+def _random_states(net, seed):
+    c = net.config
+    rng = np.random.default_rng(seed)
+    net.states[...] = rng.integers(0, c.levels, net.states.shape).astype(np.int8)
+    net.refresh_weights()
+
+
+@pytest.mark.parametrize("variant", ["binary", "dw", "ltst"])
+def test_column_currents_are_eq12(variant):
+    # A spiking input adds its weight row to the column currents; the rows must be eq. 12:
+    # G+ = G_AP + (G_P - G_AP) k / (levels - 1) at significance x dv, an AP reference on
+    # the V- row, gamma over every device of the column (both arrays for LT-ST), computed
+    # here by golden.crossbar.column_currents on the stacked arrays. Rounding only: 1e-12.
+    cfg = config_for(variant, 7, all_spin=True)
+    n_in = 30
+    net = StdpNetwork(cfg, n_in, seed=1)
+    _random_states(net, 2)
+    op = allspin_operating_point(cfg, n_in)
+    frac = net.states.astype(float) / (cfg.levels - 1)
+    g_pos = np.concatenate(list(op["g_ap"] + (op["g_p"] - op["g_ap"]) * frac))   # (arrays n_in, N)
+    g_neg = np.full_like(g_pos, op["g_ap"])
+    rng = np.random.default_rng(3)
+    spikes = (rng.random((5, n_in)) < 0.3).astype(float)
+    drive = np.concatenate([s * spikes for s in cfg.significance], axis=1)      # row voltage / dv
+    ref = column_currents(g_pos, g_neg, drive, cfg.read_voltage, op["g_s"])
+    np.testing.assert_allclose(spikes @ net.weights, ref, rtol=1e-12, atol=0)
+    # the operating point's gamma floor is the all-AP column's gamma
+    g_all_ap = np.full((cfg.arrays * n_in, 1), op["g_ap"])
+    assert math.isclose(column_gamma(g_all_ap, g_all_ap, op["g_s"])[0], op["gamma_floor"], rel_tol=1e-12)
+
+
+def test_dw_advance_is_the_device_displacement():
+    # The kernel's wall step must be the calibrated device's displacement for the pulse,
+    # over the track length, including the velocity's saturation at large currents.
+    cfg = config_for("binary", 5, all_spin=True)
+    op = allspin_operating_point(cfg, 784)
+    dev = dw_neuron()
+    for i in (1e-8, 4e-7, 3e-6, 1e-4, 1e-3, -2e-6):
+        want = float(dev.displacement(i, op["pulse_s"])) / dev.length
+        assert math.isclose(K.dw_advance(0.25, i, op["gain"], op["isat_A"]) - 0.25, want, rel_tol=1e-9), i
+    # calibration: at the reference column sum one unit weight moves the wall by
+    # norm_target / (w_ref v_th) of the track (the LIF network's threshold), linear regime
+    step = float(dev.displacement(op["i_unit_A"], op["pulse_s"])) / dev.length
+    assert math.isclose(step, cfg.norm_target / (cfg.w_ref * cfg.v_th), rel_tol=1e-3)
+    # the seed's operating point: dv < 100 mV and G_s = 1 / R_HM give gamma >> 1 at 784 rows
+    assert cfg.read_voltage <= 0.1 and op["gamma_floor"] > 10
+
+
+def test_kernel_neuron_spikes_as_the_golden_dw_neuron():
+    # One neuron, every input spiking in every step (p = rate dt = 1), no learning, no
+    # refractory period: the kernel's raster must be DwIfNeuron's spike train for the
+    # column current I (eq. 12, the same every step), with the leak as a reverse pulse of
+    # leak x L. Exact step-for-step agreement is expected (no tie within 1e-9 of the edge).
+    cfg = config_for("dw", 1, all_spin=True, max_rate=1000.0, max_retries=0, t_ref=0.0, steps=200,
+                     dw_leak=0.01, read_voltage=0.02)
+    n_in = 20
+    net = StdpNetwork(cfg, n_in, seed=0)
+    _random_states(net, 5)
+    op = allspin_operating_point(cfg, n_in)
+    img = np.ones((1, n_in))
+    net.present(img, learn=False, record=True)
+    current = float(net.weights[:, 0].sum())
+    dev = dw_neuron()
+    # the traverse current moves the wall L in one pulse, so 0.01 pulse moves it 0.01 L
+    ref = DwIfNeuron(1, device=dev, dt=op["pulse_s"], leak_current=abs(dev.traverse_current(op["pulse_s"])),
+                     leak_duration=0.01 * op["pulse_s"])
+    assert math.isclose(ref.leak_step, 0.01 * dev.length, rel_tol=1e-6)
+    spikes = ref.run(np.full((cfg.steps, 1), current))[:, 0]
+    assert spikes.sum() >= 5
+    np.testing.assert_array_equal(net.last_raster[0], spikes.astype(np.int32))
+
+
+def test_pre_update_depresses_with_the_negative_window():
+    # Eq. 9, dt < 0 (pre after post): a P device switches to AP with probability
+    # p_minus exp(-|dt| / tau_minus); AP devices are untouched. n trials: |fraction - p|
+    # < 4 binomial SE (false-fail probability ~6e-5 per point).
+    n = 100_000
+    rng = K.rng_state(7)
+    for y in (1.0, 0.3):
+        k = np.ones((1, n, 1), np.int8)
+        stats = np.zeros((1, K.ST_SIZE), np.int64)
+        for i in range(n):
+            K.pre_update(k, 0, i, 0, y, 2, True, 0.1, stats, rng)
+        p = 0.1 * y
+        frac = 1 - k.mean()
+        assert abs(frac - p) < 4 * math.sqrt(p * (1 - p) / n), (y, frac, p)
+        assert stats[0, K.ST_DEP] == n - k.sum()
+    k0 = np.zeros((1, 10, 1), np.int8)
+    assert not any(K.pre_update(k0, 0, i, 0, 1.0, 2, True, 0.1, stats, rng) for i in range(10))
+
+
+def test_negative_window_is_the_only_depression_when_p_dep_is_zero():
+    # With p_dep = 0 the positive window never depresses, so every depression comes from
+    # post-before-pre pairs: none with p_minus = 0, some with the all-spin default.
+    from spinbase.data import load_digits
+
+    (xt, _), _ = load_digits()
+    deps = {}
+    for pm in (0.0, ALLSPIN_P_MINUS * 10):
+        cfg = config_for("binary", 10, all_spin=True, p_dep=(0.0,), p_minus=(pm,), max_rate=127.5,
+                         w_ref=10.0, norm_target=6.4, v_th=2.0)
+        net = StdpNetwork(cfg, 64, seed=0)
+        net.present(xt[:100], learn=True)
+        deps[pm] = int(net.stats[:, K.ST_DEP].sum())
+    assert deps[0.0] == 0 and deps[ALLSPIN_P_MINUS * 10] > 0, deps
+
+
+def test_all_spin_learns_digits_above_chance():
+    from spinbase.data import load_digits
+
+    (xt, yt), (xs, ys) = load_digits()
+    from golden.stdp_network import assign_labels, predict
+
+    cfg = config_for("binary", 50, all_spin=True, max_rate=127.5, tau_plus=(0.05,), tau_theta=100.0,
+                     w_ref=10.0, norm_target=6.4, v_th=2.0)
+    net = StdpNetwork(cfg, 64, seed=0)
+    for _ in range(2):
+        net.present(xt, learn=True)
+    acc = float((predict(net.present(xs, learn=False), assign_labels(net.present(xt, learn=False), yt))
+                 == ys).mean())
+    # chance is 0.1; 5 binomial SE above it is a one-sided false pass below 3e-7
+    assert acc > 0.1 + 5 * math.sqrt(0.09 / len(ys)), acc
+
+
+@pytest.mark.parametrize("kw", [dict(neuron="x"), dict(neuron="dw", inhibition="direct"),
+                                dict(read_voltage=0.0), dict(g_s=-1.0), dict(w_ref=0.0), dict(dw_leak=-0.1)])
+def test_all_spin_config_validation(kw):
+    name = "inhibition" if "inhibition" in kw else next(iter(kw))
+    with pytest.raises(ValueError, match=name):
+        StdpConfig(**kw)
