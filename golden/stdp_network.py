@@ -120,7 +120,7 @@ __all__ = [
 VARIANTS = ("binary", "dw", "ltst")
 NEURONS = ("lif", "dw")
 #: Post-before-pre depression of the all-spin network (eq. 9, dt < 0), per array.
-ALLSPIN_P_MINUS = 0.005
+ALLSPIN_P_MINUS = 0.002
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,9 @@ class CoreLayout:
             raise ValueError(f"config must be a QuantStdpConfig, not {type(c).__name__}")
         if c.golden.arrays != 1:
             raise ValueError(f"config.variant must be 'binary' or 'dw' (one device array), not {c.variant!r}")
+        if c.golden.neuron != "lif" or any(p > 0 for p in c.golden.p_minus):
+            raise ValueError("config: the RTL core has LIF neurons and the positive window of eq. 9 only "
+                             f"(neuron 'lif', p_minus 0), not neuron {c.golden.neuron!r}, p_minus {c.golden.p_minus!r}")
         if c.input_lanes != c.stdp_lanes:
             raise ValueError(f"config.stdp_lanes must equal input_lanes = {c.input_lanes}, not {c.stdp_lanes}")
         if not (isinstance(self.n_inputs, (int, np.integer)) and 1 <= self.n_inputs <= 65536):

@@ -150,3 +150,95 @@ def test_all_spin_config_validation(kw):
     name = "inhibition" if "inhibition" in kw else next(iter(kw))
     with pytest.raises(ValueError, match=name):
         StdpConfig(**kw)
+
+
+# --- the integer model (quantize.stdp) ---------------------------------------------------------
+def _qcfg(**gov):
+    from quantize import stdp as S
+
+    return S.QuantStdpConfig(neurons=gov.pop("neurons", 1), seed=gov.pop("seed", 3), stdp_lanes=32,
+                             golden_overrides=tuple(gov.items()))
+
+
+def test_quant_negative_window_lut_is_eq9_to_half_an_lsb():
+    # neg[age] = round(p_minus exp(-age dt / tau_minus) 2**P): within 1/2 LSB of the golden
+    # probability; 0 at the saturated age ("not fired / too old").
+    cfg = _qcfg(p_minus=(0.05,), tau_minus=(0.01,))
+    g, neg = cfg.golden, cfg.tables()["neg"][0]
+    ages = np.arange(cfg.age_sat)
+    want = g.p_minus[0] * np.exp(-ages * g.dt / g.tau_minus[0]) * 2 ** cfg.prob_bits
+    assert np.all(np.abs(neg[:-1] - want) <= 0.5) and neg[cfg.age_sat] == 0
+    from quantize import stdp as S
+
+    # DW: the golden pre_update's notches, rint(p_minus y (levels - 1))
+    qdw = S.QuantStdpConfig(variant="dw", neurons=1, golden_overrides=(("p_minus", (0.3,)),))
+    tdw, gdw = qdw.tables()["neg"][0], qdw.golden
+    np.testing.assert_array_equal(tdw[:-1], np.rint(0.3 * np.exp(-ages * gdw.dt / gdw.tau_minus[0]) * 15))
+
+
+def test_quant_row_depression_fraction_equals_lut_probability():
+    # One input spike after posts at several ages: the fraction of P devices of the row that
+    # switch to AP is neg[age] / 2**P within 4 binomial SE; neurons that have not fired and
+    # AP devices are untouched.
+    from quantize import stdp as S
+
+    groups, per = (1, 5, 20, 60), 3000
+    ages = np.concatenate([np.repeat(groups, per), np.full(per, -1)])
+    cfg = S.QuantStdpConfig(neurons=ages.size, seed=3, stdp_lanes=32, golden_overrides=(("p_minus", (0.1,)),))
+    net = S.QuantStdpNetwork(cfg, 2)
+    net.states[...] = 0
+    net.states[0, 0, :] = 1
+    net.refresh_weights()
+    ch = net.pre_spike(0, ages)
+    t = cfg.tables()["neg"][0]
+    for k, age in enumerate(groups):
+        frac = 1 - net.states[0, 0, k * per:(k + 1) * per].mean()
+        p = t[age] / 2 ** cfg.prob_bits
+        assert abs(frac - p) <= 4 * math.sqrt(p * (1 - p) / per), (age, frac, p)
+    assert net.states[0, 0, len(groups) * per:].all() and not net.states[0, 1].any()
+    assert ch == (net.states[0, 0] == 0).sum() == net.stats[0, 1]
+    np.testing.assert_array_equal(net.colsum, net.states.sum(axis=(0, 1)))
+
+
+def test_quant_eq12_scale_is_the_golden_current_to_the_stated_bound():
+    # Per spiking input the integer membrane gains code x scale_j (LSB 2**-V weight units);
+    # the golden DW neuron gains v_th gain I / sqrt(I**2 + isat**2), I = weights[i, j] (A).
+    # Its linear part per code is C / (D + K_j) (C the ROM numerator, D the exact gamma-floor
+    # offset, K_j the column's code sum); the integer scale uses D_q = round(D) and the ROM:
+    # |scale - C/(D+K)| <= C/(D+K) * 0.5 / (D_q + K) + (2**-A C / (D_q + K) + 3/4).
+    from golden.stdp_network import StdpNetwork
+    from quantize import stdp as S
+
+    cfg = S.QuantStdpConfig(neurons=40, golden_overrides=(("neuron", "dw"),))
+    g = cfg.golden
+    qn = S.QuantStdpNetwork(cfg, 784)
+    gn = StdpNetwork(g, 784, seed=0)
+    rng = np.random.default_rng(4)
+    for frac in (0.05, 0.3, 0.9):
+        st = (rng.random(qn.states.shape) < frac).astype(np.int8)
+        qn.states[...] = st
+        gn.states[...] = st
+        qn.refresh_weights()
+        gn.refresh_weights()
+        op = cfg.allspin["operating_point"]
+        lin = 2 ** cfg.membrane_frac * g.v_th * op["gain"] / op["isat_A"]
+        k = qn.colsum
+        exact = np.array([lin * gn.weights[st[0, :, j] == 1, j].mean() for j in range(g.neurons)])
+        tot = k + cfg.allspin["col_offset"]
+        bound = exact * 0.5 / tot + 2.0 ** -cfg.recip_bits * cfg.allspin["recip_c"] / tot + 0.75
+        assert np.all(np.abs(qn.scale - exact) <= bound), np.max(np.abs(qn.scale - exact) / bound)
+    # the linear part is the golden step to (I/isat)**2 / 2 < 1e-3 up to 13 unit weights a step
+    i13 = 13 * op["i_unit_A"]
+    assert (i13 / op["isat_A"]) ** 2 / 2 < 1e-3
+    assert math.isclose(K.dw_advance(0.0, i13, op["gain"], op["isat_A"]) * 2 ** cfg.membrane_frac * g.v_th,
+                        lin * i13, rel_tol=1e-3)
+
+
+def test_quant_all_spin_rejected_by_the_rtl_core_layout():
+    from quantize import stdp as S
+    from quantize.stdp_core import CoreLayout
+
+    for gov in ((("neuron", "dw"),), (("p_minus", (0.01,)),)):
+        cfg = S.QuantStdpConfig(neurons=16, golden_overrides=gov)
+        with pytest.raises(ValueError, match="RTL core"):
+            CoreLayout(cfg, 784, 4)
