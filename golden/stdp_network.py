@@ -25,6 +25,24 @@ Three synapse variants share one compiled kernel (:mod:`golden._stdp_kernels`):
     picture of section III.3, as in :class:`golden.stdp.LtStArray`) the ST bits are volatile
     and relax to AP between images; the seed's Ref. 7 arrays are both non-volatile.
 
+All-spin option (``neuron="dw"``, ``config_for(..., all_spin=True)``; issue 18 item 4)
+-----------------------------------------------------------------------------------
+The hybrid network above keeps abstract LIF neurons in weight units and reads its columns as
+an ideal, divisively normalised sum. The all-spin network replaces both with devices (seed
+section V.1, Fig. 10(a); Refs. 6, 108, 124): each column's current is eq. 12 with the AP
+reference rows and every device loading the neuron's node (:func:`allspin_operating_point`:
+dv = 0.1 V, G_s = 1 / R_HM = 6.4 mS of the calibrated DW neuron, gamma = 17.9 for an all-AP
+784-row column, 20.0 at a column sum of 150), and the neuron is the DW IF neuron of
+:class:`golden.neurons.DwIfNeuron` on the calibrated 80 nm device: one write pulse (1.32 ns,
+calibrated so that the track equals v_th at the reference column sum) per 1 ms step moves the
+wall by the device's saturating steady velocity, a spike when it reaches the far edge, the
+seed's reverse-current leak (dt / (2 tau_m) of the track per step without a spike), homeostasis
+as a per-neuron shortening of the write pulses by v_th / (v_th + theta_j). Both signs of
+eq. 9: the post-before-pre depression at ``p_minus`` = :data:`ALLSPIN_P_MINUS` (0.002; 10,000
+images at 225 neurons, 2,000 test images, +-1 point: 0 / 0.001 / 0.002 / 0.005 gave 75.0 /
+72.9 / 75.9 / 71.1 %, the hybrid 74.0 %). Measured against the hybrid network in
+``bench/allspin.py`` (bench/results/allspin.json).
+
 Model choices (and their sources)
 ---------------------------------
 * Input: pixel i spikes in each step with probability ``x_i * rate * dt``, peak rate 63.75 Hz
@@ -369,7 +387,8 @@ class StdpNetwork:
     states : ndarray, int8, shape (arrays, n_inputs, neurons)
         Device level indices (binary: 0 = AP, 1 = P).
     weights : ndarray, float64, shape (n_inputs, neurons)
-        Read weights (significance-weighted, column-normalised if configured).
+        Read weights (significance-weighted, column-normalised if configured); all-spin
+        (``neuron="dw"``): the eq. 12 column current of each spiking input, A.
     theta : ndarray, float64, shape (neurons,)
         Homeostatic threshold offsets.
     stats : ndarray, int64, shape (arrays, 5)

@@ -58,6 +58,18 @@ Formats (``QuantStdpConfig``; ``V = membrane_frac``)
   reset, the winner's counter and theta are set; STDP of the winner's column; the column's
   sum, scale and increments are refreshed. Each presentation starts from rest (membranes,
   refractory counters and ages cleared; D&C's 150 ms rest).
+* Negative window (seed eq. 9, dt < 0; golden ``p_minus > 0``): at each input spike of a
+  learning presentation in which some neuron has fired, the age since each neuron's latest
+  post spike (saturating, ``age_bits``) addresses ``neg[a] = round(p_minus e**(-age
+  dt/tau_minus) 2**P)`` (0 at ``sat``); a P device of the spiking row in a column whose neuron
+  has fired switches to AP when its word < ``neg`` (DW: ``rint(p_minus y (L - 1))`` notches
+  down, the golden's rule, no words). Changed columns are refreshed before the row's
+  increments are added (as the golden kernel).
+* All-spin network (golden ``neuron="dw"``, one array; ``QuantStdpConfig.allspin``): the
+  membrane holds the DW neuron's wall in the golden's threshold units (``v_j = u_j (v_th +
+  theta_j)``); no multiplicative leak; in a step without a spike ``v -= leak_code``, floored
+  at 0. The eq. 12 read is the reciprocal ROM with numerator ``recip_c`` addressed by ``K_j +
+  col_offset`` (the AP floor of gamma in code units), the wall's velocity taken linear.
 * Read-out (D&C, exact integers): a neuron's class is the argmax over classes of its
   spike-count sum S_c over n_c labelled images, compared as fractions by cross products
   ``S_c n_b > S_b n_c`` (ties: lowest class; -1 if it never fired); a test image's class is
@@ -85,6 +97,10 @@ single-bank core.
   spike in learning mode, for each array a (LT first) it runs ``Q_s = ceil(n_in / L_s)``
   cycles; cycle ``q`` lane ``l`` is row ``i = q L_s + l`` of the winner's column, drawn
   whatever the row's state or LUT value.
+* Negative window (``p_minus > 0``): at each input spike i in learning mode after the
+  presentation's first post spike, for each array a (LT first) the STDP generator runs
+  ``ceil(N / L_s)`` cycles; cycle ``q`` lane ``l`` is column ``j = q L_s + l`` of row i,
+  drawn whatever the column's state or LUT value.
 * Initial states from the init generator (as the STDP one) run once, cycle ``(a N + j) Q_s +
   q`` lane ``l`` for device (a, i = q L_s + l, j): binary P when the word < ``round(init_p
   2**P)``; levels ``rshift_round(word round(init_p (L-1) 2**8), P + 8)``.

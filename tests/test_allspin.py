@@ -242,3 +242,48 @@ def test_quant_all_spin_rejected_by_the_rtl_core_layout():
         cfg = S.QuantStdpConfig(neurons=16, golden_overrides=gov)
         with pytest.raises(ValueError, match="RTL core"):
             CoreLayout(cfg, 784, 4)
+
+
+# --- the receptive-field figure and the bench section ------------------------------------------
+def test_column_conductances_and_receptive_field_png(tmp_path):
+    import matplotlib.image as mpimg
+
+    from golden.crossbar import dw_conductance_range
+    from golden.devices import dw_synapse
+    from spintwin.figures_stdp import column_conductances, plot_receptive_fields
+
+    g_ap, g_p = dw_conductance_range(dw_synapse())
+    net = StdpNetwork(config_for("binary", 5), 784, seed=0)
+    pattern = np.zeros((28, 28), bool)
+    pattern[4:24, 12:16] = True                                   # a "1"
+    net.states[0, :, 0] = pattern.ravel()
+    g = column_conductances(net)
+    assert g.shape == (784, 5)
+    np.testing.assert_allclose(g[:, 0], np.where(pattern.ravel(), g_p, g_ap), rtol=1e-12)
+    # LT-ST: significance-weighted mean of the two arrays (1, 0.5): LT only P -> 2/3 of the way
+    lt = StdpNetwork(config_for("ltst", 2), 784, seed=0)
+    lt.states[0], lt.states[1] = 1, 0
+    np.testing.assert_allclose(column_conductances(lt), g_ap + (g_p - g_ap) * 2 / 3, rtol=1e-12)
+    out = plot_receptive_fields(g, tmp_path / "f.png", title="t")
+    img = mpimg.imread(out)
+    assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    with pytest.raises(ValueError, match="conductance"):
+        plot_receptive_fields(g[:100], tmp_path / "g.png")
+
+
+def test_bench_comparison_and_markdown():
+    from bench.allspin import _compare, markdown
+
+    def pt(label, acc, seed, n=225):
+        return {"label": label, "neurons": n, "seed": seed, "accuracy": acc, "accuracy_se": 0.004,
+                "mean_train_spikes": 12.0, "depressions": 10}
+
+    pts = [pt("hybrid", 0.81, 0), pt("hybrid", 0.80, 1), pt("all-spin", 0.79, 0), pt("all-spin", 0.77, 1)]
+    c = _compare(pts, 225)
+    assert math.isclose(c["difference"], -0.025) and not c["within_2_points"]
+    # the seed spread (SE of the mean of 0.79, 0.77: 0.01) dominates the binomial 0.004 / sqrt(2)
+    assert math.isclose(c["all_spin_se"], 0.01) and math.isclose(c["hybrid_se"], 0.005)
+    assert _compare(pts, 400) is None
+    md = markdown({"train_images": 1, "label_images": 1, "test_images": 1, "p_minus": 0.002, "points": pts,
+                   "comparison": [c]})
+    assert "| 225 | 80.5 +- 0.5 | 78.0 +- 1.0 | -2.5 +- 1.1 | no |" in md
