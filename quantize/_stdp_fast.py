@@ -224,11 +224,11 @@ def stdp_row(k, i, t, last_post, ip, neg, st_state, widths, taps, stats, words, 
 
 @nb.njit(cache=True)
 def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, neg, sig, recip, widths,
-                  taps, in_state, st_state, learn, counts, stats, ctr, v, refr, last_pre, last_post, words,
-                  fb_in, sw, fb_st, swn, dirty, rec, r_win, r_nin, r_upd, r_raster, r_v):
+                  taps, in_state, st_state, learn, counts, stats, ctr, v, refr, last_pre, last_post, spk,
+                  words, fb_in, sw, fb_st, swn, dirty, rec, r_win, r_nin, r_upd, r_raster, r_v):
     """One presentation with per-pixel thresholds ``thr`` (n_in,); fills ``counts`` (N,).
-    ``words``, ``fb_in``, ``sw``, ``fb_st``, ``swn`` (>= ceil(N / L_s) L_s), ``dirty`` (N,):
-    scratch of the input and STDP banks and the negative window."""
+    ``spk`` (n_in,), ``words``, ``fb_in``, ``sw``, ``fb_st``, ``swn`` (>= ceil(N / L_s) L_s),
+    ``dirty`` (N,): scratch of the spike list, the input and STDP banks and the negative window."""
     n_in, n = winc.shape[0], winc.shape[1]
     steps = ip[IP_STEPS]
     ref_steps = ip[IP_REF]
@@ -258,11 +258,14 @@ def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, n
                 e = leak[q, 0]
                 d += leak[q, 1] * ((vj + (np.int64(1) << (e - 1))) >> e)
             v[j] = vj - d
-        # 2. input spikes in pixel order, each adding its row of increments (saturating)
+        # 2. input spikes in pixel order: the negative window of each spiking row (learning,
+        # after the presentation's first post spike); then, the step's rows programmed, each
+        # spiking row adds its increments (saturating)
         _lfsr_cycles(in_state, words, widths, kb, taps, rows, fb_in)
         nin = 0
         for i in range(n_in):
             if words[i] < thr[i]:
+                spk[nin] = i
                 nin += 1
                 last_pre[i] = t
                 if full_raster:
@@ -277,12 +280,14 @@ def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, n
                         for j in range(n):
                             if dirty[j]:
                                 refresh_column(k, sig, winc, colsum, scale, ip, recip, j)
-                nsat = 0
-                for j in range(n):
-                    x = v[j] + winc[i, j]
-                    nsat += x > vmax
-                    v[j] = min(x, vmax)
-                ctr[CT_V_SAT] += nsat
+        for q in range(nin):
+            i = spk[q]
+            nsat = 0
+            for j in range(n):
+                x = v[j] + winc[i, j]
+                nsat += x > vmax
+                v[j] = min(x, vmax)
+            ctr[CT_V_SAT] += nsat
         if rec:
             r_nin[t] = nin
             if full_v:
@@ -348,6 +353,7 @@ def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot,
     refr = np.zeros(n, np.int64)
     last_pre = np.empty(n_in, np.int64)
     last_post = np.empty(n, np.int64)
+    spk = np.empty(n_in, np.int64)
     dirty = np.zeros(n, np.bool_)
     thr = np.empty(n_in, np.int64)
     li, ls = ip[IP_IN_LANES], ip[IP_S_LANES]
@@ -373,7 +379,7 @@ def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot,
                 rw, rn, ru, rr, rv = dummy_i, dummy_i, dummy_i, dummy_b, dummy_v
             _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, neg, sig, recip,
                           widths, taps, in_state, st_state, learn, counts[m], stats, ctr, v, refr, last_pre,
-                          last_post, words, fb_in, sw, fb_st, swn, dirty, rec, rw, rn, ru, rr, rv)
+                          last_post, spk, words, fb_in, sw, fb_st, swn, dirty, rec, rw, rn, ru, rr, rv)
             r += 1
             total = 0
             for j in range(n):

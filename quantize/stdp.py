@@ -52,8 +52,8 @@ Formats (``QuantStdpConfig``; ``V = membrane_frac``)
   theta_shift)``, with the interval ``round(-tau_theta ln(1 - 2**-s) / (steps dt + rest))``
   and the largest shift ``s`` <= 16 whose interval is within 1 % of that value (else the
   closest; D&C: s = 9, every 39 images).
-* Order within a step (as the golden kernel): leak; input spikes in pixel order (saturating
-  adds); refractory counters (``round(t_ref / dt)`` steps, membrane held at 0); the neuron
+* Order within a step (as the golden kernel): leak; input spikes in pixel order (the
+  negative window of each, then their saturating adds); refractory counters (``round(t_ref / dt)`` steps, membrane held at 0); the neuron
   with the largest ``v - (v_th + theta)`` >= 0 fires (ties: lowest index), every membrane is
   reset, the winner's counter and theta are set; STDP of the winner's column; the column's
   sum, scale and increments are refreshed. Each presentation starts from rest (membranes,
@@ -63,8 +63,10 @@ Formats (``QuantStdpConfig``; ``V = membrane_frac``)
   post spike (saturating, ``age_bits``) addresses ``neg[a] = round(p_minus e**(-age
   dt/tau_minus) 2**P)`` (0 at ``sat``); a P device of the spiking row in a column whose neuron
   has fired switches to AP when its word < ``neg`` (DW: ``rint(p_minus y (L - 1))`` notches
-  down, the golden's rule, no words). Changed columns are refreshed before the row's
-  increments are added (as the golden kernel).
+  down, the golden's rule, no words). Changed columns are refreshed at once; the step's
+  rows are all programmed (pixel order) before any spiking row adds its increments (the
+  order of a core that serialises the step's spikes before its accumulation pass; the golden
+  kernel interleaves the two per spike, a difference within one 1 ms step).
 * All-spin network (golden ``neuron="dw"``, one array; ``QuantStdpConfig.allspin``): the
   membrane holds the DW neuron's wall in the golden's threshold units (``v_j = u_j (v_th +
   theta_j)``); no multiplicative leak; in a step without a spike ``v -= leak_code``, floored

@@ -200,14 +200,16 @@ class _Reference:
             if not dwn:
                 v = [x - sum(s * ((x + (1 << (e - 1))) >> e) for e, s in cfg.leak) for x in v]
             words = self.inp.run(self.Qi).reshape(-1)
+            spiking = [i for i in range(self.n_in) if words[i] < thr[i]]
+            for i in spiking:      # the negative window of every spiking row first
+                last[i] = t
+                if learn and max(g.p_minus) > 0 and max(last_post) >= 0:
+                    for j in self.row_update(i, t, last_post):
+                        sc = self.scale(j)
+                        for r in range(self.n_in):
+                            inc[r][j] = self.code(r, j) * sc
             for i in range(self.n_in):
-                if words[i] < thr[i]:
-                    last[i] = t
-                    if learn and max(g.p_minus) > 0 and max(last_post) >= 0:
-                        for j in self.row_update(i, t, last_post):
-                            sc = self.scale(j)
-                            for r in range(self.n_in):
-                                inc[r][j] = self.code(r, j) * sc
+                if i in spiking:
                     for j in range(self.n):
                         x = v[j] + inc[i][j]
                         self.v_sat += x > self.vmax
