@@ -8,7 +8,7 @@ MTJ synapses, one epoch of 60,000 training images, labels from 10,000 training i
   positive half of eq. 9 only (the network the other benchmarks report);
 * **all-spin**: DW IF neurons on the calibrated device driven by the eq. 12 column currents,
   both signs of eq. 9 (``config_for(..., all_spin=True)``; operating point in the JSON);
-* ablations at 225 neurons: all-spin with gamma -> 0 (G_s = 1 kS: the ideal sum), all-spin
+* three seeds at 225 neurons; ablations at 225 neurons: all-spin with gamma -> 0 (G_s = 1 kS: the ideal sum), all-spin
   without the negative window, the hybrid with it.
 
 Writes ``out_dir/allspin.json``; the learned receptive fields of the 400-neuron networks
@@ -33,6 +33,8 @@ POINTS = [
     ("all-spin", 225, 0, {"all_spin": True}),
     ("hybrid", 225, 1, {}),
     ("all-spin", 225, 1, {"all_spin": True}),
+    ("hybrid", 225, 2, {}),
+    ("all-spin", 225, 2, {"all_spin": True}),
     ("all-spin, gamma -> 0", 225, 0, {"all_spin": True, "g_s": 1e3}),
     ("all-spin, p_minus = 0", 225, 0, {"all_spin": True, "p_minus": (0.0,)}),
     ("hybrid + negative window", 225, 0, {"p_minus": None}),
@@ -41,7 +43,7 @@ POINTS = [
     ("hybrid", 1600, 0, {}),
     ("all-spin", 1600, 0, {"all_spin": True}),
 ]
-QUICK_POINTS = [p for p in POINTS[:2] + POINTS[4:6]]
+QUICK_POINTS = [p for p in POINTS[:2] + POINTS[6:8]]
 FIELDS_NEURONS = 400
 
 
@@ -101,6 +103,25 @@ def _compare(points, neurons) -> dict | None:
             "difference": d, "difference_se": se, "seeds": len(h), "within_2_points": abs(d) <= 0.02}
 
 
+def _normalisation(cache: Path, p: dict) -> dict:
+    """How strongly the read normalises a trained network's columns: the column sums W_j
+    (level fractions) and the spread (max / min over columns) of the per-unit-weight gain,
+    ``norm_target / W_j`` for the hybrid read, ``1 / (1 + gamma_j)`` for eq. 12."""
+    from golden import stdp_network as G
+
+    net, _, _ = G.load_network(cache / p["network"])
+    c = net.config
+    w = net.states.sum(axis=(0, 1)) / (c.levels - 1)
+    if c.neuron == "dw":
+        op = G.allspin_operating_point(c, net.n_inputs)
+        gain = 1.0 / (1.0 + op["gamma_floor"] + (op["g_p"] - op["g_ap"]) * w / op["g_s"])
+    else:
+        gain = c.norm_target / w
+    return {"label": p["label"], "neurons": p["neurons"], "column_sum_mean": float(w.mean()),
+            "column_sum_min": float(w.min()), "column_sum_max": float(w.max()),
+            "gain_spread": float(gain.max() / gain.min())}
+
+
 def run(out_dir, quick: bool = False, *, fields_dir: Path | str | None = "docs") -> dict:
     """Train and test every point (cached), plot the receptive fields, write allspin.json."""
     from golden import stdp_network as G
@@ -118,6 +139,7 @@ def run(out_dir, quick: bool = False, *, fields_dir: Path | str | None = "docs")
            "train_images": sizes[0], "label_images": sizes[1], "test_images": sizes[2],
            "p_minus": G.ALLSPIN_P_MINUS, "points": points,
            "comparison": [c for c in (_compare(points, n) for n in (225, 400, 1600)) if c]}
+    res["normalisation"] = [_normalisation(cache, p) for p in points if p["network"]]
     if fields_dir is not None:
         from spintwin.figures_stdp import column_conductances, plot_receptive_fields
 
@@ -155,6 +177,11 @@ def markdown(r: dict) -> str:
         rows.append(f"| {c['neurons']} | {100 * c['hybrid']:.1f} +- {100 * c['hybrid_se']:.1f} | "
                     f"{100 * c['all_spin']:.1f} +- {100 * c['all_spin_se']:.1f} | {100 * c['difference']:+.1f} +- "
                     f"{100 * c['difference_se']:.1f} | {'yes' if c['within_2_points'] else 'no'} |")
+    if r.get("normalisation"):
+        rows += ["", "Column normalisation of the trained 400-neuron networks (max / min over columns of the gain "
+                 "per unit weight: norm_target / W_j for the hybrid read, 1 / (1 + gamma_j) for eq. 12):", ""]
+        rows += [f"- {n['label']}: column sums {n['column_sum_min']:.0f}-{n['column_sum_max']:.0f} "
+                 f"(mean {n['column_sum_mean']:.0f}), gain spread {n['gain_spread']:.2f}x" for n in r["normalisation"]]
     if r.get("fields"):
         rows += ["", "Learned receptive fields (seed Fig. 10(c)): " +
                  ", ".join(f"{k}: {v}" for k, v in r["fields"].items()) + "."]

@@ -287,3 +287,25 @@ def test_bench_comparison_and_markdown():
     md = markdown({"train_images": 1, "label_images": 1, "test_images": 1, "p_minus": 0.002, "points": pts,
                    "comparison": [c]})
     assert "| 225 | 80.5 +- 0.5 | 78.0 +- 1.0 | -2.5 +- 1.1 | no |" in md
+
+
+def test_bench_normalisation_spread(tmp_path):
+    # hybrid: gain norm_target / W_j, spread W_max / W_min; eq. 12: (1 + gamma_max) / (1 + gamma_min)
+    from bench.allspin import _normalisation
+    from golden.stdp_network import save_network
+
+    for kw in ({}, {"all_spin": True}):
+        net = StdpNetwork(config_for("binary", 2, **kw), 784, seed=0)
+        net.states[...] = 0
+        net.states[0, :100, 0] = 1
+        net.states[0, :300, 1] = 1
+        save_network(tmp_path / "n.npz", net, np.zeros(2, np.int64))
+        r = _normalisation(tmp_path, {"label": "x", "neurons": 2, "network": "n.npz"})
+        assert (r["column_sum_min"], r["column_sum_max"]) == (100.0, 300.0)
+        if kw:
+            op = allspin_operating_point(net.config, 784)
+            k = (op["g_p"] - op["g_ap"]) / op["g_s"]
+            want = (1 + op["gamma_floor"] + 300 * k) / (1 + op["gamma_floor"] + 100 * k)
+        else:
+            want = 3.0
+        assert math.isclose(r["gain_spread"], want, rel_tol=1e-12), (kw, r)
