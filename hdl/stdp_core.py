@@ -41,6 +41,16 @@ Per step (``t``):
    ``ST_DRAIN`` empties the stages; ``SC1``-``SC3`` refresh the winner's scale from its
    column sum through the reciprocal ROM (address and shift, read, rounding).
 
+Negative window (seed eq. 9, dt < 0; built only when some ``p_minus > 0``): in learning mode,
+once the attempt has had a post spike, ``NG_RD``/``NG_ROW`` take each entry of the step's
+spike list (before the group pass, as ``quantize.stdp`` orders it) and sweep its row column
+after column: ``NG_A`` reads the state word, the column sum and the ``neg`` LUT at the age
+since the column's latest post spike (a register per neuron, cleared per attempt), ``NG_B``
+compares with the STDP generator's word of the column's lane (binary: a P device switches
+to AP below the LUT value; DW: the LUT's notches down, clipped) and writes back; a switched
+device's column takes ``NS1``-``NS3`` (column-sum write, the reciprocal-ROM scale refresh of
+``SC1``-``SC3``). The generator advances after every ``L`` columns and after the last one.
+
 Per attempt the counts are cleared; an image is shown again with the next rate code while the
 layer fired fewer than ``min_spikes`` times (at most ``max_retries`` more). After a learning
 image the theta-decay counter advances and wraps every ``theta_interval`` images with ``theta
@@ -48,7 +58,8 @@ image the theta-decay counter advances and wraps every ``theta_interval`` images
 
 Cycles: exactly ``quantize.stdp_core.CoreLayout.image_cycles`` (per step ``Q + S + G (S + 2)
 + levels + 6``, ``S`` input spikes of the step, ``G`` neuron groups; per learning post spike
-``n_in + 7``; per attempt ``max(Q, G) + 3``). Neuron lanes trade cycles for adders: each lane
+``n_in + 7``; per attempt ``max(Q, G) + 3``; per swept row of the negative window
+``2 + 2 N``, per device it switches 3). Neuron lanes trade cycles for adders: each lane
 has a ``KB x SB`` product (an AND gate for binary devices), a membrane adder, the leak's
 shift-adds and a margin comparator.
 
@@ -190,6 +201,11 @@ class StdpCore(wiring.Component):
         dwd_m = mem("dwd", dwb, sat + 1, [int(x) & ((1 << dwb) - 1) for x in dwd])
         recip = tabs["recip"]
         rc_m = mem("recip", unsigned_width(int(recip.max())), len(recip), recip.tolist())
+        neg_en = lo.negative_window
+        if neg_en:
+            negt = tabs["neg"][0]
+            neg_m = mem("neg", unsigned_width(int(negt.max())), sat + 1, negt.tolist())
+            neg_r = neg_m.read_port()
 
         pix_w, pix_r = pix_m.write_port(granularity=c.input_bits), pix_m.read_port()
         thr_w, thr_r = thr_m.write_port(), thr_m.read_port()
@@ -259,6 +275,16 @@ class StdpCore(wiring.Component):
         cycles = Signal(32)
         acc = [Signal(accb, name=f"acc{l}") for l in range(nl)]
         done = Signal()
+        # negative window: each neuron's latest post step (| valid << stb) in this attempt
+        posted = Signal()
+        lpost = Array([Signal(stb + 1, name=f"lpost{j}") for j in range(N)]) if neg_en else None
+        nk = Signal(range(n_in + 1))               # spike-list index of the swept row
+        ni = Signal(range(n_in + 1))               # its input row
+        nj = Signal(range(N + 1))                  # column
+        ngr = Signal(range(max(G, 2)))             # its group and lane
+        nln = Signal(range(max(nl, 2)))
+        nql = Signal(range(L + 1))                 # its STDP-generator lane
+        n_adv = Signal()                           # advance the STDP generator (row sweep)
         rate = Array([Const(int(x)) for x in c.rate_codes])
         qr = Signal(unsigned_width(int(c.rate_codes.max())))
         m.d.sync += qr.eq(rate[Mux(r < lo.attempts_max, r, 0)])     # the attempt's rate code
@@ -458,7 +484,7 @@ class StdpCore(wiring.Component):
         if stoch:
             s4_word = Signal.like(st_words[0])
             m.d.sync += s4_word.eq(st_words[s3_ql])
-            m.d.comb += st_en.eq(s3_v & s3_end)
+            m.d.comb += st_en.eq((s3_v & s3_end) | n_adv)
             thr = Mux(s4_w == 0, pot_r.data, dep_r.data)
             m.d.comb += w_new.eq(Mux(s4_word < thr, 1 - s4_w, s4_w)[:kb])
         else:
@@ -516,6 +542,18 @@ class StdpCore(wiring.Component):
             with m.Else():
                 m.next = "IN_ROW"
 
+        def to_groups():
+            """After the step's spike list: the negative-window sweep (learning, some spike
+            list, a post spike earlier in the attempt), else the group pass."""
+            if neg_en:
+                with m.If(learn & posted):
+                    m.d.sync += nk.eq(0)
+                    m.next = "NG_RD"
+                with m.Else():
+                    m.next = "GRP_INIT"
+            else:
+                m.next = "GRP_INIT"
+
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -527,6 +565,9 @@ class StdpCore(wiring.Component):
                              ct_w.addr.eq(clr), ct_w.en.eq(Mux(clr < G, (1 << nl) - 1, 0)), ct_w.data.eq(0),
                              pix_r.addr.eq(clr), a_issue.eq(clr < Q)]
                 m.d.sync += clr.eq(clr + 1)
+                if neg_en:
+                    m.d.sync += posted.eq(0)
+                    m.d.sync += [lpost[j].eq(0) for j in range(N)]
                 with m.If(clr == max(Q, G) + 1):
                     m.d.sync += [t.eq(0), q.eq(0), q_base.eq(0), nsp.eq(0), fresh.eq(1), zero.eq(1), spk.eq(0)]
                     m.next = "IN_ROW"
@@ -537,7 +578,10 @@ class StdpCore(wiring.Component):
                 with m.If(row_spike != 0):
                     m.next = "IN_POP"
                 with m.Elif(q == Q - 1):
-                    m.next = "GRP_INIT"
+                    with m.If(nsp != 0):
+                        to_groups()
+                    with m.Else():
+                        m.next = "GRP_INIT"
                 with m.Else():
                     m.d.sync += [q.eq(q + 1), q_base.eq(q_base + L)]
             with m.State("IN_POP"):
@@ -545,7 +589,7 @@ class StdpCore(wiring.Component):
                 m.d.sync += [nsp.eq(nsp + 1), pend.eq(pend & ~(1 << low))]
                 with m.If((pend & (pend - 1)) == 0):         # the last pending spike of the row
                     with m.If(q == Q - 1):
-                        m.next = "GRP_INIT"
+                        to_groups()
                     with m.Else():
                         m.d.sync += [q.eq(q + 1), q_base.eq(q_base + L)]
                         m.next = "IN_ROW"
@@ -597,6 +641,8 @@ class StdpCore(wiring.Component):
                 th_sum = lane(th_r.data, best_l, tb) + c.theta_plus_code
                 with m.If(best_ok):
                     m.d.sync += spk.eq(spk + 1)
+                    if neg_en:
+                        m.d.sync += [posted.eq(1), lpost[best_j].eq(Cat(t[:stb], Const(1, 1)))]
                     m.d.comb += [ct_w.addr.eq(best_g), ct_w.en.eq(1 << best_l),
                                  ct_w.data.eq((lane(ct_r.data, best_l, cb) + 1)[:cb].replicate(nl)),
                                  r_w.addr.eq(best_g), r_w.en.eq(1 << best_l),
@@ -630,6 +676,69 @@ class StdpCore(wiring.Component):
             with m.State("SC3"):
                 m.d.comb += [sc_w.addr.eq(best_g), sc_w.en.eq(1 << best_l), sc_w.data.eq(scale_new.replicate(nl))]
                 next_step()
+            if neg_en:
+                # Negative window (eq. 9, dt < 0; quantize.stdp module notes): each spiking
+                # row of the step, column after column (NG_A: state word, column sum, age ->
+                # neg LUT address; NG_B: compare with the STDP word of the column's lane,
+                # write back), a switched device's column sum and scale refreshed (NS1-NS3);
+                # the STDP generator advances after every L columns and after the last.
+                ng_lo = ngr[:GB] if GB else Const(0, 0)
+                nl_lo = nln[:LB] if LB else Const(0, 0)
+                lp = lpost[nj]
+                dt_n = Signal(stb + 1)
+                m.d.comb += dt_n.eq(t - lp[:stb])
+                age_n = Mux(~lp[stb] | (dt_n >= sat), sat, dt_n)
+                s_n = lane(w_r.data, nln, kb)
+                th_n = neg_r.data
+                if stoch:
+                    chg = (s_n != 0) & (th_n != 0) & (st_words[nql] < th_n)
+                    new_n = Const(0, kb)
+                else:
+                    chg = (s_n != 0) & (th_n != 0)
+                    new_n = Mux(s_n > th_n, s_n - th_n, 0)[:kb]
+
+                def next_column():
+                    m.d.comb += n_adv.eq((nql == L - 1) | (nj == N - 1))
+                    m.d.sync += [nql.eq(Mux(nql == L - 1, 0, nql + 1)), nj.eq(nj + 1)]
+                    with m.If(nln == nl - 1):
+                        m.d.sync += [nln.eq(0), ngr.eq(ngr + 1)]
+                    with m.Else():
+                        m.d.sync += nln.eq(nln + 1)
+                    with m.If(nj == N - 1):
+                        m.d.sync += nk.eq(nk + 1)
+                        with m.If(nk == nsp - 1):
+                            m.next = "GRP_INIT"
+                        with m.Else():
+                            m.next = "NG_RD"
+                    with m.Else():
+                        m.next = "NG_A"
+
+                with m.State("NG_RD"):
+                    m.d.comb += spk_r.addr.eq(nk)
+                    m.next = "NG_ROW"
+                with m.State("NG_ROW"):
+                    m.d.sync += [ni.eq(spk_r.data), nj.eq(0), ngr.eq(0), nln.eq(0), nql.eq(0)]
+                    m.next = "NG_A"
+                with m.State("NG_A"):
+                    m.d.comb += [w_r.addr.eq(Cat(ng_lo, ni)), cs_r.addr.eq(Cat(nl_lo, ng_lo)),
+                                 neg_r.addr.eq(age_n)]
+                    m.next = "NG_B"
+                with m.State("NG_B"):
+                    with m.If(chg):
+                        m.d.comb += [w_w.addr.eq(Cat(ng_lo, ni)), w_w.en.eq(1 << nln),
+                                     w_w.data.eq(new_n.replicate(nl))]
+                        m.d.sync += colreg.eq(cs_r.data - (s_n - new_n) * sig)
+                        m.next = "NS1"
+                    with m.Else():
+                        next_column()
+                with m.State("NS1"):
+                    m.d.comb += [cs_w.addr.eq(Cat(nl_lo, ng_lo)), cs_w.en.eq(1), cs_w.data.eq(K)]
+                    m.next = "NS2"
+                with m.State("NS2"):
+                    m.next = "NS3"
+                with m.State("NS3"):
+                    m.d.comb += [sc_w.addr.eq(ngr), sc_w.en.eq(1 << nln), sc_w.data.eq(scale_new.replicate(nl))]
+                    next_column()
             with m.State("ATT_END"):
                 m.d.sync += r.eq(r + 1)
                 with m.If((spk >= gcfg.min_spikes) | (r == lo.attempts_max - 1)):

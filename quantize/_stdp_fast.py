@@ -225,7 +225,7 @@ def stdp_row(k, i, t, last_post, ip, neg, st_state, widths, taps, stats, words, 
 @nb.njit(cache=True)
 def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, neg, sig, recip, widths,
                   taps, in_state, st_state, learn, counts, stats, ctr, v, refr, last_pre, last_post, spk,
-                  words, fb_in, sw, fb_st, swn, dirty, rec, r_win, r_nin, r_upd, r_raster, r_v):
+                  words, fb_in, sw, fb_st, swn, dirty, rec, r_win, r_nin, r_upd, r_neg, r_raster, r_v):
     """One presentation with per-pixel thresholds ``thr`` (n_in,); fills ``counts`` (N,).
     ``spk`` (n_in,), ``words``, ``fb_in``, ``sw``, ``fb_st``, ``swn`` (>= ceil(N / L_s) L_s),
     ``dirty`` (N,): scratch of the spike list, the input and STDP banks and the negative window."""
@@ -276,6 +276,7 @@ def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, n
                     ch = stdp_row(k, i, t, last_post, ip, neg, st_state, widths, taps, stats, swn, fb_st, dirty)
                     if rec:
                         r_upd[t] += ch
+                        r_neg[t] += ch
                     if ch > 0:
                         for j in range(n):
                             if dirty[j]:
@@ -335,7 +336,7 @@ def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, n
 @nb.njit(cache=True)
 def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot, dep, dwd, neg, sig,
                   recip, widths, taps, in_state, st_state, learn, counts, attempts, stats, ctr,
-                  r_win, r_nin, r_upd, r_raster, r_v):
+                  r_win, r_nin, r_upd, r_neg, r_raster, r_v):
     """Present images given as pixel codes ``pix`` (n_img, n_in) in order; fill ``counts``.
 
     Attempt ``r`` (0, 1, ...) of an image compares pixel i's word with ``pix[i] *
@@ -344,7 +345,7 @@ def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot,
     After each image in learning mode the theta-decay counter advances; when it wraps at
     ``ip[IP_THETA_INTERVAL]``, ``theta -= rshift_round(theta, ip[IP_THETA_SHIFT])``.
     Recording (``r_win.shape[0] > 0``): per image and attempt, the winner of each step (-1:
-    none), the input spikes and device changes of each step, and optionally the input raster
+    none), the input spikes and device changes of each step (and those of the negative window), and optionally the input raster
     and the membranes before the threshold (pass zero-size arrays to skip).
     """
     n_img, n_in = pix.shape
@@ -372,14 +373,14 @@ def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot,
             for i in range(n_in):
                 thr[i] = pix[m, i] * rate_codes[r]
             if rec:
-                rw, rn, ru = r_win[m, r], r_nin[m, r], r_upd[m, r]
+                rw, rn, ru, rg = r_win[m, r], r_nin[m, r], r_upd[m, r], r_neg[m, r]
                 rr = r_raster[m, r] if r_raster.shape[0] > 0 else dummy_b
                 rv = r_v[m, r] if r_v.shape[0] > 0 else dummy_v
             else:
-                rw, rn, ru, rr, rv = dummy_i, dummy_i, dummy_i, dummy_b, dummy_v
+                rw, rn, ru, rg, rr, rv = dummy_i, dummy_i, dummy_i, dummy_i, dummy_b, dummy_v
             _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, neg, sig, recip,
                           widths, taps, in_state, st_state, learn, counts[m], stats, ctr, v, refr, last_pre,
-                          last_post, spk, words, fb_in, sw, fb_st, swn, dirty, rec, rw, rn, ru, rr, rv)
+                          last_post, spk, words, fb_in, sw, fb_st, swn, dirty, rec, rw, rn, ru, rg, rr, rv)
             r += 1
             total = 0
             for j in range(n):

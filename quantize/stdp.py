@@ -546,7 +546,8 @@ class QuantStdpNetwork:
         (banks, lanes), updated in place) to use instead of the network's own. ``record``
         (True or ``"full"``) fills :attr:`last_trace`, the trace the RTL is compared with: per
         image, attempt (``retries + 1``) and step, ``winner`` int64 (-1: no spike),
-        ``input_spikes`` and ``updates`` (devices changed); ``"full"`` adds ``raster`` bool
+        ``input_spikes``, ``updates`` (devices changed) and ``neg_updates`` (of them, by the
+        negative window); ``"full"`` adds ``raster`` bool
         (.., steps, n_inputs) and ``membrane`` int64 (.., steps, neurons), the membranes
         before the threshold; ``attempts`` (n_img,) says how many attempts are used.
         """
@@ -559,7 +560,7 @@ class QuantStdpNetwork:
         full = record == "full"
         shp = (n_img, r_all, g.steps) if record else (0, 0, 0)
         rw = np.full(shp, -1, np.int64)
-        rn, ru = np.zeros(shp, np.int64), np.zeros(shp, np.int64)
+        rn, ru, rg = np.zeros(shp, np.int64), np.zeros(shp, np.int64), np.zeros(shp, np.int64)
         rr = np.zeros(shp + (self.n_inputs,) if full else (0, 0, 0, 0), np.bool_)
         rv = np.zeros(shp + (n,) if full else (0, 0, 0, 0), np.int64)
         in_state = self.banks["input"] if bank is None else bank
@@ -570,14 +571,15 @@ class QuantStdpNetwork:
                              self._ip, self._leak, self._rates, self._pot, self._dep, self._dwd,
                              self._neg, self._sig, self._recip, self._widths, self._taps, in_state, self.banks["stdp"],
                              bool(learn), counts[s:e], attempts[s:e], self.stats, self.counters,
-                             rw[sl], rn[sl], ru[sl], rr[sl] if full else rr, rv[sl] if full else rv)
+                             rw[sl], rn[sl], ru[sl], rg[sl], rr[sl] if full else rr, rv[sl] if full else rv)
             if progress is not None:
                 progress(e, n_img)
         self.presentations += int(attempts.sum())
         self.last_attempts = attempts
         self.last_trace = None
         if record:
-            self.last_trace = {"winner": rw, "input_spikes": rn, "updates": ru, "attempts": attempts}
+            self.last_trace = {"winner": rw, "input_spikes": rn, "updates": ru, "neg_updates": rg,
+                               "attempts": attempts}
             if full:
                 self.last_trace.update(raster=rr, membrane=rv)
         return counts

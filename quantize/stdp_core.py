@@ -58,9 +58,8 @@ class CoreLayout:
             raise ValueError(f"config must be a QuantStdpConfig, not {type(c).__name__}")
         if c.golden.arrays != 1:
             raise ValueError(f"config.variant must be 'binary' or 'dw' (one device array), not {c.variant!r}")
-        if c.golden.neuron != "lif" or any(p > 0 for p in c.golden.p_minus):
-            raise ValueError("config: the RTL core has LIF neurons and the positive window of eq. 9 only "
-                             f"(neuron 'lif', p_minus 0), not neuron {c.golden.neuron!r}, p_minus {c.golden.p_minus!r}")
+        if c.golden.neuron != "lif":
+            raise ValueError(f"config: the RTL core has LIF neurons (neuron 'lif'), not {c.golden.neuron!r}")
         if c.input_lanes != c.stdp_lanes:
             raise ValueError(f"config.stdp_lanes must equal input_lanes = {c.input_lanes}, not {c.stdp_lanes}")
         if not (isinstance(self.n_inputs, (int, np.integer)) and 1 <= self.n_inputs <= 65536):
@@ -173,7 +172,13 @@ class CoreLayout:
         6``."""
         return self.rows + 2 * self.groups + self.tree_levels + 6
 
-    def image_cycles(self, input_spikes: int, attempts: int, post_spikes: int, decay: bool = False) -> int:
+    @property
+    def negative_window(self) -> bool:
+        """The core has the negative window of eq. 9 (some ``p_minus > 0``)."""
+        return any(p > 0 for p in self.config.golden.p_minus)
+
+    def image_cycles(self, input_spikes: int, attempts: int, post_spikes: int, decay: bool = False,
+                     neg_rows: int = 0, neg_changes: int = 0) -> int:
         """Exact clock cycles of one presentation (the core's ``cycles`` output).
 
         ``input_spikes``: input spikes over all steps of all attempts; ``post_spikes``: layer
@@ -184,11 +189,15 @@ class CoreLayout:
         winner and state update); per input spike ``1 + G``
         (serialisation, one add per group); per learning post spike ``n_inputs + 7`` (one row
         per cycle, four pipeline stages to drain, three for the scale refresh); per image 1,
-        plus G for a decay.
+        plus G for a decay. Negative window: ``neg_rows`` input spikes swept (learning, after
+        the attempt's first post spike) cost ``2 + 2 N`` each (spike-list read and row load;
+        two cycles per column: reads, then compare and write), ``neg_changes`` devices
+        switched 3 each (column-sum write and scale refresh).
         """
         q, g = self.rows, self.groups
         return int(attempts * (max(q, g) + 3 + self.steps * self.step_cycles()) + input_spikes * (1 + g)
-                   + post_spikes * (self.n_inputs + 7) + 1 + (g if decay else 0))
+                   + post_spikes * (self.n_inputs + 7) + 1 + (g if decay else 0)
+                   + neg_rows * (2 + 2 * self.neurons) + 3 * neg_changes)
 
     def cycles_estimate(self, mean_input_spikes: float, post_spikes: float, attempts: float = 1.0) -> float:
         """Mean cycles of one image (:meth:`image_cycles` without decays) for a mean of
@@ -213,16 +222,23 @@ def model_run(net, images, *, learn: bool = True) -> list[dict]:
     place) and return, per image, what the core exposes: ``log`` int64 (attempts * steps,)
     the winner + 1 of every step of every attempt used (0: none), ``attempts``, ``counts``
     (N,) of the last attempt, ``theta`` (N,) after the image and ``spikes`` of the last
-    attempt, ``input_spikes`` over all attempts. The final device states are
-    ``net.states[0]``."""
+    attempt, ``input_spikes`` over all attempts, and for the negative window ``neg_rows``
+    (input spikes swept: learning, after the attempt's first post spike) and ``neg_changes``
+    (devices it switched). The final device states are ``net.states[0]``."""
     out = []
+    neg = learn and any(p > 0 for p in net.config.golden.p_minus)
     for x in np.asarray(images):
         counts = net.present(x[None], learn=learn, record=True)[0]
         tr = net.last_trace
         a = int(tr["attempts"][0])
-        out.append({"log": (tr["winner"][0, :a] + 1).reshape(-1), "attempts": a, "counts": counts.astype(np.int64),
+        win, nin = tr["winner"][0, :a], tr["input_spikes"][0, :a]
+        # a step's spikes are swept when some earlier step of the attempt had a post spike
+        posted = np.cumsum(win >= 0, axis=1) - (win >= 0) > 0
+        out.append({"log": (win + 1).reshape(-1), "attempts": a, "counts": counts.astype(np.int64),
                     "theta": net.theta.copy(), "spikes": int(counts.sum()),
-                    "input_spikes": int(tr["input_spikes"][0, :a].sum())})
+                    "input_spikes": int(nin.sum()),
+                    "neg_rows": int((nin * posted).sum()) if neg else 0,
+                    "neg_changes": int(tr["neg_updates"][0, :a].sum())})
     return out
 
 

@@ -159,7 +159,7 @@ async def stdp_core_matches_model(dut):
         interval = cfg.theta_decay[1]
         for m, (w, g) in enumerate(zip(want, got)):
             n = layout.image_cycles(w["input_spikes"], w["attempts"], int((w["log"] > 0).sum()),
-                                    (m + 1) % interval == 0)
+                                    (m + 1) % interval == 0, w["neg_rows"], w["neg_changes"])
             if n != g["cycles"]:
                 diff = f"image {m}: cycles formula {n}, RTL {g['cycles']}"
                 break

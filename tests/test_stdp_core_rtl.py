@@ -18,8 +18,8 @@ from quantize.stdp import QuantStdpConfig, QuantStdpNetwork
 N_IN = 60
 
 
-def small_config(variant="binary", **kw):
-    gov = dict(steps=60, tau_theta=6.5)
+def small_config(variant="binary", p_minus=0.0, **kw):
+    gov = dict(steps=60, tau_theta=6.5, p_minus=(p_minus,))
     # strong rules so that a few images switch devices both ways (binary p <= 0.1, seed IV.2)
     gov.update(p_pot=(0.3,), p_dep=(0.1,)) if variant == "dw" else gov.update(p_pot=(0.1,), p_dep=(0.1,))
     return QuantStdpConfig(variant=variant, neurons=8, seed=5, input_lanes=8, stdp_lanes=8, theta_shift=4,
@@ -86,9 +86,14 @@ def run_core(layout, net, imgs, learn=True):
     return res["per"], layout.states_from_words(res["words"]), res["colsum"], res["scale"]
 
 
-@pytest.mark.parametrize("variant", ["binary", "dw"])
-def test_core_matches_model(variant):
-    cfg = small_config(variant)
+# (variant, p_minus): the negative window of eq. 9 at strong settings (binary 0.1, the
+# non-greedy limit; DW 0.3 of the track, ~4 notches at a 1-step lag)
+CASES = [("binary", 0.0), ("dw", 0.0), ("binary", 0.1), ("dw", 0.3)]
+
+
+@pytest.mark.parametrize("variant, p_minus", CASES)
+def test_core_matches_model(variant, p_minus):
+    cfg = small_config(variant, p_minus)
     layout = C.CoreLayout(cfg, N_IN, 3)
     imgs = C.synthetic_images(3, N_IN, seed=1 if variant == "binary" else 2, dim=(1,))
     net = QuantStdpNetwork(cfg, N_IN)
@@ -108,7 +113,11 @@ def test_core_matches_model(variant):
     for m, (w, gt) in enumerate(zip(want, got)):
         a = w["attempts"]
         decay = (m + 1) % cfg.theta_decay[1] == 0
-        assert gt["cycles"] == layout.image_cycles(w["input_spikes"], a, int((w["log"] > 0).sum()), decay), m
+        assert gt["cycles"] == layout.image_cycles(w["input_spikes"], a, int((w["log"] > 0).sum()), decay,
+                                                   w["neg_rows"], w["neg_changes"]), m
+    # with the negative window on, it swept rows and switched devices; off, it never ran
+    assert (sum(w["neg_changes"] for w in want) > 0) == (p_minus > 0)
+    assert (sum(w["neg_rows"] for w in want) > 0) == (p_minus > 0)
     diff = C.first_state_difference(ref.states[0], states)
     assert diff is None, diff
     assert np.array_equal(colsum, ref.colsum) and np.array_equal(scale, ref.scale)
