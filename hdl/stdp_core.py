@@ -41,6 +41,13 @@ Per step (``t``):
    ``ST_DRAIN`` empties the stages; ``SC1``-``SC3`` refresh the winner's scale from its
    column sum through the reciprocal ROM (address and shift, read, rounding).
 
+LT-ST (seed section V.2, two binary arrays; ``quantize.stdp_core.CoreLayout.pack_states``):
+a synapse's lane field holds both devices, LT in the high bit, which with the significance
+codes (2, 1) is its code (the group pass adds ``field * scale`` as for one array); the
+STDP engine makes one pass over the winner's column per array (LT first, its own LUTs at
+``Cat(age, array)``), writing back the field with the other array's bit kept; the negative
+window sweeps each row once per array.
+
 Negative window (seed eq. 9, dt < 0; built only when some ``p_minus > 0``): in learning mode,
 once the attempt has had a post spike, ``NG_RD``/``NG_ROW`` take each entry of the step's
 spike list (before the group pass, as ``quantize.stdp`` orders it) and sweep its row column
@@ -58,8 +65,8 @@ image the theta-decay counter advances and wraps every ``theta_interval`` images
 
 Cycles: exactly ``quantize.stdp_core.CoreLayout.image_cycles`` (per step ``Q + S + G (S + 2)
 + levels + 6``, ``S`` input spikes of the step, ``G`` neuron groups; per learning post spike
-``n_in + 7``; per attempt ``max(Q, G) + 3``; per swept row of the negative window
-``2 + 2 N``, per device it switches 3). Neuron lanes trade cycles for adders: each lane
+``arrays n_in + 7``; per attempt ``max(Q, G) + 3``; per swept row of the negative window
+``2 + 2 N arrays``, per device it switches 3). Neuron lanes trade cycles for adders: each lane
 has a ``KB x SB`` product (an AND gate for binary devices), a membrane adder, the leak's
 shift-adds and a margin comparator.
 
@@ -162,12 +169,14 @@ class StdpCore(wiring.Component):
         sat = c.age_sat
         vmax = 2 ** (c.membrane_bits - 1) - 1
         tmax = 2 ** c.theta_bits - 1
-        sig = int(c.sig_codes[0])
+        NARR = lo.arrays
+        dkb = lo.device_bits
+        sigs = [int(x) for x in c.sig_codes]
         top = gcfg.levels - 1
         ref_steps = int(round(gcfg.t_ref / gcfg.dt))
         rb = unsigned_width(ref_steps)
         cb = unsigned_width(lo.steps)
-        inc_max = top * sig * lo.scale_max
+        inc_max = top * sum(sigs) * lo.scale_max
         accb = unsigned_width(vmax + n_in * inc_max)
         mb = max(accb, tb + 1, unsigned_width(c.vth_code)) + 2          # margin (signed)
         pb = unsigned_width(int(2 ** c.input_bits - 1) * int(c.rate_codes.max()))   # p q_r
@@ -194,8 +203,9 @@ class StdpCore(wiring.Component):
         ct_m = mem("counts", nl * cb, G)
         cs_m = mem("colsum", kwb, 1 << (GB + LB))
         log_m = mem("winners", self.logbits, self.log_depth)
-        pot_m = mem("pot", unsigned_width(int(tabs["pot"].max())), sat + 1, tabs["pot"][0].tolist())
-        dep_m = mem("dep", unsigned_width(int(tabs["dep"].max())), sat + 1, tabs["dep"][0].tolist())
+        # per-array LUTs, array a at addresses a (sat + 1) + age = Cat(age, a) (sat + 1 = 2**age_bits)
+        pot_m = mem("pot", unsigned_width(int(tabs["pot"].max())), NARR * (sat + 1), tabs["pot"].ravel().tolist())
+        dep_m = mem("dep", unsigned_width(int(tabs["dep"].max())), NARR * (sat + 1), tabs["dep"].ravel().tolist())
         dwd = tabs["dwd"][0]
         dwb = unsigned_width(int(abs(dwd).max())) + 1
         dwd_m = mem("dwd", dwb, sat + 1, [int(x) & ((1 << dwb) - 1) for x in dwd])
@@ -203,8 +213,8 @@ class StdpCore(wiring.Component):
         rc_m = mem("recip", unsigned_width(int(recip.max())), len(recip), recip.tolist())
         neg_en = lo.negative_window
         if neg_en:
-            negt = tabs["neg"][0]
-            neg_m = mem("neg", unsigned_width(int(negt.max())), sat + 1, negt.tolist())
+            negt = tabs["neg"]
+            neg_m = mem("neg", unsigned_width(int(negt.max())), NARR * (sat + 1), negt.ravel().tolist())
             neg_r = neg_m.read_port()
 
         pix_w, pix_r = pix_m.write_port(granularity=c.input_bits), pix_m.read_port()
@@ -224,6 +234,21 @@ class StdpCore(wiring.Component):
         def lane(sigl, i, w):
             return sigl.word_select(i, w)
 
+        def field(x, a):
+            """Device state of array ``a`` (constant or signal) in lane field ``x``."""
+            if NARR == 1:
+                return x
+            return (x >> (dkb * (NARR - 1 - a))) & ((1 << dkb) - 1) if isinstance(a, int) else \
+                Array([field(x, b) for b in range(NARR)])[a]
+
+        def with_field(x, a, v):
+            """Lane field ``x`` with array ``a``'s device state replaced by ``v``."""
+            if NARR == 1:
+                return v
+            return Array([Cat(*[(v if b == a_ else field(x, b))[:dkb] for b in reversed(range(NARR))])
+                          for a_ in range(NARR)])[a]
+
+        sig_of = Array([Const(x, unsigned_width(max(sigs))) for x in sigs])
         # -------------------------------------------------------------------- generators
         in_banks = [LfsrBank(cfg) for cfg in c.lfsr("input")]
         st_banks = [LfsrBank(cfg) for cfg in c.lfsr("stdp")] if stoch else []
@@ -284,6 +309,7 @@ class StdpCore(wiring.Component):
         ngr = Signal(range(max(G, 2)))             # its group and lane
         nln = Signal(range(max(nl, 2)))
         nql = Signal(range(L + 1))                 # its STDP-generator lane
+        nsa = Signal(range(max(NARR, 2)))           # the array swept
         n_adv = Signal()                           # advance the STDP generator (row sweep)
         rate = Array([Const(int(x)) for x in c.rate_codes])
         qr = Signal(unsigned_width(int(c.rate_codes.max())))
@@ -379,7 +405,8 @@ class StdpCore(wiring.Component):
         prod = [Signal(unsigned_width(inc_max), name=f"prod{l}") for l in range(nl)]
         w_lane = [lane(w_r.data, l, kb) for l in range(nl)]
         sc_lane = [lane(sc_r.data, l, sb) for l in range(nl)]
-        code = [w_lane[l] * sig if sig != 1 else w_lane[l] for l in range(nl)]
+        code = [sum(field(w_lane[l], a) * sigs[a] if sigs[a] != 1 else field(w_lane[l], a) for a in range(NARR))
+                for l in range(nl)]
         e_end = Signal()                           # END of group g this cycle
         lane_ok = [Const(1) if (G - 1) * nl + l < N else (g != G - 1) for l in range(nl)]
         e2_v, e2_g = Signal(), Signal(range(max(G, 2)))
@@ -464,36 +491,44 @@ class StdpCore(wiring.Component):
         # comparison, write-back and column sum.
         bg_lo = best_g[:GB] if GB else Const(0, 0)
         bl_lo = best_l[:LB] if LB else Const(0, 0)
+        # LT-ST: one pass over the rows per array (``sa``, LT first), the array carried along
+        # the stages; the lane field keeps the other array's bit on write-back
         s_issue = Signal()
+        sa = Signal(range(max(NARR, 2)))
         s1_v, s1_i, s1_ql, s1_end = Signal(), Signal(range(n_in + 1)), Signal(range(L + 1)), Signal()
-        m.d.sync += [s1_v.eq(s_issue), s1_i.eq(i_row), s1_ql.eq(ql), s1_end.eq((ql == L - 1) | (i_row == n_in - 1))]
+        s1_a, s2_a, s3_a, s4_a = (Signal.like(sa, name=f"s{x}_a") for x in range(1, 5))
+        m.d.sync += [s1_v.eq(s_issue), s1_i.eq(i_row), s1_ql.eq(ql), s1_end.eq((ql == L - 1) | (i_row == n_in - 1)),
+                     s1_a.eq(sa), s2_a.eq(s1_a), s3_a.eq(s2_a), s4_a.eq(s3_a)]
         s2_v, s2_i, s2_ql, s2_end = Signal(), Signal.like(s1_i), Signal.like(s1_ql), Signal()
         s2_w, s2_lst = Signal(kb), Signal(stb + 1)
         m.d.sync += [s2_v.eq(s1_v), s2_i.eq(s1_i), s2_ql.eq(s1_ql), s2_end.eq(s1_end),
                      s2_w.eq(lane(w_r.data, best_l, kb)), s2_lst.eq(lane(last_r.data, s1_ql, stb + 1))]
-        s3_v, s3_i, s3_ql, s3_end, s3_w = Signal(), Signal.like(s1_i), Signal.like(s1_ql), Signal(), Signal(kb)
+        s3_v, s3_i, s3_ql, s3_end, s3_w = Signal(), Signal.like(s1_i), Signal.like(s1_ql), Signal(), Signal(dkb)
+        s3_full = Signal(kb)
         s3_age = Signal(range(sat + 1))
         dt_age = Signal(stb + 1)
         m.d.comb += dt_age.eq(t - s2_lst[:stb])
-        m.d.sync += [s3_v.eq(s2_v), s3_i.eq(s2_i), s3_ql.eq(s2_ql), s3_end.eq(s2_end), s3_w.eq(s2_w),
-                     s3_age.eq(Mux(~s2_lst[stb] | (dt_age >= sat), sat, dt_age))]
-        m.d.comb += [pot_r.addr.eq(s3_age), dep_r.addr.eq(s3_age), dwd_r.addr.eq(s3_age)]
-        s4_v, s4_i, s4_w = Signal(), Signal.like(s1_i), Signal(kb)
-        m.d.sync += [s4_v.eq(s3_v), s4_i.eq(s3_i), s4_w.eq(s3_w)]
-        w_new = Signal(kb)
+        m.d.sync += [s3_v.eq(s2_v), s3_i.eq(s2_i), s3_ql.eq(s2_ql), s3_end.eq(s2_end), s3_w.eq(field(s2_w, s2_a)),
+                     s3_full.eq(s2_w), s3_age.eq(Mux(~s2_lst[stb] | (dt_age >= sat), sat, dt_age))]
+        lut_addr = Cat(s3_age, s3_a) if NARR > 1 else s3_age
+        m.d.comb += [pot_r.addr.eq(lut_addr), dep_r.addr.eq(lut_addr), dwd_r.addr.eq(s3_age)]
+        s4_v, s4_i, s4_w, s4_full = Signal(), Signal.like(s1_i), Signal(dkb), Signal(kb)
+        m.d.sync += [s4_v.eq(s3_v), s4_i.eq(s3_i), s4_w.eq(s3_w), s4_full.eq(s3_full)]
+        w_new = Signal(dkb)
         if stoch:
             s4_word = Signal.like(st_words[0])
             m.d.sync += s4_word.eq(st_words[s3_ql])
             m.d.comb += st_en.eq((s3_v & s3_end) | n_adv)
             thr = Mux(s4_w == 0, pot_r.data, dep_r.data)
-            m.d.comb += w_new.eq(Mux(s4_word < thr, 1 - s4_w, s4_w)[:kb])
+            m.d.comb += w_new.eq(Mux(s4_word < thr, 1 - s4_w, s4_w)[:dkb])
         else:
-            sn = Signal(signed(kb + dwb + 2))
+            sn = Signal(signed(dkb + dwb + 2))
             m.d.comb += sn.eq(s4_w + dwd_r.data.as_signed())
             m.d.comb += w_new.eq(Mux(sn < 0, 0, Mux(sn > top, top, sn)))
         with m.If(s4_v):
-            m.d.comb += [w_w.addr.eq(Cat(bg_lo, s4_i)), w_w.en.eq(1 << best_l), w_w.data.eq(w_new.replicate(nl))]
-            m.d.sync += colreg.eq(colreg + (w_new - s4_w) * sig)
+            m.d.comb += [w_w.addr.eq(Cat(bg_lo, s4_i)), w_w.en.eq(1 << best_l),
+                         w_w.data.eq(with_field(s4_full, s4_a, w_new).replicate(nl))]
+            m.d.sync += colreg.eq(colreg + (w_new - s4_w) * sig_of[s4_a])
 
         # scale of a column sum (reciprocal ROM, module notes of quantize.stdp): SC1 picks
         # the ROM address and shift, SC2 reads, SC3 rounds
@@ -662,8 +697,11 @@ class StdpCore(wiring.Component):
                     m.d.sync += ql.eq(ql + 1)
                 m.d.sync += i_row.eq(i_row + 1)
                 with m.If(i_row == n_in - 1):
-                    m.d.sync += drain.eq(0)
-                    m.next = "ST_DRAIN"
+                    with m.If(sa == NARR - 1):
+                        m.d.sync += [drain.eq(0), sa.eq(0)]
+                        m.next = "ST_DRAIN"
+                    with m.Else():                       # the next array's pass
+                        m.d.sync += [sa.eq(sa + 1), i_row.eq(0), q.eq(0), ql.eq(0)]
             with m.State("ST_DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == 3):
@@ -687,15 +725,16 @@ class StdpCore(wiring.Component):
                 lp = lpost[nj]
                 dt_n = Signal(stb + 1)
                 m.d.comb += dt_n.eq(t - lp[:stb])
-                age_n = Mux(~lp[stb] | (dt_n >= sat), sat, dt_n)
-                s_n = lane(w_r.data, nln, kb)
+                age_n = Mux(~lp[stb] | (dt_n >= sat), sat, dt_n)[:c.age_bits]
+                full_n = lane(w_r.data, nln, kb)
+                s_n = field(full_n, nsa)
                 th_n = neg_r.data
                 if stoch:
                     chg = (s_n != 0) & (th_n != 0) & (st_words[nql] < th_n)
-                    new_n = Const(0, kb)
+                    new_n = Const(0, dkb)
                 else:
                     chg = (s_n != 0) & (th_n != 0)
-                    new_n = Mux(s_n > th_n, s_n - th_n, 0)[:kb]
+                    new_n = Mux(s_n > th_n, s_n - th_n, 0)[:dkb]
 
                 def next_column():
                     m.d.comb += n_adv.eq((nql == L - 1) | (nj == N - 1))
@@ -704,8 +743,11 @@ class StdpCore(wiring.Component):
                         m.d.sync += [nln.eq(0), ngr.eq(ngr + 1)]
                     with m.Else():
                         m.d.sync += nln.eq(nln + 1)
-                    with m.If(nj == N - 1):
-                        m.d.sync += nk.eq(nk + 1)
+                    with m.If((nj == N - 1) & (nsa != NARR - 1)):   # the next array, same row
+                        m.d.sync += [nsa.eq(nsa + 1), nj.eq(0), ngr.eq(0), nln.eq(0), nql.eq(0)]
+                        m.next = "NG_A"
+                    with m.Elif(nj == N - 1):
+                        m.d.sync += [nk.eq(nk + 1), nsa.eq(0)]
                         with m.If(nk == nsp - 1):
                             m.next = "GRP_INIT"
                         with m.Else():
@@ -721,13 +763,13 @@ class StdpCore(wiring.Component):
                     m.next = "NG_A"
                 with m.State("NG_A"):
                     m.d.comb += [w_r.addr.eq(Cat(ng_lo, ni)), cs_r.addr.eq(Cat(nl_lo, ng_lo)),
-                                 neg_r.addr.eq(age_n)]
+                                 neg_r.addr.eq(Cat(age_n, nsa) if NARR > 1 else age_n)]
                     m.next = "NG_B"
                 with m.State("NG_B"):
                     with m.If(chg):
                         m.d.comb += [w_w.addr.eq(Cat(ng_lo, ni)), w_w.en.eq(1 << nln),
-                                     w_w.data.eq(new_n.replicate(nl))]
-                        m.d.sync += colreg.eq(cs_r.data - (s_n - new_n) * sig)
+                                     w_w.data.eq(with_field(full_n, nsa, new_n).replicate(nl))]
+                        m.d.sync += colreg.eq(cs_r.data - (s_n - new_n) * sig_of[nsa])
                         m.next = "NS1"
                     with m.Else():
                         next_column()

@@ -41,7 +41,8 @@ class CoreLayout:
     Parameters
     ----------
     config : QuantStdpConfig
-        binary or DW variant (one device array); ``input_lanes == stdp_lanes``.
+        binary, DW or LT-ST variant; ``input_lanes == stdp_lanes``. LT-ST keeps both arrays'
+        bits of a synapse in one lane field (LT in the high bit, :meth:`pack_states`).
     n_inputs : int
         Input pixels (784 for MNIST).
     neuron_lanes : int
@@ -56,8 +57,6 @@ class CoreLayout:
         c = self.config
         if not isinstance(c, QuantStdpConfig):
             raise ValueError(f"config must be a QuantStdpConfig, not {type(c).__name__}")
-        if c.golden.arrays != 1:
-            raise ValueError(f"config.variant must be 'binary' or 'dw' (one device array), not {c.variant!r}")
         if c.golden.neuron != "lif":
             raise ValueError(f"config: the RTL core has LIF neurons (neuron 'lif'), not {c.golden.neuron!r}")
         if c.input_lanes != c.stdp_lanes:
@@ -101,9 +100,34 @@ class CoreLayout:
         return (self.lanes - 1).bit_length()
 
     @property
-    def state_bits(self) -> int:
-        """KB: bits of one device state (1 binary, 4 for 16 DW levels)."""
+    def device_bits(self) -> int:
+        """Bits of one device state (1 binary, 4 for 16 DW levels)."""
         return unsigned_width(self.config.golden.levels - 1)
+
+    @property
+    def arrays(self) -> int:
+        """Device arrays (1, or 2 for LT-ST)."""
+        return self.config.golden.arrays
+
+    @property
+    def state_bits(self) -> int:
+        """KB: bits of one synapse's lane field, arrays x device bits (array 0 highest)."""
+        return self.arrays * self.device_bits
+
+    def pack_states(self, states) -> np.ndarray:
+        """Device states (arrays, n_inputs, neurons) -> lane fields (n_inputs, neurons),
+        ``sum_a k_a << (device_bits (arrays - 1 - a))`` (LT-ST: 2 k_LT + k_ST, which is the
+        synapse's code for the significance codes (2, 1))."""
+        k = np.asarray(states, np.int64)
+        b = self.device_bits
+        return sum(k[a] << (b * (self.arrays - 1 - a)) for a in range(self.arrays))
+
+    def unpack_states(self, fields) -> np.ndarray:
+        """Inverse of :meth:`pack_states`: int8 (arrays, n_inputs, neurons)."""
+        f = np.asarray(fields, np.int64)
+        b = self.device_bits
+        return np.stack([(f >> (b * (self.arrays - 1 - a))) & ((1 << b) - 1)
+                         for a in range(self.arrays)]).astype(np.int8)
 
     @property
     def steps(self) -> int:
@@ -115,7 +139,7 @@ class CoreLayout:
 
     @property
     def colsum_max(self) -> int:
-        return self.n_inputs * int(self.config.sig_codes.max()) * (self.config.golden.levels - 1)
+        return self.n_inputs * int(self.config.sig_codes.sum()) * (self.config.golden.levels - 1)
 
     @property
     def scale_max(self) -> int:
@@ -133,8 +157,8 @@ class CoreLayout:
         return ((i // self.lanes) << self.pix_lane_bits) | (i % self.lanes)
 
     def weight_words(self, states) -> tuple[np.ndarray, list]:
-        """Device states (n_inputs, neurons) -> (addresses (n_inputs * G,), words as Python
-        ints), the weight memory image."""
+        """Lane fields (n_inputs, neurons) (:meth:`pack_states`; the states themselves for one
+        array) -> (addresses (n_inputs * G,), words as Python ints), the weight memory image."""
         k = np.asarray(states, np.int64).reshape(self.n_inputs, self.neurons)
         nl, kb, g = self.neuron_lanes, self.state_bits, self.groups
         pad = np.zeros((self.n_inputs, g * nl), np.int64)
@@ -187,24 +211,24 @@ class CoreLayout:
         step :meth:`step_cycles` (generator rows; first load; per group one add beyond the
         spikes and the end (which loads the next group); margin stage and winner-tree drain;
         winner and state update); per input spike ``1 + G``
-        (serialisation, one add per group); per learning post spike ``n_inputs + 7`` (one row
-        per cycle, four pipeline stages to drain, three for the scale refresh); per image 1,
+        (serialisation, one add per group); per learning post spike ``arrays n_inputs + 7`` (one row
+        per cycle and array, four pipeline stages to drain, three for the scale refresh); per image 1,
         plus G for a decay. Negative window: ``neg_rows`` input spikes swept (learning, after
-        the attempt's first post spike) cost ``2 + 2 N`` each (spike-list read and row load;
-        two cycles per column: reads, then compare and write), ``neg_changes`` devices
+        the attempt's first post spike) cost ``2 + 2 N arrays`` each (spike-list read and row
+        load; two cycles per column and array: reads, then compare and write), ``neg_changes`` devices
         switched 3 each (column-sum write and scale refresh).
         """
         q, g = self.rows, self.groups
         return int(attempts * (max(q, g) + 3 + self.steps * self.step_cycles()) + input_spikes * (1 + g)
-                   + post_spikes * (self.n_inputs + 7) + 1 + (g if decay else 0)
-                   + neg_rows * (2 + 2 * self.neurons) + 3 * neg_changes)
+                   + post_spikes * (self.arrays * self.n_inputs + 7) + 1 + (g if decay else 0)
+                   + neg_rows * (2 + 2 * self.arrays * self.neurons) + 3 * neg_changes)
 
     def cycles_estimate(self, mean_input_spikes: float, post_spikes: float, attempts: float = 1.0) -> float:
         """Mean cycles of one image (:meth:`image_cycles` without decays) for a mean of
         ``mean_input_spikes`` input spikes per step."""
         q, g = self.rows, self.groups
         per_attempt = max(q, g) + 3 + self.steps * (self.step_cycles() + mean_input_spikes * (1 + g))
-        return attempts * per_attempt + post_spikes * (self.n_inputs + 7) + 1
+        return attempts * per_attempt + post_spikes * (self.arrays * self.n_inputs + 7) + 1
 
 
 def default_neuron_lanes(neurons: int) -> int:
@@ -224,7 +248,8 @@ def model_run(net, images, *, learn: bool = True) -> list[dict]:
     (N,) of the last attempt, ``theta`` (N,) after the image and ``spikes`` of the last
     attempt, ``input_spikes`` over all attempts, and for the negative window ``neg_rows``
     (input spikes swept: learning, after the attempt's first post spike) and ``neg_changes``
-    (devices it switched). The final device states are ``net.states[0]``."""
+    (devices it switched). The final device states are ``net.states`` (packed for the core
+    by :meth:`CoreLayout.pack_states`)."""
     out = []
     neg = learn and any(p > 0 for p in net.config.golden.p_minus)
     for x in np.asarray(images):

@@ -234,14 +234,14 @@ def test_quant_eq12_scale_is_the_golden_current_to_the_stated_bound():
                         lin * i13, rel_tol=1e-3)
 
 
-def test_quant_all_spin_rejected_by_the_rtl_core_layout():
+def test_quant_all_spin_neurons_rejected_by_the_rtl_core_layout():
+    # the RTL core has the negative window (p_minus > 0) but LIF neurons only
     from quantize import stdp as S
     from quantize.stdp_core import CoreLayout
 
-    for gov in ((("neuron", "dw"),), (("p_minus", (0.01,)),)):
-        cfg = S.QuantStdpConfig(neurons=16, golden_overrides=gov)
-        with pytest.raises(ValueError, match="RTL core"):
-            CoreLayout(cfg, 784, 4)
+    assert CoreLayout(S.QuantStdpConfig(neurons=16, golden_overrides=(("p_minus", (0.01,)),)), 784, 4)
+    with pytest.raises(ValueError, match="RTL core"):
+        CoreLayout(S.QuantStdpConfig(neurons=16, golden_overrides=(("neuron", "dw"),)), 784, 4)
 
 
 # --- the receptive-field figure and the bench section ------------------------------------------

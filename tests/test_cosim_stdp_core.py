@@ -8,8 +8,8 @@ defaults otherwise (784 inputs, 350 steps, binary devices, D&C homeostasis): Ver
 training images, the checker's self-tests on the same build, Icarus over one image of 100
 steps. ``make test-long``: the default network (225 neurons in 15 lanes, 28 generator lanes)
 over 20 images, the small network at the default 28 generator lanes, the DW variant, and
-Icarus over two full images, and the negative window of eq. 9 (p_minus > 0) over 5 images
-(its own build; tests/test_stdp_core_rtl.py checks it on the Amaranth simulator in the
+Icarus over two full images, and the negative window of eq. 9 (p_minus > 0) and LT-ST over
+5 images each (their own builds; tests/test_stdp_core_rtl.py checks it on the Amaranth simulator in the
 ordinary suite).
 """
 
@@ -39,6 +39,14 @@ def test_verilator_negative_window_bit_exact():
     # both signs of eq. 9: the negative window's row sweeps (p_minus 0.05, a strong setting
     # so that a few images switch devices by it) bit for bit, with the cycle formula
     m = _verify("verilator", 5, **SMALL, p_minus=(0.05,))
+    assert m["images"] == 5 and m["switches"] > 0
+
+
+@pytest.mark.long
+def test_verilator_ltst_bit_exact():
+    # LT-ST in the learning core: two arrays in one lane field, one STDP pass per array, both
+    # signs of eq. 9 (p_minus 0.05 per array)
+    m = _verify("verilator", 5, **SMALL, variant="ltst", p_minus=(0.05, 0.05))
     assert m["images"] == 5 and m["switches"] > 0
 
 
