@@ -248,7 +248,9 @@ class StdpCore(wiring.Component):
             return Array([Cat(*[(v if b == a_ else field(x, b))[:dkb] for b in reversed(range(NARR))])
                           for a_ in range(NARR)])[a]
 
-        sig_of = Array([Const(x, unsigned_width(max(sigs))) for x in sigs])
+        def sig_of(a):
+            """Significance code of array ``a`` (a signal; the constant for one array)."""
+            return sigs[0] if NARR == 1 else Array([Const(x, unsigned_width(max(sigs))) for x in sigs])[a]
         # -------------------------------------------------------------------- generators
         in_banks = [LfsrBank(cfg) for cfg in c.lfsr("input")]
         st_banks = [LfsrBank(cfg) for cfg in c.lfsr("stdp")] if stoch else []
@@ -300,17 +302,18 @@ class StdpCore(wiring.Component):
         cycles = Signal(32)
         acc = [Signal(accb, name=f"acc{l}") for l in range(nl)]
         done = Signal()
-        # negative window: each neuron's latest post step (| valid << stb) in this attempt
-        posted = Signal()
-        lpost = Array([Signal(stb + 1, name=f"lpost{j}") for j in range(N)]) if neg_en else None
-        nk = Signal(range(n_in + 1))               # spike-list index of the swept row
-        ni = Signal(range(n_in + 1))               # its input row
-        nj = Signal(range(N + 1))                  # column
-        ngr = Signal(range(max(G, 2)))             # its group and lane
-        nln = Signal(range(max(nl, 2)))
-        nql = Signal(range(L + 1))                 # its STDP-generator lane
-        nsa = Signal(range(max(NARR, 2)))           # the array swept
-        n_adv = Signal()                           # advance the STDP generator (row sweep)
+        if neg_en:
+            # negative window: each neuron's latest post step (| valid << stb) in this attempt
+            posted = Signal()
+            lpost = Array([Signal(stb + 1, name=f"lpost{j}") for j in range(N)])
+            nk = Signal(range(n_in + 1))               # spike-list index of the swept row
+            ni = Signal(range(n_in + 1))               # its input row
+            nj = Signal(range(N + 1))                  # column
+            ngr = Signal(range(max(G, 2)))             # its group and lane
+            nln = Signal(range(max(nl, 2)))
+            nql = Signal(range(L + 1))                 # its STDP-generator lane
+            nsa = Signal(range(max(NARR, 2))) if NARR > 1 else Const(0, 1)   # the array swept
+            n_adv = Signal()                           # advance the STDP generator (row sweep)
         rate = Array([Const(int(x)) for x in c.rate_codes])
         qr = Signal(unsigned_width(int(c.rate_codes.max())))
         m.d.sync += qr.eq(rate[Mux(r < lo.attempts_max, r, 0)])     # the attempt's rate code
@@ -405,8 +408,15 @@ class StdpCore(wiring.Component):
         prod = [Signal(unsigned_width(inc_max), name=f"prod{l}") for l in range(nl)]
         w_lane = [lane(w_r.data, l, kb) for l in range(nl)]
         sc_lane = [lane(sc_r.data, l, sb) for l in range(nl)]
-        code = [sum(field(w_lane[l], a) * sigs[a] if sigs[a] != 1 else field(w_lane[l], a) for a in range(NARR))
-                for l in range(nl)]
+        def lane_code(x):
+            """The synapse's code, sum over arrays of significance code x device state."""
+            terms = [field(x, a) * sigs[a] if sigs[a] != 1 else field(x, a) for a in range(NARR)]
+            out = terms[0]
+            for term in terms[1:]:
+                out = out + term
+            return out
+
+        code = [lane_code(w_lane[l]) for l in range(nl)]
         e_end = Signal()                           # END of group g this cycle
         lane_ok = [Const(1) if (G - 1) * nl + l < N else (g != G - 1) for l in range(nl)]
         e2_v, e2_g = Signal(), Signal(range(max(G, 2)))
@@ -494,31 +504,37 @@ class StdpCore(wiring.Component):
         # LT-ST: one pass over the rows per array (``sa``, LT first), the array carried along
         # the stages; the lane field keeps the other array's bit on write-back
         s_issue = Signal()
-        sa = Signal(range(max(NARR, 2)))
         s1_v, s1_i, s1_ql, s1_end = Signal(), Signal(range(n_in + 1)), Signal(range(L + 1)), Signal()
-        s1_a, s2_a, s3_a, s4_a = (Signal.like(sa, name=f"s{x}_a") for x in range(1, 5))
-        m.d.sync += [s1_v.eq(s_issue), s1_i.eq(i_row), s1_ql.eq(ql), s1_end.eq((ql == L - 1) | (i_row == n_in - 1)),
-                     s1_a.eq(sa), s2_a.eq(s1_a), s3_a.eq(s2_a), s4_a.eq(s3_a)]
+        m.d.sync += [s1_v.eq(s_issue), s1_i.eq(i_row), s1_ql.eq(ql), s1_end.eq((ql == L - 1) | (i_row == n_in - 1))]
+        if NARR > 1:
+            sa = Signal(range(NARR))
+            s1_a, s2_a, s3_a, s4_a = (Signal.like(sa, name=f"s{x}_a") for x in range(1, 5))
+            m.d.sync += [s1_a.eq(sa), s2_a.eq(s1_a), s3_a.eq(s2_a), s4_a.eq(s3_a)]
+        else:
+            sa = s1_a = s2_a = s3_a = s4_a = Const(0, 1)
         s2_v, s2_i, s2_ql, s2_end = Signal(), Signal.like(s1_i), Signal.like(s1_ql), Signal()
         s2_w, s2_lst = Signal(kb), Signal(stb + 1)
         m.d.sync += [s2_v.eq(s1_v), s2_i.eq(s1_i), s2_ql.eq(s1_ql), s2_end.eq(s1_end),
                      s2_w.eq(lane(w_r.data, best_l, kb)), s2_lst.eq(lane(last_r.data, s1_ql, stb + 1))]
         s3_v, s3_i, s3_ql, s3_end, s3_w = Signal(), Signal.like(s1_i), Signal.like(s1_ql), Signal(), Signal(dkb)
-        s3_full = Signal(kb)
+        s3_full = Signal(kb) if NARR > 1 else s3_w
         s3_age = Signal(range(sat + 1))
         dt_age = Signal(stb + 1)
         m.d.comb += dt_age.eq(t - s2_lst[:stb])
         m.d.sync += [s3_v.eq(s2_v), s3_i.eq(s2_i), s3_ql.eq(s2_ql), s3_end.eq(s2_end), s3_w.eq(field(s2_w, s2_a)),
-                     s3_full.eq(s2_w), s3_age.eq(Mux(~s2_lst[stb] | (dt_age >= sat), sat, dt_age))]
+                     s3_age.eq(Mux(~s2_lst[stb] | (dt_age >= sat), sat, dt_age))]
         lut_addr = Cat(s3_age, s3_a) if NARR > 1 else s3_age
         m.d.comb += [pot_r.addr.eq(lut_addr), dep_r.addr.eq(lut_addr), dwd_r.addr.eq(s3_age)]
-        s4_v, s4_i, s4_w, s4_full = Signal(), Signal.like(s1_i), Signal(dkb), Signal(kb)
-        m.d.sync += [s4_v.eq(s3_v), s4_i.eq(s3_i), s4_w.eq(s3_w), s4_full.eq(s3_full)]
+        s4_v, s4_i, s4_w = Signal(), Signal.like(s1_i), Signal(dkb)
+        s4_full = Signal(kb) if NARR > 1 else s4_w
+        m.d.sync += [s4_v.eq(s3_v), s4_i.eq(s3_i), s4_w.eq(s3_w)]
+        if NARR > 1:
+            m.d.sync += [s3_full.eq(s2_w), s4_full.eq(s3_full)]
         w_new = Signal(dkb)
         if stoch:
             s4_word = Signal.like(st_words[0])
             m.d.sync += s4_word.eq(st_words[s3_ql])
-            m.d.comb += st_en.eq((s3_v & s3_end) | n_adv)
+            m.d.comb += st_en.eq((s3_v & s3_end) | n_adv if neg_en else s3_v & s3_end)
             thr = Mux(s4_w == 0, pot_r.data, dep_r.data)
             m.d.comb += w_new.eq(Mux(s4_word < thr, 1 - s4_w, s4_w)[:dkb])
         else:
@@ -528,7 +544,7 @@ class StdpCore(wiring.Component):
         with m.If(s4_v):
             m.d.comb += [w_w.addr.eq(Cat(bg_lo, s4_i)), w_w.en.eq(1 << best_l),
                          w_w.data.eq(with_field(s4_full, s4_a, w_new).replicate(nl))]
-            m.d.sync += colreg.eq(colreg + (w_new - s4_w) * sig_of[s4_a])
+            m.d.sync += colreg.eq(colreg + (w_new - s4_w) * sig_of(s4_a))
 
         # scale of a column sum (reciprocal ROM, module notes of quantize.stdp): SC1 picks
         # the ROM address and shift, SC2 reads, SC3 rounds
@@ -613,9 +629,12 @@ class StdpCore(wiring.Component):
                 with m.If(row_spike != 0):
                     m.next = "IN_POP"
                 with m.Elif(q == Q - 1):
-                    with m.If(nsp != 0):
-                        to_groups()
-                    with m.Else():
+                    if neg_en:
+                        with m.If(nsp != 0):
+                            to_groups()
+                        with m.Else():
+                            m.next = "GRP_INIT"
+                    else:
                         m.next = "GRP_INIT"
                 with m.Else():
                     m.d.sync += [q.eq(q + 1), q_base.eq(q_base + L)]
@@ -697,11 +716,15 @@ class StdpCore(wiring.Component):
                     m.d.sync += ql.eq(ql + 1)
                 m.d.sync += i_row.eq(i_row + 1)
                 with m.If(i_row == n_in - 1):
-                    with m.If(sa == NARR - 1):
-                        m.d.sync += [drain.eq(0), sa.eq(0)]
+                    if NARR == 1:
+                        m.d.sync += drain.eq(0)
                         m.next = "ST_DRAIN"
-                    with m.Else():                       # the next array's pass
-                        m.d.sync += [sa.eq(sa + 1), i_row.eq(0), q.eq(0), ql.eq(0)]
+                    else:
+                        with m.If(sa == NARR - 1):
+                            m.d.sync += [drain.eq(0), sa.eq(0)]
+                            m.next = "ST_DRAIN"
+                        with m.Else():                       # the next array's pass
+                            m.d.sync += [sa.eq(sa + 1), i_row.eq(0), q.eq(0), ql.eq(0)]
             with m.State("ST_DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == 3):
@@ -743,11 +766,15 @@ class StdpCore(wiring.Component):
                         m.d.sync += [nln.eq(0), ngr.eq(ngr + 1)]
                     with m.Else():
                         m.d.sync += nln.eq(nln + 1)
-                    with m.If((nj == N - 1) & (nsa != NARR - 1)):   # the next array, same row
-                        m.d.sync += [nsa.eq(nsa + 1), nj.eq(0), ngr.eq(0), nln.eq(0), nql.eq(0)]
+                    more = (nj == N - 1) & (nsa != NARR - 1) if NARR > 1 else Const(0)
+                    with m.If(more):                          # the next array, same row
+                        if NARR > 1:
+                            m.d.sync += [nsa.eq(nsa + 1), nj.eq(0), ngr.eq(0), nln.eq(0), nql.eq(0)]
                         m.next = "NG_A"
                     with m.Elif(nj == N - 1):
-                        m.d.sync += [nk.eq(nk + 1), nsa.eq(0)]
+                        m.d.sync += nk.eq(nk + 1)
+                        if NARR > 1:
+                            m.d.sync += nsa.eq(0)
                         with m.If(nk == nsp - 1):
                             m.next = "GRP_INIT"
                         with m.Else():
@@ -769,7 +796,7 @@ class StdpCore(wiring.Component):
                     with m.If(chg):
                         m.d.comb += [w_w.addr.eq(Cat(ng_lo, ni)), w_w.en.eq(1 << nln),
                                      w_w.data.eq(with_field(full_n, nsa, new_n).replicate(nl))]
-                        m.d.sync += colreg.eq(cs_r.data - (s_n - new_n) * sig_of[nsa])
+                        m.d.sync += colreg.eq(cs_r.data - (s_n - new_n) * sig_of(nsa))
                         m.next = "NS1"
                     with m.Else():
                         next_column()
