@@ -286,7 +286,7 @@ def test_bench_comparison_and_markdown():
     assert _compare(pts, 400) is None
     md = markdown({"train_images": 1, "label_images": 1, "test_images": 1, "p_minus": 0.002, "points": pts,
                    "comparison": [c]})
-    assert "| 225 | 80.5 +- 0.5 | 78.0 +- 1.0 | -2.5 +- 1.1 | no |" in md
+    assert "| all-spin | 225 | 2 | 80.5 +- 0.5 | 78.0 +- 1.0 | -2.5 +- 1.1 | no |" in md
 
 
 def test_bench_normalisation_spread(tmp_path):
