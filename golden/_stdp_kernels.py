@@ -297,13 +297,16 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
     each spike resets its neuron, raises its theta and applies the positive window to its
     column.
 
-    Domain-wall neurons (``ip[IP_NEURON] == NEURON_DW``, hard WTA only): ``v`` is the wall
-    position as a fraction of the track. The step's column currents (the weight rows of the
-    spiking inputs, A: eq. 12) are summed in ``cur``; each wall then moves by
-    :func:`dw_advance` with its pulse scaled by ``v_th / (v_th + theta_j)`` (homeostasis as a
-    shorter write pulse); a wall at the far edge (v >= 1) is a threshold crossing; in a step
-    without a spike every wall leaks back by ``fp[FP_DW_LEAK]`` (the seed's reverse current),
-    pinned at 0.
+    Domain-wall neurons (``ip[IP_NEURON] == NEURON_DW``, hard WTA only). Homeostasis
+    shortens every write pulse of neuron j (input and leak) by ``h_j = v_th / (v_th +
+    theta_j)``; the wall position u_j (fraction of the track) is kept as ``v_j = u_j v_th /
+    h_j = u_j (v_th + theta_j)``, which reaches ``v_th + theta_j`` exactly when the wall
+    reaches the far edge (theta_j is constant between two resets of v_j within a
+    presentation, so the two forms cross together; the WTA ranks the overshoot
+    ``v_j - (v_th + theta_j)``, the wall's in threshold units). The step's column currents (the weight
+    rows of the spiking inputs, A: eq. 12) are summed in ``cur``; each wall moves by
+    :func:`dw_advance` (``v_j += v_th dw_advance(0, I_j)``); in a step without a spike every
+    wall leaks back by ``v_th fp[FP_DW_LEAK]`` (the seed's reverse current), pinned at 0.
     """
     steps = ip[IP_STEPS]
     levels = ip[IP_LEVELS]
@@ -361,7 +364,7 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
         if dwn:
             for j in range(n):
                 if cur[j] != 0.0:
-                    v[j] = dw_advance(v[j], cur[j], dw_gain * vth / (vth + theta[j]), dw_isat)
+                    v[j] += vth * dw_advance(0.0, cur[j], dw_gain, dw_isat)
                     cur[j] = 0.0
         # threshold, lateral inhibition
         n_spk = 0
@@ -372,7 +375,7 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
                 refr[j] -= 1
                 v[j] = 0.0
                 continue
-            m = v[j] - 1.0 if dwn else v[j] - (vth + theta[j])
+            m = v[j] - (vth + theta[j])
             if m >= 0.0:
                 if wta:
                     if best < 0 or m > best_m:
@@ -385,7 +388,7 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
             if best < 0:
                 if dwn:
                     for j in range(n):
-                        v[j] = max(v[j] - dw_leak, 0.0)
+                        v[j] = max(v[j] - vth * dw_leak, 0.0)
                 continue
             spk[0] = best
             n_spk = 1
