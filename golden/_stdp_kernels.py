@@ -21,21 +21,30 @@ import numba as nb
 import numpy as np
 
 __all__ = ["rng_state", "uniform", "present_chunk", "post_update", "pre_update", "input_events",
-           "relax_volatile", "refresh_column"]
+           "relax_volatile", "refresh_column", "dw_advance"]
 
 # Inhibition modes (ip[IP_INHIB]).
 WTA, DIRECT = 0, 1
+# Column read modes (ip[IP_NORM]): ideal sum, divisive normalisation to a target, seed eq. 12.
+NORM_NONE, NORM_TARGET, NORM_EQ12 = 0, 1, 2
+# Neuron models (ip[IP_NEURON]): abstract LIF (eq. 8) or the domain-wall IF neuron (Fig. 6).
+NEURON_LIF, NEURON_DW = 0, 1
 
 # Layout of the integer parameter vector ``ip``.
-IP_STEPS, IP_REF, IP_MIN_SPIKES, IP_RETRIES, IP_INHIB, IP_LEVELS, IP_STOCH, IP_NORM = range(8)
-IP_SIZE = 8
+(IP_STEPS, IP_REF, IP_MIN_SPIKES, IP_RETRIES, IP_INHIB, IP_LEVELS, IP_STOCH, IP_NORM,
+ IP_NEURON) = range(9)
+IP_SIZE = 9
 # Layout of the float parameter vector ``fp``.
 (FP_DT, FP_DECAY, FP_VTH, FP_RATE, FP_RATE_STEP, FP_WINH, FP_VFLOOR, FP_THETA_PLUS,
- FP_THETA_DECAY, FP_NORM_TARGET, FP_ST_RELAX) = range(11)
-FP_SIZE = 11
+ FP_THETA_DECAY, FP_NORM_TARGET, FP_ST_RELAX, FP_DW_GAIN, FP_DW_ISAT, FP_DW_LEAK) = range(14)
+FP_SIZE = 14
 # Layout of the per-array parameter matrix ``ap`` (n_arr, AP_SIZE).
-AP_PPOT, AP_PDEP, AP_PMINUS, AP_SIG = range(4)
-AP_SIZE = 4
+# Eq. 12 read (NORM_EQ12): AP_IREAD = significance x read voltage x (G_P - G_AP), the current
+# (A) of one device at the top level over its AP reference; AP_GAMMA = (G_P - G_AP) / G_s and
+# AP_GAMMA0 = 2 n_in G_AP / G_s, the array's share of gamma_j (its devices at level 0 plus
+# their reference devices) and its growth per unit of level fraction.
+AP_PPOT, AP_PDEP, AP_PMINUS, AP_SIG, AP_IREAD, AP_GAMMA, AP_GAMMA0 = range(7)
+AP_SIZE = 7
 # Layout of the statistics matrix ``stats`` (n_arr, ST_SIZE), int64.
 ST_POT, ST_DEP, ST_ATTEMPTS, ST_LEVEL_STEPS, ST_RELAX = range(5)
 ST_SIZE = 5
@@ -201,22 +210,51 @@ def pre_update(k, a, i, j, y, levels, stochastic, p_minus, stats, rng):
 
 @nb.njit(cache=True)
 def refresh_column(k, ap, levels, normalise, target, weff, j):
-    """Recompute the read weights of column j: sum over arrays of sig * k / (levels - 1),
-    scaled so the column sums to ``target`` when ``normalise`` (see stdp_network docs)."""
+    """Recompute the read weights of column j.
+
+    ``normalise`` (NORM_*): NORM_NONE, the sum over arrays of sig * k / (levels - 1);
+    NORM_TARGET (or True), that sum scaled so the column sums to ``target`` (see the
+    stdp_network docs); NORM_EQ12, the column's current in A per spiking input by the seed's
+    eq. 12, ``sum_a AP_IREAD[a] k_a / (levels - 1) / (1 + gamma_j)`` with ``gamma_j =
+    sum_a (AP_GAMMA0[a] + AP_GAMMA[a] sum_i k_a,i / (levels - 1))`` (every device of the
+    column and its reference device load the node; golden.crossbar.column_currents).
+    """
     n_arr, n_in = k.shape[0], k.shape[1]
     inv = 1.0 / (levels - 1)
+    eq12 = normalise == NORM_EQ12
     total = 0.0
+    gamma = 0.0
+    if eq12:
+        for a in range(n_arr):
+            gamma += ap[a, AP_GAMMA0]
     for i in range(n_in):
         w = 0.0
         for a in range(n_arr):
-            w += ap[a, AP_SIG] * k[a, i, j]
+            if eq12:
+                w += ap[a, AP_IREAD] * k[a, i, j]
+                gamma += ap[a, AP_GAMMA] * k[a, i, j] * inv
+            else:
+                w += ap[a, AP_SIG] * k[a, i, j]
         w *= inv
         weff[i, j] = w
         total += w
-    if normalise and total > 0.0:
+    if eq12:
+        sc = 1.0 / (1.0 + gamma)
+        for i in range(n_in):
+            weff[i, j] *= sc
+    elif normalise == NORM_TARGET and total > 0.0:
         sc = target / total
         for i in range(n_in):
             weff[i, j] *= sc
+
+
+@nb.njit(cache=True)
+def dw_advance(u, current, gain, isat):
+    """The domain-wall IF neuron's wall after one write pulse (golden.neurons.DwIfNeuron):
+    position ``u`` as a fraction of the track, ``u + gain I / sqrt(I**2 + isat**2)`` (the
+    steady velocity of golden.dw, saturating; ``gain`` = the saturation displacement of the
+    pulse over the track length, ``isat`` = alpha B_D / (dB_SH/dI), A)."""
+    return u + gain * current / np.sqrt(current * current + isat * isat)
 
 
 @nb.njit(cache=True)
@@ -248,7 +286,7 @@ def relax_volatile(k, a, q, dirty, stats, rng):
 
 @nb.njit(cache=True)
 def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, learn, counts,
-                  stats, v, refr, last_pre, last_post, fired, spk, xcol, ev_t, ev_i, ptr, pix,
+                  stats, v, cur, refr, last_pre, last_post, fired, spk, xcol, ev_t, ev_i, ptr, pix,
                   raster, rng):
     """One presentation of image ``x`` at peak rate ``rate`` (Hz). Fills ``counts`` (N,) and,
     if ``raster`` is not empty, the layer's spike count of every step (steps,).
@@ -258,16 +296,29 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
     refractory neurons are held at 0; threshold crossings go through the lateral inhibition;
     each spike resets its neuron, raises its theta and applies the positive window to its
     column.
+
+    Domain-wall neurons (``ip[IP_NEURON] == NEURON_DW``, hard WTA only). Homeostasis
+    shortens every write pulse of neuron j (input and leak) by ``h_j = v_th / (v_th +
+    theta_j)``; the wall position u_j (fraction of the track) is kept as ``v_j = u_j v_th /
+    h_j = u_j (v_th + theta_j)``, which reaches ``v_th + theta_j`` exactly when the wall
+    reaches the far edge (theta_j is constant between two resets of v_j within a
+    presentation, so the two forms cross together; the WTA ranks the overshoot
+    ``v_j - (v_th + theta_j)``, the wall's in threshold units). The step's column currents (the weight
+    rows of the spiking inputs, A: eq. 12) are summed in ``cur``; each wall moves by
+    :func:`dw_advance` (``v_j += v_th dw_advance(0, I_j)``); in a step without a spike every
+    wall leaks back by ``v_th fp[FP_DW_LEAK]`` (the seed's reverse current), pinned at 0.
     """
     steps = ip[IP_STEPS]
     levels = ip[IP_LEVELS]
     stochastic = ip[IP_STOCH] != 0
-    normalise = ip[IP_NORM] != 0
+    normalise = ip[IP_NORM]
     wta = ip[IP_INHIB] == WTA
     ref_steps = ip[IP_REF]
     decay, vth = fp[FP_DECAY], fp[FP_VTH]
     winh, vfloor = fp[FP_WINH], fp[FP_VFLOOR]
     n_arr, n_in, n = k.shape[0], k.shape[1], k.shape[2]
+    dwn = ip[IP_NEURON] == NEURON_DW
+    dw_gain, dw_isat, dw_leak = fp[FP_DW_GAIN], fp[FP_DW_ISAT], fp[FP_DW_LEAK]
     any_minus = False
     for a in range(n_arr):
         if ap[a, AP_PMINUS] > 0.0:
@@ -275,6 +326,7 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
     input_events(x, rate, fp[FP_DT], steps, ev_t, ev_i, ptr, pix, rng)
     for j in range(n):
         v[j] = 0.0
+        cur[j] = 0.0
         refr[j] = 0
         last_post[j] = -1
         counts[j] = 0
@@ -285,8 +337,9 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
     if rec:
         raster[:] = 0
     for t in range(steps):
-        for j in range(n):
-            v[j] *= decay
+        if not dwn:
+            for j in range(n):
+                v[j] *= decay
         for e in range(ptr[t], ptr[t + 1]):
             i = pix[e]
             last_pre[i] = t
@@ -302,8 +355,17 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
                                 ch = True
                     if ch:
                         refresh_column(k, ap, levels, normalise, fp[FP_NORM_TARGET], weff, j)
+            if dwn:
+                for j in range(n):
+                    cur[j] += weff[i, j]
+            else:
+                for j in range(n):
+                    v[j] += weff[i, j]
+        if dwn:
             for j in range(n):
-                v[j] += weff[i, j]
+                if cur[j] != 0.0:
+                    v[j] += vth * dw_advance(0.0, cur[j], dw_gain, dw_isat)
+                    cur[j] = 0.0
         # threshold, lateral inhibition
         n_spk = 0
         best = -1
@@ -324,6 +386,9 @@ def _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, lear
                     n_spk += 1
         if wta:
             if best < 0:
+                if dwn:
+                    for j in range(n):
+                        v[j] = max(v[j] - vth * dw_leak, 0.0)
                 continue
             spk[0] = best
             n_spk = 1
@@ -378,6 +443,7 @@ def present_chunk(images, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, learn
     n = k.shape[2]
     steps = ip[IP_STEPS]
     v = np.zeros(n)
+    cur = np.zeros(n)
     refr = np.zeros(n, np.int64)
     last_pre = np.empty(n_in, np.int64)
     last_post = np.empty(n, np.int64)
@@ -398,7 +464,7 @@ def present_chunk(images, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, learn
         tries = 0
         while True:
             _present_once(x, rate, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, learn,
-                          counts[m], stats, v, refr, last_pre, last_post, fired, spk, xcol,
+                          counts[m], stats, v, cur, refr, last_pre, last_post, fired, spk, xcol,
                           ev_t, ev_i, ptr, pix, r, rng)
             tries += 1
             total = 0
@@ -416,5 +482,5 @@ def present_chunk(images, k, weff, theta, ip, fp, ap, exp_plus, exp_minus, learn
                 relax_volatile(k, k.shape[0] - 1, st_relax, dirty, stats, rng)
                 for j in range(n):
                     if dirty[j]:
-                        refresh_column(k, ap, ip[IP_LEVELS], ip[IP_NORM] != 0,
+                        refresh_column(k, ap, ip[IP_LEVELS], ip[IP_NORM],
                                        fp[FP_NORM_TARGET], weff, j)

@@ -41,6 +41,23 @@ Per step (``t``):
    ``ST_DRAIN`` empties the stages; ``SC1``-``SC3`` refresh the winner's scale from its
    column sum through the reciprocal ROM (address and shift, read, rounding).
 
+LT-ST (seed section V.2, two binary arrays; ``quantize.stdp_core.CoreLayout.pack_states``):
+a synapse's lane field holds both devices, LT in the high bit, which with the significance
+codes (2, 1) is its code (the group pass adds ``field * scale`` as for one array); the
+STDP engine makes one pass over the winner's column per array (LT first, its own LUTs at
+``Cat(age, array)``), writing back the field with the other array's bit kept; the negative
+window sweeps each row once per array.
+
+Negative window (seed eq. 9, dt < 0; built only when some ``p_minus > 0``): in learning mode,
+once the attempt has had a post spike, ``NG_RD``/``NG_ROW`` take each entry of the step's
+spike list (before the group pass, as ``quantize.stdp`` orders it) and sweep its row column
+after column: ``NG_A`` reads the state word, the column sum and the ``neg`` LUT at the age
+since the column's latest post spike (a register per neuron, cleared per attempt), ``NG_B``
+compares with the STDP generator's word of the column's lane (binary: a P device switches
+to AP below the LUT value; DW: the LUT's notches down, clipped) and writes back; a switched
+device's column takes ``NS1``-``NS3`` (column-sum write, the reciprocal-ROM scale refresh of
+``SC1``-``SC3``). The generator advances after every ``L`` columns and after the last one.
+
 Per attempt the counts are cleared; an image is shown again with the next rate code while the
 layer fired fewer than ``min_spikes`` times (at most ``max_retries`` more). After a learning
 image the theta-decay counter advances and wraps every ``theta_interval`` images with ``theta
@@ -48,7 +65,8 @@ image the theta-decay counter advances and wraps every ``theta_interval`` images
 
 Cycles: exactly ``quantize.stdp_core.CoreLayout.image_cycles`` (per step ``Q + S + G (S + 2)
 + levels + 6``, ``S`` input spikes of the step, ``G`` neuron groups; per learning post spike
-``n_in + 7``; per attempt ``max(Q, G) + 3``). Neuron lanes trade cycles for adders: each lane
+``arrays n_in + 7``; per attempt ``max(Q, G) + 3``; per swept row of the negative window
+``2 + 2 N arrays``, per device it switches 3). Neuron lanes trade cycles for adders: each lane
 has a ``KB x SB`` product (an AND gate for binary devices), a membrane adder, the leak's
 shift-adds and a margin comparator.
 
@@ -151,12 +169,14 @@ class StdpCore(wiring.Component):
         sat = c.age_sat
         vmax = 2 ** (c.membrane_bits - 1) - 1
         tmax = 2 ** c.theta_bits - 1
-        sig = int(c.sig_codes[0])
+        NARR = lo.arrays
+        dkb = lo.device_bits
+        sigs = [int(x) for x in c.sig_codes]
         top = gcfg.levels - 1
         ref_steps = int(round(gcfg.t_ref / gcfg.dt))
         rb = unsigned_width(ref_steps)
         cb = unsigned_width(lo.steps)
-        inc_max = top * sig * lo.scale_max
+        inc_max = top * sum(sigs) * lo.scale_max
         accb = unsigned_width(vmax + n_in * inc_max)
         mb = max(accb, tb + 1, unsigned_width(c.vth_code)) + 2          # margin (signed)
         pb = unsigned_width(int(2 ** c.input_bits - 1) * int(c.rate_codes.max()))   # p q_r
@@ -183,13 +203,19 @@ class StdpCore(wiring.Component):
         ct_m = mem("counts", nl * cb, G)
         cs_m = mem("colsum", kwb, 1 << (GB + LB))
         log_m = mem("winners", self.logbits, self.log_depth)
-        pot_m = mem("pot", unsigned_width(int(tabs["pot"].max())), sat + 1, tabs["pot"][0].tolist())
-        dep_m = mem("dep", unsigned_width(int(tabs["dep"].max())), sat + 1, tabs["dep"][0].tolist())
+        # per-array LUTs, array a at addresses a (sat + 1) + age = Cat(age, a) (sat + 1 = 2**age_bits)
+        pot_m = mem("pot", unsigned_width(int(tabs["pot"].max())), NARR * (sat + 1), tabs["pot"].ravel().tolist())
+        dep_m = mem("dep", unsigned_width(int(tabs["dep"].max())), NARR * (sat + 1), tabs["dep"].ravel().tolist())
         dwd = tabs["dwd"][0]
         dwb = unsigned_width(int(abs(dwd).max())) + 1
         dwd_m = mem("dwd", dwb, sat + 1, [int(x) & ((1 << dwb) - 1) for x in dwd])
         recip = tabs["recip"]
         rc_m = mem("recip", unsigned_width(int(recip.max())), len(recip), recip.tolist())
+        neg_en = lo.negative_window
+        if neg_en:
+            negt = tabs["neg"]
+            neg_m = mem("neg", unsigned_width(int(negt.max())), NARR * (sat + 1), negt.ravel().tolist())
+            neg_r = neg_m.read_port()
 
         pix_w, pix_r = pix_m.write_port(granularity=c.input_bits), pix_m.read_port()
         thr_w, thr_r = thr_m.write_port(), thr_m.read_port()
@@ -208,6 +234,23 @@ class StdpCore(wiring.Component):
         def lane(sigl, i, w):
             return sigl.word_select(i, w)
 
+        def field(x, a):
+            """Device state of array ``a`` (constant or signal) in lane field ``x``."""
+            if NARR == 1:
+                return x
+            return (x >> (dkb * (NARR - 1 - a))) & ((1 << dkb) - 1) if isinstance(a, int) else \
+                Array([field(x, b) for b in range(NARR)])[a]
+
+        def with_field(x, a, v):
+            """Lane field ``x`` with array ``a``'s device state replaced by ``v``."""
+            if NARR == 1:
+                return v
+            return Array([Cat(*[(v if b == a_ else field(x, b))[:dkb] for b in reversed(range(NARR))])
+                          for a_ in range(NARR)])[a]
+
+        def sig_of(a):
+            """Significance code of array ``a`` (a signal; the constant for one array)."""
+            return sigs[0] if NARR == 1 else Array([Const(x, unsigned_width(max(sigs))) for x in sigs])[a]
         # -------------------------------------------------------------------- generators
         in_banks = [LfsrBank(cfg) for cfg in c.lfsr("input")]
         st_banks = [LfsrBank(cfg) for cfg in c.lfsr("stdp")] if stoch else []
@@ -259,6 +302,18 @@ class StdpCore(wiring.Component):
         cycles = Signal(32)
         acc = [Signal(accb, name=f"acc{l}") for l in range(nl)]
         done = Signal()
+        if neg_en:
+            # negative window: each neuron's latest post step (| valid << stb) in this attempt
+            posted = Signal()
+            lpost = Array([Signal(stb + 1, name=f"lpost{j}") for j in range(N)])
+            nk = Signal(range(n_in + 1))               # spike-list index of the swept row
+            ni = Signal(range(n_in + 1))               # its input row
+            nj = Signal(range(N + 1))                  # column
+            ngr = Signal(range(max(G, 2)))             # its group and lane
+            nln = Signal(range(max(nl, 2)))
+            nql = Signal(range(L + 1))                 # its STDP-generator lane
+            nsa = Signal(range(max(NARR, 2))) if NARR > 1 else Const(0, 1)   # the array swept
+            n_adv = Signal()                           # advance the STDP generator (row sweep)
         rate = Array([Const(int(x)) for x in c.rate_codes])
         qr = Signal(unsigned_width(int(c.rate_codes.max())))
         m.d.sync += qr.eq(rate[Mux(r < lo.attempts_max, r, 0)])     # the attempt's rate code
@@ -353,7 +408,15 @@ class StdpCore(wiring.Component):
         prod = [Signal(unsigned_width(inc_max), name=f"prod{l}") for l in range(nl)]
         w_lane = [lane(w_r.data, l, kb) for l in range(nl)]
         sc_lane = [lane(sc_r.data, l, sb) for l in range(nl)]
-        code = [w_lane[l] * sig if sig != 1 else w_lane[l] for l in range(nl)]
+        def lane_code(x):
+            """The synapse's code, sum over arrays of significance code x device state."""
+            terms = [field(x, a) * sigs[a] if sigs[a] != 1 else field(x, a) for a in range(NARR)]
+            out = terms[0]
+            for term in terms[1:]:
+                out = out + term
+            return out
+
+        code = [lane_code(w_lane[l]) for l in range(nl)]
         e_end = Signal()                           # END of group g this cycle
         lane_ok = [Const(1) if (G - 1) * nl + l < N else (g != G - 1) for l in range(nl)]
         e2_v, e2_g = Signal(), Signal(range(max(G, 2)))
@@ -438,36 +501,50 @@ class StdpCore(wiring.Component):
         # comparison, write-back and column sum.
         bg_lo = best_g[:GB] if GB else Const(0, 0)
         bl_lo = best_l[:LB] if LB else Const(0, 0)
+        # LT-ST: one pass over the rows per array (``sa``, LT first), the array carried along
+        # the stages; the lane field keeps the other array's bit on write-back
         s_issue = Signal()
         s1_v, s1_i, s1_ql, s1_end = Signal(), Signal(range(n_in + 1)), Signal(range(L + 1)), Signal()
         m.d.sync += [s1_v.eq(s_issue), s1_i.eq(i_row), s1_ql.eq(ql), s1_end.eq((ql == L - 1) | (i_row == n_in - 1))]
+        if NARR > 1:
+            sa = Signal(range(NARR))
+            s1_a, s2_a, s3_a, s4_a = (Signal.like(sa, name=f"s{x}_a") for x in range(1, 5))
+            m.d.sync += [s1_a.eq(sa), s2_a.eq(s1_a), s3_a.eq(s2_a), s4_a.eq(s3_a)]
+        else:
+            sa = s1_a = s2_a = s3_a = s4_a = Const(0, 1)
         s2_v, s2_i, s2_ql, s2_end = Signal(), Signal.like(s1_i), Signal.like(s1_ql), Signal()
         s2_w, s2_lst = Signal(kb), Signal(stb + 1)
         m.d.sync += [s2_v.eq(s1_v), s2_i.eq(s1_i), s2_ql.eq(s1_ql), s2_end.eq(s1_end),
                      s2_w.eq(lane(w_r.data, best_l, kb)), s2_lst.eq(lane(last_r.data, s1_ql, stb + 1))]
-        s3_v, s3_i, s3_ql, s3_end, s3_w = Signal(), Signal.like(s1_i), Signal.like(s1_ql), Signal(), Signal(kb)
+        s3_v, s3_i, s3_ql, s3_end, s3_w = Signal(), Signal.like(s1_i), Signal.like(s1_ql), Signal(), Signal(dkb)
+        s3_full = Signal(kb) if NARR > 1 else s3_w
         s3_age = Signal(range(sat + 1))
         dt_age = Signal(stb + 1)
         m.d.comb += dt_age.eq(t - s2_lst[:stb])
-        m.d.sync += [s3_v.eq(s2_v), s3_i.eq(s2_i), s3_ql.eq(s2_ql), s3_end.eq(s2_end), s3_w.eq(s2_w),
+        m.d.sync += [s3_v.eq(s2_v), s3_i.eq(s2_i), s3_ql.eq(s2_ql), s3_end.eq(s2_end), s3_w.eq(field(s2_w, s2_a)),
                      s3_age.eq(Mux(~s2_lst[stb] | (dt_age >= sat), sat, dt_age))]
-        m.d.comb += [pot_r.addr.eq(s3_age), dep_r.addr.eq(s3_age), dwd_r.addr.eq(s3_age)]
-        s4_v, s4_i, s4_w = Signal(), Signal.like(s1_i), Signal(kb)
+        lut_addr = Cat(s3_age, s3_a) if NARR > 1 else s3_age
+        m.d.comb += [pot_r.addr.eq(lut_addr), dep_r.addr.eq(lut_addr), dwd_r.addr.eq(s3_age)]
+        s4_v, s4_i, s4_w = Signal(), Signal.like(s1_i), Signal(dkb)
+        s4_full = Signal(kb) if NARR > 1 else s4_w
         m.d.sync += [s4_v.eq(s3_v), s4_i.eq(s3_i), s4_w.eq(s3_w)]
-        w_new = Signal(kb)
+        if NARR > 1:
+            m.d.sync += [s3_full.eq(s2_w), s4_full.eq(s3_full)]
+        w_new = Signal(dkb)
         if stoch:
             s4_word = Signal.like(st_words[0])
             m.d.sync += s4_word.eq(st_words[s3_ql])
-            m.d.comb += st_en.eq(s3_v & s3_end)
+            m.d.comb += st_en.eq((s3_v & s3_end) | n_adv if neg_en else s3_v & s3_end)
             thr = Mux(s4_w == 0, pot_r.data, dep_r.data)
-            m.d.comb += w_new.eq(Mux(s4_word < thr, 1 - s4_w, s4_w)[:kb])
+            m.d.comb += w_new.eq(Mux(s4_word < thr, 1 - s4_w, s4_w)[:dkb])
         else:
-            sn = Signal(signed(kb + dwb + 2))
+            sn = Signal(signed(dkb + dwb + 2))
             m.d.comb += sn.eq(s4_w + dwd_r.data.as_signed())
             m.d.comb += w_new.eq(Mux(sn < 0, 0, Mux(sn > top, top, sn)))
         with m.If(s4_v):
-            m.d.comb += [w_w.addr.eq(Cat(bg_lo, s4_i)), w_w.en.eq(1 << best_l), w_w.data.eq(w_new.replicate(nl))]
-            m.d.sync += colreg.eq(colreg + (w_new - s4_w) * sig)
+            m.d.comb += [w_w.addr.eq(Cat(bg_lo, s4_i)), w_w.en.eq(1 << best_l),
+                         w_w.data.eq(with_field(s4_full, s4_a, w_new).replicate(nl))]
+            m.d.sync += colreg.eq(colreg + (w_new - s4_w) * sig_of(s4_a))
 
         # scale of a column sum (reciprocal ROM, module notes of quantize.stdp): SC1 picks
         # the ROM address and shift, SC2 reads, SC3 rounds
@@ -516,6 +593,18 @@ class StdpCore(wiring.Component):
             with m.Else():
                 m.next = "IN_ROW"
 
+        def to_groups():
+            """After the step's spike list: the negative-window sweep (learning, some spike
+            list, a post spike earlier in the attempt), else the group pass."""
+            if neg_en:
+                with m.If(learn & posted):
+                    m.d.sync += nk.eq(0)
+                    m.next = "NG_RD"
+                with m.Else():
+                    m.next = "GRP_INIT"
+            else:
+                m.next = "GRP_INIT"
+
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -527,6 +616,9 @@ class StdpCore(wiring.Component):
                              ct_w.addr.eq(clr), ct_w.en.eq(Mux(clr < G, (1 << nl) - 1, 0)), ct_w.data.eq(0),
                              pix_r.addr.eq(clr), a_issue.eq(clr < Q)]
                 m.d.sync += clr.eq(clr + 1)
+                if neg_en:
+                    m.d.sync += posted.eq(0)
+                    m.d.sync += [lpost[j].eq(0) for j in range(N)]
                 with m.If(clr == max(Q, G) + 1):
                     m.d.sync += [t.eq(0), q.eq(0), q_base.eq(0), nsp.eq(0), fresh.eq(1), zero.eq(1), spk.eq(0)]
                     m.next = "IN_ROW"
@@ -537,7 +629,13 @@ class StdpCore(wiring.Component):
                 with m.If(row_spike != 0):
                     m.next = "IN_POP"
                 with m.Elif(q == Q - 1):
-                    m.next = "GRP_INIT"
+                    if neg_en:
+                        with m.If(nsp != 0):
+                            to_groups()
+                        with m.Else():
+                            m.next = "GRP_INIT"
+                    else:
+                        m.next = "GRP_INIT"
                 with m.Else():
                     m.d.sync += [q.eq(q + 1), q_base.eq(q_base + L)]
             with m.State("IN_POP"):
@@ -545,7 +643,7 @@ class StdpCore(wiring.Component):
                 m.d.sync += [nsp.eq(nsp + 1), pend.eq(pend & ~(1 << low))]
                 with m.If((pend & (pend - 1)) == 0):         # the last pending spike of the row
                     with m.If(q == Q - 1):
-                        m.next = "GRP_INIT"
+                        to_groups()
                     with m.Else():
                         m.d.sync += [q.eq(q + 1), q_base.eq(q_base + L)]
                         m.next = "IN_ROW"
@@ -597,6 +695,8 @@ class StdpCore(wiring.Component):
                 th_sum = lane(th_r.data, best_l, tb) + c.theta_plus_code
                 with m.If(best_ok):
                     m.d.sync += spk.eq(spk + 1)
+                    if neg_en:
+                        m.d.sync += [posted.eq(1), lpost[best_j].eq(Cat(t[:stb], Const(1, 1)))]
                     m.d.comb += [ct_w.addr.eq(best_g), ct_w.en.eq(1 << best_l),
                                  ct_w.data.eq((lane(ct_r.data, best_l, cb) + 1)[:cb].replicate(nl)),
                                  r_w.addr.eq(best_g), r_w.en.eq(1 << best_l),
@@ -616,8 +716,15 @@ class StdpCore(wiring.Component):
                     m.d.sync += ql.eq(ql + 1)
                 m.d.sync += i_row.eq(i_row + 1)
                 with m.If(i_row == n_in - 1):
-                    m.d.sync += drain.eq(0)
-                    m.next = "ST_DRAIN"
+                    if NARR == 1:
+                        m.d.sync += drain.eq(0)
+                        m.next = "ST_DRAIN"
+                    else:
+                        with m.If(sa == NARR - 1):
+                            m.d.sync += [drain.eq(0), sa.eq(0)]
+                            m.next = "ST_DRAIN"
+                        with m.Else():                       # the next array's pass
+                            m.d.sync += [sa.eq(sa + 1), i_row.eq(0), q.eq(0), ql.eq(0)]
             with m.State("ST_DRAIN"):
                 m.d.sync += drain.eq(drain + 1)
                 with m.If(drain == 3):
@@ -630,6 +737,77 @@ class StdpCore(wiring.Component):
             with m.State("SC3"):
                 m.d.comb += [sc_w.addr.eq(best_g), sc_w.en.eq(1 << best_l), sc_w.data.eq(scale_new.replicate(nl))]
                 next_step()
+            if neg_en:
+                # Negative window (eq. 9, dt < 0; quantize.stdp module notes): each spiking
+                # row of the step, column after column (NG_A: state word, column sum, age ->
+                # neg LUT address; NG_B: compare with the STDP word of the column's lane,
+                # write back), a switched device's column sum and scale refreshed (NS1-NS3);
+                # the STDP generator advances after every L columns and after the last.
+                ng_lo = ngr[:GB] if GB else Const(0, 0)
+                nl_lo = nln[:LB] if LB else Const(0, 0)
+                lp = lpost[nj]
+                dt_n = Signal(stb + 1)
+                m.d.comb += dt_n.eq(t - lp[:stb])
+                age_n = Mux(~lp[stb] | (dt_n >= sat), sat, dt_n)[:c.age_bits]
+                full_n = lane(w_r.data, nln, kb)
+                s_n = field(full_n, nsa)
+                th_n = neg_r.data
+                if stoch:
+                    chg = (s_n != 0) & (th_n != 0) & (st_words[nql] < th_n)
+                    new_n = Const(0, dkb)
+                else:
+                    chg = (s_n != 0) & (th_n != 0)
+                    new_n = Mux(s_n > th_n, s_n - th_n, 0)[:dkb]
+
+                def next_column():
+                    m.d.comb += n_adv.eq((nql == L - 1) | (nj == N - 1))
+                    m.d.sync += [nql.eq(Mux(nql == L - 1, 0, nql + 1)), nj.eq(nj + 1)]
+                    with m.If(nln == nl - 1):
+                        m.d.sync += [nln.eq(0), ngr.eq(ngr + 1)]
+                    with m.Else():
+                        m.d.sync += nln.eq(nln + 1)
+                    more = (nj == N - 1) & (nsa != NARR - 1) if NARR > 1 else Const(0)
+                    with m.If(more):                          # the next array, same row
+                        if NARR > 1:
+                            m.d.sync += [nsa.eq(nsa + 1), nj.eq(0), ngr.eq(0), nln.eq(0), nql.eq(0)]
+                        m.next = "NG_A"
+                    with m.Elif(nj == N - 1):
+                        m.d.sync += nk.eq(nk + 1)
+                        if NARR > 1:
+                            m.d.sync += nsa.eq(0)
+                        with m.If(nk == nsp - 1):
+                            m.next = "GRP_INIT"
+                        with m.Else():
+                            m.next = "NG_RD"
+                    with m.Else():
+                        m.next = "NG_A"
+
+                with m.State("NG_RD"):
+                    m.d.comb += spk_r.addr.eq(nk)
+                    m.next = "NG_ROW"
+                with m.State("NG_ROW"):
+                    m.d.sync += [ni.eq(spk_r.data), nj.eq(0), ngr.eq(0), nln.eq(0), nql.eq(0)]
+                    m.next = "NG_A"
+                with m.State("NG_A"):
+                    m.d.comb += [w_r.addr.eq(Cat(ng_lo, ni)), cs_r.addr.eq(Cat(nl_lo, ng_lo)),
+                                 neg_r.addr.eq(Cat(age_n, nsa) if NARR > 1 else age_n)]
+                    m.next = "NG_B"
+                with m.State("NG_B"):
+                    with m.If(chg):
+                        m.d.comb += [w_w.addr.eq(Cat(ng_lo, ni)), w_w.en.eq(1 << nln),
+                                     w_w.data.eq(with_field(full_n, nsa, new_n).replicate(nl))]
+                        m.d.sync += colreg.eq(cs_r.data - (s_n - new_n) * sig_of(nsa))
+                        m.next = "NS1"
+                    with m.Else():
+                        next_column()
+                with m.State("NS1"):
+                    m.d.comb += [cs_w.addr.eq(Cat(nl_lo, ng_lo)), cs_w.en.eq(1), cs_w.data.eq(K)]
+                    m.next = "NS2"
+                with m.State("NS2"):
+                    m.next = "NS3"
+                with m.State("NS3"):
+                    m.d.comb += [sc_w.addr.eq(ngr), sc_w.en.eq(1 << nln), sc_w.data.eq(scale_new.replicate(nl))]
+                    next_column()
             with m.State("ATT_END"):
                 m.d.sync += r.eq(r + 1)
                 with m.If((spk >= gcfg.min_spikes) | (r == lo.attempts_max - 1)):

@@ -18,13 +18,16 @@ current window. This equals ``LfsrBank.step`` (the leap matrix) word for word.
 import numba as nb
 import numpy as np
 
-__all__ = ["lfsr_words", "present_chunk", "stdp_column", "column_scale", "refresh_column"]
+__all__ = ["lfsr_words", "present_chunk", "stdp_column", "stdp_row", "column_scale", "refresh_column"]
 
 # Layout of the integer parameter vector ``ip``.
 (IP_STEPS, IP_REF, IP_MIN_SPIKES, IP_RETRIES, IP_LEVELS, IP_STOCH, IP_VTH, IP_THETA_PLUS,
  IP_VMAX, IP_THETA_MAX, IP_AGE_SAT, IP_IN_BITS, IP_IN_LANES, IP_P_BITS, IP_S_LANES,
- IP_THETA_SHIFT, IP_THETA_INTERVAL, IP_RECIP_BITS, IP_NORMALISE, IP_FIXED_SCALE) = range(20)
-IP_SIZE = 20
+ IP_THETA_SHIFT, IP_THETA_INTERVAL, IP_RECIP_BITS, IP_NORMALISE, IP_FIXED_SCALE, IP_COL_OFFSET,
+ IP_NEURON, IP_DW_LEAK, IP_NEG) = range(24)
+IP_SIZE = 24
+# Neuron models (ip[IP_NEURON]), as golden._stdp_kernels.
+NEURON_LIF, NEURON_DW = 0, 1
 # Layout of the statistics matrix ``stats`` (n_arr, ST_SIZE): as golden._stdp_kernels.
 ST_POT, ST_DEP, ST_ATTEMPTS, ST_LEVEL_STEPS = range(4)
 ST_SIZE = 4
@@ -106,7 +109,10 @@ def column_scale(total, ip, recip):
 
 @nb.njit(cache=True)
 def refresh_column(k, sig, winc, colsum, scale, ip, recip, j):
-    """Recompute column j: code sum, scale and the increments ``winc[:, j] = code * scale``."""
+    """Recompute column j: code sum, scale and the increments ``winc[:, j] = code * scale``.
+
+    The scale is addressed by the code sum plus ``ip[IP_COL_OFFSET]`` (0; for the eq. 12
+    read of the all-spin network the AP floor of gamma in code units, module notes)."""
     n_arr, n_in = k.shape[0], k.shape[1]
     tot = np.int64(0)
     for i in range(n_in):
@@ -115,7 +121,7 @@ def refresh_column(k, sig, winc, colsum, scale, ip, recip, j):
             c += sig[a] * k[a, i, j]
         tot += c
     colsum[j] = tot
-    s = column_scale(tot, ip, recip)
+    s = column_scale(tot + ip[IP_COL_OFFSET], ip, recip)
     scale[j] = s
     for i in range(n_in):
         c = np.int64(0)
@@ -172,11 +178,57 @@ def stdp_column(k, j, t, last_pre, ip, pot, dep, dwd, sig, st_state, widths, tap
 
 
 @nb.njit(cache=True)
-def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, sig, recip, widths, taps,
-                  in_state, st_state, learn, counts, stats, ctr, v, refr, last_pre, words, fb_in,
-                  sw, fb_st, rec, r_win, r_nin, r_upd, r_raster, r_v):
+def stdp_row(k, i, t, last_post, ip, neg, st_state, widths, taps, stats, words, fb, dirty):
+    """Negative-window STDP (eq. 9, dt < 0) of row ``i`` at its input spike in step ``t``.
+
+    For each array ``a`` and each column j (lanes ``j % L``) whose neuron has fired in this
+    presentation (``last_post[j] >= 0``), the age ``min(t - last_post[j], sat)`` addresses
+    ``neg[a]``. Stochastic: a P device switches to AP when its word < ``neg[a, age]``
+    (``ceil(N / L)`` cycles of the STDP bank per array, one word per column whatever its
+    state). Deterministic (DW): the level moves down by ``neg[a, age]`` notches, clipped at
+    0. ``dirty[j]`` is set for every column that changed; returns the number of changes.
+    """
+    n_arr, n = k.shape[0], k.shape[2]
+    stoch = ip[IP_STOCH] != 0
+    lanes = ip[IP_S_LANES]
+    cols = (n + lanes - 1) // lanes
+    sat = ip[IP_AGE_SAT]
+    changed = 0
+    for a in range(n_arr):
+        if stoch:
+            _lfsr_cycles(st_state, words, widths, ip[IP_P_BITS], taps, cols, fb)
+        for j in range(n):
+            lp = last_post[j]
+            if lp < 0:
+                continue
+            s = np.int64(k[a, i, j])
+            th = neg[a, min(t - lp, sat)]
+            if s == 0 or th <= 0:
+                continue
+            stats[a, ST_ATTEMPTS] += 1
+            if stoch:
+                if words[j] < th:
+                    k[a, i, j] = 0
+                    stats[a, ST_DEP] += 1
+                    dirty[j] = True
+                    changed += 1
+            else:
+                ns = max(s - th, 0)
+                k[a, i, j] = ns
+                stats[a, ST_LEVEL_STEPS] += s - ns
+                stats[a, ST_DEP] += 1
+                dirty[j] = True
+                changed += 1
+    return changed
+
+
+@nb.njit(cache=True)
+def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, neg, sig, recip, widths,
+                  taps, in_state, st_state, learn, counts, stats, ctr, v, refr, last_pre, last_post, spk,
+                  words, fb_in, sw, fb_st, swn, dirty, rec, r_win, r_nin, r_upd, r_neg, r_raster, r_v):
     """One presentation with per-pixel thresholds ``thr`` (n_in,); fills ``counts`` (N,).
-    ``words``, ``fb_in``, ``sw``, ``fb_st``: scratch of the input and STDP banks."""
+    ``spk`` (n_in,), ``words``, ``fb_in``, ``sw``, ``fb_st``, ``swn`` (>= ceil(N / L_s) L_s),
+    ``dirty`` (N,): scratch of the spike list, the input and STDP banks and the negative window."""
     n_in, n = winc.shape[0], winc.shape[1]
     steps = ip[IP_STEPS]
     ref_steps = ip[IP_REF]
@@ -187,36 +239,56 @@ def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, s
     n_terms = leak.shape[0]
     full_raster = r_raster.shape[0] > 0
     full_v = r_v.shape[0] > 0
+    dwn = ip[IP_NEURON] == NEURON_DW
+    negw = learn and ip[IP_NEG] != 0
+    any_post = False
     for j in range(n):
         v[j] = 0
         refr[j] = 0
         counts[j] = 0
+        last_post[j] = -1
     for i in range(n_in):
         last_pre[i] = -1
     for t in range(steps):
-        # 1. leak: v -= sum_k sign_k rshift_round(v, e_k)
-        for j in range(n):
+        # 1. leak: v -= sum_k sign_k rshift_round(v, e_k) (LIF; the DW neuron leaks below)
+        for j in range(0 if dwn else n):
             vj = v[j]
             d = np.int64(0)
             for q in range(n_terms):
                 e = leak[q, 0]
                 d += leak[q, 1] * ((vj + (np.int64(1) << (e - 1))) >> e)
             v[j] = vj - d
-        # 2. input spikes in pixel order, each adding its row of increments (saturating)
+        # 2. input spikes in pixel order: the negative window of each spiking row (learning,
+        # after the presentation's first post spike); then, the step's rows programmed, each
+        # spiking row adds its increments (saturating)
         _lfsr_cycles(in_state, words, widths, kb, taps, rows, fb_in)
         nin = 0
         for i in range(n_in):
             if words[i] < thr[i]:
+                spk[nin] = i
                 nin += 1
                 last_pre[i] = t
                 if full_raster:
                     r_raster[t, i] = True
-                nsat = 0
-                for j in range(n):
-                    x = v[j] + winc[i, j]
-                    nsat += x > vmax
-                    v[j] = min(x, vmax)
-                ctr[CT_V_SAT] += nsat
+                if negw and any_post:
+                    for j in range(n):
+                        dirty[j] = False
+                    ch = stdp_row(k, i, t, last_post, ip, neg, st_state, widths, taps, stats, swn, fb_st, dirty)
+                    if rec:
+                        r_upd[t] += ch
+                        r_neg[t] += ch
+                    if ch > 0:
+                        for j in range(n):
+                            if dirty[j]:
+                                refresh_column(k, sig, winc, colsum, scale, ip, recip, j)
+        for q in range(nin):
+            i = spk[q]
+            nsat = 0
+            for j in range(n):
+                x = v[j] + winc[i, j]
+                nsat += x > vmax
+                v[j] = min(x, vmax)
+            ctr[CT_V_SAT] += nsat
         if rec:
             r_nin[t] = nin
             if full_v:
@@ -237,11 +309,16 @@ def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, s
         if rec:
             r_win[t] = best
         if best < 0:
+            if dwn:  # 4. DW neuron: the reverse leak pulse in a step without a spike, pinned at 0
+                for j in range(n):
+                    v[j] = max(v[j] - ip[IP_DW_LEAK], 0)
             continue
         for j in range(n):
             v[j] = 0
         counts[best] += 1
         refr[best] = ref_steps
+        last_post[best] = t
+        any_post = True
         if learn:
             th = theta[best] + tplus
             if th > tmax:
@@ -251,15 +328,15 @@ def _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, s
             ch = stdp_column(k, best, t, last_pre, ip, pot, dep, dwd, sig, st_state, widths, taps, stats, sw,
                              fb_st)
             if rec:
-                r_upd[t] = ch
+                r_upd[t] += ch
             if ch > 0:
                 refresh_column(k, sig, winc, colsum, scale, ip, recip, best)
 
 
 @nb.njit(cache=True)
-def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot, dep, dwd, sig,
+def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot, dep, dwd, neg, sig,
                   recip, widths, taps, in_state, st_state, learn, counts, attempts, stats, ctr,
-                  r_win, r_nin, r_upd, r_raster, r_v):
+                  r_win, r_nin, r_upd, r_neg, r_raster, r_v):
     """Present images given as pixel codes ``pix`` (n_img, n_in) in order; fill ``counts``.
 
     Attempt ``r`` (0, 1, ...) of an image compares pixel i's word with ``pix[i] *
@@ -268,7 +345,7 @@ def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot,
     After each image in learning mode the theta-decay counter advances; when it wraps at
     ``ip[IP_THETA_INTERVAL]``, ``theta -= rshift_round(theta, ip[IP_THETA_SHIFT])``.
     Recording (``r_win.shape[0] > 0``): per image and attempt, the winner of each step (-1:
-    none), the input spikes and device changes of each step, and optionally the input raster
+    none), the input spikes and device changes of each step (and those of the negative window), and optionally the input raster
     and the membranes before the threshold (pass zero-size arrays to skip).
     """
     n_img, n_in = pix.shape
@@ -276,12 +353,16 @@ def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot,
     v = np.zeros(n, np.int64)
     refr = np.zeros(n, np.int64)
     last_pre = np.empty(n_in, np.int64)
+    last_post = np.empty(n, np.int64)
+    spk = np.empty(n_in, np.int64)
+    dirty = np.zeros(n, np.bool_)
     thr = np.empty(n_in, np.int64)
     li, ls = ip[IP_IN_LANES], ip[IP_S_LANES]
     words = np.empty(((n_in + li - 1) // li) * li, np.int64)
     fb_in = np.empty(li, np.uint64)
     sw = np.empty(((n_in + ls - 1) // ls) * ls, np.int64)
     fb_st = np.empty(ls, np.uint64)
+    swn = np.empty(((n + ls - 1) // ls) * ls, np.int64)
     rec = r_win.shape[0] > 0
     dummy_i = np.zeros(0, np.int64)
     dummy_b = np.zeros((0, 0), np.bool_)
@@ -292,14 +373,14 @@ def present_chunk(pix, k, winc, colsum, scale, theta, ip, leak, rate_codes, pot,
             for i in range(n_in):
                 thr[i] = pix[m, i] * rate_codes[r]
             if rec:
-                rw, rn, ru = r_win[m, r], r_nin[m, r], r_upd[m, r]
+                rw, rn, ru, rg = r_win[m, r], r_nin[m, r], r_upd[m, r], r_neg[m, r]
                 rr = r_raster[m, r] if r_raster.shape[0] > 0 else dummy_b
                 rv = r_v[m, r] if r_v.shape[0] > 0 else dummy_v
             else:
-                rw, rn, ru, rr, rv = dummy_i, dummy_i, dummy_i, dummy_b, dummy_v
-            _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, sig, recip,
+                rw, rn, ru, rg, rr, rv = dummy_i, dummy_i, dummy_i, dummy_i, dummy_b, dummy_v
+            _present_once(thr, k, winc, colsum, scale, theta, ip, leak, pot, dep, dwd, neg, sig, recip,
                           widths, taps, in_state, st_state, learn, counts[m], stats, ctr, v, refr, last_pre,
-                          words, fb_in, sw, fb_st, rec, rw, rn, ru, rr, rv)
+                          last_post, spk, words, fb_in, sw, fb_st, swn, dirty, rec, rw, rn, ru, rg, rr, rv)
             r += 1
             total = 0
             for j in range(n):

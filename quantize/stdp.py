@@ -52,12 +52,26 @@ Formats (``QuantStdpConfig``; ``V = membrane_frac``)
   theta_shift)``, with the interval ``round(-tau_theta ln(1 - 2**-s) / (steps dt + rest))``
   and the largest shift ``s`` <= 16 whose interval is within 1 % of that value (else the
   closest; D&C: s = 9, every 39 images).
-* Order within a step (as the golden kernel): leak; input spikes in pixel order (saturating
-  adds); refractory counters (``round(t_ref / dt)`` steps, membrane held at 0); the neuron
+* Order within a step (as the golden kernel): leak; input spikes in pixel order (the
+  negative window of each, then their saturating adds); refractory counters (``round(t_ref / dt)`` steps, membrane held at 0); the neuron
   with the largest ``v - (v_th + theta)`` >= 0 fires (ties: lowest index), every membrane is
   reset, the winner's counter and theta are set; STDP of the winner's column; the column's
   sum, scale and increments are refreshed. Each presentation starts from rest (membranes,
   refractory counters and ages cleared; D&C's 150 ms rest).
+* Negative window (seed eq. 9, dt < 0; golden ``p_minus > 0``): at each input spike of a
+  learning presentation in which some neuron has fired, the age since each neuron's latest
+  post spike (saturating, ``age_bits``) addresses ``neg[a] = round(p_minus e**(-age
+  dt/tau_minus) 2**P)`` (0 at ``sat``); a P device of the spiking row in a column whose neuron
+  has fired switches to AP when its word < ``neg`` (DW: ``rint(p_minus y (L - 1))`` notches
+  down, the golden's rule, no words). Changed columns are refreshed at once; the step's
+  rows are all programmed (pixel order) before any spiking row adds its increments (the
+  order of a core that serialises the step's spikes before its accumulation pass; the golden
+  kernel interleaves the two per spike, a difference within one 1 ms step).
+* All-spin network (golden ``neuron="dw"``, one array; ``QuantStdpConfig.allspin``): the
+  membrane holds the DW neuron's wall in the golden's threshold units (``v_j = u_j (v_th +
+  theta_j)``); no multiplicative leak; in a step without a spike ``v -= leak_code``, floored
+  at 0. The eq. 12 read is the reciprocal ROM with numerator ``recip_c`` addressed by ``K_j +
+  col_offset`` (the AP floor of gamma in code units), the wall's velocity taken linear.
 * Read-out (D&C, exact integers): a neuron's class is the argmax over classes of its
   spike-count sum S_c over n_c labelled images, compared as fractions by cross products
   ``S_c n_b > S_b n_c`` (ties: lowest class; -1 if it never fired); a test image's class is
@@ -85,6 +99,10 @@ single-bank core.
   spike in learning mode, for each array a (LT first) it runs ``Q_s = ceil(n_in / L_s)``
   cycles; cycle ``q`` lane ``l`` is row ``i = q L_s + l`` of the winner's column, drawn
   whatever the row's state or LUT value.
+* Negative window (``p_minus > 0``): at each input spike i in learning mode after the
+  presentation's first post spike, for each array a (LT first) the STDP generator runs
+  ``ceil(N / L_s)`` cycles; cycle ``q`` lane ``l`` is column ``j = q L_s + l`` of row i,
+  drawn whatever the column's state or LUT value.
 * Initial states from the init generator (as the STDP one) run once, cycle ``(a N + j) Q_s +
   q`` lane ``l`` for device (a, i = q L_s + l, j): binary P when the word < ``round(init_p
   2**P)``; levels ``rshift_round(word round(init_p (L-1) 2**8), P + 8)``.
@@ -145,8 +163,10 @@ def column_scale(total, config: "QuantStdpConfig") -> np.ndarray:
     g = config.golden
     ip[_k.IP_RECIP_BITS], ip[_k.IP_NORMALISE] = config.recip_bits, int(g.normalise)
     ip[_k.IP_FIXED_SCALE] = config.fixed_scale
+    if config.allspin is not None:
+        ip[_k.IP_NORMALISE], ip[_k.IP_COL_OFFSET] = 1, config.allspin["col_offset"]
     recip = config.tables()["recip"]
-    t = np.asarray(total, np.int64)
+    t = np.asarray(total, np.int64) + ip[_k.IP_COL_OFFSET]
     return np.array([_k.column_scale(int(x), ip, recip) for x in t.ravel()], np.int64).reshape(t.shape)
 
 
@@ -185,6 +205,9 @@ class QuantStdpConfig:
     lfsr_widths : tuple of int
         Lengths of the LFSR banks XORed into each word (module notes); 1 to 3 distinct widths,
         each with ``min(TAPS[W]) >=`` the widest word.
+    n_inputs_model : int
+        All-spin network only: the crossbar rows whose AP floor loads each column (eq. 12's
+        gamma; 784 for MNIST, 64 for the 8x8 digits).
     """
 
     variant: str = "binary"
@@ -204,6 +227,7 @@ class QuantStdpConfig:
     input_lanes: int = 28
     stdp_lanes: int = 28
     lfsr_widths: tuple = (64, 63)
+    n_inputs_model: int = 784
 
     def __post_init__(self):
         def bad(name, bound):
@@ -214,7 +238,8 @@ class QuantStdpConfig:
         for name, lo, hi in (("neurons", 1, 65535), ("seed", 0, _M64), ("membrane_bits", 8, 62),
                              ("theta_bits", 4, 62), ("input_bits", 1, 16), ("rate_bits", 1, 24),
                              ("prob_bits", 4, 32), ("age_bits", 1, 16), ("leak_terms", 1, 8),
-                             ("recip_bits", 2, 20), ("input_lanes", 1, 4096), ("stdp_lanes", 1, 4096)):
+                             ("recip_bits", 2, 20), ("input_lanes", 1, 4096), ("stdp_lanes", 1, 4096),
+                             ("n_inputs_model", 1, 65536)):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not lo <= v <= hi:
                 bad(name, f"an integer in {lo}..{hi}")
@@ -239,15 +264,15 @@ class QuantStdpConfig:
         if g.inhibition != "wta":
             raise ValueError(f"QuantStdpConfig: inhibition must be 'wta' (the integer core's hard WTA), "
                              f"not {g.inhibition!r}")
-        if any(p != 0 for p in g.p_minus):
-            raise ValueError(f"QuantStdpConfig: p_minus must be 0 (no negative window in the integer core), "
-                             f"not {g.p_minus!r}")
+        if g.neuron == "dw" and g.arrays != 1:
+            raise ValueError(f"QuantStdpConfig: the all-spin (neuron='dw') integer model has one device array "
+                             f"(binary or dw variant), not {g.arrays}")
         if not math.isinf(g.st_decay):
             raise ValueError(f"QuantStdpConfig: st_decay must be inf (non-volatile arrays), "
                              f"not {g.st_decay!r}")
-        if g.stochastic and max(g.p_pot + g.p_dep) > 0.1:
-            raise ValueError(f"QuantStdpConfig: p_pot and p_dep must be <= 0.1 (seed IV.2), "
-                             f"not {max(g.p_pot + g.p_dep)!r}")
+        if g.stochastic and max(g.p_pot + g.p_dep + g.p_minus) > 0.1:
+            raise ValueError(f"QuantStdpConfig: p_pot, p_dep and p_minus must be <= 0.1 (seed IV.2), "
+                             f"not {max(g.p_pot + g.p_dep + g.p_minus)!r}")
         sig = np.asarray(g.significance) / min(g.significance)
         if np.any(np.abs(sig - np.rint(sig)) > 1e-9) or sig.max() > 127:
             raise ValueError(f"QuantStdpConfig: significance ratios must be integers <= 127, "
@@ -275,6 +300,33 @@ class QuantStdpConfig:
     @property
     def theta_plus_code(self) -> int:
         return int(math.floor(self.golden.theta_plus * 2 ** self.membrane_frac + 0.5))
+
+    @cached_property
+    def allspin(self) -> dict | None:
+        """The all-spin network's integer constants (neuron ``"dw"``; None for the LIF).
+
+        The golden DW neuron adds ``v_th gain I / sqrt(I**2 + isat**2)`` per step; the integer
+        model keeps its linear part (relative error ``(I / isat)**2 / 2``, below 1e-3 for
+        I < 5.6 uA, ~ 13 unit weights at 0.42 uA each spiking in one step). With one array,
+        eq. 12 gives per code (level) ``ratio / (offset + K_j)``: ``K_j`` the column's code
+        sum, ``offset = (1 + gamma_floor) G_s (L - 1) / (G_P - G_AP)`` rounded (``col_offset``),
+        ``ratio = 2**V v_th (gain / isat) dv sig G_s`` (``recip_c``, the reciprocal ROM's
+        numerator). ``leak_code = round(2**V v_th leak)``, subtracted in steps without a
+        spike, floored at 0.
+        """
+        g = self.golden
+        if g.neuron != "dw":
+            return None
+        from golden.stdp_network import allspin_operating_point
+
+        op = allspin_operating_point(g, self.n_inputs_model)
+        d_g = op["g_p"] - op["g_ap"]
+        offset = (1.0 + op["gamma_floor"]) * op["g_s"] * (g.levels - 1) / d_g
+        ratio = (2.0 ** self.membrane_frac * g.v_th * op["gain"] / op["isat_A"] * g.read_voltage
+                 * min(g.significance) * op["g_s"])
+        return {"col_offset": int(math.floor(offset + 0.5)), "recip_c": ratio,
+                "leak_code": int(math.floor(2.0 ** self.membrane_frac * g.v_th * op["leak"] + 0.5)),
+                "operating_point": op}
 
     @property
     def fixed_scale(self) -> int:
@@ -350,10 +402,14 @@ class QuantStdpConfig:
         pot = np.floor(pp * x * p2 + 0.5).astype(np.int64)
         dep = np.floor(pd * (1 - x) * p2 + 0.5).astype(np.int64)
         dwd = np.rint((pp * x - pd * (1.0 - x)) * (g.levels - 1)).astype(np.int64)
+        y = np.exp(-lag[None, :] / np.asarray(g.tau_minus)[:, None])
+        y[:, sat] = 0.0
+        pm = np.asarray(g.p_minus)[:, None]
+        neg = (np.floor(pm * y * p2 + 0.5) if g.stochastic else np.rint(pm * y * (g.levels - 1))).astype(np.int64)
         idx = np.arange(2 ** self.recip_bits + 1)
-        c = g.norm_target * 2.0 ** self.membrane_frac
+        c = g.norm_target * 2.0 ** self.membrane_frac if self.allspin is None else self.allspin["recip_c"]
         recip = np.where(idx > 0, np.floor(c / np.maximum(idx, 1) + 0.5), 0).astype(np.int64)
-        return {"pot": pot, "dep": dep, "dwd": dwd, "recip": recip}
+        return {"pot": pot, "dep": dep, "dwd": dwd, "neg": neg, "recip": recip}
 
     def summary(self) -> dict:
         """JSON-ready formats and derived constants."""
@@ -363,6 +419,8 @@ class QuantStdpConfig:
                    tau_m_effective=-g.dt / math.log(self.leak_decay), theta_decay=list(self.theta_decay),
                    rate_codes=self.rate_codes.tolist(), vth_code=self.vth_code,
                    theta_plus_code=self.theta_plus_code, sig_codes=self.sig_codes.tolist())
+        if self.allspin is not None:
+            out["allspin"] = self.allspin
         return out
 
 
@@ -394,7 +452,7 @@ class QuantStdpNetwork:
         g = c.golden
         self.arrays = g.arrays
         t = c.tables()
-        self._pot, self._dep, self._dwd, self._recip = t["pot"], t["dep"], t["dwd"], t["recip"]
+        self._pot, self._dep, self._dwd, self._neg, self._recip = t["pot"], t["dep"], t["dwd"], t["neg"], t["recip"]
         self._sig = c.sig_codes
         self._leak = np.array(c.leak, np.int64).reshape(-1, 2)
         self._rates = c.rate_codes
@@ -414,6 +472,14 @@ class QuantStdpNetwork:
         ip[_k.IP_THETA_SHIFT], ip[_k.IP_THETA_INTERVAL] = c.theta_decay
         ip[_k.IP_RECIP_BITS], ip[_k.IP_NORMALISE] = c.recip_bits, int(g.normalise)
         ip[_k.IP_FIXED_SCALE] = c.fixed_scale
+        ip[_k.IP_NEG] = int(any(p > 0 for p in g.p_minus))
+        if c.allspin is not None:
+            if n != c.n_inputs_model:
+                raise ValueError(f"n_inputs must be config.n_inputs_model = {c.n_inputs_model} "
+                                 f"(the all-spin crossbar's rows), not {n}")
+            ip[_k.IP_NEURON] = _k.NEURON_DW
+            ip[_k.IP_NORMALISE], ip[_k.IP_COL_OFFSET] = 1, c.allspin["col_offset"]
+            ip[_k.IP_DW_LEAK] = c.allspin["leak_code"]
         self._ip = ip
         self.states = self._initial_states()
         self.theta = np.zeros(g.neurons, np.int64)
@@ -480,7 +546,8 @@ class QuantStdpNetwork:
         (banks, lanes), updated in place) to use instead of the network's own. ``record``
         (True or ``"full"``) fills :attr:`last_trace`, the trace the RTL is compared with: per
         image, attempt (``retries + 1``) and step, ``winner`` int64 (-1: no spike),
-        ``input_spikes`` and ``updates`` (devices changed); ``"full"`` adds ``raster`` bool
+        ``input_spikes``, ``updates`` (devices changed) and ``neg_updates`` (of them, by the
+        negative window); ``"full"`` adds ``raster`` bool
         (.., steps, n_inputs) and ``membrane`` int64 (.., steps, neurons), the membranes
         before the threshold; ``attempts`` (n_img,) says how many attempts are used.
         """
@@ -493,7 +560,7 @@ class QuantStdpNetwork:
         full = record == "full"
         shp = (n_img, r_all, g.steps) if record else (0, 0, 0)
         rw = np.full(shp, -1, np.int64)
-        rn, ru = np.zeros(shp, np.int64), np.zeros(shp, np.int64)
+        rn, ru, rg = np.zeros(shp, np.int64), np.zeros(shp, np.int64), np.zeros(shp, np.int64)
         rr = np.zeros(shp + (self.n_inputs,) if full else (0, 0, 0, 0), np.bool_)
         rv = np.zeros(shp + (n,) if full else (0, 0, 0, 0), np.int64)
         in_state = self.banks["input"] if bank is None else bank
@@ -502,16 +569,17 @@ class QuantStdpNetwork:
             sl = slice(s, e) if record else slice(0, 0)
             _k.present_chunk(pix[s:e], self.states, self.winc, self.colsum, self.scale, self.theta,
                              self._ip, self._leak, self._rates, self._pot, self._dep, self._dwd,
-                             self._sig, self._recip, self._widths, self._taps, in_state, self.banks["stdp"],
+                             self._neg, self._sig, self._recip, self._widths, self._taps, in_state, self.banks["stdp"],
                              bool(learn), counts[s:e], attempts[s:e], self.stats, self.counters,
-                             rw[sl], rn[sl], ru[sl], rr[sl] if full else rr, rv[sl] if full else rv)
+                             rw[sl], rn[sl], ru[sl], rg[sl], rr[sl] if full else rr, rv[sl] if full else rv)
             if progress is not None:
                 progress(e, n_img)
         self.presentations += int(attempts.sum())
         self.last_attempts = attempts
         self.last_trace = None
         if record:
-            self.last_trace = {"winner": rw, "input_spikes": rn, "updates": ru, "attempts": attempts}
+            self.last_trace = {"winner": rw, "input_spikes": rn, "updates": ru, "neg_updates": rg,
+                               "attempts": attempts}
             if full:
                 self.last_trace.update(raster=rr, membrane=rv)
         return counts
@@ -544,6 +612,26 @@ class QuantStdpNetwork:
                             np.empty(-(-self.n_inputs // ls) * ls, np.int64), np.empty(ls, np.uint64))
         _k.refresh_column(self.states, self._sig, self.winc, self.colsum, self.scale, self._ip, self._recip,
                           int(j))
+        return int(ch)
+
+    def pre_spike(self, i: int, post_ages) -> int:
+        """Apply the negative window (eq. 9, dt < 0) to row i for the given ages of each
+        neuron's latest post spike (neurons,), ages < 0 meaning "not fired in this
+        presentation"; uses the STDP bank. Returns the devices changed."""
+        ages = np.asarray(post_ages, np.int64).reshape(-1)
+        n = self.config.neurons
+        if ages.size != n:
+            raise ValueError(f"post_ages must have {n} values, not {ages.size}")
+        t = self.config.age_sat
+        last = np.where(ages < 0, -1, t - np.minimum(ages, t)).astype(np.int64)
+        ls = self.config.stdp_lanes
+        dirty = np.zeros(n, np.bool_)
+        ch = _k.stdp_row(self.states, int(i), t, last, self._ip, self._neg, self.banks["stdp"], self._widths,
+                         self._taps, self.stats, np.empty(-(-n // ls) * ls, np.int64), np.empty(ls, np.uint64),
+                         dirty)
+        for j in np.flatnonzero(dirty):
+            _k.refresh_column(self.states, self._sig, self.winc, self.colsum, self.scale, self._ip, self._recip,
+                              int(j))
         return int(ch)
 
     def switching_events(self) -> int:

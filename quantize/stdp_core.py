@@ -41,7 +41,8 @@ class CoreLayout:
     Parameters
     ----------
     config : QuantStdpConfig
-        binary or DW variant (one device array); ``input_lanes == stdp_lanes``.
+        binary, DW or LT-ST variant; ``input_lanes == stdp_lanes``. LT-ST keeps both arrays'
+        bits of a synapse in one lane field (LT in the high bit, :meth:`pack_states`).
     n_inputs : int
         Input pixels (784 for MNIST).
     neuron_lanes : int
@@ -56,8 +57,8 @@ class CoreLayout:
         c = self.config
         if not isinstance(c, QuantStdpConfig):
             raise ValueError(f"config must be a QuantStdpConfig, not {type(c).__name__}")
-        if c.golden.arrays != 1:
-            raise ValueError(f"config.variant must be 'binary' or 'dw' (one device array), not {c.variant!r}")
+        if c.golden.neuron != "lif":
+            raise ValueError(f"config: the RTL core has LIF neurons (neuron 'lif'), not {c.golden.neuron!r}")
         if c.input_lanes != c.stdp_lanes:
             raise ValueError(f"config.stdp_lanes must equal input_lanes = {c.input_lanes}, not {c.stdp_lanes}")
         if not (isinstance(self.n_inputs, (int, np.integer)) and 1 <= self.n_inputs <= 65536):
@@ -99,9 +100,34 @@ class CoreLayout:
         return (self.lanes - 1).bit_length()
 
     @property
-    def state_bits(self) -> int:
-        """KB: bits of one device state (1 binary, 4 for 16 DW levels)."""
+    def device_bits(self) -> int:
+        """Bits of one device state (1 binary, 4 for 16 DW levels)."""
         return unsigned_width(self.config.golden.levels - 1)
+
+    @property
+    def arrays(self) -> int:
+        """Device arrays (1, or 2 for LT-ST)."""
+        return self.config.golden.arrays
+
+    @property
+    def state_bits(self) -> int:
+        """KB: bits of one synapse's lane field, arrays x device bits (array 0 highest)."""
+        return self.arrays * self.device_bits
+
+    def pack_states(self, states) -> np.ndarray:
+        """Device states (arrays, n_inputs, neurons) -> lane fields (n_inputs, neurons),
+        ``sum_a k_a << (device_bits (arrays - 1 - a))`` (LT-ST: 2 k_LT + k_ST, which is the
+        synapse's code for the significance codes (2, 1))."""
+        k = np.asarray(states, np.int64)
+        b = self.device_bits
+        return sum(k[a] << (b * (self.arrays - 1 - a)) for a in range(self.arrays))
+
+    def unpack_states(self, fields) -> np.ndarray:
+        """Inverse of :meth:`pack_states`: int8 (arrays, n_inputs, neurons)."""
+        f = np.asarray(fields, np.int64)
+        b = self.device_bits
+        return np.stack([(f >> (b * (self.arrays - 1 - a))) & ((1 << b) - 1)
+                         for a in range(self.arrays)]).astype(np.int8)
 
     @property
     def steps(self) -> int:
@@ -113,7 +139,7 @@ class CoreLayout:
 
     @property
     def colsum_max(self) -> int:
-        return self.n_inputs * int(self.config.sig_codes.max()) * (self.config.golden.levels - 1)
+        return self.n_inputs * int(self.config.sig_codes.sum()) * (self.config.golden.levels - 1)
 
     @property
     def scale_max(self) -> int:
@@ -131,8 +157,8 @@ class CoreLayout:
         return ((i // self.lanes) << self.pix_lane_bits) | (i % self.lanes)
 
     def weight_words(self, states) -> tuple[np.ndarray, list]:
-        """Device states (n_inputs, neurons) -> (addresses (n_inputs * G,), words as Python
-        ints), the weight memory image."""
+        """Lane fields (n_inputs, neurons) (:meth:`pack_states`; the states themselves for one
+        array) -> (addresses (n_inputs * G,), words as Python ints), the weight memory image."""
         k = np.asarray(states, np.int64).reshape(self.n_inputs, self.neurons)
         nl, kb, g = self.neuron_lanes, self.state_bits, self.groups
         pad = np.zeros((self.n_inputs, g * nl), np.int64)
@@ -170,7 +196,13 @@ class CoreLayout:
         6``."""
         return self.rows + 2 * self.groups + self.tree_levels + 6
 
-    def image_cycles(self, input_spikes: int, attempts: int, post_spikes: int, decay: bool = False) -> int:
+    @property
+    def negative_window(self) -> bool:
+        """The core has the negative window of eq. 9 (some ``p_minus > 0``)."""
+        return any(p > 0 for p in self.config.golden.p_minus)
+
+    def image_cycles(self, input_spikes: int, attempts: int, post_spikes: int, decay: bool = False,
+                     neg_rows: int = 0, neg_changes: int = 0) -> int:
         """Exact clock cycles of one presentation (the core's ``cycles`` output).
 
         ``input_spikes``: input spikes over all steps of all attempts; ``post_spikes``: layer
@@ -179,20 +211,24 @@ class CoreLayout:
         step :meth:`step_cycles` (generator rows; first load; per group one add beyond the
         spikes and the end (which loads the next group); margin stage and winner-tree drain;
         winner and state update); per input spike ``1 + G``
-        (serialisation, one add per group); per learning post spike ``n_inputs + 7`` (one row
-        per cycle, four pipeline stages to drain, three for the scale refresh); per image 1,
-        plus G for a decay.
+        (serialisation, one add per group); per learning post spike ``arrays n_inputs + 7`` (one row
+        per cycle and array, four pipeline stages to drain, three for the scale refresh); per image 1,
+        plus G for a decay. Negative window: ``neg_rows`` input spikes swept (learning, after
+        the attempt's first post spike) cost ``2 + 2 N arrays`` each (spike-list read and row
+        load; two cycles per column and array: reads, then compare and write), ``neg_changes`` devices
+        switched 3 each (column-sum write and scale refresh).
         """
         q, g = self.rows, self.groups
         return int(attempts * (max(q, g) + 3 + self.steps * self.step_cycles()) + input_spikes * (1 + g)
-                   + post_spikes * (self.n_inputs + 7) + 1 + (g if decay else 0))
+                   + post_spikes * (self.arrays * self.n_inputs + 7) + 1 + (g if decay else 0)
+                   + neg_rows * (2 + 2 * self.arrays * self.neurons) + 3 * neg_changes)
 
     def cycles_estimate(self, mean_input_spikes: float, post_spikes: float, attempts: float = 1.0) -> float:
         """Mean cycles of one image (:meth:`image_cycles` without decays) for a mean of
         ``mean_input_spikes`` input spikes per step."""
         q, g = self.rows, self.groups
         per_attempt = max(q, g) + 3 + self.steps * (self.step_cycles() + mean_input_spikes * (1 + g))
-        return attempts * per_attempt + post_spikes * (self.n_inputs + 7) + 1
+        return attempts * per_attempt + post_spikes * (self.arrays * self.n_inputs + 7) + 1
 
 
 def default_neuron_lanes(neurons: int) -> int:
@@ -210,16 +246,24 @@ def model_run(net, images, *, learn: bool = True) -> list[dict]:
     place) and return, per image, what the core exposes: ``log`` int64 (attempts * steps,)
     the winner + 1 of every step of every attempt used (0: none), ``attempts``, ``counts``
     (N,) of the last attempt, ``theta`` (N,) after the image and ``spikes`` of the last
-    attempt, ``input_spikes`` over all attempts. The final device states are
-    ``net.states[0]``."""
+    attempt, ``input_spikes`` over all attempts, and for the negative window ``neg_rows``
+    (input spikes swept: learning, after the attempt's first post spike) and ``neg_changes``
+    (devices it switched). The final device states are ``net.states`` (packed for the core
+    by :meth:`CoreLayout.pack_states`)."""
     out = []
+    neg = learn and any(p > 0 for p in net.config.golden.p_minus)
     for x in np.asarray(images):
         counts = net.present(x[None], learn=learn, record=True)[0]
         tr = net.last_trace
         a = int(tr["attempts"][0])
-        out.append({"log": (tr["winner"][0, :a] + 1).reshape(-1), "attempts": a, "counts": counts.astype(np.int64),
+        win, nin = tr["winner"][0, :a], tr["input_spikes"][0, :a]
+        # a step's spikes are swept when some earlier step of the attempt had a post spike
+        posted = np.cumsum(win >= 0, axis=1) - (win >= 0) > 0
+        out.append({"log": (win + 1).reshape(-1), "attempts": a, "counts": counts.astype(np.int64),
                     "theta": net.theta.copy(), "spikes": int(counts.sum()),
-                    "input_spikes": int(tr["input_spikes"][0, :a].sum())})
+                    "input_spikes": int(nin.sum()),
+                    "neg_rows": int((nin * posted).sum()) if neg else 0,
+                    "neg_changes": int(tr["neg_updates"][0, :a].sum())})
     return out
 
 

@@ -8,7 +8,9 @@ defaults otherwise (784 inputs, 350 steps, binary devices, D&C homeostasis): Ver
 training images, the checker's self-tests on the same build, Icarus over one image of 100
 steps. ``make test-long``: the default network (225 neurons in 15 lanes, 28 generator lanes)
 over 20 images, the small network at the default 28 generator lanes, the DW variant, and
-Icarus over two full images.
+Icarus over two full images, and the negative window of eq. 9 (p_minus > 0) and LT-ST over
+5 images each (their own builds; tests/test_stdp_core_rtl.py checks it on the Amaranth simulator in the
+ordinary suite).
 """
 
 import pytest
@@ -30,6 +32,22 @@ def test_verilator_20_images_bit_exact():
     m = _verify("verilator", 20, **SMALL)
     assert m["images"] == 20 and m["post_spikes"] >= 20 * 5 and m["switches"] > 0
     print(f"16 neurons: {m['cycles_per_image']:.0f} cycles/image, {m['cycles_per_s']:.0f} cycles/s on Verilator")
+
+
+@pytest.mark.long
+def test_verilator_negative_window_bit_exact():
+    # both signs of eq. 9: the negative window's row sweeps (p_minus 0.05, a strong setting
+    # so that a few images switch devices by it) bit for bit, with the cycle formula
+    m = _verify("verilator", 5, **SMALL, p_minus=(0.05,))
+    assert m["images"] == 5 and m["switches"] > 0
+
+
+@pytest.mark.long
+def test_verilator_ltst_bit_exact():
+    # LT-ST in the learning core: two arrays in one lane field, one STDP pass per array, both
+    # signs of eq. 9 (p_minus 0.05 per array)
+    m = _verify("verilator", 5, **SMALL, variant="ltst", p_minus=(0.05, 0.05))
+    assert m["images"] == 5 and m["switches"] > 0
 
 
 def test_mismatch_names_image_attempt_step_and_field():

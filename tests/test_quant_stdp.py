@@ -87,12 +87,24 @@ class _Reference:
         self.img_counter = 0
         self.v_sat = 0
         self.stats = np.zeros((self.arrays, 4), np.int64)
+        self.neg_columns = 0           # columns changed by the negative window
 
     def code(self, i, j):
         return sum(self.sig[a] * int(self.k[a, i, j]) for a in range(self.arrays))
 
     def scale(self, j):
         g, cfg = self.g, self.cfg
+        if g.neuron == "dw":
+            # eq. 12 (module notes): numerator ratio, code sum plus the gamma floor's offset,
+            # both recomputed here from the golden operating point
+            op = G.allspin_operating_point(g, self.n_in)
+            d_g = op["g_p"] - op["g_ap"]
+            off = math.floor((1 + op["gamma_floor"]) * op["g_s"] * (g.levels - 1) / d_g + 0.5)
+            c = 2.0 ** self.V * g.v_th * op["gain"] / op["isat_A"] * g.read_voltage * op["g_s"]
+            tot = sum(self.code(i, j) for i in range(self.n_in)) + off
+            e = max(0, tot.bit_length() - cfg.recip_bits)
+            idx = (tot + (1 << e >> 1)) >> e
+            return (math.floor(c / idx + 0.5) + (1 << e >> 1)) >> e
         if not g.normalise:
             return math.floor(2 ** self.V * min(g.significance) / (g.levels - 1) + 0.5)
         tot = sum(self.code(i, j) for i in range(self.n_in))
@@ -110,6 +122,41 @@ class _Reference:
             return (math.floor(g.p_pot[a] * x * 2 ** self.P + 0.5),
                     math.floor(g.p_dep[a] * (1 - x) * 2 ** self.P + 0.5))
         return round(float(np.rint((g.p_pot[a] * x - g.p_dep[a] * (1.0 - x)) * (g.levels - 1))))
+
+    def negative(self, a, age):
+        g = self.g
+        y = 0.0 if age >= self.sat else math.exp(-(age * g.dt) / g.tau_minus[a])
+        if g.levels == 2:
+            return math.floor(g.p_minus[a] * y * 2 ** self.P + 0.5)
+        return round(float(np.rint(g.p_minus[a] * y * (g.levels - 1))))
+
+    def row_update(self, i, t, last_post):
+        """Negative window at input i's spike: one STDP word per column (lane j % L)."""
+        g = self.g
+        dirty = set()
+        for a in range(self.arrays):
+            words = self.stdp.run(-(-self.n // self.Ls)).reshape(-1) if g.stochastic else None
+            for j in range(self.n):
+                if last_post[j] < 0:
+                    continue
+                th = self.negative(a, min(t - last_post[j], self.sat))
+                s = int(self.k[a, i, j])
+                if s == 0 or th <= 0:
+                    continue
+                self.stats[a, 2] += 1
+                if g.stochastic:
+                    if words[j] < th:
+                        self.k[a, i, j] = 0
+                        self.stats[a, 1] += 1
+                        dirty.add(j)
+                else:
+                    ns = max(s - th, 0)
+                    self.k[a, i, j] = ns
+                    self.stats[a, 3] += s - ns
+                    self.stats[a, 1] += 1
+                    dirty.add(j)
+        self.neg_columns += len(dirty)
+        return dirty
 
     def stdp_update(self, j, t, last):
         g = self.g
@@ -146,13 +193,23 @@ class _Reference:
         thr = [int(p) * q_r for p in pix]
         ref_steps = round(g.t_ref / g.dt)
         v, refr, last, counts = [0] * self.n, [0] * self.n, [-1] * self.n_in, [0] * self.n
+        last_post = [-1] * self.n
+        dwn = g.neuron == "dw"
         inc = [[self.code(i, j) * self.scale(j) for j in range(self.n)] for i in range(self.n_in)]
         for t in range(g.steps):
-            v = [x - sum(s * ((x + (1 << (e - 1))) >> e) for e, s in cfg.leak) for x in v]
+            if not dwn:
+                v = [x - sum(s * ((x + (1 << (e - 1))) >> e) for e, s in cfg.leak) for x in v]
             words = self.inp.run(self.Qi).reshape(-1)
+            spiking = [i for i in range(self.n_in) if words[i] < thr[i]]
+            for i in spiking:      # the negative window of every spiking row first
+                last[i] = t
+                if learn and max(g.p_minus) > 0 and max(last_post) >= 0:
+                    for j in self.row_update(i, t, last_post):
+                        sc = self.scale(j)
+                        for r in range(self.n_in):
+                            inc[r][j] = self.code(r, j) * sc
             for i in range(self.n_in):
-                if words[i] < thr[i]:
-                    last[i] = t
+                if i in spiking:
                     for j in range(self.n):
                         x = v[j] + inc[i][j]
                         self.v_sat += x > self.vmax
@@ -169,10 +226,14 @@ class _Reference:
                     best, best_m = j, m
             winners.append(best)
             if best < 0:
+                if dwn:
+                    leak = math.floor(2 ** self.V * g.v_th * G.allspin_operating_point(g, self.n_in)["leak"] + 0.5)
+                    v = [max(x - leak, 0) for x in v]
                 continue
             v = [0] * self.n
             counts[best] += 1
             refr[best] = ref_steps
+            last_post[best] = t
             if learn:
                 self.theta[best] += self.tplus
                 if self.stdp_update(best, t, last):
@@ -208,6 +269,11 @@ REFERENCE_CASES = {
     "ltst": dict(variant="ltst", golden={"tau_theta": 5.0}, theta_shift=2, stdp_lanes=5,
                  lfsr_widths=(31, 64, 39)),
     # narrow membrane, no normalisation, low threshold: saturating adds happen
+    # the all-spin network: DW neurons on the eq. 12 read, both signs of eq. 9
+    "allspin": dict(variant="binary", n_inputs_model=64, golden={"tau_theta": 5.0, "neuron": "dw", "w_ref": 10.0,
+                                                                 "p_minus": (0.1,)}, theta_shift=2, stdp_lanes=4),
+    "allspin-dw": dict(variant="dw", n_inputs_model=64, recip_bits=6,
+                       golden={"tau_theta": 5.0, "neuron": "dw", "w_ref": 10.0, "p_minus": (0.3,)}, theta_shift=2),
     "saturating": dict(variant="binary", membrane_bits=14, membrane_frac=8, input_lanes=9, lfsr_widths=(41,),
                        golden={"normalise": False, "v_th": 30.0, "init_p": 0.9, "max_rate": 250.0}),
 }
@@ -247,6 +313,7 @@ def test_compiled_model_equals_slow_reference(digits, case):
     np.testing.assert_array_equal(net.banks["stdp"], ref.stdp.state)
     if case != "saturating":
         assert net.switching_events() > 0
+    assert (ref.neg_columns > 0) == case.startswith("allspin"), ref.neg_columns
 
 
 def _kernel_words(widths, bits, lanes, seed, cycles):
@@ -535,11 +602,11 @@ def test_learns_digits_above_chance(digits, variant):
     assert net.counters[K.CT_V_SAT] == 0 and net.counters[K.CT_THETA_SAT] == 0
 
 
-def _accuracies(digits, variant, seeds):
+def _accuracies(digits, variant, seeds, **kw):
     (xt, yt), (xs, ys) = digits
     q, g = [], []
     for seed in seeds:
-        cfg = _digits_cfg(variant, seed=seed)
+        cfg = _digits_cfg(variant, seed=seed, **kw)
         net = S.QuantStdpNetwork(cfg, 64)
         for _ in range(2):
             net.train(xt)
@@ -569,6 +636,13 @@ def _assert_same_accuracy(q, g):
 
 def test_accuracy_equals_golden_within_error_bars(digits):
     _assert_same_accuracy(*_accuracies(digits, "binary", range(4)))
+
+
+def test_all_spin_accuracy_equals_golden_within_error_bars(digits):
+    # the all-spin network (DW neurons, eq. 12 read) with a strong negative window (p_minus
+    # 0.02, 10x the MNIST default) so that both signs of eq. 9 shape the learned weights
+    _assert_same_accuracy(*_accuracies(digits, "binary", range(4), n_inputs_model=64,
+                                       golden={"neuron": "dw", "w_ref": 10.0, "p_minus": (0.02,)}))
 
 
 @pytest.mark.long

@@ -18,10 +18,11 @@ from quantize.stdp import QuantStdpConfig, QuantStdpNetwork
 N_IN = 60
 
 
-def small_config(variant="binary", **kw):
-    gov = dict(steps=60, tau_theta=6.5)
+def small_config(variant="binary", p_minus=0.0, **kw):
+    n = 2 if variant == "ltst" else 1          # device arrays (LT-ST: LT and ST)
+    gov = dict(steps=60, tau_theta=6.5, p_minus=(p_minus,) * n)
     # strong rules so that a few images switch devices both ways (binary p <= 0.1, seed IV.2)
-    gov.update(p_pot=(0.3,), p_dep=(0.1,)) if variant == "dw" else gov.update(p_pot=(0.1,), p_dep=(0.1,))
+    gov.update(p_pot=(0.3,), p_dep=(0.1,)) if variant == "dw" else gov.update(p_pot=(0.1,) * n, p_dep=(0.1,) * n)
     return QuantStdpConfig(variant=variant, neurons=8, seed=5, input_lanes=8, stdp_lanes=8, theta_shift=4,
                            golden_overrides=tuple(gov.items()), **kw)
 
@@ -50,7 +51,7 @@ def run_core(layout, net, imgs, learn=True):
         return ctx.get(dut.rd_data)
 
     async def bench(ctx):
-        addrs, words = layout.weight_words(net.states[0])
+        addrs, words = layout.weight_words(layout.pack_states(net.states))
         for a, w in zip(addrs, words):
             await write(ctx, C.WR_WEIGHT, a, w)
         na = layout.neuron_addr(np.arange(nb))
@@ -86,9 +87,15 @@ def run_core(layout, net, imgs, learn=True):
     return res["per"], layout.states_from_words(res["words"]), res["colsum"], res["scale"]
 
 
-@pytest.mark.parametrize("variant", ["binary", "dw"])
-def test_core_matches_model(variant):
-    cfg = small_config(variant)
+# (variant, p_minus): the negative window of eq. 9 at strong settings (binary 0.1, the
+# non-greedy limit; DW 0.3 of the track, ~4 notches at a 1-step lag)
+# LT-ST: two arrays in one lane field, significance codes (2, 1)
+CASES = [("binary", 0.0), ("dw", 0.0), ("binary", 0.1), ("dw", 0.3), ("ltst", 0.0), ("ltst", 0.1)]
+
+
+@pytest.mark.parametrize("variant, p_minus", CASES)
+def test_core_matches_model(variant, p_minus):
+    cfg = small_config(variant, p_minus)
     layout = C.CoreLayout(cfg, N_IN, 3)
     imgs = C.synthetic_images(3, N_IN, seed=1 if variant == "binary" else 2, dim=(1,))
     net = QuantStdpNetwork(cfg, N_IN)
@@ -101,15 +108,19 @@ def test_core_matches_model(variant):
     # dim image), potentiation and depression, a theta decay (3 images, interval 2)
     assert cfg.theta_decay[1] == 2 and want[1]["attempts"] > 1
     assert sum(int((w["log"] > 0).sum()) for w in want) >= 5
-    assert ref.stats[0, 0] > 0 and ref.stats[0, 1] > 0
-    changed = np.flatnonzero(states.ravel() != QuantStdpNetwork(cfg, N_IN).states[0].ravel())
+    assert (ref.stats[:, 0] > 0).all() and (ref.stats[:, 1] > 0).all()   # every array, both ways
+    changed = np.flatnonzero(states.ravel() != layout.pack_states(QuantStdpNetwork(cfg, N_IN).states).ravel())
     assert changed.size > 0
     # the core's cycle count is the documented formula, exactly, for every image
     for m, (w, gt) in enumerate(zip(want, got)):
         a = w["attempts"]
         decay = (m + 1) % cfg.theta_decay[1] == 0
-        assert gt["cycles"] == layout.image_cycles(w["input_spikes"], a, int((w["log"] > 0).sum()), decay), m
-    diff = C.first_state_difference(ref.states[0], states)
+        assert gt["cycles"] == layout.image_cycles(w["input_spikes"], a, int((w["log"] > 0).sum()), decay,
+                                                   w["neg_rows"], w["neg_changes"]), m
+    # with the negative window on, it swept rows and switched devices; off, it never ran
+    assert (sum(w["neg_changes"] for w in want) > 0) == (p_minus > 0)
+    assert (sum(w["neg_rows"] for w in want) > 0) == (p_minus > 0)
+    diff = C.first_state_difference(layout.pack_states(ref.states), states)
     assert diff is None, diff
     assert np.array_equal(colsum, ref.colsum) and np.array_equal(scale, ref.scale)
 
@@ -120,8 +131,21 @@ def test_layout_validation():
         C.CoreLayout(cfg, N_IN, 9)
     with pytest.raises(ValueError, match="stdp_lanes must equal input_lanes = 8, not 4"):
         C.CoreLayout(QuantStdpConfig(neurons=8, input_lanes=8, stdp_lanes=4), N_IN, 2)
-    with pytest.raises(ValueError, match="variant must be 'binary' or 'dw'"):
-        C.CoreLayout(QuantStdpConfig(variant="ltst", neurons=8), N_IN, 2)
+    with pytest.raises(ValueError, match="RTL core has LIF neurons"):
+        C.CoreLayout(QuantStdpConfig(neurons=8, n_inputs_model=N_IN, golden_overrides=(("neuron", "dw"),)), N_IN, 2)
+
+
+def test_ltst_lane_fields_round_trip():
+    # LT-ST lane field = 2 k_LT + k_ST: the synapse's code for significance codes (2, 1)
+    cfg = small_config("ltst")
+    layout = C.CoreLayout(cfg, N_IN, 3)
+    k = np.random.default_rng(0).integers(0, 2, (2, N_IN, 8)).astype(np.int8)
+    f = layout.pack_states(k)
+    assert layout.state_bits == 2 and np.array_equal(f, 2 * k[0] + k[1])
+    assert list(cfg.sig_codes) == [2, 1]
+    np.testing.assert_array_equal(layout.unpack_states(f), k)
+    _, words = layout.weight_words(f)
+    np.testing.assert_array_equal(layout.states_from_words(words), f)
 
 
 def test_weight_words_round_trip():
