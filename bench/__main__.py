@@ -12,13 +12,14 @@ from pathlib import Path
 
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
-from . import (core, devices_dyn, devices_neuron, llg, networks, recurrent, seed_figures, suite, twin, user_networks,
-               variation)
+from . import (allspin, core, devices_dyn, devices_neuron, llg, networks, recurrent, seed_figures, suite, twin,
+               user_networks, variation)
 
 #: Benchmarks with their own ``run() -> dict`` and ``markdown(dict) -> str``, in BENCHMARKS.md's
 #: order after the four above: name -> module.
 SECTIONS = {"user_networks": user_networks, "seed": seed_figures, "variation": variation, "suite": suite,
-            "devices_neuron": devices_neuron, "devices_dyn": devices_dyn, "recurrent": recurrent}
+            "devices_neuron": devices_neuron, "devices_dyn": devices_dyn, "recurrent": recurrent,
+            "allspin": allspin}
 
 
 def machine() -> dict:
@@ -192,7 +193,8 @@ def main(argv=None) -> int:
                "networks": lambda: networks.run(args.images, out),
                "core": lambda: core.run(min(args.images, 500)),
                "seed": lambda: seed_figures.run(out),
-               **{name: module.run for name, module in SECTIONS.items() if name != "seed"}}
+               "allspin": lambda: allspin.run(out),   # its training points cached under out/allspin-points
+               **{name: module.run for name, module in SECTIONS.items() if name not in ("seed", "allspin")}}
     results = {}
     for name, fn in runners.items():
         if args.only and name not in args.only:
