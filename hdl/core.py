@@ -234,14 +234,22 @@ class SnnCore(wiring.Component):
             n, aw, kw = L.n, w["aw"], w["kw"]
             # at least two words: a one-word memory has a zero-width address, which Verilog cannot
             # declare (an MLP layer within one row tile); the spare word is never addressed
-            am = memory.Memory(shape=unsigned(n * aw), depth=max(2, L.positions * L.tiles), init=[])
+            # B > 1 banks (conv, quantize.core.CoreLayer.banks): one memory per bank of
+            # ``Ho ceil(Wo / B) R`` words, and one weight ROM read port per bank (the
+            # synthesis copies the ROM where a block RAM has too few ports)
+            nb = L.banks
             km = memory.Memory(shape=unsigned(n * kw), depth=max(2, L.rows), init=[_pack(row, kw) for row in L.k])
-            m.submodules[f"acc_{L.name}"] = am
+            depth = L.positions * L.tiles if nb == 1 else L.out_hw[0] * -(-L.out_hw[1] // nb) * L.tiles
+            rds, wrs = [], []
+            for bank in range(nb):
+                am = memory.Memory(shape=unsigned(n * aw), depth=max(2, depth), init=[])
+                m.submodules[f"acc_{L.name}" if nb == 1 else f"acc_{L.name}_b{bank}"] = am
+                wrs.append(am.write_port())
+                rds.append(am.read_port(transparent_for=()))
             m.submodules[f"w_{L.name}"] = km
-            wr = am.write_port()
-            acc_wr.append(wr)
-            acc_rd.append(am.read_port(transparent_for=()))
-            eng.append(self._scatter(m, j, L, w, acc_rd[j], wr, km.read_port(transparent_for=())))
+            acc_wr.append(wrs)
+            acc_rd.append(rds)
+            eng.append(self._scatter(m, j, L, w, rds, wrs, [km.read_port(transparent_for=()) for _ in range(nb)]))
 
         # Neuron state.
         mw = cfg.membrane_bits
@@ -430,8 +438,16 @@ class SnnCore(wiring.Component):
         stage), A3's registers address both memories, E1 registers their outputs and E2 adds
         the row to the word and writes it back (``SCATTER_LATENCY`` cycles after W), forwarding
         the sums of the two writes a read misses (consecutive words of one address: the last
-        word of a spike and the first of the next)."""
-        n, aw, kw = L.n, w["aw"], w["kw"]
+        word of a spike and the first of the next).
+
+        ``acc_rd``, ``acc_wr``, ``k_rd``: one port per bank (``L.banks`` = B). With B > 1 (conv)
+        the walk steps B output columns of a window row per cycle (a chunk starting at ``ox``):
+        bank b (the columns ``ox mod B = b``, word ``((oy ceil(Wo / B) + ox // B) R + tile``)
+        takes the chunk's one column of its own, ``ox + ((b - ox mod B) mod B)``, when that is
+        in the window; each bank has its own A1..E2 lane, weight ROM read port and forwarding
+        (any B consecutive columns lie in distinct banks, so one chunk never updates a bank
+        twice, and the hazards are a bank's own, as with one memory)."""
+        nb = L.banks
         req = Signal(name=f"req_{L.name}")
         ry, rx = Signal(8, name=f"ry_{L.name}"), Signal(8, name=f"rx_{L.name}")
         rc = Signal(8, name=f"rc_{L.name}")
@@ -453,6 +469,28 @@ class SnnCore(wiring.Component):
         def hi(v, top):
             return Mux(v > top, top, v)
 
+        def row_last(a, top):
+            """The chunk starting at column ``a`` is its window row's last (``top`` the row's last column)."""
+            return a == top if nb == 1 else a + nb > top
+
+        # banks: the chunk's start column as (ox // B, ox mod B) = (q0, b0), and the row's first
+        # (q_lo, b_lo); at the request from a table of the raw column (B not a power of two)
+        wb = -(-wo // nb)                                  # groups (B columns) per output row
+        if nb > 1:
+            q0, q_lo = Signal(8, name=f"q0_{L.name}"), Signal(8)
+            b0, b_lo = Signal(range(nb), name=f"b0_{L.name}"), Signal(range(nb))
+            if nb & (nb - 1) == 0:
+                lo_x = lo(px_)
+                q_req, b_req = lo_x >> (nb.bit_length() - 1), lo_x[:nb.bit_length() - 1]
+            else:
+                def col(v):
+                    v = (v >> 1 if L.pool_input else v) + L.padding
+                    return divmod(max(0, v - k1), nb)
+                bb = (nb - 1).bit_length()
+                table = Array(Const(col(v)[0] << bb | col(v)[1], 8 + bb) for v in range(256))
+                qb_req = Signal(8 + bb, name=f"qb_req_{L.name}")
+                m.d.comb += qb_req.eq(table[rx])
+                q_req, b_req = qb_req[bb:], qb_req[:bb]
         # last_w: the walked position is the spike's last (a register, so busy_next, which holds
         # the feeding pipeline, comes straight from flip-flops)
         last_w = Signal(name=f"lastw_{L.name}")
@@ -464,48 +502,85 @@ class SnnCore(wiring.Component):
                 m.d.sync += [oy.eq(lo(py_)), oy_hi.eq(hi(py_, ho - 1)), ox.eq(lo(px_)), ox_lo.eq(lo(px_)),
                              ox_hi.eq(hi(px_, wo - 1)), dy.eq(hi(py_, k1)), dx.eq(hi(px_, k1)),
                              dx0.eq(hi(px_, k1)),
-                             last_w.eq((lo(py_) == hi(py_, ho - 1)) & (lo(px_) == hi(px_, wo - 1)))]
+                             last_w.eq((lo(py_) == hi(py_, ho - 1)) & row_last(lo(px_), hi(px_, wo - 1)))]
+                if nb > 1:
+                    m.d.sync += [q0.eq(q_req), q_lo.eq(q_req), b0.eq(b_req), b_lo.eq(b_req)]
             else:
                 m.d.sync += last_w.eq(1)
         with m.Elif(last):
             m.d.sync += active.eq(0)
         with m.Elif(active):
-            with m.If(ox == ox_hi):
+            with m.If(row_last(ox, ox_hi)):
                 m.d.sync += [ox.eq(ox_lo), oy.eq(oy + 1), dx.eq(dx0), dy.eq(dy - 1),
-                             last_w.eq((oy + 1 == oy_hi) & (ox_lo == ox_hi))]
+                             last_w.eq((oy + 1 == oy_hi) & row_last(ox_lo, ox_hi))]
+                if nb > 1:
+                    m.d.sync += [q0.eq(q_lo), b0.eq(b_lo)]
             with m.Else():
-                m.d.sync += [ox.eq(ox + 1), dx.eq(dx - 1), last_w.eq((oy == oy_hi) & (ox + 1 == ox_hi))]
+                m.d.sync += [ox.eq(ox + nb), dx.eq(dx - nb), last_w.eq((oy == oy_hi) & row_last(ox + nb, ox_hi))]
+                if nb > 1:
+                    m.d.sync += q0.eq(q0 + 1)
 
-        # A1..A3: the word address and weight row of the walked position.
+        # A1..A3: the word address and weight row of the walked position (per bank).
         rows, words = L.rows, L.positions * L.tiles
-        v1, v2, v3, v4, v5 = (Signal(name=f"s{i}v_{L.name}") for i in range(1, 6))
-        m.d.sync += [v1.eq(active), v2.eq(v1), v3.eq(v2), v4.eq(v3), v5.eq(v4)]
-        row2 = Signal(range(rows + 1), name=f"row2_{L.name}")
-        row3 = Signal(range(rows + 1), name=f"row3_{L.name}")
-        addr3 = Signal(range(words + 1), name=f"addr3_{L.name}")
-        addr4 = Signal(range(words + 1), name=f"addr4_{L.name}")
-        addr5 = Signal(range(words + 1), name=f"addr5_{L.name}")
+        bwords = ho * wb * L.tiles                         # words per bank
         if L.kind == "conv":
             crow1 = Signal(range(rows + 1), name=f"crow1_{L.name}")   # c k**2
             dyk1 = Signal(range(k * k + 1), name=f"dyk1_{L.name}")     # dy k + dx
             oyw1 = Signal(range(L.positions + 1), name=f"oyw1_{L.name}")
-            ox1 = Signal(8, name=f"ox1_{L.name}")
-            pos2 = Signal(range(L.positions + 1), name=f"pos2_{L.name}")
-            m.d.sync += [crow1.eq(cc * (k * k)), dyk1.eq(dy * k + dx), oyw1.eq(oy * wo), ox1.eq(ox),
-                         row2.eq(crow1 + dyk1), pos2.eq(oyw1 + ox1),
+            m.d.sync += [crow1.eq(cc * (k * k)), dyk1.eq(dy * k + dx), oyw1.eq(oy * wb)]
+        out = {"req": req, "y": ry, "x": rx, "c": rc, "busy_next": active & ~last}
+        for b in range(nb):
+            sfx = L.name if nb == 1 else f"{L.name}_b{b}"
+            self._scatter_lane(m, L, w, sfx, acc_rd[b], acc_wr[b], k_rd[b], dict(
+                active=active, yy=yy, xx=xx, cc=cc, ox=ox, ox_hi=ox_hi, b=b,
+                b0=b0 if nb > 1 else None, q0=q0 if nb > 1 else None,
+                conv=(crow1, dyk1, oyw1) if L.kind == "conv" else None, words=bwords if nb > 1 else words))
+        return out
+
+    def _scatter_lane(self, m: Module, L: CoreLayer, w: dict, sfx: str, acc_rd, acc_wr, k_rd, e: dict):
+        """One bank's lane of a scatter engine: A1 (its column of the walked chunk: valid, column
+        offset and group), A2, A3 (the word address and weight row), E1, E2 (the add and the
+        write-back with forwarding). One bank: the walked position itself."""
+        n, aw, kw = L.n, w["aw"], w["kw"]
+        nb, rows, words = L.banks, L.rows, e["words"]
+        yy, xx, cc, ox = e["yy"], e["xx"], e["cc"], e["ox"]
+        v1, v2, v3, v4, v5 = (Signal(name=f"s{i}v_{sfx}") for i in range(1, 6))
+        m.d.sync += [v2.eq(v1), v3.eq(v2), v4.eq(v3), v5.eq(v4)]
+        row2 = Signal(range(rows + 1), name=f"row2_{sfx}")
+        row3 = Signal(range(rows + 1), name=f"row3_{sfx}")
+        addr3 = Signal(range(words + 1), name=f"addr3_{sfx}")
+        addr4 = Signal(range(words + 1), name=f"addr4_{sfx}")
+        addr5 = Signal(range(words + 1), name=f"addr5_{sfx}")
+        if L.kind == "conv" and nb == 1:
+            crow1, dyk1, oyw1 = e["conv"]
+            ox1 = Signal(8, name=f"ox1_{sfx}")
+            pos2 = Signal(range(L.positions + 1), name=f"pos2_{sfx}")
+            m.d.sync += [v1.eq(e["active"]), ox1.eq(ox), row2.eq(crow1 + dyk1), pos2.eq(oyw1 + ox1),
+                         row3.eq(row2), addr3.eq(pos2 * L.tiles + (row2 >> L.tile_log2))]
+        elif L.kind == "conv":
+            crow1, dyk1, oyw1 = e["conv"]
+            b, b0, q0 = e["b"], e["b0"], e["q0"]
+            off = Signal(range(nb), name=f"off_{sfx}")    # the bank's column: ox + off
+            m.d.comb += off.eq(Mux(b0 <= b, b - b0, b - b0 + nb))
+            off1 = Signal(range(nb), name=f"off1_{sfx}")
+            q1 = Signal(8, name=f"q1_{sfx}")
+            pos2 = Signal(range(L.positions + 1), name=f"pos2_{sfx}")
+            m.d.sync += [v1.eq(e["active"] & (ox + off <= e["ox_hi"])), off1.eq(off), q1.eq(q0 + (b0 > b)),
+                         row2.eq(crow1 + dyk1 - off1), pos2.eq(oyw1 + q1),
                          row3.eq(row2), addr3.eq(pos2 * L.tiles + (row2 >> L.tile_log2))]
         elif L.kind == "pool":
-            row1 = Signal(range(rows + 1), name=f"row1_{L.name}")
-            a1 = Signal(range(words + 1), name=f"a1_{L.name}")
-            x1 = Signal(8, name=f"x1_{L.name}")
-            a2 = Signal(range(words + 1), name=f"a2_{L.name}")
-            m.d.sync += [row1.eq(Cat(xx[0], yy[0], cc)), a1.eq((yy >> 1) * wo), x1.eq(xx >> 1),
+            wo = L.out_hw[1]
+            row1 = Signal(range(rows + 1), name=f"row1_{sfx}")
+            a1 = Signal(range(words + 1), name=f"a1_{sfx}")
+            x1 = Signal(8, name=f"x1_{sfx}")
+            a2 = Signal(range(words + 1), name=f"a2_{sfx}")
+            m.d.sync += [v1.eq(e["active"]), row1.eq(Cat(xx[0], yy[0], cc)), a1.eq((yy >> 1) * wo), x1.eq(xx >> 1),
                          row2.eq(row1), a2.eq(a1 + x1), row3.eq(row2), addr3.eq(a2)]
         else:
             ghw = L.geo_shape
-            yx1 = Signal(range(ghw[0] * ghw[1] + 1), name=f"yx1_{L.name}")
-            c1 = Signal(8, name=f"c1_{L.name}")
-            m.d.sync += [yx1.eq(yy * ghw[1] + xx), c1.eq(cc), row2.eq(yx1 * ghw[2] + c1),
+            yx1 = Signal(range(ghw[0] * ghw[1] + 1), name=f"yx1_{sfx}")
+            c1 = Signal(8, name=f"c1_{sfx}")
+            m.d.sync += [v1.eq(e["active"]), yx1.eq(yy * ghw[1] + xx), c1.eq(cc), row2.eq(yx1 * ghw[2] + c1),
                          row3.eq(row2), addr3.eq(row2 >> L.tile_log2)]
         m.d.sync += [addr4.eq(addr3), addr5.eq(addr4)]
         m.d.comb += [k_rd.addr.eq(row3), k_rd.en.eq(1), acc_rd.addr.eq(addr3), acc_rd.en.eq(1)]
@@ -514,13 +589,13 @@ class SnnCore(wiring.Component):
         # writes of the two E2 cycles at and after its read edge (the read port is not
         # transparent): E1 compares its address with those two writes' and E2 takes the newer
         # matching sum instead of the word read (forwarding).
-        d5 = Signal(n * aw, name=f"d5_{L.name}")
-        k5 = Signal(n * kw, name=f"k5_{L.name}")
-        s_prev = Signal(n * aw, name=f"sp_{L.name}")       # the sum written at the last edge
-        s_prev2 = Signal(n * aw, name=f"sp2_{L.name}")     # the one before
-        wa_prev = Signal.like(addr5, name=f"wap_{L.name}")
-        wv_prev = Signal(name=f"wvp_{L.name}")
-        hit1, hit2 = Signal(name=f"hit1_{L.name}"), Signal(name=f"hit2_{L.name}")
+        d5 = Signal(n * aw, name=f"d5_{sfx}")
+        k5 = Signal(n * kw, name=f"k5_{sfx}")
+        s_prev = Signal(n * aw, name=f"sp_{sfx}")       # the sum written at the last edge
+        s_prev2 = Signal(n * aw, name=f"sp2_{sfx}")     # the one before
+        wa_prev = Signal.like(addr5, name=f"wap_{sfx}")
+        wv_prev = Signal(name=f"wvp_{sfx}")
+        hit1, hit2 = Signal(name=f"hit1_{sfx}"), Signal(name=f"hit2_{sfx}")
         m.d.sync += [d5.eq(acc_rd.data), k5.eq(k_rd.data),
                      hit1.eq(v5 & (addr4 == addr5)), hit2.eq(wv_prev & (addr4 == wa_prev)),
                      wa_prev.eq(addr5), wv_prev.eq(v5), s_prev2.eq(s_prev)]
@@ -530,10 +605,10 @@ class SnnCore(wiring.Component):
         m.d.sync += s_prev.eq(summed)
         with m.If(v5):
             m.d.comb += [acc_wr.addr.eq(addr5), acc_wr.data.eq(summed), acc_wr.en.eq(1)]
-        fwd1, fwd2 = Signal(name=f"fwd1_{L.name}"), Signal(name=f"fwd2_{L.name}")
+        fwd1, fwd2 = Signal(name=f"fwd1_{sfx}"), Signal(name=f"fwd2_{sfx}")
         m.d.comb += [fwd1.eq(v5 & hit1), fwd2.eq(v5 & ~hit1 & hit2)]
         self.forwarding.append((L.name, fwd1, fwd2))
-        return {"req": req, "y": ry, "x": rx, "c": rc, "busy_next": active & ~last}
+
 
     # ------------------------------------------------------------------------------------------
     def _readout_control(self, m: Module) -> dict:
@@ -656,6 +731,40 @@ class SnnCore(wiring.Component):
                 with m.Else():
                     m.d.sync += s["nx"].eq(s["nx"] + 1)
 
+    @staticmethod
+    def _bank_readout(m: Module, L: CoreLayer, s: dict, ph, acc_rd, acc_wr):
+        """The readout's reads of a banked layer's words (``L.banks`` = B > 1) in the issue order
+        (position, tile): position (oy, ox) lies in bank ``ox mod B``, word ``g R + r`` of its
+        group ``g = oy ceil(Wo / B) + ox // B``; the group advances after the last bank of a
+        group and after a row's last column (one group per B columns, ``ceil(Wo / B)`` per row),
+        so one address ``rab`` serves every bank. Returns the read word (the bank of the issue
+        selected, registered with the issue); the word is cleared behind the read as with one
+        memory."""
+        nb, R, wo = L.banks, L.tiles, L.out_hw[1]
+        bwords = L.out_hw[0] * -(-wo // nb) * R
+        rab = Signal(range(bwords + R + 1), name=f"rab_{L.name}")      # the word issued
+        rgrp = Signal(range(bwords + R + 1), name=f"rgrp_{L.name}")    # its group's first word
+        rb, rcol = Signal(range(nb), name=f"rb_{L.name}"), Signal(range(max(2, wo)), name=f"rcol_{L.name}")
+        rb1, rab1 = Signal(range(nb), name=f"rb1_{L.name}"), Signal.like(rab, name=f"rab1_{L.name}")
+        with m.If(~ph):
+            m.d.sync += [rab.eq(0), rgrp.eq(0), rb.eq(0), rcol.eq(0)]
+        with m.Else():
+            m.d.comb += [p.addr.eq(rab) for p in acc_rd] + [p.en.eq(1) for p in acc_rd]
+            m.d.sync += [rb1.eq(rb), rab1.eq(rab)]
+            with m.If(s["adv"] & s["issuing"]):
+                with m.If(s["r0"] == R - 1):                    # the next position
+                    with m.If((rb == nb - 1) | (rcol == wo - 1)):
+                        m.d.sync += [rgrp.eq(rgrp + R), rab.eq(rgrp + R), rb.eq(0)]
+                    with m.Else():
+                        m.d.sync += [rab.eq(rgrp), rb.eq(rb + 1)]
+                    m.d.sync += rcol.eq(Mux(rcol == wo - 1, 0, rcol + 1))
+                with m.Else():
+                    m.d.sync += rab.eq(rab + 1)
+            for b, p in enumerate(acc_wr):
+                with m.If(s["v1"] & (rb1 == b)):
+                    m.d.comb += [p.addr.eq(rab1), p.data.eq(0), p.en.eq(1)]
+        return Array(p.data for p in acc_rd)[rb1]
+
     def _datapath(self, m: Module, j: int, L: CoreLayer, w: dict, s: dict, ph, d: dict):
         """Layer ``j``'s readout datapath, a fixed pipeline (``quantize.core``: READ): 1 the
         accumulator word (read port), cleared behind the read; 2 the word and its tile's scale
@@ -671,13 +780,19 @@ class SnnCore(wiring.Component):
         cw = w["cw"]
         st = s["last_stage"]
         scale = [Array(Const(int(L.c[rr, c]), unsigned(cw)) for rr in range(L.tiles)) for c in range(n)]
+        if L.banks == 1:
+            acc_rd, acc_wr = acc_rd[0], acc_wr[0]
+            word1 = acc_rd.data
+        else:
+            word1 = self._bank_readout(m, L, s, ph, acc_rd, acc_wr)
         with m.If(ph):
             # the read port is the readout's; the write port clears the word behind the read, and
             # is otherwise left to the scatter into this layer (its last word is written in the
             # cycle of the first issue, which the transparent read port forwards)
-            m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
-            with m.If(s["v1"]):
-                m.d.comb += [acc_wr.addr.eq(s["ra1"]), acc_wr.data.eq(0), acc_wr.en.eq(1)]
+            if L.banks == 1:
+                m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
+                with m.If(s["v1"]):
+                    m.d.comb += [acc_wr.addr.eq(s["ra1"]), acc_wr.data.eq(0), acc_wr.en.eq(1)]
             if mem_rd is not None:
                 m.d.comb += [mem_rd.addr.eq(s["pos3"]), mem_rd.en.eq(1)]
         fires, new_v = [], []
@@ -689,7 +804,7 @@ class SnnCore(wiring.Component):
             y5 = Signal(signed(yw), name=f"y5_{L.name}{c}")
             contrib = ((prod3 + (1 << (L.shift - 1))) >> L.shift) if L.shift > 0 else (prod3 << (-L.shift))
             bias = int(L.bias[c]) if L.bias is not None else 0
-            m.d.sync += [a2.eq(acc_rd.data[aw * c:aw * (c + 1)].as_signed()), sc2.eq(scale[c][s["r1"]]),
+            m.d.sync += [a2.eq(word1[aw * c:aw * (c + 1)].as_signed()), sc2.eq(scale[c][s["r1"]]),
                          prod3.eq(a2 * sc2), y5.eq(y4)]
             with m.If(ph & s["v3"]):
                 m.d.sync += y4.eq(Mux(s["first3"], bias, y4) + contrib)

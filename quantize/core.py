@@ -24,6 +24,12 @@ in layer order, as the model (layer l at step t sees layer l-1's spikes of step 
   word, the row tile of row ``(y W + x) C + c`` (a dense layer's own spikes come from its one
   position: row ``c``, so dense layers chain: an MLP). Network 2's folded pooling: the spike
   first moves to ``(y // 2, x // 2)`` (count x k = the sum of the spikes' k: exact).
+  Lanes (``QuantConfig.parallelism`` P, issue 17): a conv layer's accumulator is split into
+  ``B = min(P, k, Wo)`` banks by output column (``ox mod B``; word ``(oy ceil(Wo / B) + ox // B)
+  R + tile`` of its bank), each with its own read-modify-write lane and weight ROM read port;
+  the walk takes up to B consecutive columns of one window row per cycle (any B consecutive
+  columns lie in distinct banks), so a spike's scatter takes ``sum_rows ceil(columns / B)``
+  cycles instead of one per word; pooling and dense layers keep one memory.
 * READ(l): per output position, the row tiles' words are read (one per cycle) and cleared,
   ``y_j = sum_r rshift_round(acc_rj c_rj, shift)`` (columns in parallel), then the position's
   neurons update (membrane word = all columns): DW IF, CMOS IF or p-bit, as quantize.snn,
@@ -51,8 +57,9 @@ Cycles (exact; ``cycles_exact``): per step ``N + ENC_TAIL + sum_{input spikes} (
 sum_l [SCATTER_LATENCY + P_l R_l + READ_FLUSH + sum_{spikes of l} F_{l+1}] + 1`` and per
 image ``+ 2 + classes`` (start, the two-stage decision; MNIST: ``N + ENC_TAIL = 789`` and
 ``+ 12``), with
-``F`` a spike's fan-out (words touched; 1 for an output spike), ``P`` positions, ``R`` row
-tiles. Where the terms come from: the encoder issues one pixel per advancing cycle and a
+``F`` a spike's fan-out (its scatter cycles: the words it touches, a window row's in groups of
+B, ``CoreLayer.fanout``; 1 for an output spike), ``P`` positions, ``R`` row tiles (the readout
+reads one word per cycle for every B). Where the terms come from: the encoder issues one pixel per advancing cycle and a
 spike's hand-out advances too, then holds for the other ``F - 1`` words of its scatter; the
 phase ends ``ENC_TAIL`` cycles after the last issue when no spike is in flight (four stages
 and the closing cycle). A layer's readout waits ``SCATTER_LATENCY`` cycles (LEAD) for the
@@ -125,6 +132,9 @@ class CoreLayer:
     tile_log2 : int       rows per tile = 2**tile_log2 (R = ceil(rows / 2**tile_log2))
     ksize : int           conv kernel size k (5 in the built-ins)
     padding : int         conv zero padding p (0 in the built-ins)
+    banks : int           accumulator banks B by output column (``ox mod B``; conv:
+                          ``min(QuantConfig.parallelism, k, Wo)``, else 1): a spike's scatter
+                          updates up to B words of one window row per cycle
     bias : int64 (n,) or None
                           constant input per step (membrane units), added at the neuron update
     leak_shift : int or None
@@ -144,6 +154,7 @@ class CoreLayer:
     padding: int = 0
     bias: np.ndarray | None = None
     leak_shift: int | None = None
+    banks: int = 1
 
     @property
     def n(self) -> int:
@@ -172,7 +183,8 @@ class CoreLayer:
         return 4 if self.pool_input else 1
 
     def fanout(self, y, x) -> np.ndarray:
-        """Words a spike at input (y, x) (arrays) touches (``cycles_exact``'s F)."""
+        """Scatter cycles of a spike at input (y, x) (arrays) (``cycles_exact``'s F): the words
+        it touches, a window row's in groups of ``banks`` (``rows x ceil(columns / banks)``)."""
         y, x = np.asarray(y), np.asarray(x)
         if self.pool_input:
             y, x = y // 2, x // 2
@@ -183,11 +195,12 @@ class CoreLayer:
         k1 = self.ksize - 1
         ny = np.minimum(ho - 1, y) - np.maximum(0, y - k1) + 1
         nx = np.minimum(wo - 1, x) - np.maximum(0, x - k1) + 1
-        return (ny * nx).astype(np.int64)
+        return (ny * -(-nx // self.banks)).astype(np.int64)
 
     def words(self, y: int, x: int, c: int) -> list[tuple[int, int]]:
         """The (accumulator address, weight row) pairs of a spike, in the core's order
-        (output row, then column, ascending)."""
+        (output row, then column, ascending); the address is the word's in one memory of
+        ``positions x tiles`` words (``banks`` > 1 splits it by column, the order holds)."""
         h, w, ch = self.geo_shape
         if self.pool_input:
             y, x = y // 2, x // 2
@@ -242,7 +255,9 @@ def check_core_network(network) -> None:
 
 def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
     """The core's layers from a bit-accurate network (``net.cfg.tile`` must be a power of two;
-    its description within :func:`check_core_network`'s limits)."""
+    its description within :func:`check_core_network`'s limits); a conv layer gets
+    ``min(cfg.parallelism, k, Wo)`` accumulator banks (more lanes than a window row's columns
+    would never work at once)."""
     tile = net.cfg.tile
     if tile & (tile - 1):
         raise ValueError(f"the core needs QuantConfig.tile to be a power of two, not {tile}")
@@ -271,8 +286,9 @@ def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
         ks = layer.geo.kernel if kind == "conv" else 5
         pad = layer.geo.padding if kind == "conv" else 0
         bias = None if layer.bias is None else np.asarray(layer.bias, np.int64)
+        banks = min(net.cfg.parallelism, ks, out_hw[1]) if kind == "conv" else 1
         out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl, ks,
-                             pad, bias, layer.leak_shift))
+                             pad, bias, layer.leak_shift, banks))
     return out
 
 

@@ -53,11 +53,14 @@ def _lif_conv(kind="cmos-if", seed=1):
         nw.Dense("o", rng.normal(0.1, 0.4, (3, 16)), neuron=nw.Neuron("if", 1.0, reset, r, None, dev))))
 
 
-@pytest.mark.parametrize("kind", ["cmos-if", "twin-if"])
-def test_lif_conv_net_with_bias_and_padding_on_the_core_equals_the_model(kind):
-    net = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=4, tile=16, seed=2))
+@pytest.mark.parametrize("kind, lanes", [("cmos-if", 1), ("twin-if", 1), ("cmos-if", 3)])
+def test_lif_conv_net_with_bias_and_padding_on_the_core_equals_the_model(kind, lanes):
+    """Also with 3 lanes (QuantConfig.parallelism): the padded 3 x 3 conv's whole window row per
+    cycle, in 3 banks (the row's first bank from a table of the padded column)."""
+    net = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=4, tile=16, seed=2, parallelism=lanes))
     layers = qc.core_layers(net)
     assert layers[0].padding == 1 and layers[0].leak_shift == 2 and layers[0].bias is not None
+    assert layers[0].banks == lanes
     x = np.random.default_rng(7).random((2, 10, 10, 2))
     items, _ = check(net, x, first=1)
     assert all(it["spikes"]["o"].sum() > 0 for it in items)
