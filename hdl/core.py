@@ -66,7 +66,7 @@ from amaranth.lib.wiring import In, Out
 from quantize.core import (READ_FLUSH, READ_STAGES, SCATTER_LATENCY, SIG_BITS, CoreLayer, check_core_network,
                            core_layers)
 from quantize.fixed import signed_width
-from quantize.lfsr import LfsrConfig
+from quantize.lfsr import LfsrConfig, leap_rows
 from quantize.snn import ENCODER_WIDTHS, QuantNetwork
 
 __all__ = ["SnnCore", "COUNT_BITS", "PIX_PER_BEAT", "check_core", "layer_widths"]
@@ -128,6 +128,17 @@ class _Lfsr:
     def advance(self):
         s = self.state
         self.m.d.sync += s.eq(Cat(*[(s & mask).xor() for mask in self.cfg.leap_masks]))
+
+    def lane_words(self, lanes: int) -> list:
+        """The next ``lanes`` words of the sequence: word i is the top ``bits`` of the state
+        ``i`` words on (rows of ``quantize.lfsr.leap_rows``: an XOR network per bit)."""
+        w, k, s = self.cfg.width, self.cfg.bits_per_cycle, self.state
+        return [self.word] + [Cat(*[(s & row).xor() for row in leap_rows(w, i * k)[w - k:]]) for i in range(1, lanes)]
+
+    def leap(self, words: int):
+        """Advance ``words`` words at once (the leap matrix ``A**(words bits)`` as XOR networks)."""
+        s = self.state
+        self.m.d.sync += s.eq(Cat(*[(s & row).xor() for row in leap_rows(self.cfg.width, words * self.cfg.bits_per_cycle)]))
 
 
 def _check_limits(net: QuantNetwork) -> None:
@@ -284,8 +295,9 @@ class SnnCore(wiring.Component):
         dq_valid = Signal()
         dq_cnt, dq_v, dq_i = Signal.like(best_cnt), Signal.like(best_v), Signal.like(best_i)
 
-        enc = self._encoder(m, lf=[_Lfsr(m, wd, b, f"enc{i}") for i, wd in enumerate(ENCODER_WIDTHS)],
-                            pix_rd=pix_rd, base=bases[0], spike_event=spike_event, eng0=eng[0])
+        encoder = self._encoder if layers[0].enc_lanes == 1 else self._encoder_lanes
+        enc = encoder(m, lf=[_Lfsr(m, wd, b, f"enc{i}") for i, wd in enumerate(ENCODER_WIDTHS)],
+                      pix_rd=pix_rd, base=bases[0], spike_event=spike_event, eng0=eng[0])
         rd = self._readout_control(m)
         ph = [Signal(name=f"ph_{L.name}") for L in layers]   # registered: layer j's readout runs
         for j, L in enumerate(layers):
@@ -412,6 +424,94 @@ class SnnCore(wiring.Component):
             if pch is not None:
                 m.d.sync += pch.eq(0)
         return {"run": run, "done": done, "restart": restart, "lf": lf}
+
+    def _encoder_lanes(self, m: Module, lf, pix_rd, base, spike_event, eng0) -> dict:
+        """The encoder scanning E = ``layers[0].enc_lanes`` pixels per cycle (a power of two
+        dividing ``PIX_PER_BEAT``, so a group of E lies in one beat): the same four stages as
+        :meth:`_encoder` on groups (stage 3: the group's E fields; stage 4: E comparisons with
+        the next E encoder words, lane i's the word i on of each bank, the banks leaping E
+        words (the last group: the pixels left) as the group leaves stage 3). Stage 4 keeps the
+        group's spikes pending (``m4``) and hands out the lowest one per cycle the engine takes
+        a request; the pipeline advances in the cycle that hands out the last (or none), so a
+        group with k > 0 spikes holds k - 1 cycles beyond the spikes' ``F - 1`` each. Each
+        lane keeps its pixel's (row, column, channel), advanced by E pixels per group."""
+        e = self.layers[0].enc_lanes
+        b, pixels = self.net.cfg.input_bits, self.pixels
+        ih, iw, ic = self.net.input_shape
+        groups = -(-pixels // e)
+        last_n = pixels - (groups - 1) * e             # pixels of the last group
+        gpb = PIX_PER_BEAT // e                        # groups per beat
+        run, done = Signal(name="enc_run"), Signal(name="enc_done")
+        g = Signal(range(groups + 1), name="enc_g")
+        v1, v2, v3, v4 = (Signal(name=f"enc_v{i}") for i in range(1, 5))
+        l1, l2, l3 = (Signal(name=f"enc_last{i}") for i in range(1, 4))      # the last group
+        sel1, sel2 = Signal(range(max(2, gpb)), name="enc_sel1"), Signal(range(max(2, gpb)), name="enc_sel2")
+        beat2 = Signal(PIX_PER_BEAT * b, name="enc_beat2")
+        p3 = Signal(e * b, name="enc_p3")
+        m4 = Signal(e, name="enc_m4")                  # the group's spikes not handed out yet
+        lanes = []
+        for i in range(e):
+            prow, pcol = Signal(range(max(2, ih)), name=f"enc_row{i}"), Signal(range(max(2, iw)), name=f"enc_col{i}")
+            pch = Signal(range(ic), name=f"enc_ch{i}") if ic > 1 else None
+            lanes.append((prow, pcol, pch, Signal(8, name=f"enc_y4_{i}"), Signal(8, name=f"enc_x4_{i}"),
+                          Signal(8, name=f"enc_c4_{i}")))
+        b4 = Signal(32, name="enc_b4")
+        gfields = Array(beat2[e * b * q:e * b * (q + 1)] for q in range(gpb))
+        words = [w0 ^ w1 for w0, w1 in zip(lf[0].lane_words(e), lf[1].lane_words(e))]
+        free, adv = Signal(name="enc_free"), Signal(name="enc_adv")
+        issuing = g != groups
+        m.d.comb += [free.eq(run & ~eng0["busy_next"]), adv.eq(free & ((m4 & (m4 - 1)) == 0)),
+                     pix_rd.addr.eq(g >> (gpb.bit_length() - 1)), pix_rd.en.eq(adv),
+                     done.eq(free & ~issuing & ~v1 & ~v2 & ~v3 & ~v4)]
+        fires = [v3 & (p3[b * i:b * (i + 1)] > words[i]) & (~l3 if i >= last_n else 1) for i in range(e)]
+        with m.If(adv):
+            m.d.sync += [v1.eq(issuing), sel1.eq(g[:gpb.bit_length() - 1] if gpb > 1 else 0), l1.eq(g == groups - 1),
+                         v2.eq(v1), beat2.eq(pix_rd.data), sel2.eq(sel1), l2.eq(l1),
+                         v3.eq(v2), p3.eq(gfields[sel2]), l3.eq(l2),
+                         v4.eq(v3), m4.eq(Cat(*fires)), b4.eq(base)]
+            m.d.sync += [r.eq(v) for prow, pcol, pch, y4, x4, c4 in lanes
+                         for r, v in ((y4, prow), (x4, pcol), (c4, 0 if pch is None else pch))]
+            with m.If(issuing):
+                m.d.sync += g.eq(g + 1)
+            with m.If(v3):
+                for bank in lf:
+                    if last_n == e:
+                        bank.leap(e)
+                    else:
+                        with m.If(l3):
+                            bank.leap(last_n)
+                        with m.Else():
+                            bank.leap(e)
+                for prow, pcol, pch, *_ in lanes:
+                    self._raster_add(m, prow, pcol, pch, iw, ic, e)
+                m.d.sync += base.eq(base + Mux(l3, last_n, e))
+        with m.Elif(free & (m4 != 0)):
+            m.d.sync += m4.eq(m4 & (m4 - 1))
+        with m.If(free & (m4 != 0)):
+            idx = _lowest_set_bit(m, m4)
+            spike_event(0, b4 + idx)
+            m.d.comb += [eng0["req"].eq(1), eng0["y"].eq(Array(ln[3] for ln in lanes)[idx]),
+                         eng0["x"].eq(Array(ln[4] for ln in lanes)[idx]), eng0["c"].eq(Array(ln[5] for ln in lanes)[idx])]
+
+        def restart():
+            m.d.sync += [g.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0), m4.eq(0)]
+            for i, (prow, pcol, pch, *_) in enumerate(lanes):   # lane i: pixel i
+                m.d.sync += [prow.eq(i // (iw * ic)), pcol.eq(i // ic % iw)]
+                if pch is not None:
+                    m.d.sync += pch.eq(i % ic)
+        return {"run": run, "done": done, "restart": restart, "lf": lf}
+
+    @staticmethod
+    def _raster_add(m: Module, prow, pcol, pch, iw: int, ic: int, e: int):
+        """Advance a (row, column[, channel]) by ``e <= iw ic`` pixels, channel fastest (at most
+        one carry into the column and one into the row)."""
+        if pch is None:
+            col = pcol + e
+        else:
+            ch = pch + e % ic
+            m.d.sync += pch.eq(Mux(ch >= ic, ch - ic, ch))
+            col = pcol + e // ic + (ch >= ic)
+        m.d.sync += [pcol.eq(Mux(col >= iw, col - iw, col)), prow.eq(prow + (col >= iw))]
 
     @staticmethod
     def _raster(m: Module, prow, pcol, pch, iw: int, ic: int):

@@ -135,6 +135,8 @@ class CoreLayer:
     banks : int           accumulator banks B by output column (``ox mod B``; conv:
                           ``min(QuantConfig.parallelism, k, Wo)``, else 1): a spike's scatter
                           updates up to B words of one window row per cycle
+    enc_lanes : int       first layer: pixels E the encoder scans per cycle
+                          (``quantize.snn.encoder_lanes``; 1 elsewhere)
     bias : int64 (n,) or None
                           constant input per step (membrane units), added at the neuron update
     leak_shift : int or None
@@ -155,6 +157,7 @@ class CoreLayer:
     bias: np.ndarray | None = None
     leak_shift: int | None = None
     banks: int = 1
+    enc_lanes: int = 1
 
     @property
     def n(self) -> int:
@@ -287,8 +290,9 @@ def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
         pad = layer.geo.padding if kind == "conv" else 0
         bias = None if layer.bias is None else np.asarray(layer.bias, np.int64)
         banks = min(net.cfg.parallelism, ks, out_hw[1]) if kind == "conv" else 1
+        lanes = q.encoder_lanes(net.cfg, net.input_shape) if not out else 1
         out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl, ks,
-                             pad, bias, layer.leak_shift, banks))
+                             pad, bias, layer.leak_shift, banks, lanes))
     return out
 
 
@@ -372,10 +376,12 @@ def fanouts(layers: list[CoreLayer], item: dict) -> dict:
 def cycles_exact(layers: list[CoreLayer], item: dict) -> int:
     """Cycles the core takes for one traced image (see the module docstring)."""
     f = fanouts(layers, item)
-    steps, positions, channels = item["spikes"]["input"].shape
-    n_in = int(item["spikes"]["input"].sum())
-    total = (steps * (positions * channels + ENC_TAIL + STEP_OVERHEAD) + int(f[layers[0].name].sum()) - n_in
-             + 2 + layers[-1].n)
+    s_in = item["spikes"]["input"]
+    steps, positions, channels = s_in.shape
+    e = layers[0].enc_lanes
+    handouts = q.encoder_groups(s_in, e)                    # = the input spikes for E = 1
+    total = (steps * (-(-positions * channels // e) + ENC_TAIL + STEP_OVERHEAD) + int(f[layers[0].name].sum())
+             - handouts + 2 + layers[-1].n)
     for j, layer in enumerate(layers):
         total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)
         if j + 1 < len(layers):
@@ -413,8 +419,10 @@ def cycles_per_image(net: q.QuantNetwork, spikes: dict, fanout: dict | None = No
         return spikes["input" if j == 0 else layers[j - 1].name] * fanout[name]
 
     steps = net.cfg.steps
-    pixels = int(np.prod(net.input_shape))
-    total = steps * (pixels + ENC_TAIL + STEP_OVERHEAD) + 2 + layers[-1].n + words(0) - spikes["input"]
+    e = layers[0].enc_lanes
+    groups = -(-int(np.prod(net.input_shape)) // e)
+    handouts = spikes["input"] if e == 1 else spikes.get("groups.input", spikes["input"])
+    total = steps * (groups + ENC_TAIL + STEP_OVERHEAD) + 2 + layers[-1].n + words(0) - handouts
     for j, layer in enumerate(layers):
         total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)
         total += words(j + 1) if j + 1 < len(layers) else spikes[layer.name]

@@ -92,7 +92,8 @@ from quantize.fixed import shift_right
 from quantize.lfsr import LfsrBank, LfsrConfig, derive_seeds, splitmix64
 
 __all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode", "encoder_seeds", "encoder_words",
-           "run", "step_loop", "StepObserver", "rshift_round", "tile_output", "scatter_words", "ENCODER_WIDTHS"]
+           "run", "step_loop", "StepObserver", "rshift_round", "tile_output", "scatter_words", "ENCODER_WIDTHS",
+           "ENCODER_MAX_LANES", "encoder_lanes", "encoder_groups"]
 
 KINDS = ("twin-if", "cmos-if", "twin-stochastic")
 #: Widths of the encoder's two LFSR banks (coprime periods; see "LFSR draw order").
@@ -464,6 +465,28 @@ def encoder_words(cfg: QuantConfig, images, first_image: int = 0, pixels: int = 
     return out.reshape(n, cfg.steps, pixels)
 
 
+#: Most pixels the core's encoder scans per cycle: one beat of its pixel memory (hdl.core.PIX_PER_BEAT).
+ENCODER_MAX_LANES = 8
+
+
+def encoder_lanes(cfg: QuantConfig, input_shape) -> int:
+    """Pixels E the core's encoder scans per cycle for ``cfg.parallelism`` P: the largest power
+    of two <= P, ``ENCODER_MAX_LANES`` and one input row ``W C`` (so a group of E pixels lies
+    in one beat of the pixel memory and wraps at most once into the next row)."""
+    h, w, c = (tuple(input_shape) + (1, 1, 1))[:3]
+    return 1 << (min(cfg.parallelism, ENCODER_MAX_LANES, w * c).bit_length() - 1)
+
+
+def encoder_groups(s: np.ndarray, lanes: int) -> int:
+    """Groups of ``lanes`` consecutive pixels (raster order, per image and step) with at least
+    one spike: input spikes s (B, H, W[, C]) of one step (the core's encoder hands out a
+    group's spikes in as many cycles, the last one advancing)."""
+    flat = np.asarray(s).reshape(len(s), -1)
+    pad = -flat.shape[1] % lanes
+    flat = np.pad(flat, ((0, 0), (0, pad)))
+    return int(flat.reshape(len(s), -1, lanes).any(axis=2).sum())
+
+
 def pixel_codes(cfg: QuantConfig, x) -> np.ndarray:
     """Pixel codes int64 ``min(2**input_bits - 1, round(x input_rate 2**input_bits))``, x's shape."""
     b = cfg.input_bits
@@ -658,6 +681,8 @@ class _RunObserver(StepObserver):
     def layer_input(self, t, layer, s):
         if layer is self.net.layers[0]:
             self.spikes["input"] += int(s.sum())
+            if "groups.input" in self.spikes:
+                self.spikes["groups.input"] += encoder_groups(s, encoder_lanes(self.net.cfg, self.net.input_shape))
         self.spikes["words." + layer.name] += scatter_words(layer, s, self.net.cfg.parallelism)
 
     def layer_output(self, t, layer, s):
@@ -680,7 +705,8 @@ def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: 
     accumulator words the RTL core's scatter touches for the layer's input spikes (a spike's
     fan-out: 25 positions of a 5 x 5 window, fewer at the border, 1 for pooling and fc; see
     quantize/core.py; with ``cfg.parallelism`` P > 1 its cycles: a window row's words in
-    groups of P), and ``pred_at`` {step: (B,)} for the checkpoints.
+    groups of P; and, where the core's encoder scans E > 1 pixels per cycle
+    (``encoder_lanes``), ``"groups.input"``: the groups of E pixels with spikes), and ``pred_at`` {step: (B,)} for the checkpoints.
     """
     x = np.asarray(x)
     cps = sorted({int(c) for c in checkpoints if 0 < int(c) <= net.cfg.steps} | {net.cfg.steps})
@@ -688,6 +714,8 @@ def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: 
     spikes = {layer.name: 0 for layer in net.layers}
     spikes["input"] = 0
     spikes.update({"words." + layer.name: 0 for layer in net.layers})
+    if encoder_lanes(net.cfg, net.input_shape) > 1:
+        spikes["groups.input"] = 0
     draws = _neuron_words(net) if net.lut is not None else None
     observer = _RunObserver(net, spikes, out["pred_at"])
     for i in range(0, len(x), batch):
