@@ -43,6 +43,11 @@ its last word, so that word is written in the cycle of the readout's first read 
 likewise); the readout clears each word the cycle after reading it, and leaves the write port
 to the scatter otherwise.
 
+Lanes (``QuantConfig.parallelism`` P; issue 17; timing and size only): a conv layer's
+accumulator in ``CoreLayer.banks`` banks by output column, each with its own scatter lane
+(``_scatter``), and the encoder scanning ``CoreLayer.enc_lanes`` pixels per cycle
+(``_encoder_lanes``); P = 1 builds the single-lane core.
+
 Ports (flat, for ``tb.harness_top.clocked_top``; the control/status block)
 --------------------------------------------------------------------------
 pix_valid, pix_data, pix_ready : the pixel stream, ``PIX_PER_BEAT`` codes per beat (pixel

@@ -13,7 +13,9 @@ in layer order, as the model (layer l at step t sees layer l-1's spikes of step 
 
 * ENC: pixels in raster order ``(y, x, c)``, channel fastest, one per cycle; pixel i spikes
   when ``p_i > r`` (``r`` the XOR of the two encoder banks' words). A spike is *scattered*
-  into the first layer.
+  into the first layer. With ``QuantConfig.parallelism`` P > 1 the encoder scans groups of
+  ``E = quantize.snn.encoder_lanes`` pixels per cycle (the same words: lane i takes the banks'
+  word i on) and hands out a group's spikes one per cycle.
 * Scatter of an input spike (y, x, c) into a layer: for every output position it touches, the
   weight row ``k[i, :]`` (all output columns at once: the crossbar's parallel column read) is
   added to the accumulator word ``(position, row tile i >> tile_log2)``, one word per cycle.
@@ -53,15 +55,17 @@ handed out. The encoder and the readout's control hold as a whole while the next
 scatter engine is busy or (readout) spikes are pending; the readout's datapath never holds
 (its FIFO is popped in step with the control, ``READ_STAGES`` advances after the issue).
 
-Cycles (exact; ``cycles_exact``): per step ``N + ENC_TAIL + sum_{input spikes} (F_1 - 1) +
-sum_l [SCATTER_LATENCY + P_l R_l + READ_FLUSH + sum_{spikes of l} F_{l+1}] + 1`` and per
+Cycles (exact; ``cycles_exact``): per step ``ceil(N / E) + ENC_TAIL + sum_{input spikes}
+(F_1 - 1) + (input spikes - groups of E pixels with a spike) + sum_l [SCATTER_LATENCY + P_l R_l
++ READ_FLUSH + sum_{spikes of l} F_{l+1}] + 1`` (E = 1: ``N + ENC_TAIL + sum (F_1 - 1)``) and per
 image ``+ 2 + classes`` (start, the two-stage decision; MNIST: ``N + ENC_TAIL = 789`` and
 ``+ 12``), with
 ``F`` a spike's fan-out (its scatter cycles: the words it touches, a window row's in groups of
 B, ``CoreLayer.fanout``; 1 for an output spike), ``P`` positions, ``R`` row tiles (the readout
-reads one word per cycle for every B). Where the terms come from: the encoder issues one pixel per advancing cycle and a
-spike's hand-out advances too, then holds for the other ``F - 1`` words of its scatter; the
-phase ends ``ENC_TAIL`` cycles after the last issue when no spike is in flight (four stages
+reads one word per cycle for every B). Where the terms come from: the encoder issues one pixel
+(group) per advancing cycle and a spike's hand-out advances too, then holds for the other
+``F - 1`` words of its scatter (a group with k spikes holds ``k - 1`` cycles more: one hand-out
+per cycle, the last advancing); the phase ends ``ENC_TAIL`` cycles after the last issue when no spike is in flight (four stages
 and the closing cycle). A layer's readout waits ``SCATTER_LATENCY`` cycles (LEAD) for the
 scatter into it to write its last word, issues one word per advancing cycle, and ends on the
 ``READ_FLUSH``-th advance after its last issue; it holds one cycle per pending spike (the cycle
