@@ -845,18 +845,15 @@ class SnnCore(wiring.Component):
         (position, tile): position (oy, ox) lies in bank ``ox mod B``, word ``g R + r`` of its
         group ``g = oy ceil(Wo / B) + ox // B``; the group advances after the last bank of a
         group and after a row's last column (one group per B columns, ``ceil(Wo / B)`` per row),
-        so one address ``rab`` serves every bank. Returns the banks' read words and the bank of
-        the issue, registered twice (the stage-2 registers take every bank's word straight
-        from its block RAM, and the product stage selects: no multiplexer behind the RAMs' slow
-        outputs); the word is cleared behind the read as with one memory."""
+        so one address ``rab`` serves every bank. Returns the read word (the bank of the issue
+        selected, registered with the issue); the word is cleared behind the read as with one
+        memory."""
         nb, R, wo = L.banks, L.tiles, L.out_hw[1]
         bwords = L.out_hw[0] * -(-wo // nb) * R
         rab = Signal(range(bwords + R + 1), name=f"rab_{L.name}")      # the word issued
         rgrp = Signal(range(bwords + R + 1), name=f"rgrp_{L.name}")    # its group's first word
         rb, rcol = Signal(range(nb), name=f"rb_{L.name}"), Signal(range(max(2, wo)), name=f"rcol_{L.name}")
         rb1, rab1 = Signal(range(nb), name=f"rb1_{L.name}"), Signal.like(rab, name=f"rab1_{L.name}")
-        rb2 = Signal(range(nb), name=f"rb2_{L.name}")
-        m.d.sync += rb2.eq(rb1)
         with m.If(~ph):
             m.d.sync += [rab.eq(0), rgrp.eq(0), rb.eq(0), rcol.eq(0)]
         with m.Else():
@@ -874,7 +871,7 @@ class SnnCore(wiring.Component):
             for b, p in enumerate(acc_wr):
                 with m.If(s["v1"] & (rb1 == b)):
                     m.d.comb += [p.addr.eq(rab1), p.data.eq(0), p.en.eq(1)]
-        return [p.data for p in acc_rd], rb2
+        return Array(p.data for p in acc_rd)[rb1]
 
     def _datapath(self, m: Module, j: int, L: CoreLayer, w: dict, s: dict, ph, d: dict):
         """Layer ``j``'s readout datapath, a fixed pipeline (``quantize.core``: READ): 1 the
@@ -893,8 +890,9 @@ class SnnCore(wiring.Component):
         scale = [Array(Const(int(L.c[rr, c]), unsigned(cw)) for rr in range(L.tiles)) for c in range(n)]
         if L.banks == 1:
             acc_rd, acc_wr = acc_rd[0], acc_wr[0]
+            word1 = acc_rd.data
         else:
-            bank_words, rb2 = self._bank_readout(m, L, s, ph, acc_rd, acc_wr)
+            word1 = self._bank_readout(m, L, s, ph, acc_rd, acc_wr)
         with m.If(ph):
             # the read port is the readout's; the write port clears the word behind the read, and
             # is otherwise left to the scatter into this layer (its last word is written in the
@@ -914,13 +912,7 @@ class SnnCore(wiring.Component):
             y5 = Signal(signed(yw), name=f"y5_{L.name}{c}")
             contrib = ((prod3 + (1 << (L.shift - 1))) >> L.shift) if L.shift > 0 else (prod3 << (-L.shift))
             bias = int(L.bias[c]) if L.bias is not None else 0
-            if L.banks == 1:
-                m.d.sync += a2.eq(acc_rd.data[aw * c:aw * (c + 1)].as_signed())
-            else:   # a2: the issue's bank of the words registered from every bank
-                a2b = [Signal(signed(aw), name=f"a2_{L.name}{c}_b{bk}") for bk in range(L.banks)]
-                m.d.sync += [r.eq(d[aw * c:aw * (c + 1)].as_signed()) for r, d in zip(a2b, bank_words)]
-                m.d.comb += a2.eq(Array(a2b)[rb2])
-            m.d.sync += [sc2.eq(scale[c][s["r1"]]),
+            m.d.sync += [a2.eq(word1[aw * c:aw * (c + 1)].as_signed()), sc2.eq(scale[c][s["r1"]]),
                          prod3.eq(a2 * sc2), y5.eq(y4)]
             with m.If(ph & s["v3"]):
                 m.d.sync += y4.eq(Mux(s["first3"], bias, y4) + contrib)
