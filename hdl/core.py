@@ -845,9 +845,10 @@ class SnnCore(wiring.Component):
         (position, tile): position (oy, ox) lies in bank ``ox mod B``, word ``g R + r`` of its
         group ``g = oy ceil(Wo / B) + ox // B``; the group advances after the last bank of a
         group and after a row's last column (one group per B columns, ``ceil(Wo / B)`` per row),
-        so one address ``rab`` serves every bank. Returns the read word (the bank of the issue
-        selected, registered with the issue); the word is cleared behind the read as with one
-        memory."""
+        so one address ``rab`` serves every bank. Returns the read word: the banks' outputs
+        AND-ed with the issue's bank as one-hot flags registered with the issue, and OR-ed (two
+        logic levels behind the block RAMs' slow outputs); the word is cleared behind the read
+        as with one memory."""
         nb, R, wo = L.banks, L.tiles, L.out_hw[1]
         bwords = L.out_hw[0] * -(-wo // nb) * R
         rab = Signal(range(bwords + R + 1), name=f"rab_{L.name}")      # the word issued
@@ -859,6 +860,8 @@ class SnnCore(wiring.Component):
         with m.Else():
             m.d.comb += [p.addr.eq(rab) for p in acc_rd] + [p.en.eq(1) for p in acc_rd]
             m.d.sync += [rb1.eq(rb), rab1.eq(rab)]
+            hot1 = [Signal(name=f"rbh1_{L.name}{bk}") for bk in range(nb)]   # rb1 == bank, one-hot
+            m.d.sync += [h.eq(rb == bk) for bk, h in enumerate(hot1)]
             with m.If(s["adv"] & s["issuing"]):
                 with m.If(s["r0"] == R - 1):                    # the next position
                     with m.If((rb == nb - 1) | (rcol == wo - 1)):
@@ -871,7 +874,10 @@ class SnnCore(wiring.Component):
             for b, p in enumerate(acc_wr):
                 with m.If(s["v1"] & (rb1 == b)):
                     m.d.comb += [p.addr.eq(rab1), p.data.eq(0), p.en.eq(1)]
-        return Array(p.data for p in acc_rd)[rb1]
+        word = 0
+        for h, p in zip(hot1, acc_rd):
+            word = word | Mux(h, p.data, 0)
+        return word
 
     def _datapath(self, m: Module, j: int, L: CoreLayer, w: dict, s: dict, ph, d: dict):
         """Layer ``j``'s readout datapath, a fixed pipeline (``quantize.core``: READ): 1 the
