@@ -44,7 +44,7 @@ __all__ = ["QUANT_FIELDS", "quant_config", "weights_tag", "network_for", "datase
 #: The QuantConfig fields a network point may set.
 QUANT_FIELDS = ("kind", "levels", "weight_bits", "scale_bits", "membrane_bits", "membrane_frac", "input_bits",
                 "input_rate", "steps", "encoding", "tile", "reset_position", "lut_addr_bits", "lut_bits",
-                "lut_range", "seed")
+                "lut_range", "seed", "parallelism")
 
 def quant_config(point: dict):
     """The ``quantize.snn.QuantConfig`` of a network point (ValueError names a bad field)."""
