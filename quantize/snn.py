@@ -535,12 +535,16 @@ def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray, observe=Non
     return y
 
 
-def scatter_words(layer: QuantLayer, s: np.ndarray) -> int:
+def scatter_words(layer: QuantLayer, s: np.ndarray, per_image: bool = False):
     """Accumulator words the core's scatter touches for input spikes s (B, *in_shape): a conv
-    spike's k x k window positions (fewer at the border), one word for pooling and dense."""
-    if layer.op != "conv":
-        return int(s.sum())
-    return int((s * _fanout_map(layer, s.shape[1:3])[..., None]).sum())
+    spike's k x k window positions (fewer at the border), one word for pooling and dense.
+    The total over the batch (int), or with ``per_image`` each image's, int64 (B,)."""
+    b = len(s)
+    if layer.op == "conv":
+        s = s * _fanout_map(layer, s.shape[1:3])[..., None]
+    if per_image:
+        return np.asarray(s, np.int64).reshape(b, -1).sum(axis=1)
+    return int(s.sum())
 
 
 def _fanout_map(layer: QuantLayer, hw: tuple) -> np.ndarray:
