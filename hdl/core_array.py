@@ -114,11 +114,12 @@ class CoreArray(wiring.Component):
         rd = Signal(range(max(2, n)))             # core whose result is next
         beat = Signal(range(self.beats + 1))
         loaded = Signal(n)                        # core holds an image whose result is not taken
+        held = Array(loaded[k] for k in range(n))
         take = Signal()
         m.d.comb += take.eq(self.res_valid & self.res_ready)
         accept = Signal()
         m.d.comb += [accept.eq(self.pix_valid & self.pix_ready),
-                     self.pix_ready.eq(~loaded.bit_select(wr, 1))]
+                     self.pix_ready.eq(~held[wr])]
         busy = []
         for k, core in enumerate(self.cores):
             m.submodules[f"core{k}"] = core
@@ -142,7 +143,7 @@ class CoreArray(wiring.Component):
 
         # output side: the oldest image's core, in order
         done = Array(core.done for core in self.cores)
-        m.d.comb += [self.res_valid.eq(loaded.bit_select(rd, 1) & done[rd]), self.res_core.eq(rd)]
+        m.d.comb += [self.res_valid.eq(held[rd] & done[rd]), self.res_core.eq(rd)]
         for port in ("counts", "pred", "cycles", "sigs", "spikes"):
             m.d.comb += getattr(self, port).eq(Array(getattr(core, port) for core in self.cores)[rd])
         with m.If(take):

@@ -101,7 +101,7 @@ def test_copies_that_do_not_fit_are_refused():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="copies"):
             check_copies(bad)
-    net = qc.trained_network("cnn-if", steps=1)
+    net = q.build_network(_lif_conv("twin-if"), q.QuantConfig(kind="twin-if", steps=2, tile=16, seed=2))
     with pytest.raises(ValueError, match="DSP"):
         CoreArray(net, 3, per_core=CNN_IF_CORE, capacity=cap)
 
