@@ -87,7 +87,7 @@ def _at_steps(net, steps: int):
 
 def _rules(steps: int) -> list[tuple[str, int, int | None]]:
     """(name, T, margin) of the early-decision rules reported."""
-    out = [(f"lossless@{t}", t, None) for t in LOSSLESS_AT if t <= steps]
+    out = [(f"lossless@{t}", t, None) for t in sorted({t for t in LOSSLESS_AT if t <= steps} | {steps})]
     return out + [(f"margin{m}@{steps}", steps, m) for m in MARGINS]
 
 
@@ -159,7 +159,7 @@ def _option(option: str, x, y, cache: Path, steps: int, fmax_mhz: float, echo) -
         curve.append({"steps": c, "accuracy": a, "accuracy_se": _se(a, n), "cycles_per_image": cyc,
                       "images_per_s": fmax_mhz * 1e6 / cyc, "events_per_image": ev})
     early = []
-    for name in parts[0]["early"]:
+    for name, _, _ in _rules(steps):     # in the rules' order (a cached chunk's keys are sorted)
         e0 = parts[0]["early"][name]
         tot = {k: sum(p["early"][name][k] for p in parts) for k in ("correct", "agree_full", "decided", "steps_used",
                                                                       "cycles")}
