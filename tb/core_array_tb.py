@@ -22,7 +22,7 @@ import cocotb
 
 from tb.cocotb_helpers import report_metrics, reset, tb_param
 from tb.cocotb_helpers import writer as _writer
-from tb.core_tb import _results, beats, build_from_params, compare
+from tb.core_tb import beats, build_from_params, compare, results
 from tb.mismatch import check
 
 
@@ -64,7 +64,7 @@ async def array_matches_model(dut):
             if not int(dut.res_valid.value):
                 await RisingEdge(dut.res_valid)
                 await FallingEdge(dut.clk)
-            res = _results(dut, names, net.classes)
+            res = results(dut, names, net.classes)
             res["core"] = int(dut.res_core.value)
             got.append(res)
             ready(1)
