@@ -577,14 +577,18 @@ def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray, observe=Non
     return y
 
 
-def scatter_words(layer: QuantLayer, s: np.ndarray, lanes: int = 1) -> int:
+def scatter_words(layer: QuantLayer, s: np.ndarray, lanes: int = 1, per_image: bool = False):
     """Scatter cycles of the core for input spikes s (B, *in_shape): the accumulator words it
     touches, ``lanes`` (``QuantConfig.parallelism``) words of one window row per cycle: a conv
     spike's k x k window positions (fewer at the border; ``rows x ceil(columns / lanes)``
-    cycles), one word for pooling and dense."""
-    if layer.op != "conv":
-        return int(s.sum())
-    return int((s * _fanout_map(layer, s.shape[1:3], lanes)[..., None]).sum())
+    cycles), one word for pooling and dense. The total over the batch (int), or with
+    ``per_image`` each image's, int64 (B,)."""
+    b = len(s)
+    if layer.op == "conv":
+        s = s * _fanout_map(layer, s.shape[1:3], lanes)[..., None]
+    if per_image:
+        return np.asarray(s, np.int64).reshape(b, -1).sum(axis=1)
+    return int(s.sum())
 
 
 def _fanout_map(layer: QuantLayer, hw: tuple, lanes: int = 1) -> np.ndarray:
