@@ -297,6 +297,8 @@ class SnnCore(wiring.Component):
         # Decision.
         dec_c = Signal(range(classes + 1))
         best_cnt = Signal(COUNT_BITS)
+        # early decision: the top two counts, the lead and the steps left
+        top1, top2, lead_r, left_r = (Signal(COUNT_BITS, name=nm) for nm in ("top1", "top2", "lead", "left"))
         best_v = Signal(signed(len(v_regs[-1][0])))
         best_i = Signal(pw)
         dq_valid = Signal()
@@ -362,11 +364,41 @@ class SnnCore(wiring.Component):
             with m.State("STEP_END"):
                 m.d.sync += t.eq(t + 1)
                 enc["restart"]()
-                with m.If(t + 1 == steps):
-                    m.d.sync += [dec_c.eq(0), dq_valid.eq(0)]
-                    m.next = "DECIDE"
-                with m.Else():
-                    m.next = "ENC"
+                if cfg.early_margin is None:
+                    with m.If(t + 1 == steps):
+                        m.d.sync += [dec_c.eq(0), dq_valid.eq(0)]
+                        m.next = "DECIDE"
+                    with m.Else():
+                        m.next = "ENC"
+                else:
+                    m.d.sync += [dec_c.eq(0), dq_valid.eq(0), top1.eq(0), top2.eq(0)]
+                    m.next = "EARLY"
+            if cfg.early_margin is not None:
+                # early decision (quantize.early; quantize.core.early_scan_cycles): the counters
+                # read one per cycle into the top two counts, then the lead and the steps left
+                # registered, then the rule: stop (DECIDE; a lead >= 1 is a unique leader, which
+                # DECIDE returns) or run the next step
+                with m.State("EARLY"):
+                    m.d.sync += [dq_valid.eq(1), dq_cnt.eq(counts[dec_c[:pw]]), dec_c.eq(dec_c + 1)]
+                    with m.If(dq_valid):
+                        with m.If(dq_cnt > top1):
+                            m.d.sync += [top1.eq(dq_cnt), top2.eq(top1)]
+                        with m.Elif(dq_cnt > top2):
+                            m.d.sync += top2.eq(dq_cnt)
+                    with m.If(dec_c == classes):     # the last class is in the second stage
+                        m.next = "EARLY_LEAD"
+                with m.State("EARLY_LEAD"):
+                    m.d.sync += [lead_r.eq(top1 - top2), left_r.eq(steps - t)]
+                    m.next = "EARLY_RULE"
+                with m.State("EARLY_RULE"):
+                    stop = (left_r == 0) | (lead_r > left_r)
+                    if cfg.early_margin > 0:
+                        stop = stop | (lead_r >= cfg.early_margin)
+                    with m.If(stop):
+                        m.d.sync += [dec_c.eq(0), dq_valid.eq(0)]
+                        m.next = "DECIDE"
+                    with m.Else():
+                        m.next = "ENC"
             with m.State("DECIDE"):
                 # two stages: class dec_c's count and membrane registered, then compared with
                 # the best so far (quantize.snn.decide: most spikes, then the higher membrane,

@@ -349,8 +349,38 @@ def trace(net: q.QuantNetwork, x, first_image: int = 0) -> list[dict]:
     counts, state = q.step_loop(net, s_in, _SpikeKeeper(spk))
     membrane = state[net.layers[-1].name]
     pred = q.decide(counts, membrane)
-    return [{"spikes": {k: v[:, j] for k, v in spk.items()}, "counts": counts[j],
-             "membrane": membrane[j], "pred": int(pred[j])} for j in range(b)]
+    items = [{"spikes": {k: v[:, j] for k, v in spk.items()}, "counts": counts[j],
+              "membrane": membrane[j], "pred": int(pred[j])} for j in range(b)]
+    if net.cfg.early_margin is not None:
+        _stop_early(net, items)
+    return items
+
+
+def early_scan_cycles(classes: int) -> int:
+    """Cycles per step of the early-decision check (``QuantConfig.early_margin`` set): one per
+    class to read the counters, one for the last class's compare, one to register the lead and
+    the steps left, one to compare them."""
+    return classes + 3
+
+
+def _stop_early(net: q.QuantNetwork, items: list) -> None:
+    """Cut traced images at their early-decision stop step (``quantize.early``): the spikes of
+    later steps removed, counts at the stop, the leader as the prediction where the rule
+    stopped the image; ``steps_run`` and the per-step ``scan_cycles`` for :func:`cycles_exact`."""
+    from .early import config_rule, early_exit_steps
+
+    last = net.layers[-1].name
+    cum = np.cumsum(np.stack([it["spikes"][last][:, 0, :] for it in items], axis=1), axis=0)   # (T, B, C)
+    stop, decided = early_exit_steps(cum, net.cfg.steps, config_rule(net.cfg))
+    for j, it in enumerate(items):
+        e = int(stop[j])
+        for v in it["spikes"].values():
+            v[e:] = False
+        it["counts"] = cum[e - 1, j].astype(np.int64)
+        if decided[j]:
+            it["pred"] = int(cum[e - 1, j].argmax())
+        it["steps_run"] = e
+        it["scan_cycles"] = early_scan_cycles(net.classes)
 
 
 class _SpikeKeeper(q.StepObserver):
@@ -399,10 +429,11 @@ def cycles_exact(layers: list[CoreLayer], item: dict) -> int:
     f = fanouts(layers, item)
     s_in = item["spikes"]["input"]
     steps, positions, channels = s_in.shape
+    steps = item.get("steps_run", steps)                    # early decision: the steps it ran
     e = layers[0].enc_lanes
     handouts = q.encoder_groups(s_in, e)                    # = the input spikes for E = 1
     total = (steps * (-(-positions * channels // e) + ENC_TAIL + STEP_OVERHEAD) + int(f[layers[0].name].sum())
-             - handouts + 2 + layers[-1].n)
+             - handouts + 2 + layers[-1].n + steps * item.get("scan_cycles", 0))
     for j, layer in enumerate(layers):
         total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)
         if j + 1 < len(layers):
@@ -439,11 +470,12 @@ def cycles_per_image(net: q.QuantNetwork, spikes: dict, fanout: dict | None = No
             return spikes["words." + name]
         return spikes["input" if j == 0 else layers[j - 1].name] * fanout[name]
 
-    steps = net.cfg.steps
+    steps = spikes.get("steps.run", net.cfg.steps)           # early decision: the mean steps run
     e = layers[0].enc_lanes
     groups = -(-int(np.prod(net.input_shape)) // e)
     handouts = spikes["input"] if e == 1 else spikes.get("groups.input", spikes["input"])
-    total = steps * (groups + ENC_TAIL + STEP_OVERHEAD) + 2 + layers[-1].n + words(0) - handouts
+    scan = early_scan_cycles(layers[-1].n) if net.cfg.early_margin is not None else 0
+    total = steps * (groups + ENC_TAIL + STEP_OVERHEAD + scan) + 2 + layers[-1].n + words(0) - handouts
     for j, layer in enumerate(layers):
         total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)
         total += words(j + 1) if j + 1 < len(layers) else spikes[layer.name]

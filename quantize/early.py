@@ -18,8 +18,10 @@ Early decision (:func:`early_exit_steps`) stops an image before the last step:
   run's.
 
 An image that never meets its rule runs all ``T`` steps and takes the full run's decision.
-The RTL core does not stop early today: this is the model of the option (a per-step compare
-of the top two class counters against the step counter).
+``QuantConfig.early_margin`` selects the rule for the bit-accurate model and the RTL core
+(:func:`config_rule`; ``quantize.snn.run`` runs :func:`run_early`): after every step the core
+scans the class counters for the top two counts and stops the image when the rule holds
+(``quantize.core``: ``classes + 3`` cycles per step).
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ import numpy as np
 
 from quantize import snn as q
 
-__all__ = ["StepRecord", "record_steps", "lead", "early_exit_steps", "early_decision", "event_keys"]
+__all__ = ["StepRecord", "record_steps", "lead", "early_exit_steps", "early_decision", "event_keys", "config_rule",
+           "run_early"]
 
 
 def event_keys(net: q.QuantNetwork) -> list[str]:
     """The event counters of :class:`StepRecord` ``events``, as ``quantize.snn.run``'s
     ``spikes`` keys: ``"input"``, each layer's name, ``"words.<layer>"`` for each layer."""
     names = [L.name for L in net.layers]
-    return ["input", *names, *("words." + n for n in names)]
+    groups = ["groups.input"] if q.encoder_lanes(net.cfg, net.input_shape) > 1 else []
+    return ["input", *names, *("words." + n for n in names), *groups]
 
 
 @dataclass
@@ -48,6 +52,7 @@ class StepRecord:
     ----------
     counts : int16 (T, B, C)   output spikes of each class after steps 1..T (cumulative)
     pred : int64 (T, B)        ``quantize.snn.decide`` after steps 1..T (ties: membrane, index)
+    membrane : int64 (T, B, C) the output layer's state after steps 1..T
     events : int64 (T, B, K)   events in each step (not cumulative), K = ``len(keys)``
     keys : list of str         :func:`event_keys` (the columns of ``events``)
     """
@@ -56,6 +61,7 @@ class StepRecord:
     pred: np.ndarray
     events: np.ndarray
     keys: list
+    membrane: np.ndarray | None = None
 
     def totals(self, steps: int, images=None) -> dict:
         """Events summed over steps 1..``steps`` and the ``images`` (index or bool mask; default
@@ -73,10 +79,15 @@ class _Recorder(q.StepObserver):
         self.events = np.zeros((steps, b, len(self.col)), np.int64)
         self.counts = np.zeros((steps, b, net.classes), np.int16)
         self.pred = np.zeros((steps, b), np.int64)
+        self.membrane = np.zeros((steps, b, net.classes), np.int64)
+        self.lanes = q.encoder_lanes(net.cfg, net.input_shape)
 
     def layer_input(self, t, layer, s):
         if layer is self.net.layers[0]:
             self.events[t, :, self.col["input"]] = np.asarray(s).reshape(self.b, -1).sum(axis=1)
+            if self.lanes > 1:
+                self.events[t, :, self.col["groups.input"]] = [q.encoder_groups(s[i:i + 1], self.lanes)
+                                                              for i in range(self.b)]
         self.events[t, :, self.col["words." + layer.name]] = q.scatter_words(layer, s, self.net.cfg.parallelism, per_image=True)
 
     def layer_output(self, t, layer, s):
@@ -84,7 +95,9 @@ class _Recorder(q.StepObserver):
 
     def step_end(self, t, counts, state):
         self.counts[t] = counts
-        self.pred[t] = q.decide(counts, state[self.net.layers[-1].name])
+        v = state[self.net.layers[-1].name]
+        self.membrane[t] = v.reshape(self.b, -1)
+        self.pred[t] = q.decide(counts, v)
 
 
 def record_steps(net: q.QuantNetwork, x, first_image: int = 0, batch: int = 250) -> StepRecord:
@@ -99,7 +112,8 @@ def record_steps(net: q.QuantNetwork, x, first_image: int = 0, batch: int = 250)
         parts.append(rec)
     return StepRecord(np.concatenate([p.counts for p in parts], axis=1),
                       np.concatenate([p.pred for p in parts], axis=1),
-                      np.concatenate([p.events for p in parts], axis=1), event_keys(net))
+                      np.concatenate([p.events for p in parts], axis=1), event_keys(net),
+                      np.concatenate([p.membrane for p in parts], axis=1))
 
 
 def lead(counts) -> np.ndarray:
@@ -167,3 +181,32 @@ def early_decision(rec: StepRecord, steps: int | None = None, margin: int | None
     b = np.arange(rec.counts.shape[1])
     leader = rec.counts[stop - 1, b].argmax(axis=1)
     return np.where(decided, leader, rec.pred[total - 1]), stop, decided
+
+
+def config_rule(cfg: q.QuantConfig):
+    """The rule of ``cfg.early_margin`` as :func:`early_exit_steps`' ``margin``: 0 (lossless)
+    -> None, M -> M; a config without early decision is a ValueError."""
+    if cfg.early_margin is None:
+        raise ValueError("QuantConfig.early_margin is None: no early decision")
+    return None if cfg.early_margin == 0 else int(cfg.early_margin)
+
+
+def run_early(net: q.QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: int = 0) -> dict:
+    """``quantize.snn.run`` under the config's early decision (``net.cfg.early_margin``): the
+    same keys, each image's figures at its stop step (counts, membrane, prediction: its leader
+    where the rule stopped it, else the full run's decision; events summed over the steps it
+    ran), ``pred_at`` {c: the predictions of a c-step run under the rule}, and ``stop`` int64
+    (B,) the steps each image ran; ``spikes["steps.run"]`` their sum (the core's per-step
+    cycles count only the steps run)."""
+    rule = config_rule(net.cfg)
+    rec = record_steps(net, x, first_image, batch)
+    steps = net.cfg.steps
+    pred, stop, _ = early_decision(rec, steps, rule)
+    b = np.arange(rec.counts.shape[1])
+    ran = np.arange(steps)[:, None] < stop[None, :]                      # (T, B)
+    spikes = {k: int(v) for k, v in zip(rec.keys, (rec.events * ran[..., None]).sum(axis=(0, 1)))}
+    spikes["steps.run"] = int(stop.sum())
+    cps = sorted({int(c) for c in checkpoints if 0 < int(c) <= steps} | {steps})
+    return {"counts": rec.counts[stop - 1, b].astype(np.int64), "membrane": rec.membrane[stop - 1, b],
+            "pred": pred, "pred_at": {c: early_decision(rec, c, rule)[0] for c in cps}, "spikes": spikes,
+            "stop": stop}

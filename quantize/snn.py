@@ -149,6 +149,12 @@ class QuantConfig:
         The RTL core's scatter lanes P, 1..64 (``quantize.core``): a conv layer's accumulator
         in P banks by output column, so a spike updates up to P words of a window row per
         cycle. Timing only: the arithmetic is the same for every P.
+    early_margin : int or None
+        Early decision (``quantize.early``): None runs every image all ``steps`` steps; 0 stops
+        an image after the first step whose leading class leads every other by more than the
+        steps left (lossless: the prediction is the full run's); M >= 1 also stops it once the
+        lead reaches M (lossy). A stopped image's prediction is its leader at that step; the
+        RTL core checks the rule after every step (``quantize.core``).
     """
 
     kind: str = "twin-if"
@@ -168,6 +174,7 @@ class QuantConfig:
     lut_range: float = 8.0
     seed: int = 1
     parallelism: int = 1
+    early_margin: int | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -190,6 +197,9 @@ class QuantConfig:
             raise ValueError(f"QuantConfig.input_rate must be in (0, 1], not {self.input_rate!r}")
         if not self.lut_range > 0:
             raise ValueError(f"QuantConfig.lut_range must be > 0, not {self.lut_range!r}")
+        m = self.early_margin
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or not 0 <= m < 1 << 16):
+            raise ValueError(f"QuantConfig.early_margin must be None or an integer in 0..65535 (0: lossless), not {m!r}")
 
 
 @dataclass
@@ -728,7 +738,13 @@ def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: 
     quantize/core.py; with ``cfg.parallelism`` P > 1 its cycles: a window row's words in
     groups of P; and, where the core's encoder scans E > 1 pixels per cycle
     (``encoder_lanes``), ``"groups.input"``: the groups of E pixels with spikes), and ``pred_at`` {step: (B,)} for the checkpoints.
+    With ``cfg.early_margin`` set, each image stops early by that rule (:func:`quantize.early.run_early`:
+    the same keys at each image's stop step, ``stop`` the steps it ran, ``spikes["steps.run"]`` their sum).
     """
+    if net.cfg.early_margin is not None:         # early decision: each image to its stop step
+        from .early import run_early
+
+        return run_early(net, x, checkpoints=checkpoints, batch=batch, first_image=first_image)
     x = np.asarray(x)
     cps = sorted({int(c) for c in checkpoints if 0 < int(c) <= net.cfg.steps} | {net.cfg.steps})
     out = {"counts": [], "membrane": [], "pred_at": {c: [] for c in cps}}
