@@ -12,13 +12,13 @@ from pathlib import Path
 
 from spinbase.fileio import atomic_write_json, atomic_write_text
 
-from . import (allspin, core, devices_dyn, devices_neuron, llg, networks, recurrent, seed_figures, suite, twin,
-               user_networks, variation)
+from . import (allspin, core, devices_dyn, devices_neuron, fast, llg, networks, recurrent, seed_figures, steps, suite,
+               twin, user_networks, variation)
 
 #: Benchmarks with their own ``run() -> dict`` and ``markdown(dict) -> str``, in BENCHMARKS.md's
 #: order after the four above: name -> module.
-SECTIONS = {"user_networks": user_networks, "seed": seed_figures, "variation": variation, "suite": suite,
-            "devices_neuron": devices_neuron, "devices_dyn": devices_dyn, "recurrent": recurrent,
+SECTIONS = {"steps": steps, "fast": fast, "user_networks": user_networks, "seed": seed_figures, "variation": variation,
+            "suite": suite, "devices_neuron": devices_neuron, "devices_dyn": devices_dyn, "recurrent": recurrent,
             "allspin": allspin}
 
 
@@ -194,7 +194,8 @@ def main(argv=None) -> int:
                "core": lambda: core.run(min(args.images, 500)),
                "seed": lambda: seed_figures.run(out),
                "allspin": lambda: allspin.run(out),   # its training points cached under out/allspin-points
-               **{name: module.run for name, module in SECTIONS.items() if name not in ("seed", "allspin")}}
+               "steps": lambda: steps.run(out),       # its chunks cached under out/steps-points
+               **{name: module.run for name, module in SECTIONS.items() if name not in ("seed", "allspin", "steps")}}
     results = {}
     for name, fn in runners.items():
         if args.only and name not in args.only:

@@ -546,10 +546,11 @@ def recurrent_rows(layer, s: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
     return np.concatenate([flat, prev.astype(flat.dtype)], axis=1)
 
 
-def layer_fanout(layer, in_shape: tuple, out_shape: tuple) -> np.ndarray:
+def layer_fanout(layer, in_shape: tuple, out_shape: tuple, lanes: int = 1) -> np.ndarray:
     """Synapses (for pooling: windows) each input position drives, int64 shaped like the input
     (H, W, C) or (n,): conv ``K x`` the output positions whose window covers it; pooling the
-    windows containing it; dense ``out``."""
+    windows containing it; dense ``out``. ``lanes`` > 1 counts each window row's output
+    columns in groups of ``lanes`` (``ceil(columns / lanes)``: the RTL core's scatter cycles)."""
     if isinstance(layer, Dense):
         return np.full(in_shape, out_shape[0], np.int64)
     if isinstance(layer, Flatten):
@@ -563,7 +564,7 @@ def layer_fanout(layer, in_shape: tuple, out_shape: tuple) -> np.ndarray:
         i = np.arange(n_in) + p                       # position in the padded input
         o = np.arange(n_out) * st                     # window starts
         cover.append(((o[None, :] <= i[:, None]) & (i[:, None] < o[None, :] + k)).sum(axis=1))
-    f = cover[0][:, None] * cover[1][None, :] * mult
+    f = cover[0][:, None] * (-(-cover[1] // lanes))[None, :] * mult
     return np.broadcast_to(f[..., None], in_shape).astype(np.int64)
 
 

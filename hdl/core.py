@@ -45,6 +45,11 @@ its last word, so that word is written in the cycle of the readout's first read 
 likewise); the readout clears each word the cycle after reading it, and leaves the write port
 to the scatter otherwise.
 
+Lanes (``QuantConfig.parallelism`` P; issue 17; timing and size only): a conv layer's
+accumulator in ``CoreLayer.banks`` banks by output column, each with its own scatter lane
+(``_scatter``), and the encoder scanning ``CoreLayer.enc_lanes`` pixels per cycle
+(``_encoder_lanes``); P = 1 builds the single-lane core.
+
 Ports (flat, for ``tb.harness_top.clocked_top``; the control/status block)
 --------------------------------------------------------------------------
 pix_valid, pix_data, pix_ready : the pixel stream, ``PIX_PER_BEAT`` codes per beat (pixel
@@ -68,7 +73,7 @@ from amaranth.lib.wiring import In, Out
 from quantize.core import (READ_FLUSH, READ_STAGES, SCATTER_LATENCY, SIG_BITS, CoreLayer, check_core_network,
                            core_layers)
 from quantize.fixed import signed_width
-from quantize.lfsr import LfsrConfig
+from quantize.lfsr import LfsrConfig, leap_rows
 from quantize.snn import ENCODER_WIDTHS, QuantNetwork
 
 __all__ = ["SnnCore", "COUNT_BITS", "PIX_PER_BEAT", "check_core", "layer_widths"]
@@ -130,6 +135,17 @@ class _Lfsr:
     def advance(self):
         s = self.state
         self.m.d.sync += s.eq(Cat(*[(s & mask).xor() for mask in self.cfg.leap_masks]))
+
+    def lane_words(self, lanes: int) -> list:
+        """The next ``lanes`` words of the sequence: word i is the top ``bits`` of the state
+        ``i`` words on (rows of ``quantize.lfsr.leap_rows``: an XOR network per bit)."""
+        w, k, s = self.cfg.width, self.cfg.bits_per_cycle, self.state
+        return [self.word] + [Cat(*[(s & row).xor() for row in leap_rows(w, i * k)[w - k:]]) for i in range(1, lanes)]
+
+    def leap(self, words: int):
+        """Advance ``words`` words at once (the leap matrix ``A**(words bits)`` as XOR networks)."""
+        s = self.state
+        self.m.d.sync += s.eq(Cat(*[(s & row).xor() for row in leap_rows(self.cfg.width, words * self.cfg.bits_per_cycle)]))
 
 
 def _check_limits(net: QuantNetwork) -> None:
@@ -236,14 +252,22 @@ class SnnCore(wiring.Component):
             n, aw, kw = L.n, w["aw"], w["kw"]
             # at least two words: a one-word memory has a zero-width address, which Verilog cannot
             # declare (an MLP layer within one row tile); the spare word is never addressed
-            am = memory.Memory(shape=unsigned(n * aw), depth=max(2, L.positions * L.tiles), init=[])
+            # B > 1 banks (conv, quantize.core.CoreLayer.banks): one memory per bank of
+            # ``Ho ceil(Wo / B) R`` words, and one weight ROM read port per bank (the
+            # synthesis copies the ROM where a block RAM has too few ports)
+            nb = L.banks
             km = memory.Memory(shape=unsigned(n * kw), depth=max(2, L.rows), init=[_pack(row, kw) for row in L.k])
-            m.submodules[f"acc_{L.name}"] = am
+            depth = L.positions * L.tiles if nb == 1 else L.out_hw[0] * -(-L.out_hw[1] // nb) * L.tiles
+            rds, wrs = [], []
+            for bank in range(nb):
+                am = memory.Memory(shape=unsigned(n * aw), depth=max(2, depth), init=[])
+                m.submodules[f"acc_{L.name}" if nb == 1 else f"acc_{L.name}_b{bank}"] = am
+                wrs.append(am.write_port())
+                rds.append(am.read_port(transparent_for=()))
             m.submodules[f"w_{L.name}"] = km
-            wr = am.write_port()
-            acc_wr.append(wr)
-            acc_rd.append(am.read_port(transparent_for=()))
-            eng.append(self._scatter(m, j, L, w, acc_rd[j], wr, km.read_port(transparent_for=())))
+            acc_wr.append(wrs)
+            acc_rd.append(rds)
+            eng.append(self._scatter(m, j, L, w, rds, wrs, [km.read_port(transparent_for=()) for _ in range(nb)]))
 
         # Neuron state.
         mw = cfg.membrane_bits
@@ -273,13 +297,16 @@ class SnnCore(wiring.Component):
         # Decision.
         dec_c = Signal(range(classes + 1))
         best_cnt = Signal(COUNT_BITS)
+        # early decision: the top two counts, the lead and the steps left
+        top1, top2, lead_r, left_r = (Signal(COUNT_BITS, name=nm) for nm in ("top1", "top2", "lead", "left"))
         best_v = Signal(signed(len(v_regs[-1][0])))
         best_i = Signal(pw)
         dq_valid = Signal()
         dq_cnt, dq_v, dq_i = Signal.like(best_cnt), Signal.like(best_v), Signal.like(best_i)
 
-        enc = self._encoder(m, lf=[_Lfsr(m, wd, b, f"enc{i}") for i, wd in enumerate(ENCODER_WIDTHS)],
-                            pix_rd=pix_rd, base=bases[0], spike_event=spike_event, eng0=eng[0])
+        encoder = self._encoder if layers[0].enc_lanes == 1 else self._encoder_lanes
+        enc = encoder(m, lf=[_Lfsr(m, wd, b, f"enc{i}") for i, wd in enumerate(ENCODER_WIDTHS)],
+                      pix_rd=pix_rd, base=bases[0], spike_event=spike_event, eng0=eng[0])
         rd = self._readout_control(m)
         ph = [Signal(name=f"ph_{L.name}") for L in layers]   # registered: layer j's readout runs
         for j, L in enumerate(layers):
@@ -337,11 +364,41 @@ class SnnCore(wiring.Component):
             with m.State("STEP_END"):
                 m.d.sync += t.eq(t + 1)
                 enc["restart"]()
-                with m.If(t + 1 == steps):
-                    m.d.sync += [dec_c.eq(0), dq_valid.eq(0)]
-                    m.next = "DECIDE"
-                with m.Else():
-                    m.next = "ENC"
+                if cfg.early_margin is None:
+                    with m.If(t + 1 == steps):
+                        m.d.sync += [dec_c.eq(0), dq_valid.eq(0)]
+                        m.next = "DECIDE"
+                    with m.Else():
+                        m.next = "ENC"
+                else:
+                    m.d.sync += [dec_c.eq(0), dq_valid.eq(0), top1.eq(0), top2.eq(0)]
+                    m.next = "EARLY"
+            if cfg.early_margin is not None:
+                # early decision (quantize.early; quantize.core.early_scan_cycles): the counters
+                # read one per cycle into the top two counts, then the lead and the steps left
+                # registered, then the rule: stop (DECIDE; a lead >= 1 is a unique leader, which
+                # DECIDE returns) or run the next step
+                with m.State("EARLY"):
+                    m.d.sync += [dq_valid.eq(1), dq_cnt.eq(counts[dec_c[:pw]]), dec_c.eq(dec_c + 1)]
+                    with m.If(dq_valid):
+                        with m.If(dq_cnt > top1):
+                            m.d.sync += [top1.eq(dq_cnt), top2.eq(top1)]
+                        with m.Elif(dq_cnt > top2):
+                            m.d.sync += top2.eq(dq_cnt)
+                    with m.If(dec_c == classes):     # the last class is in the second stage
+                        m.next = "EARLY_LEAD"
+                with m.State("EARLY_LEAD"):
+                    m.d.sync += [lead_r.eq(top1 - top2), left_r.eq(steps - t)]
+                    m.next = "EARLY_RULE"
+                with m.State("EARLY_RULE"):
+                    stop = (left_r == 0) | (lead_r > left_r)
+                    if cfg.early_margin > 0:
+                        stop = stop | (lead_r >= cfg.early_margin)
+                    with m.If(stop):
+                        m.d.sync += [dec_c.eq(0), dq_valid.eq(0)]
+                        m.next = "DECIDE"
+                    with m.Else():
+                        m.next = "ENC"
             with m.State("DECIDE"):
                 # two stages: class dec_c's count and membrane registered, then compared with
                 # the best so far (quantize.snn.decide: most spikes, then the higher membrane,
@@ -408,6 +465,94 @@ class SnnCore(wiring.Component):
                 m.d.sync += pch.eq(0)
         return {"run": run, "done": done, "restart": restart, "lf": lf}
 
+    def _encoder_lanes(self, m: Module, lf, pix_rd, base, spike_event, eng0) -> dict:
+        """The encoder scanning E = ``layers[0].enc_lanes`` pixels per cycle (a power of two
+        dividing ``PIX_PER_BEAT``, so a group of E lies in one beat): the same four stages as
+        :meth:`_encoder` on groups (stage 3: the group's E fields; stage 4: E comparisons with
+        the next E encoder words, lane i's the word i on of each bank, the banks leaping E
+        words (the last group: the pixels left) as the group leaves stage 3). Stage 4 keeps the
+        group's spikes pending (``m4``) and hands out the lowest one per cycle the engine takes
+        a request; the pipeline advances in the cycle that hands out the last (or none), so a
+        group with k > 0 spikes holds k - 1 cycles beyond the spikes' ``F - 1`` each. Each
+        lane keeps its pixel's (row, column, channel), advanced by E pixels per group."""
+        e = self.layers[0].enc_lanes
+        b, pixels = self.net.cfg.input_bits, self.pixels
+        ih, iw, ic = self.net.input_shape
+        groups = -(-pixels // e)
+        last_n = pixels - (groups - 1) * e             # pixels of the last group
+        gpb = PIX_PER_BEAT // e                        # groups per beat
+        run, done = Signal(name="enc_run"), Signal(name="enc_done")
+        g = Signal(range(groups + 1), name="enc_g")
+        v1, v2, v3, v4 = (Signal(name=f"enc_v{i}") for i in range(1, 5))
+        l1, l2, l3 = (Signal(name=f"enc_last{i}") for i in range(1, 4))      # the last group
+        sel1, sel2 = Signal(range(max(2, gpb)), name="enc_sel1"), Signal(range(max(2, gpb)), name="enc_sel2")
+        beat2 = Signal(PIX_PER_BEAT * b, name="enc_beat2")
+        p3 = Signal(e * b, name="enc_p3")
+        m4 = Signal(e, name="enc_m4")                  # the group's spikes not handed out yet
+        lanes = []
+        for i in range(e):
+            prow, pcol = Signal(range(max(2, ih)), name=f"enc_row{i}"), Signal(range(max(2, iw)), name=f"enc_col{i}")
+            pch = Signal(range(ic), name=f"enc_ch{i}") if ic > 1 else None
+            lanes.append((prow, pcol, pch, Signal(8, name=f"enc_y4_{i}"), Signal(8, name=f"enc_x4_{i}"),
+                          Signal(8, name=f"enc_c4_{i}")))
+        b4 = Signal(32, name="enc_b4")
+        gfields = Array(beat2[e * b * q:e * b * (q + 1)] for q in range(gpb))
+        words = [w0 ^ w1 for w0, w1 in zip(lf[0].lane_words(e), lf[1].lane_words(e))]
+        free, adv = Signal(name="enc_free"), Signal(name="enc_adv")
+        issuing = g != groups
+        m.d.comb += [free.eq(run & ~eng0["busy_next"]), adv.eq(free & ((m4 & (m4 - 1)) == 0)),
+                     pix_rd.addr.eq(g >> (gpb.bit_length() - 1)), pix_rd.en.eq(adv),
+                     done.eq(free & ~issuing & ~v1 & ~v2 & ~v3 & ~v4)]
+        fires = [v3 & (p3[b * i:b * (i + 1)] > words[i]) & (~l3 if i >= last_n else 1) for i in range(e)]
+        with m.If(adv):
+            m.d.sync += [v1.eq(issuing), sel1.eq(g[:gpb.bit_length() - 1] if gpb > 1 else 0), l1.eq(g == groups - 1),
+                         v2.eq(v1), beat2.eq(pix_rd.data), sel2.eq(sel1), l2.eq(l1),
+                         v3.eq(v2), p3.eq(gfields[sel2]), l3.eq(l2),
+                         v4.eq(v3), m4.eq(Cat(*fires)), b4.eq(base)]
+            m.d.sync += [r.eq(v) for prow, pcol, pch, y4, x4, c4 in lanes
+                         for r, v in ((y4, prow), (x4, pcol), (c4, 0 if pch is None else pch))]
+            with m.If(issuing):
+                m.d.sync += g.eq(g + 1)
+            with m.If(v3):
+                for bank in lf:
+                    if last_n == e:
+                        bank.leap(e)
+                    else:
+                        with m.If(l3):
+                            bank.leap(last_n)
+                        with m.Else():
+                            bank.leap(e)
+                for prow, pcol, pch, *_ in lanes:
+                    self._raster_add(m, prow, pcol, pch, iw, ic, e)
+                m.d.sync += base.eq(base + Mux(l3, last_n, e))
+        with m.Elif(free & (m4 != 0)):
+            m.d.sync += m4.eq(m4 & (m4 - 1))
+        with m.If(free & (m4 != 0)):
+            idx = _lowest_set_bit(m, m4)
+            spike_event(0, b4 + idx)
+            m.d.comb += [eng0["req"].eq(1), eng0["y"].eq(Array(ln[3] for ln in lanes)[idx]),
+                         eng0["x"].eq(Array(ln[4] for ln in lanes)[idx]), eng0["c"].eq(Array(ln[5] for ln in lanes)[idx])]
+
+        def restart():
+            m.d.sync += [g.eq(0), v1.eq(0), v2.eq(0), v3.eq(0), v4.eq(0), m4.eq(0)]
+            for i, (prow, pcol, pch, *_) in enumerate(lanes):   # lane i: pixel i
+                m.d.sync += [prow.eq(i // (iw * ic)), pcol.eq(i // ic % iw)]
+                if pch is not None:
+                    m.d.sync += pch.eq(i % ic)
+        return {"run": run, "done": done, "restart": restart, "lf": lf}
+
+    @staticmethod
+    def _raster_add(m: Module, prow, pcol, pch, iw: int, ic: int, e: int):
+        """Advance a (row, column[, channel]) by ``e <= iw ic`` pixels, channel fastest (at most
+        one carry into the column and one into the row)."""
+        if pch is None:
+            col = pcol + e
+        else:
+            ch = pch + e % ic
+            m.d.sync += pch.eq(Mux(ch >= ic, ch - ic, ch))
+            col = pcol + e // ic + (ch >= ic)
+        m.d.sync += [pcol.eq(Mux(col >= iw, col - iw, col)), prow.eq(prow + (col >= iw))]
+
     @staticmethod
     def _raster(m: Module, prow, pcol, pch, iw: int, ic: int):
         """Advance the encoder's (row, column[, channel]) to the next pixel, channel fastest."""
@@ -433,8 +578,16 @@ class SnnCore(wiring.Component):
         stage), A3's registers address both memories, E1 registers their outputs and E2 adds
         the row to the word and writes it back (``SCATTER_LATENCY`` cycles after W), forwarding
         the sums of the two writes a read misses (consecutive words of one address: the last
-        word of a spike and the first of the next)."""
-        n, aw, kw = L.n, w["aw"], w["kw"]
+        word of a spike and the first of the next).
+
+        ``acc_rd``, ``acc_wr``, ``k_rd``: one port per bank (``L.banks`` = B). With B > 1 (conv)
+        the walk steps B output columns of a window row per cycle (a chunk starting at ``ox``):
+        bank b (the columns ``ox mod B = b``, word ``((oy ceil(Wo / B) + ox // B) R + tile``)
+        takes the chunk's one column of its own, ``ox + ((b - ox mod B) mod B)``, when that is
+        in the window; each bank has its own A1..E2 lane, weight ROM read port and forwarding
+        (any B consecutive columns lie in distinct banks, so one chunk never updates a bank
+        twice, and the hazards are a bank's own, as with one memory)."""
+        nb = L.banks
         req = Signal(name=f"req_{L.name}")
         rec = Signal(name=f"rec_{L.name}")       # the request is a recurrent layer's own spike
         ry, rx = Signal(8, name=f"ry_{L.name}"), Signal(8, name=f"rx_{L.name}")
@@ -457,6 +610,28 @@ class SnnCore(wiring.Component):
         def hi(v, top):
             return Mux(v > top, top, v)
 
+        def row_last(a, top):
+            """The chunk starting at column ``a`` is its window row's last (``top`` the row's last column)."""
+            return a == top if nb == 1 else a + nb > top
+
+        # banks: the chunk's start column as (ox // B, ox mod B) = (q0, b0), and the row's first
+        # (q_lo, b_lo); at the request from a table of the raw column (B not a power of two)
+        wb = -(-wo // nb)                                  # groups (B columns) per output row
+        if nb > 1:
+            q0, q_lo = Signal(8, name=f"q0_{L.name}"), Signal(8)
+            b0, b_lo = Signal(range(nb), name=f"b0_{L.name}"), Signal(range(nb))
+            if nb & (nb - 1) == 0:
+                lo_x = lo(px_)
+                q_req, b_req = lo_x >> (nb.bit_length() - 1), lo_x[:nb.bit_length() - 1]
+            else:
+                def col(v):
+                    v = (v >> 1 if L.pool_input else v) + L.padding
+                    return divmod(max(0, v - k1), nb)
+                bb = (nb - 1).bit_length()
+                table = Array(Const(col(v)[0] << bb | col(v)[1], 8 + bb) for v in range(256))
+                qb_req = Signal(8 + bb, name=f"qb_req_{L.name}")
+                m.d.comb += qb_req.eq(table[rx])
+                q_req, b_req = qb_req[bb:], qb_req[:bb]
         # last_w: the walked position is the spike's last (a register, so busy_next, which holds
         # the feeding pipeline, comes straight from flip-flops)
         last_w = Signal(name=f"lastw_{L.name}")
@@ -468,55 +643,95 @@ class SnnCore(wiring.Component):
                 m.d.sync += [oy.eq(lo(py_)), oy_hi.eq(hi(py_, ho - 1)), ox.eq(lo(px_)), ox_lo.eq(lo(px_)),
                              ox_hi.eq(hi(px_, wo - 1)), dy.eq(hi(py_, k1)), dx.eq(hi(px_, k1)),
                              dx0.eq(hi(px_, k1)),
-                             last_w.eq((lo(py_) == hi(py_, ho - 1)) & (lo(px_) == hi(px_, wo - 1)))]
+                             last_w.eq((lo(py_) == hi(py_, ho - 1)) & row_last(lo(px_), hi(px_, wo - 1)))]
+                if nb > 1:
+                    m.d.sync += [q0.eq(q_req), q_lo.eq(q_req), b0.eq(b_req), b_lo.eq(b_req)]
             else:
                 m.d.sync += last_w.eq(1)
         with m.Elif(last):
             m.d.sync += active.eq(0)
         with m.Elif(active):
-            with m.If(ox == ox_hi):
+            with m.If(row_last(ox, ox_hi)):
                 m.d.sync += [ox.eq(ox_lo), oy.eq(oy + 1), dx.eq(dx0), dy.eq(dy - 1),
-                             last_w.eq((oy + 1 == oy_hi) & (ox_lo == ox_hi))]
+                             last_w.eq((oy + 1 == oy_hi) & row_last(ox_lo, ox_hi))]
+                if nb > 1:
+                    m.d.sync += [q0.eq(q_lo), b0.eq(b_lo)]
             with m.Else():
-                m.d.sync += [ox.eq(ox + 1), dx.eq(dx - 1), last_w.eq((oy == oy_hi) & (ox + 1 == ox_hi))]
+                m.d.sync += [ox.eq(ox + nb), dx.eq(dx - nb), last_w.eq((oy == oy_hi) & row_last(ox + nb, ox_hi))]
+                if nb > 1:
+                    m.d.sync += q0.eq(q0 + 1)
 
-        # A1..A3: the word address and weight row of the walked position.
+        # A1..A3: the word address and weight row of the walked position (per bank).
         rows, words = L.rows, L.positions * L.tiles
-        v1, v2, v3, v4, v5 = (Signal(name=f"s{i}v_{L.name}") for i in range(1, 6))
-        m.d.sync += [v1.eq(active), v2.eq(v1), v3.eq(v2), v4.eq(v3), v5.eq(v4)]
-        row2 = Signal(range(rows + 1), name=f"row2_{L.name}")
-        row3 = Signal(range(rows + 1), name=f"row3_{L.name}")
-        addr3 = Signal(range(words + 1), name=f"addr3_{L.name}")
-        addr4 = Signal(range(words + 1), name=f"addr4_{L.name}")
-        addr5 = Signal(range(words + 1), name=f"addr5_{L.name}")
+        bwords = ho * wb * L.tiles                         # words per bank
         if L.kind == "conv":
             crow1 = Signal(range(rows + 1), name=f"crow1_{L.name}")   # c k**2
             dyk1 = Signal(range(k * k + 1), name=f"dyk1_{L.name}")     # dy k + dx
             oyw1 = Signal(range(L.positions + 1), name=f"oyw1_{L.name}")
-            ox1 = Signal(8, name=f"ox1_{L.name}")
-            pos2 = Signal(range(L.positions + 1), name=f"pos2_{L.name}")
-            m.d.sync += [crow1.eq(cc * (k * k)), dyk1.eq(dy * k + dx), oyw1.eq(oy * wo), ox1.eq(ox),
-                         row2.eq(crow1 + dyk1), pos2.eq(oyw1 + ox1),
+            m.d.sync += [crow1.eq(cc * (k * k)), dyk1.eq(dy * k + dx), oyw1.eq(oy * wb)]
+        out = {"req": req, "y": ry, "x": rx, "c": rc, "rec": rec, "busy_next": active & ~last}
+        for b in range(nb):
+            sfx = L.name if nb == 1 else f"{L.name}_b{b}"
+            self._scatter_lane(m, L, w, sfx, acc_rd[b], acc_wr[b], k_rd[b], dict(
+                req=req, rec=rec, active=active, yy=yy, xx=xx, cc=cc, ox=ox, ox_hi=ox_hi, b=b,
+                b0=b0 if nb > 1 else None, q0=q0 if nb > 1 else None,
+                conv=(crow1, dyk1, oyw1) if L.kind == "conv" else None, words=bwords if nb > 1 else words))
+        return out
+
+    def _scatter_lane(self, m: Module, L: CoreLayer, w: dict, sfx: str, acc_rd, acc_wr, k_rd, e: dict):
+        """One bank's lane of a scatter engine: A1 (its column of the walked chunk: valid, column
+        offset and group), A2, A3 (the word address and weight row), E1, E2 (the add and the
+        write-back with forwarding). One bank: the walked position itself."""
+        n, aw, kw = L.n, w["aw"], w["kw"]
+        nb, rows, words = L.banks, L.rows, e["words"]
+        yy, xx, cc, ox = e["yy"], e["xx"], e["cc"], e["ox"]
+        v1, v2, v3, v4, v5 = (Signal(name=f"s{i}v_{sfx}") for i in range(1, 6))
+        m.d.sync += [v2.eq(v1), v3.eq(v2), v4.eq(v3), v5.eq(v4)]
+        row2 = Signal(range(rows + 1), name=f"row2_{sfx}")
+        row3 = Signal(range(rows + 1), name=f"row3_{sfx}")
+        addr3 = Signal(range(words + 1), name=f"addr3_{sfx}")
+        addr4 = Signal(range(words + 1), name=f"addr4_{sfx}")
+        addr5 = Signal(range(words + 1), name=f"addr5_{sfx}")
+        if L.kind == "conv" and nb == 1:
+            crow1, dyk1, oyw1 = e["conv"]
+            ox1 = Signal(8, name=f"ox1_{sfx}")
+            pos2 = Signal(range(L.positions + 1), name=f"pos2_{sfx}")
+            m.d.sync += [v1.eq(e["active"]), ox1.eq(ox), row2.eq(crow1 + dyk1), pos2.eq(oyw1 + ox1),
+                         row3.eq(row2), addr3.eq(pos2 * L.tiles + (row2 >> L.tile_log2))]
+        elif L.kind == "conv":
+            crow1, dyk1, oyw1 = e["conv"]
+            b, b0, q0 = e["b"], e["b0"], e["q0"]
+            off = Signal(range(nb), name=f"off_{sfx}")    # the bank's column: ox + off
+            # b0 > b: the bank's column lies in the next group (never for the last bank; no
+            # comparison that is constant, which Verilator's lint refuses)
+            later = Const(0) if b == nb - 1 else b0 > b
+            m.d.comb += off.eq(Mux(later, b - b0 + nb, b - b0))
+            off1 = Signal(range(nb), name=f"off1_{sfx}")
+            q1 = Signal(8, name=f"q1_{sfx}")
+            pos2 = Signal(range(L.positions + 1), name=f"pos2_{sfx}")
+            m.d.sync += [v1.eq(e["active"] & (ox + off <= e["ox_hi"])), off1.eq(off), q1.eq(q0 + later),
+                         row2.eq(crow1 + dyk1 - off1), pos2.eq(oyw1 + q1),
                          row3.eq(row2), addr3.eq(pos2 * L.tiles + (row2 >> L.tile_log2))]
         elif L.kind == "pool":
-            row1 = Signal(range(rows + 1), name=f"row1_{L.name}")
-            a1 = Signal(range(words + 1), name=f"a1_{L.name}")
-            x1 = Signal(8, name=f"x1_{L.name}")
-            a2 = Signal(range(words + 1), name=f"a2_{L.name}")
-            m.d.sync += [row1.eq(Cat(xx[0], yy[0], cc)), a1.eq((yy >> 1) * wo), x1.eq(xx >> 1),
+            wo = L.out_hw[1]
+            row1 = Signal(range(rows + 1), name=f"row1_{sfx}")
+            a1 = Signal(range(words + 1), name=f"a1_{sfx}")
+            x1 = Signal(8, name=f"x1_{sfx}")
+            a2 = Signal(range(words + 1), name=f"a2_{sfx}")
+            m.d.sync += [v1.eq(e["active"]), row1.eq(Cat(xx[0], yy[0], cc)), a1.eq((yy >> 1) * wo), x1.eq(xx >> 1),
                          row2.eq(row1), a2.eq(a1 + x1), row3.eq(row2), addr3.eq(a2)]
         else:
             ghw = L.geo_shape
-            yx1 = Signal(range(ghw[0] * ghw[1] + 1), name=f"yx1_{L.name}")
-            c1 = Signal(8, name=f"c1_{L.name}")
+            yx1 = Signal(range(ghw[0] * ghw[1] + 1), name=f"yx1_{sfx}")
+            c1 = Signal(8, name=f"c1_{sfx}")
             row_ff = yx1 * ghw[2] + c1
             if L.recurrent:    # a request of the layer's own spike: recurrent row in + c
-                rec_w, rec1 = Signal(name=f"recw_{L.name}"), Signal(name=f"rec1_{L.name}")
-                with m.If(req):
-                    m.d.sync += rec_w.eq(rec)
+                rec_w, rec1 = Signal(name=f"recw_{sfx}"), Signal(name=f"rec1_{sfx}")
+                with m.If(e["req"]):
+                    m.d.sync += rec_w.eq(e["rec"])
                 m.d.sync += rec1.eq(rec_w)
                 row_ff = Mux(rec1, int(np.prod(ghw)) + c1, row_ff)
-            m.d.sync += [yx1.eq(yy * ghw[1] + xx), c1.eq(cc), row2.eq(row_ff),
+            m.d.sync += [v1.eq(e["active"]), yx1.eq(yy * ghw[1] + xx), c1.eq(cc), row2.eq(row_ff),
                          row3.eq(row2), addr3.eq(row2 >> L.tile_log2)]
         m.d.sync += [addr4.eq(addr3), addr5.eq(addr4)]
         m.d.comb += [k_rd.addr.eq(row3), k_rd.en.eq(1), acc_rd.addr.eq(addr3), acc_rd.en.eq(1)]
@@ -525,13 +740,13 @@ class SnnCore(wiring.Component):
         # writes of the two E2 cycles at and after its read edge (the read port is not
         # transparent): E1 compares its address with those two writes' and E2 takes the newer
         # matching sum instead of the word read (forwarding).
-        d5 = Signal(n * aw, name=f"d5_{L.name}")
-        k5 = Signal(n * kw, name=f"k5_{L.name}")
-        s_prev = Signal(n * aw, name=f"sp_{L.name}")       # the sum written at the last edge
-        s_prev2 = Signal(n * aw, name=f"sp2_{L.name}")     # the one before
-        wa_prev = Signal.like(addr5, name=f"wap_{L.name}")
-        wv_prev = Signal(name=f"wvp_{L.name}")
-        hit1, hit2 = Signal(name=f"hit1_{L.name}"), Signal(name=f"hit2_{L.name}")
+        d5 = Signal(n * aw, name=f"d5_{sfx}")
+        k5 = Signal(n * kw, name=f"k5_{sfx}")
+        s_prev = Signal(n * aw, name=f"sp_{sfx}")       # the sum written at the last edge
+        s_prev2 = Signal(n * aw, name=f"sp2_{sfx}")     # the one before
+        wa_prev = Signal.like(addr5, name=f"wap_{sfx}")
+        wv_prev = Signal(name=f"wvp_{sfx}")
+        hit1, hit2 = Signal(name=f"hit1_{sfx}"), Signal(name=f"hit2_{sfx}")
         m.d.sync += [d5.eq(acc_rd.data), k5.eq(k_rd.data),
                      hit1.eq(v5 & (addr4 == addr5)), hit2.eq(wv_prev & (addr4 == wa_prev)),
                      wa_prev.eq(addr5), wv_prev.eq(v5), s_prev2.eq(s_prev)]
@@ -541,10 +756,10 @@ class SnnCore(wiring.Component):
         m.d.sync += s_prev.eq(summed)
         with m.If(v5):
             m.d.comb += [acc_wr.addr.eq(addr5), acc_wr.data.eq(summed), acc_wr.en.eq(1)]
-        fwd1, fwd2 = Signal(name=f"fwd1_{L.name}"), Signal(name=f"fwd2_{L.name}")
+        fwd1, fwd2 = Signal(name=f"fwd1_{sfx}"), Signal(name=f"fwd2_{sfx}")
         m.d.comb += [fwd1.eq(v5 & hit1), fwd2.eq(v5 & ~hit1 & hit2)]
         self.forwarding.append((L.name, fwd1, fwd2))
-        return {"req": req, "y": ry, "x": rx, "c": rc, "rec": rec, "busy_next": active & ~last}
+
 
     # ------------------------------------------------------------------------------------------
     def _readout_control(self, m: Module) -> dict:
@@ -675,6 +890,46 @@ class SnnCore(wiring.Component):
                 with m.Else():
                     m.d.sync += s["nx"].eq(s["nx"] + 1)
 
+    @staticmethod
+    def _bank_readout(m: Module, L: CoreLayer, s: dict, ph, acc_rd, acc_wr):
+        """The readout's reads of a banked layer's words (``L.banks`` = B > 1) in the issue order
+        (position, tile): position (oy, ox) lies in bank ``ox mod B``, word ``g R + r`` of its
+        group ``g = oy ceil(Wo / B) + ox // B``; the group advances after the last bank of a
+        group and after a row's last column (one group per B columns, ``ceil(Wo / B)`` per row),
+        so one address ``rab`` serves every bank. Returns the read word: the banks' outputs
+        AND-ed with the issue's bank as one-hot flags registered with the issue, and OR-ed (two
+        logic levels behind the block RAMs' slow outputs); the word is cleared behind the read
+        as with one memory."""
+        nb, R, wo = L.banks, L.tiles, L.out_hw[1]
+        bwords = L.out_hw[0] * -(-wo // nb) * R
+        rab = Signal(range(bwords + R + 1), name=f"rab_{L.name}")      # the word issued
+        rgrp = Signal(range(bwords + R + 1), name=f"rgrp_{L.name}")    # its group's first word
+        rb, rcol = Signal(range(nb), name=f"rb_{L.name}"), Signal(range(max(2, wo)), name=f"rcol_{L.name}")
+        rb1, rab1 = Signal(range(nb), name=f"rb1_{L.name}"), Signal.like(rab, name=f"rab1_{L.name}")
+        with m.If(~ph):
+            m.d.sync += [rab.eq(0), rgrp.eq(0), rb.eq(0), rcol.eq(0)]
+        with m.Else():
+            m.d.comb += [p.addr.eq(rab) for p in acc_rd] + [p.en.eq(1) for p in acc_rd]
+            m.d.sync += [rb1.eq(rb), rab1.eq(rab)]
+            hot1 = [Signal(name=f"rbh1_{L.name}{bk}") for bk in range(nb)]   # rb1 == bank, one-hot
+            m.d.sync += [h.eq(rb == bk) for bk, h in enumerate(hot1)]
+            with m.If(s["adv"] & s["issuing"]):
+                with m.If(s["r0"] == R - 1):                    # the next position
+                    with m.If((rb == nb - 1) | (rcol == wo - 1)):
+                        m.d.sync += [rgrp.eq(rgrp + R), rab.eq(rgrp + R), rb.eq(0)]
+                    with m.Else():
+                        m.d.sync += [rab.eq(rgrp), rb.eq(rb + 1)]
+                    m.d.sync += rcol.eq(Mux(rcol == wo - 1, 0, rcol + 1))
+                with m.Else():
+                    m.d.sync += rab.eq(rab + 1)
+            for b, p in enumerate(acc_wr):
+                with m.If(s["v1"] & (rb1 == b)):
+                    m.d.comb += [p.addr.eq(rab1), p.data.eq(0), p.en.eq(1)]
+        word = 0
+        for h, p in zip(hot1, acc_rd):
+            word = word | Mux(h, p.data, 0)
+        return word
+
     def _datapath(self, m: Module, j: int, L: CoreLayer, w: dict, s: dict, ph, d: dict):
         """Layer ``j``'s readout datapath, a fixed pipeline (``quantize.core``: READ): 1 the
         accumulator word (read port), cleared behind the read; 2 the word and its tile's scale
@@ -690,17 +945,23 @@ class SnnCore(wiring.Component):
         cw = w["cw"]
         st = s["last_stage"]
         scale = [Array(Const(int(L.c[rr, c]), unsigned(cw)) for rr in range(L.tiles)) for c in range(n)]
+        if L.banks == 1:
+            acc_rd, acc_wr = acc_rd[0], acc_wr[0]
+            word1 = acc_rd.data
+        else:
+            word1 = self._bank_readout(m, L, s, ph, acc_rd, acc_wr)
         with m.If(ph):
             # the read port is the readout's; the write port clears the word behind the read, and
             # is otherwise left to the scatter into this layer (its last word is written in the
             # cycle of the first issue, which the transparent read port forwards)
-            if L.recurrent:    # once the words are issued the read port is the recurrent scatter's
-                with m.If(s["issuing"]):
+            if L.banks == 1:
+                if L.recurrent:    # once the words are issued the read port is the recurrent scatter's
+                    with m.If(s["issuing"]):
+                        m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
+                else:
                     m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
-            else:
-                m.d.comb += [acc_rd.addr.eq(s["ra"]), acc_rd.en.eq(1)]
-            with m.If(s["v1"]):
-                m.d.comb += [acc_wr.addr.eq(s["ra1"]), acc_wr.data.eq(0), acc_wr.en.eq(1)]
+                with m.If(s["v1"]):
+                    m.d.comb += [acc_wr.addr.eq(s["ra1"]), acc_wr.data.eq(0), acc_wr.en.eq(1)]
             if mem_rd is not None:
                 m.d.comb += [mem_rd.addr.eq(s["pos3"]), mem_rd.en.eq(1)]
         fires, new_v = [], []
@@ -712,7 +973,7 @@ class SnnCore(wiring.Component):
             y5 = Signal(signed(yw), name=f"y5_{L.name}{c}")
             contrib = ((prod3 + (1 << (L.shift - 1))) >> L.shift) if L.shift > 0 else (prod3 << (-L.shift))
             bias = int(L.bias[c]) if L.bias is not None else 0
-            m.d.sync += [a2.eq(acc_rd.data[aw * c:aw * (c + 1)].as_signed()), sc2.eq(scale[c][s["r1"]]),
+            m.d.sync += [a2.eq(word1[aw * c:aw * (c + 1)].as_signed()), sc2.eq(scale[c][s["r1"]]),
                          prod3.eq(a2 * sc2), y5.eq(y4)]
             with m.If(ph & s["v3"]):
                 m.d.sync += y4.eq(Mux(s["first3"], bias, y4) + contrib)

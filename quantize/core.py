@@ -13,7 +13,9 @@ in layer order, as the model (layer l at step t sees layer l-1's spikes of step 
 
 * ENC: pixels in raster order ``(y, x, c)``, channel fastest, one per cycle; pixel i spikes
   when ``p_i > r`` (``r`` the XOR of the two encoder banks' words). A spike is *scattered*
-  into the first layer.
+  into the first layer. With ``QuantConfig.parallelism`` P > 1 the encoder scans groups of
+  ``E = quantize.snn.encoder_lanes`` pixels per cycle (the same words: lane i takes the banks'
+  word i on) and hands out a group's spikes one per cycle.
 * Scatter of an input spike (y, x, c) into a layer: for every output position it touches, the
   weight row ``k[i, :]`` (all output columns at once: the crossbar's parallel column read) is
   added to the accumulator word ``(position, row tile i >> tile_log2)``, one word per cycle.
@@ -24,6 +26,12 @@ in layer order, as the model (layer l at step t sees layer l-1's spikes of step 
   word, the row tile of row ``(y W + x) C + c`` (a dense layer's own spikes come from its one
   position: row ``c``, so dense layers chain: an MLP). Network 2's folded pooling: the spike
   first moves to ``(y // 2, x // 2)`` (count x k = the sum of the spikes' k: exact).
+  Lanes (``QuantConfig.parallelism`` P, issue 17): a conv layer's accumulator is split into
+  ``B = min(P, k, Wo)`` banks by output column (``ox mod B``; word ``(oy ceil(Wo / B) + ox // B)
+  R + tile`` of its bank), each with its own read-modify-write lane and weight ROM read port;
+  the walk takes up to B consecutive columns of one window row per cycle (any B consecutive
+  columns lie in distinct banks), so a spike's scatter takes ``sum_rows ceil(columns / B)``
+  cycles instead of one per word; pooling and dense layers keep one memory.
 * READ(l): per output position, the row tiles' words are read (one per cycle) and cleared,
   ``y_j = sum_r rshift_round(acc_rj c_rj, shift)`` (columns in parallel), then the position's
   neurons update (membrane word = all columns): DW IF, CMOS IF or p-bit, as quantize.snn,
@@ -61,14 +69,17 @@ handed out. The encoder and the readout's control hold as a whole while the next
 scatter engine is busy or (readout) spikes are pending; the readout's datapath never holds
 (its FIFO is popped in step with the control, ``READ_STAGES`` advances after the issue).
 
-Cycles (exact; ``cycles_exact``): per step ``N + ENC_TAIL + sum_{input spikes} (F_1 - 1) +
-sum_l [SCATTER_LATENCY + P_l R_l + READ_FLUSH + sum_{spikes of l} F_{l+1}] + 1`` and per
+Cycles (exact; ``cycles_exact``): per step ``ceil(N / E) + ENC_TAIL + sum_{input spikes}
+(F_1 - 1) + (input spikes - groups of E pixels with a spike) + sum_l [SCATTER_LATENCY + P_l R_l
++ READ_FLUSH + sum_{spikes of l} F_{l+1}] + 1`` (E = 1: ``N + ENC_TAIL + sum (F_1 - 1)``) and per
 image ``+ 2 + classes`` (start, the two-stage decision; MNIST: ``N + ENC_TAIL = 789`` and
 ``+ 12``), with
-``F`` a spike's fan-out (words touched; 1 for an output spike), ``P`` positions, ``R`` row
-tiles. Where the terms come from: the encoder issues one pixel per advancing cycle and a
-spike's hand-out advances too, then holds for the other ``F - 1`` words of its scatter; the
-phase ends ``ENC_TAIL`` cycles after the last issue when no spike is in flight (four stages
+``F`` a spike's fan-out (its scatter cycles: the words it touches, a window row's in groups of
+B, ``CoreLayer.fanout``; 1 for an output spike), ``P`` positions, ``R`` row tiles (the readout
+reads one word per cycle for every B). Where the terms come from: the encoder issues one pixel
+(group) per advancing cycle and a spike's hand-out advances too, then holds for the other
+``F - 1`` words of its scatter (a group with k spikes holds ``k - 1`` cycles more: one hand-out
+per cycle, the last advancing); the phase ends ``ENC_TAIL`` cycles after the last issue when no spike is in flight (four stages
 and the closing cycle). A layer's readout waits ``SCATTER_LATENCY`` cycles (LEAD) for the
 scatter into it to write its last word, issues one word per advancing cycle, and ends on the
 ``READ_FLUSH``-th advance after its last issue; it holds one cycle per pending spike (the cycle
@@ -139,6 +150,11 @@ class CoreLayer:
     tile_log2 : int       rows per tile = 2**tile_log2 (R = ceil(rows / 2**tile_log2))
     ksize : int           conv kernel size k (5 in the built-ins)
     padding : int         conv zero padding p (0 in the built-ins)
+    banks : int           accumulator banks B by output column (``ox mod B``; conv:
+                          ``min(QuantConfig.parallelism, k, Wo)``, else 1): a spike's scatter
+                          updates up to B words of one window row per cycle
+    enc_lanes : int       first layer: pixels E the encoder scans per cycle
+                          (``quantize.snn.encoder_lanes``; 1 elsewhere)
     bias : int64 (n,) or None
                           constant input per step (membrane units), added at the neuron update
     leak_shift : int or None
@@ -161,6 +177,8 @@ class CoreLayer:
     bias: np.ndarray | None = None
     leak_shift: int | None = None
     recurrent: bool = False
+    banks: int = 1
+    enc_lanes: int = 1
 
     @property
     def n(self) -> int:
@@ -189,7 +207,8 @@ class CoreLayer:
         return 4 if self.pool_input else 1
 
     def fanout(self, y, x) -> np.ndarray:
-        """Words a spike at input (y, x) (arrays) touches (``cycles_exact``'s F)."""
+        """Scatter cycles of a spike at input (y, x) (arrays) (``cycles_exact``'s F): the words
+        it touches, a window row's in groups of ``banks`` (``rows x ceil(columns / banks)``)."""
         y, x = np.asarray(y), np.asarray(x)
         if self.pool_input:
             y, x = y // 2, x // 2
@@ -200,11 +219,12 @@ class CoreLayer:
         k1 = self.ksize - 1
         ny = np.minimum(ho - 1, y) - np.maximum(0, y - k1) + 1
         nx = np.minimum(wo - 1, x) - np.maximum(0, x - k1) + 1
-        return (ny * nx).astype(np.int64)
+        return (ny * -(-nx // self.banks)).astype(np.int64)
 
     def words(self, y: int, x: int, c: int) -> list[tuple[int, int]]:
         """The (accumulator address, weight row) pairs of a spike, in the core's order
-        (output row, then column, ascending)."""
+        (output row, then column, ascending); the address is the word's in one memory of
+        ``positions x tiles`` words (``banks`` > 1 splits it by column, the order holds)."""
         h, w, ch = self.geo_shape
         if self.pool_input:
             y, x = y // 2, x // 2
@@ -259,7 +279,9 @@ def check_core_network(network) -> None:
 
 def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
     """The core's layers from a bit-accurate network (``net.cfg.tile`` must be a power of two;
-    its description within :func:`check_core_network`'s limits)."""
+    its description within :func:`check_core_network`'s limits); a conv layer gets
+    ``min(cfg.parallelism, k, Wo)`` accumulator banks (more lanes than a window row's columns
+    would never work at once)."""
     tile = net.cfg.tile
     if tile & (tile - 1):
         raise ValueError(f"the core needs QuantConfig.tile to be a power of two, not {tile}")
@@ -288,8 +310,10 @@ def core_layers(net: q.QuantNetwork) -> list[CoreLayer]:
         ks = layer.geo.kernel if kind == "conv" else 5
         pad = layer.geo.padding if kind == "conv" else 0
         bias = None if layer.bias is None else np.asarray(layer.bias, np.int64)
+        banks = min(net.cfg.parallelism, ks, out_hw[1]) if kind == "conv" else 1
+        lanes = q.encoder_lanes(net.cfg, net.input_shape) if not out else 1
         out.append(CoreLayer(layer.name, kind, in_shape, layer.pool_input, out_hw, k, c, int(layer.shift), tl, ks,
-                             pad, bias, layer.leak_shift, layer.recurrent))
+                             pad, bias, layer.leak_shift, layer.recurrent, banks, lanes))
     return out
 
 
@@ -325,8 +349,38 @@ def trace(net: q.QuantNetwork, x, first_image: int = 0) -> list[dict]:
     counts, state = q.step_loop(net, s_in, _SpikeKeeper(spk))
     membrane = state[net.layers[-1].name]
     pred = q.decide(counts, membrane)
-    return [{"spikes": {k: v[:, j] for k, v in spk.items()}, "counts": counts[j],
-             "membrane": membrane[j], "pred": int(pred[j])} for j in range(b)]
+    items = [{"spikes": {k: v[:, j] for k, v in spk.items()}, "counts": counts[j],
+              "membrane": membrane[j], "pred": int(pred[j])} for j in range(b)]
+    if net.cfg.early_margin is not None:
+        _stop_early(net, items)
+    return items
+
+
+def early_scan_cycles(classes: int) -> int:
+    """Cycles per step of the early-decision check (``QuantConfig.early_margin`` set): one per
+    class to read the counters, one for the last class's compare, one to register the lead and
+    the steps left, one to compare them."""
+    return classes + 3
+
+
+def _stop_early(net: q.QuantNetwork, items: list) -> None:
+    """Cut traced images at their early-decision stop step (``quantize.early``): the spikes of
+    later steps removed, counts at the stop, the leader as the prediction where the rule
+    stopped the image; ``steps_run`` and the per-step ``scan_cycles`` for :func:`cycles_exact`."""
+    from .early import config_rule, early_exit_steps
+
+    last = net.layers[-1].name
+    cum = np.cumsum(np.stack([it["spikes"][last][:, 0, :] for it in items], axis=1), axis=0)   # (T, B, C)
+    stop, decided = early_exit_steps(cum, net.cfg.steps, config_rule(net.cfg))
+    for j, it in enumerate(items):
+        e = int(stop[j])
+        for v in it["spikes"].values():
+            v[e:] = False
+        it["counts"] = cum[e - 1, j].astype(np.int64)
+        if decided[j]:
+            it["pred"] = int(cum[e - 1, j].argmax())
+        it["steps_run"] = e
+        it["scan_cycles"] = early_scan_cycles(net.classes)
 
 
 class _SpikeKeeper(q.StepObserver):
@@ -373,10 +427,13 @@ def fanouts(layers: list[CoreLayer], item: dict) -> dict:
 def cycles_exact(layers: list[CoreLayer], item: dict) -> int:
     """Cycles the core takes for one traced image (see the module docstring)."""
     f = fanouts(layers, item)
-    steps, positions, channels = item["spikes"]["input"].shape
-    n_in = int(item["spikes"]["input"].sum())
-    total = (steps * (positions * channels + ENC_TAIL + STEP_OVERHEAD) + int(f[layers[0].name].sum()) - n_in
-             + 2 + layers[-1].n)
+    s_in = item["spikes"]["input"]
+    steps, positions, channels = s_in.shape
+    steps = item.get("steps_run", steps)                    # early decision: the steps it ran
+    e = layers[0].enc_lanes
+    handouts = q.encoder_groups(s_in, e)                    # = the input spikes for E = 1
+    total = (steps * (-(-positions * channels // e) + ENC_TAIL + STEP_OVERHEAD) + int(f[layers[0].name].sum())
+             - handouts + 2 + layers[-1].n + steps * item.get("scan_cycles", 0))
     for j, layer in enumerate(layers):
         total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)
         if j + 1 < len(layers):
@@ -413,9 +470,12 @@ def cycles_per_image(net: q.QuantNetwork, spikes: dict, fanout: dict | None = No
             return spikes["words." + name]
         return spikes["input" if j == 0 else layers[j - 1].name] * fanout[name]
 
-    steps = net.cfg.steps
-    pixels = int(np.prod(net.input_shape))
-    total = steps * (pixels + ENC_TAIL + STEP_OVERHEAD) + 2 + layers[-1].n + words(0) - spikes["input"]
+    steps = spikes.get("steps.run", net.cfg.steps)           # early decision: the mean steps run
+    e = layers[0].enc_lanes
+    groups = -(-int(np.prod(net.input_shape)) // e)
+    handouts = spikes["input"] if e == 1 else spikes.get("groups.input", spikes["input"])
+    scan = early_scan_cycles(layers[-1].n) if net.cfg.early_margin is not None else 0
+    total = steps * (groups + ENC_TAIL + STEP_OVERHEAD + scan) + 2 + layers[-1].n + words(0) - handouts
     for j, layer in enumerate(layers):
         total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)
         total += words(j + 1) if j + 1 < len(layers) else spikes[layer.name]

@@ -29,7 +29,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["TAPS", "LfsrConfig", "LfsrBank", "splitmix64", "derive_seeds"]
+__all__ = ["TAPS", "LfsrConfig", "LfsrBank", "splitmix64", "derive_seeds", "leap_rows"]
 
 #: Maximal-length taps for widths 3..64, from Xilinx XAPP052 (P. Alfke, "Efficient Shift
 #: Registers, LFSR Counters, and Long Pseudo-Random Sequence Generators", 1996), Table 3.
@@ -148,15 +148,21 @@ class LfsrConfig:
         After one cycle, state bit ``i`` is the XOR (parity) of the old state bits selected by
         ``leap_masks[i]``. Length ``width``.
         """
-        w = self.width
-        fb = 0
-        for t in self.taps:
-            fb |= 1 << (t - 1)
-        step = (fb,) + tuple(1 << (i - 1) for i in range(1, w))  # rows of A
-        rows = tuple(1 << i for i in range(w))  # identity
-        for _ in range(self.bits_per_cycle):
-            rows = tuple(_compose(r, rows) for r in step)  # A @ rows
-        return rows
+        return leap_rows(self.width, self.bits_per_cycle)
+
+
+def leap_rows(width: int, steps: int) -> tuple[int, ...]:
+    """Rows of ``A**steps`` over GF(2) as bit masks (``A`` the one-step matrix of ``TAPS[width]``),
+    any ``steps >= 0``: after ``steps`` steps, state bit ``i`` is the parity of the old state
+    bits selected by row ``i`` (``LfsrConfig.leap_masks`` for ``steps = bits_per_cycle``)."""
+    fb = 0
+    for t in TAPS[width]:
+        fb |= 1 << (t - 1)
+    step = (fb,) + tuple(1 << (i - 1) for i in range(1, width))  # rows of A
+    rows = tuple(1 << i for i in range(width))  # identity
+    for _ in range(steps):
+        rows = tuple(_compose(r, rows) for r in step)  # A @ rows
+    return rows
 
 
 def _compose(row: int, rows: tuple[int, ...]) -> int:

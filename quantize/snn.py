@@ -101,7 +101,8 @@ from quantize.fixed import shift_right
 from quantize.lfsr import LfsrBank, LfsrConfig, derive_seeds, splitmix64
 
 __all__ = ["QuantConfig", "QuantLayer", "QuantNetwork", "build_network", "encode", "encoder_seeds", "encoder_words",
-           "run", "step_loop", "StepObserver", "rshift_round", "tile_output", "scatter_words", "ENCODER_WIDTHS"]
+           "run", "step_loop", "StepObserver", "rshift_round", "tile_output", "scatter_words", "ENCODER_WIDTHS",
+           "ENCODER_MAX_LANES", "encoder_lanes", "encoder_groups"]
 
 KINDS = ("twin-if", "cmos-if", "twin-stochastic")
 #: Widths of the encoder's two LFSR banks (coprime periods; see "LFSR draw order").
@@ -144,6 +145,16 @@ class QuantConfig:
         and the z range covered (+-lut_range, ANN pre-activation units).
     seed : int
         Master seed of the LFSR banks.
+    parallelism : int
+        The RTL core's scatter lanes P, 1..64 (``quantize.core``): a conv layer's accumulator
+        in P banks by output column, so a spike updates up to P words of a window row per
+        cycle. Timing only: the arithmetic is the same for every P.
+    early_margin : int or None
+        Early decision (``quantize.early``): None runs every image all ``steps`` steps; 0 stops
+        an image after the first step whose leading class leads every other by more than the
+        steps left (lossless: the prediction is the full run's); M >= 1 also stops it once the
+        lead reaches M (lossy). A stopped image's prediction is its leader at that step; the
+        RTL core checks the rule after every step (``quantize.core``).
     """
 
     kind: str = "twin-if"
@@ -162,6 +173,8 @@ class QuantConfig:
     lut_bits: int = 8
     lut_range: float = 8.0
     seed: int = 1
+    parallelism: int = 1
+    early_margin: int | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -170,7 +183,8 @@ class QuantConfig:
             raise ValueError(f"QuantConfig.encoding must be 'lfsr' or 'deterministic', not {self.encoding!r}")
         for name, lo, hi in (("levels", 2, 256), ("weight_bits", 2, 16), ("scale_bits", 2, 18),
                              ("membrane_bits", 4, 40), ("input_bits", 1, 16), ("steps", 1, 100000),
-                             ("tile", 1, 4096), ("lut_addr_bits", 1, 16), ("lut_bits", 1, 16)):
+                             ("tile", 1, 4096), ("lut_addr_bits", 1, 16), ("lut_bits", 1, 16),
+                             ("parallelism", 1, 64)):
             v = getattr(self, name)
             if isinstance(v, bool) or int(v) != v or not lo <= v <= hi:
                 raise ValueError(f"QuantConfig.{name} must be an integer in {lo}..{hi}, not {v!r}")
@@ -183,6 +197,9 @@ class QuantConfig:
             raise ValueError(f"QuantConfig.input_rate must be in (0, 1], not {self.input_rate!r}")
         if not self.lut_range > 0:
             raise ValueError(f"QuantConfig.lut_range must be > 0, not {self.lut_range!r}")
+        m = self.early_margin
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or not 0 <= m < 1 << 16):
+            raise ValueError(f"QuantConfig.early_margin must be None or an integer in 0..65535 (0: lossless), not {m!r}")
 
 
 @dataclass
@@ -471,6 +488,28 @@ def encoder_words(cfg: QuantConfig, images, first_image: int = 0, pixels: int = 
     return out.reshape(n, cfg.steps, pixels)
 
 
+#: Most pixels the core's encoder scans per cycle: one beat of its pixel memory (hdl.core.PIX_PER_BEAT).
+ENCODER_MAX_LANES = 8
+
+
+def encoder_lanes(cfg: QuantConfig, input_shape) -> int:
+    """Pixels E the core's encoder scans per cycle for ``cfg.parallelism`` P: the largest power
+    of two <= P, ``ENCODER_MAX_LANES`` and one input row ``W C`` (so a group of E pixels lies
+    in one beat of the pixel memory and wraps at most once into the next row)."""
+    h, w, c = (tuple(input_shape) + (1, 1, 1))[:3]
+    return 1 << (min(cfg.parallelism, ENCODER_MAX_LANES, w * c).bit_length() - 1)
+
+
+def encoder_groups(s: np.ndarray, lanes: int) -> int:
+    """Groups of ``lanes`` consecutive pixels (raster order, per image and step) with at least
+    one spike: input spikes s (B, H, W[, C]) of one step (the core's encoder hands out a
+    group's spikes in as many cycles, the last one advancing)."""
+    flat = np.asarray(s).reshape(len(s), -1)
+    pad = -flat.shape[1] % lanes
+    flat = np.pad(flat, ((0, 0), (0, pad)))
+    return int(flat.reshape(len(s), -1, lanes).any(axis=2).sum())
+
+
 def pixel_codes(cfg: QuantConfig, x) -> np.ndarray:
     """Pixel codes int64 ``min(2**input_bits - 1, round(x input_rate 2**input_bits))``, x's shape."""
     b = cfg.input_bits
@@ -548,16 +587,23 @@ def layer_input(net: QuantNetwork, layer: QuantLayer, s: np.ndarray, observe=Non
     return y
 
 
-def scatter_words(layer: QuantLayer, s: np.ndarray) -> int:
-    """Accumulator words the core's scatter touches for input spikes s (B, *in_shape): a conv
-    spike's k x k window positions (fewer at the border), one word for pooling and dense."""
-    if layer.op != "conv":
-        return int(s.sum())
-    return int((s * _fanout_map(layer, s.shape[1:3])[..., None]).sum())
+def scatter_words(layer: QuantLayer, s: np.ndarray, lanes: int = 1, per_image: bool = False):
+    """Scatter cycles of the core for input spikes s (B, *in_shape): the accumulator words it
+    touches, ``lanes`` (``QuantConfig.parallelism``) words of one window row per cycle: a conv
+    spike's k x k window positions (fewer at the border; ``rows x ceil(columns / lanes)``
+    cycles), one word for pooling and dense. The total over the batch (int), or with
+    ``per_image`` each image's, int64 (B,)."""
+    b = len(s)
+    if layer.op == "conv":
+        s = s * _fanout_map(layer, s.shape[1:3], lanes)[..., None]
+    if per_image:
+        return np.asarray(s, np.int64).reshape(b, -1).sum(axis=1)
+    return int(s.sum())
 
 
-def _fanout_map(layer: QuantLayer, hw: tuple) -> np.ndarray:
-    """Accumulator words (output positions) each input position (H, W) of a layer reaches."""
+def _fanout_map(layer: QuantLayer, hw: tuple, lanes: int = 1) -> np.ndarray:
+    """Accumulator words (output positions) each input position (H, W) of a layer reaches, a
+    window row's words counted in groups of ``lanes``."""
     from golden import network as nw
 
     h, w = hw
@@ -567,7 +613,7 @@ def _fanout_map(layer: QuantLayer, hw: tuple) -> np.ndarray:
     for pool in layer.pre_pool:
         shape = pool.out_shape(shape)
     geo_in = shape
-    f = nw.layer_fanout(layer.geo, geo_in, layer.out_shape)[..., 0] // layer.out_shape[2]
+    f = nw.layer_fanout(layer.geo, geo_in, layer.out_shape, lanes)[..., 0] // layer.out_shape[2]
     for pool in reversed(layer.pre_pool):
         f = np.repeat(np.repeat(f, pool.size, axis=0), pool.size, axis=1)
     return np.pad(f, ((0, h - f.shape[0]), (0, w - f.shape[1])))
@@ -666,7 +712,9 @@ class _RunObserver(StepObserver):
     def layer_input(self, t, layer, s):
         if layer is self.net.layers[0]:
             self.spikes["input"] += int(s.sum())
-        self.spikes["words." + layer.name] += scatter_words(layer, s)
+            if "groups.input" in self.spikes:
+                self.spikes["groups.input"] += encoder_groups(s, encoder_lanes(self.net.cfg, self.net.input_shape))
+        self.spikes["words." + layer.name] += scatter_words(layer, s, self.net.cfg.parallelism)
 
     def layer_output(self, t, layer, s):
         self.spikes[layer.name] += int(s.sum())
@@ -687,14 +735,24 @@ def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: 
     spikes over the batch; ``"input"`` the encoder's) and, as ``"words.<layer>"``, the
     accumulator words the RTL core's scatter touches for the layer's input spikes (a spike's
     fan-out: 25 positions of a 5 x 5 window, fewer at the border, 1 for pooling and fc; see
-    quantize/core.py), and ``pred_at`` {step: (B,)} for the checkpoints.
+    quantize/core.py; with ``cfg.parallelism`` P > 1 its cycles: a window row's words in
+    groups of P; and, where the core's encoder scans E > 1 pixels per cycle
+    (``encoder_lanes``), ``"groups.input"``: the groups of E pixels with spikes), and ``pred_at`` {step: (B,)} for the checkpoints.
+    With ``cfg.early_margin`` set, each image stops early by that rule (:func:`quantize.early.run_early`:
+    the same keys at each image's stop step, ``stop`` the steps it ran, ``spikes["steps.run"]`` their sum).
     """
+    if net.cfg.early_margin is not None:         # early decision: each image to its stop step
+        from .early import run_early
+
+        return run_early(net, x, checkpoints=checkpoints, batch=batch, first_image=first_image)
     x = np.asarray(x)
     cps = sorted({int(c) for c in checkpoints if 0 < int(c) <= net.cfg.steps} | {net.cfg.steps})
     out = {"counts": [], "membrane": [], "pred_at": {c: [] for c in cps}}
     spikes = {layer.name: 0 for layer in net.layers}
     spikes["input"] = 0
     spikes.update({"words." + layer.name: 0 for layer in net.layers})
+    if encoder_lanes(net.cfg, net.input_shape) > 1:
+        spikes["groups.input"] = 0
     draws = _neuron_words(net) if net.lut is not None else None
     observer = _RunObserver(net, spikes, out["pred_at"])
     for i in range(0, len(x), batch):

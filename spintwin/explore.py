@@ -137,7 +137,7 @@ _NET_KEYS = {
     "encoding": (lambda v: v in ("lfsr", "deterministic"), "'lfsr' or 'deterministic'", None),
     **{k: (_is_int, "an integer", None) for k in ("levels", "weight_bits", "scale_bits", "membrane_bits",
                                                   "membrane_frac", "input_bits", "steps", "tile", "lut_addr_bits",
-                                                  "lut_bits", "seed")},
+                                                  "lut_bits", "seed", "parallelism")},
     **{k: (_is_num, "a number", None) for k in ("input_rate", "reset_position", "lut_range")},
 }
 _BASE_KEYS = {
@@ -261,6 +261,8 @@ def _network_point(path, values: dict, base: dict, label: str) -> dict:
             p["dataset_hash"] = "sha256:" + file_tag(dataset)
     if base["rtl"] != "blocks":  # the default stays out of the key: caches of earlier sweeps stay valid
         p["rtl"] = base["rtl"]
+    if p.get("parallelism") == 1:  # likewise (the core's scatter lanes, QuantConfig.parallelism)
+        del p["parallelism"]
     return p
 
 

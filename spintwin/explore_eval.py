@@ -44,7 +44,7 @@ __all__ = ["QUANT_FIELDS", "quant_config", "weights_tag", "network_for", "datase
 #: The QuantConfig fields a network point may set.
 QUANT_FIELDS = ("kind", "levels", "weight_bits", "scale_bits", "membrane_bits", "membrane_frac", "input_bits",
                 "input_rate", "steps", "encoding", "tile", "reset_position", "lut_addr_bits", "lut_bits",
-                "lut_range", "seed")
+                "lut_range", "seed", "parallelism")
 
 def quant_config(point: dict):
     """The ``quantize.snn.QuantConfig`` of a network point (ValueError names a bad field)."""
@@ -103,6 +103,7 @@ def network_events(net, spikes: dict, images: int):
     from golden import energy
 
     shapes = energy.network_shapes(net.network)
+    steps = spikes.get("steps.run", net.cfg.steps * images) / images     # early decision: the mean steps run
     layers, prev = [], "input"
     for layer in net.layers:
         inputs, neurons, fan_in, weights = shapes[layer.name]
@@ -114,13 +115,14 @@ def network_events(net, spikes: dict, images: int):
             s_in += spikes[layer.name] / images
         layers.append(energy.LayerEvents(
             name=layer.name, inputs=inputs, neurons=neurons, fan_in=fan_in, weights=weights, input_spikes=s_in,
-            synaptic_events=s_in * neurons * fan_in / inputs, neuron_updates=float(neurons * net.cfg.steps),
+            synaptic_events=s_in * neurons * fan_in / inputs, neuron_updates=float(neurons * steps),
             output_spikes=spikes[layer.name] / images))
         prev = layer.name
-    return energy.NetworkEvents(layers, net.cfg.steps, net.cfg.kind)
+    # the latency and leakage count whole steps: early decision's mean steps rounded
+    return energy.NetworkEvents(layers, max(1, round(steps)), net.cfg.kind)
 
 
-def _energy(net, events) -> dict:
+def energy_per_inference(net, events) -> dict:
     """Energy per inference, J: the point's own technology (``energy_J``), and both sides."""
     from golden import energy
 
@@ -380,7 +382,7 @@ def evaluate_point(point: dict, *, design: dict | None = None, golden: dict | No
     events = network_events(net, res["spikes"], n)
     out = {"accuracy": acc, "accuracy_se": math.sqrt(acc * (1 - acc) / n),
            "spikes_per_image": {k: v / n for k, v in res["spikes"].items()}}
-    out.update(_energy(net, events))
+    out.update(energy_per_inference(net, events))
     if point.get("rtl", "blocks") == "core":
         from quantize.core import cycles_per_image as core_cycles
 

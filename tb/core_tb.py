@@ -104,7 +104,9 @@ async def _load(dut, net, image, index: int) -> None:
     valid(0)
 
 
-def _results(dut, names, classes: int = 10) -> dict:
+def results(dut, names, classes: int = 10) -> dict:
+    """One image's results from the core's result ports (counts, class, cycles, per layer signature and
+    spike count), read now."""
     nl = len(names)
     return {"counts": _split(int(dut.counts.value), 16, classes), "pred": int(dut.pred.value),
             "cycles": int(dut.cycles.value), "sigs": dict(zip(names, _split(int(dut.sigs.value), 32, nl))),
@@ -193,7 +195,7 @@ async def core_matches_model(dut):
         if not int(dut.done.value):
             await RisingEdge(dut.done)
         await FallingEdge(dut.clk)
-        got.append(_results(dut, names, net.classes))
+        got.append(results(dut, names, net.classes))
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     t1 = time.perf_counter()
     items = trace(net, x, first_image=first)

@@ -43,6 +43,7 @@ def test_empty_config_is_the_default_design(tmp_path):
     ("kind.toml", b"[core]\nkind = \"twin-stochastic\"\n", ["'core.kind'", "cnn-if"]),
     ("frac.toml", b"[core]\nmembrane_bits = 12\nmembrane_frac = 11\n", ["'core.membrane_frac'", "11"]),
     ("tile.toml", b"[core]\ntile = 24\n", ["'core.tile'", "power of two", "24"]),
+    ("lanes.toml", b"[core]\nparallelism = 0\n", ["'core.parallelism'", "1..64", "0"]),
     ("type.toml", b"[core]\nlevels = \"8\"\n", ["'core.levels'", "integer", "'8'"]),
     ("unknown.toml", b"[core]\nlevles = 8\n", ["unknown key 'core.levles'"]),
 ])
@@ -71,6 +72,9 @@ def test_core_table_maps_onto_quantconfig(tmp_path):
     path.write_text('[core]\nnetwork = "cmos-if"\nweight_bits = 6\nmembrane_bits = 12\nsteps = 7\nseed = 9\n')
     net, q = core_quant_config(load_config(path)["core"])
     assert net == "cmos-if" and q == QuantConfig(kind="cmos-if", weight_bits=6, membrane_bits=12, steps=7, seed=9)
+    path.write_text('[core]\nparallelism = 4\n')
+    assert core_quant_config(load_config(path)["core"])[1] == QuantConfig(kind="twin-if", steps=100, input_rate=0.5,
+                                                                          parallelism=4)
     # the built-in names keep their own formats (quantize.core.trained_network)
     assert core_quant_config({}, network="cnn-if")[1] == QuantConfig(kind="twin-if", steps=100, input_rate=0.5)
     with pytest.raises(SpintwinError, match="'core.levels' must be an integer in 2..256, not 300"):

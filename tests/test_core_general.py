@@ -53,11 +53,14 @@ def _lif_conv(kind="cmos-if", seed=1):
         nw.Dense("o", rng.normal(0.1, 0.4, (3, 16)), neuron=nw.Neuron("if", 1.0, reset, r, None, dev))))
 
 
-@pytest.mark.parametrize("kind", ["cmos-if", "twin-if"])
-def test_lif_conv_net_with_bias_and_padding_on_the_core_equals_the_model(kind):
-    net = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=4, tile=16, seed=2))
+@pytest.mark.parametrize("kind, lanes", [("cmos-if", 1), ("twin-if", 1), ("cmos-if", 3)])
+def test_lif_conv_net_with_bias_and_padding_on_the_core_equals_the_model(kind, lanes):
+    """Also with 3 lanes (QuantConfig.parallelism): the padded 3 x 3 conv's whole window row per
+    cycle, in 3 banks (the row's first bank from a table of the padded column)."""
+    net = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=4, tile=16, seed=2, parallelism=lanes))
     layers = qc.core_layers(net)
     assert layers[0].padding == 1 and layers[0].leak_shift == 2 and layers[0].bias is not None
+    assert layers[0].banks == lanes
     x = np.random.default_rng(7).random((2, 10, 10, 2))
     items, _ = check(net, x, first=1)
     assert all(it["spikes"]["o"].sum() > 0 for it in items)
@@ -67,6 +70,31 @@ def test_lif_conv_net_with_bias_and_padding_on_the_core_equals_the_model(kind):
     plain.layers[0] = replace(plain.layers[0], leak_shift=None, bias=None)
     other = qc.trace(plain, x, first_image=1)
     assert any(qc.signatures(a) != qc.signatures(b) for a, b in zip(items, other))
+
+
+@pytest.mark.parametrize("shape, lanes, enc", [((7, 7, 1), 4, 4), ((5, 6, 3), 8, 8), ((8, 8, 1), 8, 8)])
+def test_encoder_lanes_on_the_core_equal_the_model(shape, lanes, enc):
+    """The encoder scanning E pixels per cycle (QuantConfig.parallelism): groups that wrap into
+    the next row (7 wide, E = 4; 3 channels, E = 8 = 2 columns and 2 channels), a last group
+    of fewer pixels (49 = 12 x 4 + 1; 90 = 11 x 8 + 2: the LFSRs leap the pixels left), one
+    group per beat (E = 8), with a conv (banked) and a dense tail; 2 inputs x 3 steps, spike
+    and cycle exact; several spikes per group, so the pipeline holds for their hand-outs."""
+    from golden import network as nw
+
+    rng = np.random.default_rng(5)
+    h, w, c = shape
+    n = nw.Neuron("if", 1.0, "subtract", 0.0, None, "cmos")
+    desc = nw.Network("lanes", nw.Input(h, w, c), (
+        nw.Conv2d("c", rng.normal(0.2, 0.5, (4, c, 3, 3)), padding=1, neuron=n), nw.Flatten("f"),
+        nw.Dense("o", rng.normal(0.1, 0.4, (3, 4 * h * w)), neuron=n)))
+    net = q.build_network(desc, q.QuantConfig(kind="cmos-if", steps=3, seed=2, parallelism=lanes))
+    layers = qc.core_layers(net)
+    assert layers[0].enc_lanes == enc and layers[0].banks == 3
+    x = 0.3 + 0.7 * rng.random((2,) + shape)
+    items, _ = check(net, x, first=0)
+    s = np.concatenate([it["spikes"]["input"] for it in items])
+    assert q.encoder_groups(s, enc) < s.sum()                          # groups with several spikes
+    assert all(it["spikes"]["o"].sum() > 0 for it in items)
 
 
 def test_stochastic_core_with_bias_and_another_input():
@@ -126,17 +154,19 @@ def test_digits_mlp_on_verilator_equals_the_model():
 
 
 @pytest.mark.long
-@pytest.mark.parametrize("kind", ["cmos-if", "twin-if"])
-def test_lif_conv_net_on_verilator_equals_the_model(kind):
-    """The padded multi-channel LIF conv net with biases as exported Verilog on Verilator,
-    8 inputs at 10 steps (a Verilator build per kind)."""
+@pytest.mark.parametrize("kind, lanes", [("cmos-if", 1), ("twin-if", 1), ("cmos-if", 3)])
+def test_lif_conv_net_on_verilator_equals_the_model(kind, lanes):
+    """The padded multi-channel LIF conv net with biases (and its dense tail) as exported
+    Verilog on Verilator, 8 inputs at 10 steps (a Verilator build per case); also with the
+    conv in 3 banks (QuantConfig.parallelism)."""
     from tb import core_launch
     from tb.runner import skip_unless_simulator
 
     skip_unless_simulator("verilator")
-    net = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=10, tile=16, seed=2))
+    net = q.build_network(_lif_conv(kind), q.QuantConfig(kind=kind, steps=10, tile=16, seed=2, parallelism=lanes))
     x = np.random.default_rng(7).random((8, 10, 10, 2))
-    r = core_launch.run("lif-conv", sim="verilator", images=8, steps=10, net=net, x=x, case=f"lif-conv-{kind}")
+    r = core_launch.run("lif-conv", sim="verilator", images=8, steps=10, net=net, x=x,
+                        case=f"lif-conv-{kind}" + (f"-{lanes}" if lanes > 1 else ""))
     assert r.metrics["images"] == 8
 
 

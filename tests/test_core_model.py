@@ -146,12 +146,52 @@ def test_cycles_per_image_from_counts_is_the_mean_of_the_exact_count():
     assert qc.cycles_per_image(net, counts_only) > 0
 
 
+@pytest.mark.parametrize("lanes", [2, 3, 5, 8])
+def test_banked_scatter_takes_a_window_row_in_groups_of_the_banks(lanes):
+    """QuantConfig.parallelism P: a conv layer gets min(P, k, Wo) banks by output column; a
+    spike's scatter cycles (fanout) are its window rows' words grouped in runs of that many
+    consecutive columns, and each group's columns lie in distinct banks (ox mod B); the
+    arithmetic is P's-independent; run()'s per-layer scatter cycles equal the trace's, and
+    cycles_per_image from them equals the mean of cycles_exact."""
+    from golden import network as nw
+
+    desc = _kernel_network("twin-if")
+    one = q.build_network(desc, q.QuantConfig(kind="twin-if", steps=2))
+    net = q.build_network(desc, q.QuantConfig(kind="twin-if", steps=2, parallelism=lanes))
+    layers = qc.core_layers(net)
+    assert [L.banks for L in layers] == [min(lanes, 3), 1, min(lanes, 4), 1, 1]
+    for layer in layers:
+        h, w, c = layer.in_shape
+        for y in range(h):
+            for x in range(w):
+                rows = {}
+                for addr, _ in layer.words(y, x, 0):
+                    oy, ox = divmod(addr // layer.tiles, layer.out_hw[1])
+                    rows.setdefault(oy, []).append(ox)
+                groups = [cols[i:i + layer.banks] for cols in rows.values() for i in range(0, len(cols), layer.banks)]
+                assert all(len({ox % layer.banks for ox in g}) == len(g) for g in groups)
+                assert int(layer.fanout(y, x)) == len(groups), (layer.name, y, x)
+    x = _images(2)
+    tr, tr1 = qc.trace(net, x), qc.trace(one, x)
+    assert [qc.signatures(a) for a in tr] == [qc.signatures(a) for a in tr1]      # timing only
+    res = q.run(net, x)
+    for layer in layers:
+        assert sum(int(qc.fanouts(layers, it)[layer.name].sum()) for it in tr) == res["spikes"]["words." + layer.name]
+    exact = [qc.cycles_exact(layers, it) for it in tr]
+    assert qc.cycles_per_image(net, {k: v / 2 for k, v in res["spikes"].items()}) == pytest.approx(np.mean(exact),
+                                                                                                  rel=1e-12)
+    assert np.mean(exact) < np.mean([qc.cycles_exact(qc.core_layers(one), it) for it in tr1])
+    assert nw.layer_fanout(desc["c3"], (28, 28, 1), (26, 26, 4), lanes)[5, 5, 0] == 4 * 3 * -(-3 // lanes)
+
+
 def test_encoder_seeds_and_tile_are_checked():
     with pytest.raises(ValueError, match="image index must be >= 0, not -1"):
         q.encoder_seeds(1, -1)
     net = q.build_network(_weights(), q.QuantConfig(tile=24, steps=1))
     with pytest.raises(ValueError, match="tile to be a power of two, not 24"):
         qc.core_layers(net)
+    with pytest.raises(ValueError, match=r"QuantConfig.parallelism must be an integer in 1..64, not 0"):
+        q.QuantConfig(parallelism=0)
 
 
 #: Per-layer spike signatures ("input" first) and exact cycles (of the core before its

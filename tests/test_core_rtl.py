@@ -62,6 +62,59 @@ def test_if_cores_equal_the_model_spike_for_spike(kind):
     assert sum(v for (_, d), v in fwd.items() if d == 2) > 0, fwd
 
 
+@pytest.mark.parametrize("lanes", [2, 5])
+def test_banked_if_core_equals_the_model_spike_for_spike(lanes):
+    """QuantConfig.parallelism: conv1 and conv2 in ``lanes`` banks (5: the whole 5-column window
+    row per cycle; not a power of two, so the row's first bank comes from a table), bit-exact
+    and cycle-exact, with fewer cycles than one bank (the same network and image)."""
+    net = q.build_network(_weights(), q.QuantConfig(kind="twin-if", steps=1, seed=5, parallelism=lanes))
+    assert [L.banks for L in qc.core_layers(net)] == [lanes, 1, lanes, 1, 1]
+    items, got = check(net, _image(), first=7)
+    assert items[0]["spikes"]["fc"].sum() > 0
+    one = qc.core_layers(q.build_network(_weights(), q.QuantConfig(kind="twin-if", steps=1, seed=5)))
+    assert got[0]["cycles"] < qc.cycles_exact(one, items[0])
+
+
+def _chunks(layer, y, x, c) -> list[set]:
+    """The words a spike's scatter updates in each cycle: its window rows' words in runs of
+    ``layer.banks`` consecutive columns (quantize.core's walk)."""
+    out = []
+    for addr, _ in layer.words(y, x, c):
+        oy = addr // layer.tiles // layer.out_hw[1]
+        if out and out[-1][0] == oy and len(out[-1][1]) < layer.banks:
+            out[-1][1].add(addr)
+        else:
+            out.append((oy, {addr}))
+    return [words for _, words in out]
+
+
+def test_banked_core_forwards_in_several_banks_at_once():
+    """The read-modify-write forwarding per bank: consecutive channels of one pool p1 position
+    on the map's top row scatter into a one-row window of c4 (4 x 4 kernel, 4 banks: one cycle
+    updates the row's 4 words), so the next spike's first cycle updates the words the previous
+    spike's last cycle wrote, in all its banks at once (2 cycles later: the hand-out's gap).
+    The RTL's forwarding of c4 covers at least those words (the model counts them: more than
+    one per spike pair), and the results are bit- and cycle-exact."""
+    net = q.build_network(_kernel_network("cmos-if"), q.QuantConfig(kind="cmos-if", steps=2, seed=5, parallelism=4))
+    layers = qc.core_layers(net)
+    x = np.zeros((1, 28, 28))
+    x[:, 0:5, 4:20] = 0.9                                          # strokes on the top rows
+    x[:, 10:16, 9:15] = 0.7
+    fwd = {}
+    items, _ = check(net, x, first=1, forwarding=fwd)
+    c4, w = layers[2], layers[1].out_hw[1]
+    s = items[0]["spikes"]["p1"]
+    shared = pairs = 0
+    for t in range(s.shape[0]):
+        for p in np.flatnonzero(s[t].sum(axis=1) > 1):
+            chans = np.flatnonzero(s[t, p])
+            for a, b in zip(chans[:-1], chans[1:]):
+                n = len(_chunks(c4, p // w, p % w, a)[-1] & _chunks(c4, p // w, p % w, b)[0])
+                shared, pairs = shared + n, pairs + (n > 0)
+    assert c4.banks == 4 and pairs > 0 and shared > pairs               # several banks in one cycle
+    assert fwd.get(("c4", 2), 0) >= shared, (fwd, shared)
+
+
 def test_stochastic_core_equals_the_model_spike_for_spike():
     """Network 2, one step (about 28,000 cycles: conv1's p-bits fire half the time on the blank
     background, each spike scattering up to 25 words into conv2; ~7 s on an idle core)."""
@@ -95,11 +148,13 @@ def _kernel_network(kind="cmos-if", seed=3):
     ))
 
 
-@pytest.mark.parametrize("kind", ["cmos-if", "twin-stochastic"])
-def test_core_from_a_description_with_other_kernels_equals_the_model(kind):
+@pytest.mark.parametrize("kind, lanes", [("cmos-if", 1), ("twin-stochastic", 1), ("twin-stochastic", 3)])
+def test_core_from_a_description_with_other_kernels_equals_the_model(kind, lanes):
     """SnnCore built from a description with 3 x 3 and 4 x 4 kernels (IF pooling layers, or
-    folded pooling for p-bits) equals quantize.core.trace spike for spike and cycle for cycle."""
-    net = q.build_network(_kernel_network(kind), q.QuantConfig(kind=kind, steps=1, seed=5))
+    folded pooling for p-bits) equals quantize.core.trace spike for spike and cycle for cycle;
+    also with 3 lanes (c4 takes its spikes through the folded pooling: the first bank's table
+    halves the column)."""
+    net = q.build_network(_kernel_network(kind), q.QuantConfig(kind=kind, steps=1, seed=5, parallelism=lanes))
     assert [L.ksize for L in qc.core_layers(net) if L.kind == "conv"] == [3, 4]
     items, _ = check(net, _image(), first=1)
     assert items[0]["spikes"]["d"].sum() > 0

@@ -16,9 +16,9 @@ from tb import core_launch
 from tb.runner import skip_unless_simulator
 
 
-def _run(network, sim, images, steps, first=0, **env):
+def _run(network, sim, images, steps, first=0, net=None, **env):
     skip_unless_simulator(sim)
-    return core_launch.run(network, sim=sim, images=images, steps=steps, first=first, env=env)
+    return core_launch.run(network, sim=sim, images=images, steps=steps, first=first, env=env, net=net)
 
 
 def test_verilator_cnn_if_three_images():
@@ -98,6 +98,36 @@ def test_icarus_cnn_if_one_image():
     assert model["spikes"]["conv1"] > 0
     r = _run("cnn-if", "icarus", 1, 3, first=0)
     print(f"cnn-if: {r.metrics['cycles_per_s']:.0f} cycles/s on Icarus")
+
+
+def _lanes_net(lanes: int, steps: int):
+    """cnn-if's twin (trained_network's formats) with ``lanes`` scatter lanes."""
+    from quantize import snn as q
+    from quantize.core import network_from_config
+
+    return network_from_config(q.QuantConfig(kind="twin-if", steps=steps, seed=1, input_rate=0.5,
+                                             parallelism=lanes))
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("lanes", [2, 5])
+def test_verilator_cnn_if_lanes(lanes):
+    """cnn-if with conv1 and conv2 in ``lanes`` banks (QuantConfig.parallelism) on Verilator: 3
+    images at 5 steps, spike, prediction and cycle exact (a Verilator build each, ~2 min)."""
+    r = _run("cnn-if", "verilator", 3, 5, first=10, net=_lanes_net(lanes, 5))
+    assert r.metrics["images"] == 3
+
+
+@pytest.mark.long
+def test_icarus_cnn_if_lanes_one_image():
+    """cnn-if with 4 lanes on Icarus: 1 image at 3 steps (conv1 spikes there, see
+    test_icarus_cnn_if_one_image), spike and cycle exact (~30 s)."""
+    from quantize.core import core_layers
+
+    net = _lanes_net(4, 3)
+    assert [L.banks for L in core_layers(net)][::2] == [4, 4, 1]
+    r = _run("cnn-if", "icarus", 1, 3, first=0, net=net)
+    assert r.metrics["images"] == 1
 
 
 @pytest.mark.long
