@@ -364,7 +364,7 @@ class SnnCore(wiring.Component):
             with m.State("STEP_END"):
                 m.d.sync += t.eq(t + 1)
                 enc["restart"]()
-                if cfg.early_margin is None:
+                if not cfg.early_decision:
                     with m.If(t + 1 == steps):
                         m.d.sync += [dec_c.eq(0), dq_valid.eq(0)]
                         m.next = "DECIDE"
@@ -373,7 +373,7 @@ class SnnCore(wiring.Component):
                 else:
                     m.d.sync += [dec_c.eq(0), dq_valid.eq(0), top1.eq(0), top2.eq(0)]
                     m.next = "EARLY"
-            if cfg.early_margin is not None:
+            if cfg.early_decision:
                 # early decision (quantize.early; quantize.core.early_scan_cycles): the counters
                 # read one per cycle into the top two counts, then the lead and the steps left
                 # registered, then the rule: stop (DECIDE; a lead >= 1 is a unique leader, which

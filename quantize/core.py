@@ -351,7 +351,7 @@ def trace(net: q.QuantNetwork, x, first_image: int = 0) -> list[dict]:
     pred = q.decide(counts, membrane)
     items = [{"spikes": {k: v[:, j] for k, v in spk.items()}, "counts": counts[j],
               "membrane": membrane[j], "pred": int(pred[j])} for j in range(b)]
-    if net.cfg.early_margin is not None:
+    if net.cfg.early_decision:
         _stop_early(net, items)
     return items
 
@@ -474,7 +474,7 @@ def cycles_per_image(net: q.QuantNetwork, spikes: dict, fanout: dict | None = No
     e = layers[0].enc_lanes
     groups = -(-int(np.prod(net.input_shape)) // e)
     handouts = spikes["input"] if e == 1 else spikes.get("groups.input", spikes["input"])
-    scan = early_scan_cycles(layers[-1].n) if net.cfg.early_margin is not None else 0
+    scan = early_scan_cycles(layers[-1].n) if net.cfg.early_decision else 0
     total = steps * (groups + ENC_TAIL + STEP_OVERHEAD + scan) + 2 + layers[-1].n + words(0) - handouts
     for j, layer in enumerate(layers):
         total += steps * (SCATTER_LATENCY + layer.positions * layer.tiles + READ_FLUSH)

@@ -185,9 +185,9 @@ def early_decision(rec: StepRecord, steps: int | None = None, margin: int | None
 
 def config_rule(cfg: q.QuantConfig):
     """The rule of ``cfg.early_margin`` as :func:`early_exit_steps`' ``margin``: 0 (lossless)
-    -> None, M -> M; a config without early decision is a ValueError."""
-    if cfg.early_margin is None:
-        raise ValueError("QuantConfig.early_margin is None: no early decision")
+    -> None, M -> M; a config without early decision (-1) is a ValueError."""
+    if not cfg.early_decision:
+        raise ValueError("QuantConfig.early_margin is -1: no early decision")
     return None if cfg.early_margin == 0 else int(cfg.early_margin)
 
 

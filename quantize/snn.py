@@ -149,8 +149,8 @@ class QuantConfig:
         The RTL core's scatter lanes P, 1..64 (``quantize.core``): a conv layer's accumulator
         in P banks by output column, so a spike updates up to P words of a window row per
         cycle. Timing only: the arithmetic is the same for every P.
-    early_margin : int or None
-        Early decision (``quantize.early``): None runs every image all ``steps`` steps; 0 stops
+    early_margin : int
+        Early decision (``quantize.early``): -1 (off) runs every image all ``steps`` steps; 0 stops
         an image after the first step whose leading class leads every other by more than the
         steps left (lossless: the prediction is the full run's); M >= 1 also stops it once the
         lead reaches M (lossy). A stopped image's prediction is its leader at that step; the
@@ -174,7 +174,7 @@ class QuantConfig:
     lut_range: float = 8.0
     seed: int = 1
     parallelism: int = 1
-    early_margin: int | None = None
+    early_margin: int = -1
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -198,8 +198,13 @@ class QuantConfig:
         if not self.lut_range > 0:
             raise ValueError(f"QuantConfig.lut_range must be > 0, not {self.lut_range!r}")
         m = self.early_margin
-        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or not 0 <= m < 1 << 16):
-            raise ValueError(f"QuantConfig.early_margin must be None or an integer in 0..65535 (0: lossless), not {m!r}")
+        if isinstance(m, bool) or not isinstance(m, int) or not -1 <= m < 1 << 16:
+            raise ValueError(f"QuantConfig.early_margin must be an integer in -1..65535 (-1: off, 0: lossless), not {m!r}")
+
+    @property
+    def early_decision(self) -> bool:
+        """The core stops images early (``early_margin`` >= 0)."""
+        return self.early_margin >= 0
 
 
 @dataclass
@@ -741,7 +746,7 @@ def run(net: QuantNetwork, x, *, checkpoints=(), batch: int = 250, first_image: 
     With ``cfg.early_margin`` set, each image stops early by that rule (:func:`quantize.early.run_early`:
     the same keys at each image's stop step, ``stop`` the steps it ran, ``spikes["steps.run"]`` their sum).
     """
-    if net.cfg.early_margin is not None:         # early decision: each image to its stop step
+    if net.cfg.early_decision:                   # early decision: each image to its stop step
         from .early import run_early
 
         return run_early(net, x, checkpoints=checkpoints, batch=batch, first_image=first_image)

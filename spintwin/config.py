@@ -162,8 +162,8 @@ SCHEMA = {
     "core.lut_range": _core(((lambda v: _num(v) and 0 < v <= 1e6), "a finite z range > 0")),
     "core.seed": _core(_int_in(0, 2**32 - 1)),
     "core.parallelism": _core(_int_in(1, 64), " (scatter lanes: a conv layer's accumulator banks)"),
-    "core.early_margin": _core(_int_in(0, 65535), " (early decision: 0 lossless, M: stop at a lead of M; "
-                                                  "leave it out to run every step)"),
+    "core.early_margin": _core(_int_in(-1, 65535), " (early decision: -1 off, 0 lossless, M: stop at a lead "
+                                                   "of M)"),
 }
 
 

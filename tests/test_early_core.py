@@ -26,7 +26,7 @@ def test_trace_stops_each_image_where_the_rule_says(margin):
     lossless (0) keeps every full-run prediction. run() agrees with the trace image for image,
     and cycles_per_image of run's totals equals the mean of cycles_exact (exact, not an estimate)."""
     net, x, _ = _net(margin)
-    full = dataclasses.replace(net.cfg, early_margin=None)
+    full = dataclasses.replace(net.cfg, early_margin=-1)
     full_net = q.build_network(net.network, full)
     x = x[:30]
     cut, whole = qc.trace(net, x), qc.trace(full_net, x)
@@ -53,7 +53,7 @@ def test_trace_stops_each_image_where_the_rule_says(margin):
 
 
 def test_config_refuses_a_bad_margin():
-    for bad in (-1, 1.5, True, 1 << 16):
+    for bad in (-2, 1.5, True, 1 << 16, None):
         with pytest.raises(ValueError, match="early_margin"):
             q.QuantConfig(early_margin=bad)
 
