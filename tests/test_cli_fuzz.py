@@ -111,7 +111,8 @@ _CORE_VALID = {"network": ["cnn-if", "cmos-if", "cnn-stochastic", "net.npz", "mo
                "scale_bits": [2, 10, 18], "membrane_bits": [4, 12, 40], "membrane_frac": [0, 6, 38],
                "input_bits": [1, 8, 16], "input_rate": [0.25, 1.0], "steps": [1, 100000], "encoding": ["lfsr"],
                "tile": [1, 32, 4096], "reset_position": [0.0, 0.5], "lut_addr_bits": [1, 16], "lut_bits": [1, 16],
-               "lut_range": [0.5, 8.0], "seed": [0, 2**32 - 1]}
+               "lut_range": [0.5, 8.0], "seed": [0, 2**32 - 1], "parallelism": [1, 5, 64],
+               "early_margin": [-1, 0, 2, 65535]}
 
 
 def _valid(rng: random.Random, key: str):
