@@ -155,7 +155,7 @@ def test_bench_suite_table_and_verdicts(tiny):
     from bench import suite as bench_suite
 
     d, cfg, rows = tiny
-    r = bench_suite.run(12, work=d / "out", config=cfg)
+    r = bench_suite.run(12, work=d / "out", config=cfg, rtl_inputs=0)   # the RTL part: test_suite_rtl_*
     assert [x["name"] for x in r["rows"]] == ["iris", "faces"]
     md = bench_suite.markdown(r)
     assert md.count("\n| IRIS |") == 1 and md.count("\n| faces stand-in |") == 1
