@@ -109,8 +109,8 @@ def _synth() -> dict:
 
     try:
         return synth("core", load_config(CONFIG), target="ecp5-85f", req=Request(config_path=CONFIG))
-    except SpintwinError as e:
-        return {"error": str(e)}
+    except SpintwinError as e:             # one line, without the log's path
+        return {"error": str(e).split(" [log:")[0]}
 
 
 def _cosim(images: int) -> dict:
@@ -119,9 +119,11 @@ def _cosim(images: int) -> dict:
     from spintwin.flow import verify
 
     try:
-        return verify("core", CONFIG, sim="verilator", echo=None, req=Request(images=images))
+        r = verify("core", CONFIG, sim="verilator", echo=None, req=Request(images=images))
     except SpintwinError as e:
         return {"error": str(e)}
+    return {**r, "network": str(Path(r["network"]).relative_to(ROOT)) if Path(r["network"]).is_relative_to(ROOT)
+            else Path(r["network"]).name}
 
 
 def run(images: int = 10000, cosim_images: int = 100) -> dict:
